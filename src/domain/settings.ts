@@ -1,0 +1,35 @@
+/**
+ * Effective execution settings: epic defaults overridden by roadmap, plan, phase, then task.
+ * Pure and zod-free so workflows can use it.
+ */
+import type { ExecutionSettings } from './spec';
+
+export const DEFAULT_SETTINGS = {
+  maxParallel: 4,
+  attempts: 3,
+  timeoutBaseSeconds: 120,
+  timeoutFactor: 1.5,
+  retryBackoffSeconds: 1,
+  heartbeatSeconds: 30,
+} as const;
+
+export type EffectiveSettings = { -readonly [K in keyof typeof DEFAULT_SETTINGS]: number } & { model?: string };
+
+export function mergeSettings(...layers: (ExecutionSettings | undefined)[]): EffectiveSettings {
+  const out: EffectiveSettings = { ...DEFAULT_SETTINGS };
+  for (const layer of layers) {
+    if (!layer) continue;
+    for (const [k, v] of Object.entries(layer)) if (v !== undefined) (out as any)[k] = v;
+  }
+  return out;
+}
+
+/** Start-to-close timeout of attempt n (1-based): base x factor^(n-1), e.g. 120 s, 180 s, 270 s. */
+export function attemptTimeoutMs(s: Pick<EffectiveSettings, 'timeoutBaseSeconds' | 'timeoutFactor'>, attempt: number): number {
+  return Math.round(s.timeoutBaseSeconds * 1000 * Math.pow(s.timeoutFactor, attempt - 1));
+}
+
+/** Pause before attempt n+1 when the failure gave no retry-after: backoff x factor^(n-1). */
+export function retryBackoffMs(s: Pick<EffectiveSettings, 'retryBackoffSeconds' | 'timeoutFactor'>, attempt: number): number {
+  return Math.round(s.retryBackoffSeconds * 1000 * Math.pow(s.timeoutFactor, attempt - 1));
+}

@@ -1,0 +1,207 @@
+/**
+ * The epic spec: the one definition of what a user hands phaseflow.
+ * The zod schema is the TypeScript type, the validator and (via `phaseflow schema`) the JSON Schema.
+ * Workflows import only types from here (`import type`), so zod stays out of the workflow bundle.
+ */
+import { z } from 'zod';
+
+export const SLUG = /^[a-z0-9][a-z0-9-]{0,62}$/;
+const slug = z.string().regex(SLUG, 'expected a slug: lowercase letters, digits and dashes, starting with a letter or digit');
+const title = z.string().min(1, 'expected a non-empty title');
+
+export const DOMAINS = ['frontend', 'backend', 'testing', 'deployment', 'general'] as const;
+export const OUTPUT_TYPES = ['search', 'analysis', 'code', 'tests', 'build'] as const;
+export const COMPLEXITIES = ['simple', 'default', 'complex'] as const;
+export const AGENT_MODES = ['dry-run', 'claude'] as const;
+
+/** AOP summary caps by output type (seeds: Agent Output Protocol summary rules). */
+export const SUMMARY_CAPS: Record<(typeof OUTPUT_TYPES)[number], number> = {
+  search: 500,
+  analysis: 800,
+  code: 300,
+  tests: 400,
+  build: 200,
+};
+
+/** Execution settings that can be set on the epic and overridden per roadmap, plan, phase or task. */
+export const ExecutionSettings = z.strictObject({
+  maxParallel: z.int().min(1).max(64).optional().describe('Tasks of one phase running at once (default 4)'),
+  attempts: z.int().min(1).max(20).optional().describe('Attempts per task, timeouts following the ladder (default 3)'),
+  timeoutBaseSeconds: z.number().positive().max(86_400).optional().describe('Start-to-close timeout of the first attempt (default 120)'),
+  timeoutFactor: z.number().min(1).max(10).optional().describe('Each attempt gets factor x the previous timeout (default 1.5)'),
+  retryBackoffSeconds: z.number().min(0).max(3600).optional().describe('Pause before the second attempt; grows by the timeout factor (default 1)'),
+  heartbeatSeconds: z.number().positive().max(3600).optional().describe('A task that has not heartbeated for this long is failed and retried (default 30)'),
+  model: z.string().min(1).optional().describe('Model alias (haiku, sonnet, opus) or a full model id'),
+});
+export type ExecutionSettings = z.infer<typeof ExecutionSettings>;
+
+export const DryRunBehaviour = z.strictObject({
+  durationMs: z.int().min(0).max(3_600_000).optional().describe('Simulated work time (default: derived from the task id, 100-600 ms)'),
+  outcome: z.enum(['success', 'failure', 'partial']).optional().describe('Final AOP status (default success)'),
+  failAttempts: z.int().min(0).max(20).optional().describe('The first N attempts fail with a transient error before the outcome applies'),
+  summary: z.string().max(10_000).optional().describe('Summary text the simulated agent reports'),
+  outputBytes: z.int().min(0).max(10_000_000).optional().describe('Size of the simulated full output written to the details file'),
+});
+export type DryRunBehaviour = z.infer<typeof DryRunBehaviour>;
+
+export const TaskSpec = z.strictObject({
+  id: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'expected a task id such as "1.1" (letters, digits, dot, dash, underscore)'),
+  description: z.string().min(1, 'expected a non-empty description'),
+  kind: z.enum(['agent', 'command']).default('agent'),
+  command: z.string().min(1).optional().describe('Shell command (kind: command), run in the workspace'),
+  domain: z.enum(DOMAINS).default('general').describe('Specialist system prompt'),
+  agent: z.string().min(1).optional().describe('Assigned agent name, mirrored to PROGRESS.json'),
+  outputType: z.enum(OUTPUT_TYPES).default('code').describe('Caps the AOP summary length'),
+  complexity: z.enum(COMPLEXITIES).default('default').describe('Picks the model when none is named'),
+  files: z.array(z.string().min(1)).default([]),
+  dependsOn: z.array(z.string()).default([]).describe('Ids of tasks in the same phase that must complete first'),
+  settings: ExecutionSettings.optional(),
+  dryRun: DryRunBehaviour.optional(),
+});
+export type TaskSpec = z.infer<typeof TaskSpec>;
+
+export const GateCommand = z.union([
+  z.string().min(1),
+  z.strictObject({
+    run: z.string().min(1),
+    timeoutSeconds: z.number().positive().max(86_400).optional(),
+    name: z.string().min(1).optional(),
+  }),
+]);
+export type GateCommand = z.infer<typeof GateCommand>;
+
+export const GateSpec = z.strictObject({
+  commands: z.array(GateCommand).default([]).describe('All must exit 0 for the phase to pass'),
+  successCriteria: z.array(z.string().min(1)).default([]),
+});
+export type GateSpec = z.infer<typeof GateSpec>;
+
+export const PhaseSpec = z.strictObject({
+  slug,
+  title,
+  description: z.string().default(''),
+  settings: ExecutionSettings.optional(),
+  tasks: z.array(TaskSpec).min(1, 'a phase needs at least one task'),
+  gate: GateSpec.default({ commands: [], successCriteria: [] }),
+});
+export type PhaseSpec = z.infer<typeof PhaseSpec>;
+
+export const PlanSpec = z.strictObject({
+  slug,
+  title,
+  description: z.string().default(''),
+  settings: ExecutionSettings.optional(),
+  phases: z.array(PhaseSpec).min(1, 'a plan needs at least one phase'),
+});
+export type PlanSpec = z.infer<typeof PlanSpec>;
+
+export const RoadmapSpec = z.strictObject({
+  slug,
+  title,
+  description: z.string().default(''),
+  settings: ExecutionSettings.optional(),
+  plans: z.array(PlanSpec).min(1, 'a roadmap needs at least one plan'),
+});
+export type RoadmapSpec = z.infer<typeof RoadmapSpec>;
+
+export const Gating = z.strictObject({
+  require_tests: z.boolean().default(false).describe('Every phase must have at least one gate command'),
+  require_phase_approval: z.boolean().default(false).describe('A passed phase waits for approval before the next starts'),
+});
+
+export const Budget = z.strictObject({
+  tokens: z.int().positive().optional(),
+  usd: z.number().positive().optional(),
+});
+
+export const EpicSpec = z
+  .strictObject({
+    $schema: z.string().optional(),
+    slug,
+    title,
+    description: z.string().default(''),
+    workspace: z.string().min(1).describe('Directory the tasks work in; relative paths resolve against the spec file'),
+    agentMode: z.enum(AGENT_MODES).default('claude').describe('dry-run simulates agents at no cost'),
+    settings: ExecutionSettings.optional(),
+    gating: Gating.default({ require_tests: false, require_phase_approval: false }),
+    budget: Budget.default({}),
+    tags: z.array(z.string()).default([]),
+    roadmaps: z.array(RoadmapSpec).min(1, 'an epic needs at least one roadmap'),
+  })
+  .superRefine(checkStructure);
+export type EpicSpec = z.infer<typeof EpicSpec>;
+export type EpicSpecInput = z.input<typeof EpicSpec>;
+
+/** Cross-field rules zod cannot express field by field; each issue carries its exact path. */
+function checkStructure(epic: z.infer<z.ZodObject<{}>> & Record<string, any>, ctx: z.RefinementCtx): void {
+  const dup = <T>(items: T[], key: (t: T) => string, at: (i: number) => (string | number)[], what: string) => {
+    const seen = new Map<string, number>();
+    items.forEach((item, i) => {
+      const k = key(item);
+      if (seen.has(k)) {
+        ctx.addIssue({ code: 'custom', path: at(i), message: `duplicate ${what} "${k}" (first used at index ${seen.get(k)})` });
+      } else seen.set(k, i);
+    });
+  };
+  const roadmaps: RoadmapSpec[] = epic.roadmaps;
+  dup(roadmaps, (r) => r.slug, (i) => ['roadmaps', i, 'slug'], 'roadmap slug');
+  roadmaps.forEach((roadmap, ri) => {
+    dup(roadmap.plans, (p) => p.slug, (i) => ['roadmaps', ri, 'plans', i, 'slug'], 'plan slug');
+    roadmap.plans.forEach((plan, pi) => {
+      const base = ['roadmaps', ri, 'plans', pi];
+      dup(plan.phases, (p) => p.slug, (i) => [...base, 'phases', i, 'slug'], 'phase slug');
+      const allTasks = plan.phases.flatMap((ph, phi) => ph.tasks.map((t, ti) => ({ t, at: [...base, 'phases', phi, 'tasks', ti] })));
+      dup(allTasks, (x) => x.t.id, (i) => [...allTasks[i].at, 'id'], 'task id in this plan');
+      plan.phases.forEach((phase, phi) => {
+        const at = [...base, 'phases', phi];
+        if (epic.gating?.require_tests && phase.gate.commands.length === 0) {
+          ctx.addIssue({ code: 'custom', path: [...at, 'gate', 'commands'], message: 'gating.require_tests is set, so every phase needs at least one gate command' });
+        }
+        const ids = new Set(phase.tasks.map((t) => t.id));
+        phase.tasks.forEach((task, ti) => {
+          const tat = [...at, 'tasks', ti];
+          if (task.kind === 'command' && !task.command) {
+            ctx.addIssue({ code: 'custom', path: [...tat, 'command'], message: 'a task of kind "command" needs a command' });
+          }
+          if (task.kind === 'agent' && task.command) {
+            ctx.addIssue({ code: 'custom', path: [...tat, 'command'], message: 'only tasks of kind "command" take a command; set kind: command or remove it' });
+          }
+          task.dependsOn.forEach((dep, di) => {
+            if (dep === task.id) ctx.addIssue({ code: 'custom', path: [...tat, 'dependsOn', di], message: `task "${task.id}" cannot depend on itself` });
+            else if (!ids.has(dep)) ctx.addIssue({ code: 'custom', path: [...tat, 'dependsOn', di], message: `no task "${dep}" in this phase (dependsOn names tasks of the same phase: ${[...ids].join(', ')})` });
+          });
+        });
+        const cycle = findCycle(phase.tasks);
+        if (cycle) {
+          const ti = phase.tasks.findIndex((t) => t.id === cycle[0]);
+          ctx.addIssue({ code: 'custom', path: [...at, 'tasks', ti, 'dependsOn'], message: `dependency cycle: ${cycle.join(' -> ')}` });
+        }
+      });
+    });
+  });
+}
+
+/** Returns one dependency cycle as a list of ids (first id repeated at the end), or null. */
+export function findCycle(tasks: Pick<TaskSpec, 'id' | 'dependsOn'>[]): string[] | null {
+  const deps = new Map(tasks.map((t) => [t.id, t.dependsOn.filter((d) => d !== t.id)]));
+  const state = new Map<string, 'visiting' | 'done'>();
+  const stack: string[] = [];
+  const visit = (id: string): string[] | null => {
+    if (state.get(id) === 'done' || !deps.has(id)) return null;
+    if (state.get(id) === 'visiting') return [...stack.slice(stack.indexOf(id)), id];
+    state.set(id, 'visiting');
+    stack.push(id);
+    for (const d of deps.get(id)!) {
+      const c = visit(d);
+      if (c) return c;
+    }
+    stack.pop();
+    state.set(id, 'done');
+    return null;
+  };
+  for (const t of tasks) {
+    const c = visit(t.id);
+    if (c) return c;
+  }
+  return null;
+}

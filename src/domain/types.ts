@@ -1,0 +1,126 @@
+/**
+ * Runtime contracts between workflows and activities. Plain data only: everything here travels
+ * through Temporal history, so it stays small (summaries, paths, figures; never transcripts).
+ */
+import type { DOMAINS, OUTPUT_TYPES, TaskSpec } from './spec';
+
+export type AgentStatus = 'success' | 'failure' | 'partial';
+export type TaskKind = TaskSpec['kind'];
+export type Domain = (typeof DOMAINS)[number];
+export type OutputType = (typeof OUTPUT_TYPES)[number];
+
+/** Where a task sits in the hierarchy; used for prompts, errors, logs and file names. */
+export interface TaskContext {
+  epicSlug: string;
+  epicTitle: string;
+  roadmapSlug: string;
+  planSlug: string;
+  planTitle: string;
+  phaseSlug: string;
+  phaseTitle: string;
+  phaseIndex: number; // 1-based, as in PROGRESS.json
+  /** Absolute path of the workspace; every file the task touches stays inside it. */
+  workspace: string;
+}
+
+export interface Usage {
+  inputTokens: number;
+  outputTokens: number;
+  cacheWriteTokens: number;
+  cacheReadTokens: number;
+  costUsd: number;
+}
+
+export const ZERO_USAGE: Usage = Object.freeze({ inputTokens: 0, outputTokens: 0, cacheWriteTokens: 0, cacheReadTokens: 0, costUsd: 0 });
+
+export function addUsage(a: Usage, b: Usage): Usage {
+  return {
+    inputTokens: a.inputTokens + b.inputTokens,
+    outputTokens: a.outputTokens + b.outputTokens,
+    cacheWriteTokens: a.cacheWriteTokens + b.cacheWriteTokens,
+    cacheReadTokens: a.cacheReadTokens + b.cacheReadTokens,
+    // Rounded to micro-dollars so sums stay exact across levels.
+    costUsd: Math.round((a.costUsd + b.costUsd) * 1e6) / 1e6,
+  };
+}
+
+export function totalTokens(u: Usage): number {
+  return u.inputTokens + u.outputTokens + u.cacheWriteTokens + u.cacheReadTokens;
+}
+
+/** Input of one task attempt (one activity execution). */
+export interface TaskRunInput {
+  ctx: TaskContext;
+  task: {
+    id: string;
+    description: string;
+    kind: TaskKind;
+    command?: string;
+    domain: Domain;
+    agent?: string;
+    outputType: OutputType;
+    files: string[];
+    dryRun?: TaskSpec['dryRun'];
+  };
+  agentMode: 'dry-run' | 'claude';
+  /** Resolved model id (see src/domain/models.ts). */
+  model: string;
+  attempt: number; // 1-based
+  maxAttempts: number;
+  /** This attempt's start-to-close timeout, from the ladder. */
+  timeoutMs: number;
+  /** Set on a retry: why the previous attempt did not succeed. */
+  previousFailure?: string;
+  /** A retried agent attempt runs with Read/Write only. */
+  reducedTools: boolean;
+  /** What is left of the tightest budget above this task; undefined = unlimited. */
+  budget?: { tokensLeft?: number; usdLeft?: number };
+}
+
+/** An Agent Output Protocol result: what reaches the workflow of a task attempt. */
+export interface TaskResult {
+  taskId: string;
+  kind: TaskKind;
+  status: AgentStatus;
+  /** Capped by output type (SUMMARY_CAPS). */
+  summary: string;
+  /** Workspace-relative path of the details file holding the full output. */
+  detailsFile: string;
+  attempt: number;
+  durationMs: number;
+  usage: Usage;
+  model?: string;
+  exitCode?: number;
+  filesChanged?: number;
+}
+
+export interface GateCheck {
+  name: string;
+  command: string;
+  exitCode: number | null;
+  passed: boolean;
+  durationMs: number;
+  /** Last lines of the command's output, capped; full output in `logFile`. */
+  outputExcerpt: string;
+  logFile: string;
+  timedOut?: boolean;
+}
+
+export interface GateResult {
+  passed: boolean;
+  checks: GateCheck[];
+  successCriteria: string[];
+  reason?: string;
+  checkedAt: string;
+}
+
+/** ApplicationFailure types thrown by activities; the workflows decide on them. */
+export const FailureTypes = {
+  InvalidSpec: 'InvalidSpec',
+  CommandFailed: 'CommandFailed',
+  AgentFailed: 'AgentFailed',
+  Transient: 'Transient',
+  Permanent: 'Permanent',
+  BudgetExhausted: 'BudgetExhausted',
+  MirrorMissing: 'MirrorMissing',
+} as const;
