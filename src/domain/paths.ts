@@ -1,0 +1,32 @@
+/**
+ * Where phaseflow keeps things in a workspace (CCASP's layout under .claude/).
+ * All paths returned are workspace-relative, POSIX-style.
+ */
+export const CLAUDE_DIR = '.claude';
+
+export const mirrorPaths = {
+  epic: (epic: string) => `${CLAUDE_DIR}/epics/${epic}/EPIC.json`,
+  roadmap: (roadmap: string) => `${CLAUDE_DIR}/roadmaps/${roadmap}/ROADMAP.json`,
+  progress: (plan: string) => `${CLAUDE_DIR}/phase-plans/${plan}/PROGRESS.json`,
+  orchestratorState: () => `${CLAUDE_DIR}/orchestrator/state.json`,
+};
+
+/** Task ids ("1.1") repeat across plans, so file names carry the plan slug too. */
+export function taskFileStem(planSlug: string, taskId: string): string {
+  return `${planSlug}--${taskId}`;
+}
+
+/** The AOP details file of one attempt: `.claude/cache/agent-outputs/<plan>--<task>-<attempt>.json`. */
+export function detailsFilePath(planSlug: string, taskId: string, attempt: number): string {
+  return `${CLAUDE_DIR}/cache/agent-outputs/${taskFileStem(planSlug, taskId)}-${attempt}.json`;
+}
+
+/** The agent conversation of a task, kept across attempts so a retry can resume it. */
+export function transcriptPath(planSlug: string, taskId: string): string {
+  return `${CLAUDE_DIR}/cache/transcripts/${taskFileStem(planSlug, taskId)}.jsonl`;
+}
+
+/** Full output of a command task or gate check. */
+export function logFilePath(planSlug: string, name: string, attempt: number): string {
+  return `${CLAUDE_DIR}/cache/logs/${planSlug}--${name}-${attempt}.log`;
+}
