@@ -1,0 +1,10 @@
+/** Mocha global fixture (listed in .mocharc.json `require`): one Temporal server per test run. */
+import { startTestTemporal, stopTestTemporal } from './temporal-server';
+
+export async function mochaGlobalSetup(): Promise<void> {
+  await startTestTemporal();
+}
+
+export async function mochaGlobalTeardown(): Promise<void> {
+  await stopTestTemporal();
+}
