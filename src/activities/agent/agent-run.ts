@@ -1,0 +1,567 @@
+/**
+ * One agent attempt: the Claude tool-use loop behind `runClaudeAgent`. It owns the attempt's
+ * state (conversation, usage, records) and its stop conditions: end_turn, the turn limit, the
+ * attempt deadline, cancellation, and the budget.
+ */
+import type Anthropic from '@anthropic-ai/sdk';
+import { Context } from '@temporalio/activity';
+import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
+import * as path from 'node:path';
+import { modelInfo } from '../../domain/models';
+import { detailsFilePath, transcriptPath } from '../../domain/paths';
+import { addUsage, FailureTypes, totalTokens, ZERO_USAGE, type AgentStatus, type TaskResult, type TaskRunInput, type Usage } from '../../domain/types';
+import {
+  capSummary,
+  parseAop,
+  summarizeInput,
+  writeDetailsFile,
+  type AgentDetails,
+  type AopResult,
+  type CompactionRecord,
+  type ModelCallRecord,
+  type ToolCallRecord,
+} from './aop';
+import { extractSummary, needsCompaction } from './compaction';
+import { classifyModelError, describeAttempt, redact, type AbortCause } from './errors';
+import { createClient, DEFAULT_BASE_URL, DEFAULT_REQUEST_TIMEOUT_MS, streamMessage, type CallResult } from './model-call';
+import { attemptNotes, COMPACTION_REQUEST, continuationMessage, systemPrompt, taskMessage } from './prompts';
+import { planStart } from './resume';
+import { executeTool, toolDefinitions, toolsFor, type ToolContext } from './tools';
+import type { AgentTool } from './tools/tool';
+import { appendUserText, FINAL_STOP_REASONS, Transcript, type Outcome } from './transcript';
+import { contextTokensOf, usageOf } from './usage';
+import { realWorkspace } from './workspace';
+
+export interface RunClaudeAgentOptions {
+  /** Defaults to env.ANTHROPIC_API_KEY. */
+  apiKey?: string;
+  /** Defaults to env.ANTHROPIC_BASE_URL, else the public API. */
+  baseURL?: string;
+  /** Model turns per attempt (default 50). */
+  maxTurns?: number;
+  /** Where the key and base URL are read from, and what the Bash tool filters (default process.env). */
+  env?: NodeJS.ProcessEnv;
+  /** Per-request limit: to response headers, then between stream events (default 10 min). */
+  requestTimeoutMs?: number;
+  /** max_tokens per call (default: the model's output limit, at most 32k). */
+  maxTokens?: number;
+}
+
+export const DEFAULT_MAX_TURNS = 50;
+const MAX_TOKENS_CEILING = 32_000;
+/** Stop this much before the attempt's start-to-close timeout, to record state and fail cleanly. */
+const DEADLINE_MARGIN_MS = 5_000;
+
+export class AgentRun {
+  private readonly actx = Context.current();
+  private readonly startedAt = Date.now();
+  private readonly who: string;
+  private readonly model: string;
+  private readonly apiKey: string;
+  private readonly client: Anthropic;
+  private readonly maxTurns: number;
+  private readonly maxTokens: number;
+  private readonly requestTimeoutMs: number;
+  private readonly env: NodeJS.ProcessEnv;
+  private readonly tools: readonly AgentTool[];
+  private readonly detailsRel: string;
+  private readonly transcriptRel: string;
+  private readonly deadline: number;
+
+  private workspace = '';
+  private transcript!: Transcript;
+  private messages: Anthropic.MessageParam[] = [];
+  private turn = 0;
+  private turnsThisAttempt = 0;
+  private lastStopReason: string | null = null;
+  private contextTokens = 0;
+  private usage: Usage = ZERO_USAGE;
+  private carriedUsage: Usage | undefined;
+  private readonly calls: ModelCallRecord[] = [];
+  private readonly toolCalls: ToolCallRecord[] = [];
+  private readonly compactions: CompactionRecord[] = [];
+  private filesChanged = new Set<string>();
+  private modelMs = 0;
+  private lastCallMs = 0;
+  private toolMs = 0;
+  private conversation: AgentDetails['conversation'] = { mode: 'fresh', reason: '' };
+
+  private readonly runAbort = new AbortController();
+  private abortCause: AbortCause | undefined;
+
+  constructor(
+    private readonly input: TaskRunInput,
+    opts: RunClaudeAgentOptions,
+  ) {
+    this.who = describeAttempt(input);
+    this.model = input.model;
+    this.env = opts.env ?? process.env;
+    const apiKey = opts.apiKey ?? this.env.ANTHROPIC_API_KEY;
+    if (!apiKey) {
+      throw ApplicationFailure.create({
+        type: FailureTypes.Permanent,
+        nonRetryable: true,
+        message: `${this.who}: no Anthropic API key (set ANTHROPIC_API_KEY for the worker, or run the plan in dry-run mode)`,
+      });
+    }
+    this.apiKey = apiKey;
+    this.maxTurns = opts.maxTurns ?? DEFAULT_MAX_TURNS;
+    this.maxTokens = opts.maxTokens ?? Math.min(modelInfo(this.model).maxOutputTokens, MAX_TOKENS_CEILING);
+    this.requestTimeoutMs = opts.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+    this.client = createClient(apiKey, opts.baseURL ?? this.env.ANTHROPIC_BASE_URL ?? DEFAULT_BASE_URL, this.requestTimeoutMs);
+    this.tools = toolsFor(input.reducedTools);
+    this.detailsRel = detailsFilePath(input.ctx.planSlug, input.task.id, input.attempt);
+    this.transcriptRel = transcriptPath(input.ctx.planSlug, input.task.id);
+    const margin = Math.min(DEADLINE_MARGIN_MS, input.timeoutMs * 0.05);
+    this.deadline = this.startedAt + input.timeoutMs - margin;
+  }
+
+  async execute(): Promise<TaskResult> {
+    const onCancel = () => this.stop('cancelled');
+    this.actx.cancellationSignal.addEventListener('abort', onCancel, { once: true });
+    const deadlineTimer = setTimeout(() => this.stop('deadline'), Math.max(0, this.deadline - Date.now()));
+    const hbTimer = setInterval(() => this.heartbeat(), heartbeatIntervalMs(this.actx.info.heartbeatTimeoutMs));
+    try {
+      if (this.actx.cancellationSignal.aborted) throw new CancelledFailure(`${this.who}: cancelled before it started`);
+      this.workspace = await realWorkspace(this.input.ctx.workspace);
+      this.transcript = new Transcript(path.join(this.workspace, this.transcriptRel));
+      await this.begin();
+      return await this.loop();
+    } catch (err) {
+      throw await this.fail(err);
+    } finally {
+      this.actx.cancellationSignal.removeEventListener('abort', onCancel);
+      clearTimeout(deadlineTimer);
+      clearInterval(hbTimer);
+    }
+  }
+
+  /** Fresh conversation, or the transcript's, continued (see resume.ts for the rule). */
+  private async begin(): Promise<void> {
+    const state = await this.transcript.load();
+    const plan = planStart(state);
+    this.conversation = { mode: plan.mode, reason: plan.reason };
+    const at = new Date().toISOString();
+    await this.transcript.append({ type: 'attempt', attempt: this.input.attempt, at, model: this.model, mode: plan.mode, reason: plan.reason });
+    if (plan.mode === 'resumed' && state) {
+      this.messages = state.messages;
+      this.turn = state.turn;
+      this.lastStopReason = state.lastStopReason;
+      this.contextTokens = state.lastContextTokens;
+      this.filesChanged = new Set(state.filesChanged);
+      this.carriedUsage = plan.carriedUsage;
+      if (plan.carriedUsage) this.usage = addUsage(this.usage, plan.carriedUsage);
+      this.conversation.resumedAtTurn = state.turn;
+      if (!this.hasFinalReply()) {
+        // Tell the model what happened between the last tool results and now.
+        const note = [`[phaseflow] The task was interrupted and is resumed here: ${plan.reason}.`, ...attemptNotes(this.input)].join(' ');
+        appendUserText(this.messages, note);
+        await this.transcript.append({ type: 'note', attempt: this.input.attempt, at, text: note });
+      }
+      this.actx.log.info('agent resumes from transcript', { taskId: this.input.task.id, turn: this.turn, reason: plan.reason });
+    } else {
+      this.turn = state?.turn ?? 0;
+      this.messages = [{ role: 'user', content: taskMessage(this.input) }];
+      await this.transcript.append({
+        type: 'conversation',
+        attempt: this.input.attempt,
+        at,
+        reason: 'start',
+        messages: this.messages,
+        turn: this.turn,
+      });
+    }
+  }
+
+  private async loop(): Promise<TaskResult> {
+    let compactNext = needsCompaction(this.model, this.contextTokens);
+    while (!this.hasFinalReply()) {
+      if (this.turnsThisAttempt >= this.maxTurns) return this.finishAtTurnLimit();
+      if (compactNext) {
+        await this.compact();
+        compactNext = false;
+      }
+      this.throwIfStopped();
+      this.checkBudget();
+      this.turn++;
+      this.turnsThisAttempt++;
+      this.heartbeat();
+
+      const call = await this.callModel(this.request(), 'turn');
+      const msg = call.message;
+      const usage = this.recordCall(call, 'turn');
+      if (msg.stop_reason === 'model_context_window_exceeded') {
+        // The reply is unusable; shrink the conversation and ask again.
+        await this.transcript.append({ type: 'call', attempt: this.input.attempt, turn: this.turn, at: now(), usage, stopReason: msg.stop_reason });
+        this.turn--;
+        compactNext = true;
+        continue;
+      }
+      const assistant = toParams(msg.content);
+      const turnFiles = new Set<string>();
+      const followUp = await this.answer(msg, turnFiles);
+      turnFiles.forEach((f) => this.filesChanged.add(f));
+      this.contextTokens = contextTokensOf(usage);
+      this.lastStopReason = msg.stop_reason;
+      this.messages.push({ role: 'assistant', content: assistant });
+      if (followUp) this.messages.push(followUp);
+      await this.transcript.append({
+        type: 'turn',
+        attempt: this.input.attempt,
+        turn: this.turn,
+        at: now(),
+        assistant,
+        stopReason: msg.stop_reason,
+        followUp,
+        usage,
+        contextTokens: this.contextTokens,
+        toolCalls: this.toolCalls.filter((c) => c.turn === this.turn),
+        filesChanged: [...turnFiles],
+      });
+      this.throwIfStopped();
+      compactNext = needsCompaction(this.model, this.contextTokens);
+    }
+    return this.finish();
+  }
+
+  /** The user message that answers an assistant turn: tool results, a nudge, or none. */
+  private async answer(msg: Anthropic.Message, turnFiles: Set<string>): Promise<Anthropic.MessageParam | null> {
+    const toolUses = msg.content.filter((b): b is Anthropic.ToolUseBlock => b.type === 'tool_use');
+    if (msg.stop_reason === 'max_tokens') {
+      // A tool_use cut off by the output limit has incomplete input: do not run it.
+      const content: Anthropic.ContentBlockParam[] = toolUses.map((b) => ({
+        type: 'tool_result',
+        tool_use_id: b.id,
+        is_error: true,
+        content: 'Error: not run: your reply hit the output token limit, so this tool input may be incomplete. Send it again, smaller.',
+      }));
+      content.push({ type: 'text', text: 'Your reply was cut off by the output token limit. Continue where you stopped; keep replies and file writes smaller.' });
+      return { role: 'user', content };
+    }
+    if (toolUses.length > 0) return { role: 'user', content: await this.runTools(toolUses, turnFiles) };
+    // pause_turn: the assistant turn goes back as it is; final replies need no answer.
+    return null;
+  }
+
+  private async runTools(toolUses: Anthropic.ToolUseBlock[], turnFiles: Set<string>): Promise<Anthropic.ToolResultBlockParam[]> {
+    const ctx: ToolContext = {
+      workspace: this.workspace,
+      env: this.env,
+      signal: this.runAbort.signal,
+      remainingMs: () => Math.max(1, this.deadline - Date.now()),
+      changedFiles: turnFiles,
+    };
+    const results: Anthropic.ToolResultBlockParam[] = [];
+    for (const use of toolUses) {
+      const t0 = Date.now();
+      // Tools run one at a time, in order: edits to the same file must not race.
+      const out = this.runAbort.signal.aborted
+        ? { isError: true, content: 'Error: not run: the task was cancelled or ran out of time' }
+        : await executeTool(this.tools, use.name, use.input, ctx);
+      const durationMs = Date.now() - t0;
+      this.toolMs += durationMs;
+      const { content } = out;
+      results.push({ type: 'tool_result', tool_use_id: use.id, content, ...(out.isError ? { is_error: true } : {}) });
+      this.toolCalls.push({
+        turn: this.turn,
+        id: use.id,
+        name: use.name,
+        input: summarizeInput(use.input),
+        resultBytes: Buffer.byteLength(content),
+        isError: out.isError,
+        durationMs,
+        ...(out.isError ? { error: content.slice(0, 300) } : {}),
+      });
+      this.heartbeat();
+    }
+    return results;
+  }
+
+  /** Summarises the conversation (tool use disabled) and continues from [task + summary]. */
+  private async compact(): Promise<void> {
+    this.throwIfStopped();
+    this.checkBudget();
+    const tokensBefore = this.contextTokens;
+    this.actx.log.info('agent compacts its conversation', { taskId: this.input.task.id, turn: this.turn, tokensBefore });
+    const messages = structuredClone(this.messages);
+    appendUserText(messages, COMPACTION_REQUEST);
+    // Same tools and system as the turns (so the cached prefix still applies, and a history
+    // with tool_use blocks stays valid), but tool_choice none: the model can only write.
+    const call = await this.callModel({ ...this.request(messages), tool_choice: { type: 'none' } }, 'compaction');
+    const msg = call.message;
+    const usage = this.recordCall(call, 'compaction');
+    const summary = extractSummary(textOf(msg.content));
+    if (!summary) {
+      this.actx.log.warn('compaction returned no summary; continuing with the full conversation', { taskId: this.input.task.id });
+      await this.transcript.append({ type: 'call', attempt: this.input.attempt, turn: this.turn, at: now(), usage, stopReason: msg.stop_reason });
+      return;
+    }
+    this.messages = [{ role: 'user', content: continuationMessage(this.input, summary) }];
+    this.contextTokens = 0;
+    this.lastStopReason = null;
+    this.compactions.push({ turn: this.turn, tokensBefore, contextWindow: modelInfo(this.model).contextWindow, at: now() });
+    await this.transcript.append({
+      type: 'conversation',
+      attempt: this.input.attempt,
+      at: now(),
+      reason: 'compaction',
+      messages: this.messages,
+      turn: this.turn,
+      usage,
+      tokensBefore,
+    });
+  }
+
+  private request(messages = this.messages): Anthropic.MessageStreamParams {
+    return {
+      model: this.model,
+      max_tokens: this.maxTokens,
+      system: systemPrompt(this.input),
+      tools: toolDefinitions(this.tools),
+      messages: withCacheBreakpoint(messages),
+    };
+  }
+
+  private async callModel(params: Anthropic.MessageStreamParams, purpose: ModelCallRecord['purpose']): Promise<CallResult> {
+    const callAbort = new AbortController();
+    let stalled = false;
+    const onRunAbort = () => callAbort.abort();
+    this.runAbort.signal.addEventListener('abort', onRunAbort, { once: true });
+    const t0 = Date.now();
+    // The request never outlives the attempt: near the deadline its own timeout is shorter.
+    const timeoutMs = Math.max(1, Math.floor(Math.min(this.requestTimeoutMs, this.deadline - t0)));
+    const boundedByDeadline = timeoutMs < this.requestTimeoutMs;
+    try {
+      return await streamMessage(this.client, params, {
+        signal: callAbort.signal,
+        timeoutMs,
+        onStall: () => {
+          stalled = true;
+          callAbort.abort();
+        },
+      });
+    } catch (err) {
+      const pastDeadline = boundedByDeadline && Date.now() >= this.deadline - 100;
+      throw classifyModelError(err, this.input, {
+        apiKey: this.apiKey,
+        abortCause: this.abortCause ?? (pastDeadline ? 'deadline' : stalled ? 'stall' : undefined),
+        requestTimeoutMs: timeoutMs,
+        details: { purpose, turn: this.turn, usage: this.usage, detailsFile: this.detailsRel },
+      });
+    } finally {
+      this.lastCallMs = Date.now() - t0;
+      this.modelMs += this.lastCallMs;
+      this.runAbort.signal.removeEventListener('abort', onRunAbort);
+    }
+  }
+
+  private recordCall({ message: msg, requestId }: CallResult, purpose: ModelCallRecord['purpose']): Usage {
+    const usage = usageOf(this.model, msg.usage);
+    this.usage = addUsage(this.usage, usage);
+    this.calls.push({
+      turn: this.turn,
+      purpose,
+      stopReason: msg.stop_reason,
+      usage,
+      durationMs: this.lastCallMs,
+      requestId,
+      attempt: this.input.attempt,
+    });
+    return usage;
+  }
+
+  /** The next call is refused once what is spent reaches what the budget has left. */
+  private checkBudget(): void {
+    const b = this.input.budget;
+    if (!b) return;
+    const tokens = totalTokens(this.usage);
+    const overTokens = b.tokensLeft !== undefined && tokens >= b.tokensLeft;
+    const overUsd = b.usdLeft !== undefined && this.usage.costUsd >= b.usdLeft;
+    if (!overTokens && !overUsd) return;
+    const what = overTokens ? `${tokens} tokens spent of ${b.tokensLeft} left` : `$${this.usage.costUsd} spent of $${b.usdLeft} left`;
+    throw ApplicationFailure.create({
+      type: FailureTypes.BudgetExhausted,
+      nonRetryable: true,
+      message: `${this.who}: budget exhausted (${what}); the next model call was refused. Raise the budget or stop the run.`,
+      details: [{ usage: this.usage, budget: b, turn: this.turn, detailsFile: this.detailsRel }],
+    });
+  }
+
+  private stop(cause: AbortCause): void {
+    this.abortCause ??= cause;
+    this.runAbort.abort();
+  }
+
+  private throwIfStopped(): void {
+    if (this.abortCause === 'cancelled') throw new CancelledFailure(`${this.who}: cancelled`);
+    if (this.abortCause) {
+      throw ApplicationFailure.create({
+        type: FailureTypes.Transient,
+        message: `${this.who}: attempt time limit (${this.input.timeoutMs} ms) reached after turn ${this.turn}`,
+        details: [{ timeout: true, turn: this.turn, usage: this.usage, detailsFile: this.detailsRel }],
+      });
+    }
+  }
+
+  private heartbeat(): void {
+    this.actx.heartbeat({ turn: this.turn });
+  }
+
+  private hasFinalReply(): boolean {
+    const last = this.messages[this.messages.length - 1];
+    return last?.role === 'assistant' && this.lastStopReason !== null && FINAL_STOP_REASONS.has(this.lastStopReason);
+  }
+
+  private async finish(): Promise<TaskResult> {
+    const last = this.messages[this.messages.length - 1];
+    const finalText = textOf(last.content);
+    let aop: AopResult = parseAop(finalText, this.input.task.outputType);
+    if (this.lastStopReason === 'refusal') {
+      const summary = `The model declined the task (refusal). ${aop.fullSummary}`;
+      aop = { ...aop, status: 'failure', fullSummary: summary, summary: capSummary(summary, this.input.task.outputType) };
+    }
+    return this.complete('completed', `agent finished (${this.lastStopReason})`, finalText, aop.status, aop);
+  }
+
+  private async finishAtTurnLimit(): Promise<TaskResult> {
+    const lastAssistant = [...this.messages].reverse().find((m) => m.role === 'assistant');
+    const finalText = lastAssistant ? textOf(lastAssistant.content) : '';
+    const summary = `Stopped at the turn limit (${this.maxTurns} turns) before the agent finished.`;
+    const aop: AopResult = {
+      status: 'failure',
+      fullSummary: summary,
+      summary: capSummary(summary, this.input.task.outputType),
+      markers: { summary: false, detailsFile: false, status: false },
+    };
+    return this.complete('failed', `turn limit (${this.maxTurns}) reached`, finalText, 'failure', aop);
+  }
+
+  private async complete(outcome: Outcome, reason: string, finalText: string, status: AgentStatus, aop: AopResult): Promise<TaskResult> {
+    await this.writeDetails({ outcome, status, finalText, aop });
+    await this.transcript.append({ type: 'end', attempt: this.input.attempt, at: now(), outcome, reason });
+    return {
+      taskId: this.input.task.id,
+      kind: this.input.task.kind,
+      status,
+      summary: aop.summary,
+      detailsFile: this.detailsRel,
+      attempt: this.input.attempt,
+      durationMs: Date.now() - this.startedAt,
+      usage: this.usage,
+      model: this.model,
+      filesChanged: this.filesChanged.size,
+    };
+  }
+
+  /** Records how the attempt ended (best effort) and returns the failure to throw. */
+  private async fail(err: unknown): Promise<unknown> {
+    const failure = err instanceof ApplicationFailure || err instanceof CancelledFailure ? err : classifyModelError(err, this.input, { apiKey: this.apiKey });
+    if (!this.transcript) return failure;
+    // Only a conversation that failed on its own terms is closed for good; anything that
+    // interrupted a sound conversation leaves it resumable (see resume.ts).
+    const outcome: Outcome =
+      failure instanceof ApplicationFailure && failure.type === FailureTypes.Permanent ? 'failed' : 'interrupted';
+    const reason = redact(`${failure instanceof ApplicationFailure ? `${failure.type}: ` : ''}${(failure as Error).message}`, this.apiKey).slice(0, 500);
+    await this.writeDetails({ outcome, finalText: '', error: reason }).catch(() => undefined);
+    await this.transcript.append({ type: 'end', attempt: this.input.attempt, at: now(), outcome, reason }).catch(() => undefined);
+    return failure;
+  }
+
+  private async writeDetails(d: { outcome: Outcome; status?: AgentStatus; finalText: string; aop?: AopResult; error?: string }): Promise<void> {
+    const c = this.input.ctx;
+    const endedAt = Date.now();
+    await writeDetailsFile(this.workspace, this.detailsRel, {
+      taskId: this.input.task.id,
+      epicSlug: c.epicSlug,
+      roadmapSlug: c.roadmapSlug,
+      planSlug: c.planSlug,
+      phaseSlug: c.phaseSlug,
+      attempt: this.input.attempt,
+      model: this.model,
+      outcome: d.outcome,
+      status: d.status,
+      summary: d.aop?.summary,
+      fullSummary: d.aop?.fullSummary,
+      agentDetailsFile: d.aop?.agentDetailsFile,
+      aopMarkers: d.aop?.markers,
+      error: d.error,
+      finalText: d.finalText,
+      conversation: this.conversation,
+      turns: this.turnsThisAttempt,
+      toolCalls: this.toolCalls,
+      filesChanged: [...this.filesChanged].sort(),
+      calls: this.calls,
+      usage: this.usage,
+      carriedUsage: this.carriedUsage,
+      compactions: this.compactions,
+      timings: {
+        startedAt: new Date(this.startedAt).toISOString(),
+        endedAt: new Date(endedAt).toISOString(),
+        durationMs: endedAt - this.startedAt,
+        modelMs: this.modelMs,
+        toolMs: this.toolMs,
+      },
+      transcript: this.transcriptRel,
+    });
+  }
+}
+
+/** Heartbeat often enough for the activity's heartbeat timeout (the worker throttles sends). */
+function heartbeatIntervalMs(heartbeatTimeoutMs: number | undefined): number {
+  return Math.max(1_000, Math.min(10_000, Math.floor((heartbeatTimeoutMs ?? 30_000) / 3)));
+}
+
+function now(): string {
+  return new Date().toISOString();
+}
+
+/** Response blocks → request blocks, dropping response-only fields and empty text. */
+function toParams(content: Anthropic.ContentBlock[]): Anthropic.ContentBlockParam[] {
+  const out: Anthropic.ContentBlockParam[] = [];
+  for (const b of content) {
+    switch (b.type) {
+      case 'text':
+        if (b.text) out.push({ type: 'text', text: b.text });
+        break;
+      case 'tool_use':
+        out.push({ type: 'tool_use', id: b.id, name: b.name, input: b.input });
+        break;
+      case 'thinking':
+        out.push({ type: 'thinking', thinking: b.thinking, signature: b.signature });
+        break;
+      case 'redacted_thinking':
+        out.push({ type: 'redacted_thinking', data: b.data });
+        break;
+      default:
+        out.push(b as unknown as Anthropic.ContentBlockParam);
+    }
+  }
+  return out.length ? out : [{ type: 'text', text: '(empty reply)' }];
+}
+
+function textOf(content: Anthropic.MessageParam['content'] | Anthropic.ContentBlock[]): string {
+  if (typeof content === 'string') return content;
+  return content
+    .filter((b): b is Anthropic.TextBlockParam => b.type === 'text')
+    .map((b) => b.text)
+    .join('\n');
+}
+
+/**
+ * A copy of the conversation with a cache breakpoint on the last block, so each turn's prefix
+ * is cached for the next (tools, system and this make three of the API's four breakpoints).
+ */
+function withCacheBreakpoint(messages: Anthropic.MessageParam[]): Anthropic.MessageParam[] {
+  if (messages.length === 0) return messages;
+  const copy = messages.slice(0, -1);
+  const last = messages[messages.length - 1];
+  const blocks: Anthropic.ContentBlockParam[] =
+    typeof last.content === 'string' ? [{ type: 'text', text: last.content }] : [...(last.content as Anthropic.ContentBlockParam[])];
+  const i = blocks.length - 1;
+  const tail = blocks[i];
+  if (tail && tail.type !== 'thinking' && tail.type !== 'redacted_thinking') {
+    blocks[i] = { ...tail, cache_control: { type: 'ephemeral' } } as Anthropic.ContentBlockParam;
+  }
+  copy.push({ ...last, content: blocks } as Anthropic.MessageParam);
+  return copy;
+}

@@ -1,0 +1,144 @@
+/**
+ * The Agent Output Protocol: what the agent's final message must end with, and the details
+ * file that keeps everything that must not travel up through Temporal history.
+ */
+import * as path from 'node:path';
+import { SUMMARY_CAPS } from '../../domain/spec';
+import type { AgentStatus, OutputType, Usage } from '../../domain/types';
+import { writeFileAtomic } from './fs-atomic';
+
+/** Used when the agent left out the summary marker: the tail of its final text. */
+export const FALLBACK_SUMMARY_CHARS = 200;
+
+export interface AopResult {
+  status: AgentStatus;
+  /** Capped by output type. */
+  summary: string;
+  /** The agent's summary before capping. */
+  fullSummary: string;
+  /** What the agent put in [AOP:DETAILS_FILE] (informational; phaseflow's path wins). */
+  agentDetailsFile?: string;
+  /** Which markers were found; a missing one means the fallback was used. */
+  markers: { summary: boolean; detailsFile: boolean; status: boolean };
+}
+
+const MARKER = /\[AOP:([A-Z_]+)\]/gi;
+const STATUSES: readonly AgentStatus[] = ['success', 'failure', 'partial'];
+
+/**
+ * Tolerant parse: markers may sit anywhere (the last occurrence wins), may be wrapped in
+ * markdown emphasis or code fences, and a marker's value runs to the next marker. A missing
+ * summary falls back to the last 200 characters of the text; a missing or unknown status is
+ * `partial` (an agent's silence is never taken as success).
+ */
+export function parseAop(text: string, outputType: OutputType): AopResult {
+  const values = new Map<string, string>();
+  const hits = [...text.matchAll(MARKER)];
+  hits.forEach((m, i) => {
+    const end = i + 1 < hits.length ? hits[i + 1].index! : text.length;
+    values.set(m[1].toUpperCase(), text.slice(m.index! + m[0].length, end));
+  });
+  const clean = (v: string | undefined) => v?.replace(/```/g, '').replace(/^[\s*_`:]+|[\s*_`]+$/g, '').trim();
+
+  const summaryValue = clean(values.get('SUMMARY'));
+  const statusWord = clean(values.get('STATUS'))?.split(/\s/)[0]?.toLowerCase().replace(/[^a-z]/g, '');
+  const detailsValue = clean(values.get('DETAILS_FILE'))?.split(/\s/)[0];
+  const status = STATUSES.find((s) => s === statusWord);
+  const fullSummary = summaryValue || tail(text.trim(), FALLBACK_SUMMARY_CHARS);
+  return {
+    status: status ?? 'partial',
+    summary: capSummary(fullSummary, outputType),
+    fullSummary,
+    agentDetailsFile: detailsValue || undefined,
+    markers: { summary: !!summaryValue, detailsFile: !!detailsValue, status: !!status },
+  };
+}
+
+/** Caps a summary at the output type's limit (SUMMARY_CAPS), marking the cut with an ellipsis. */
+export function capSummary(summary: string, outputType: OutputType): string {
+  const cap = SUMMARY_CAPS[outputType];
+  const chars = [...summary]; // count code points, not UTF-16 units
+  return chars.length <= cap ? summary : `${chars.slice(0, cap - 1).join('').trimEnd()}…`;
+}
+
+function tail(text: string, n: number): string {
+  const chars = [...text];
+  return chars.length <= n ? text : chars.slice(chars.length - n).join('');
+}
+
+export interface ToolCallRecord {
+  turn: number;
+  id: string;
+  name: string;
+  /** Input with long strings shortened (file contents are not repeated here). */
+  input: unknown;
+  resultBytes: number;
+  isError: boolean;
+  durationMs: number;
+  /** First part of an error result, to see at a glance what went wrong. */
+  error?: string;
+}
+
+export interface ModelCallRecord {
+  turn: number;
+  purpose: 'turn' | 'compaction';
+  stopReason: string | null;
+  usage: Usage;
+  durationMs: number;
+  requestId?: string;
+  attempt: number;
+}
+
+export interface CompactionRecord {
+  turn: number;
+  tokensBefore: number;
+  contextWindow: number;
+  at: string;
+}
+
+/** The details file of one attempt (`detailsFilePath`). */
+export interface AgentDetails {
+  taskId: string;
+  epicSlug: string;
+  roadmapSlug: string;
+  planSlug: string;
+  phaseSlug: string;
+  attempt: number;
+  model: string;
+  outcome: 'completed' | 'failed' | 'interrupted';
+  status?: AgentStatus;
+  summary?: string;
+  fullSummary?: string;
+  agentDetailsFile?: string;
+  aopMarkers?: AopResult['markers'];
+  error?: string;
+  finalText: string;
+  /** How the conversation started: fresh, or resumed from the transcript (and from which turn). */
+  conversation: { mode: 'fresh' | 'resumed'; reason: string; resumedAtTurn?: number };
+  turns: number;
+  toolCalls: ToolCallRecord[];
+  filesChanged: string[];
+  calls: ModelCallRecord[];
+  usage: Usage;
+  /** Usage of an earlier, crashed attempt that never reported it, included in `usage`. */
+  carriedUsage?: Usage;
+  compactions: CompactionRecord[];
+  timings: { startedAt: string; endedAt: string; durationMs: number; modelMs: number; toolMs: number };
+  transcript: string;
+}
+
+export async function writeDetailsFile(workspace: string, relPath: string, details: AgentDetails): Promise<void> {
+  await writeFileAtomic(path.join(workspace, relPath), `${JSON.stringify(details, null, 2)}\n`);
+}
+
+/** Shortens long strings inside a tool input for the records (Write content, Edit strings). */
+export function summarizeInput(input: unknown, maxString = 200): unknown {
+  if (typeof input === 'string') {
+    return input.length > maxString ? `${input.slice(0, maxString)}… [${Buffer.byteLength(input)} bytes]` : input;
+  }
+  if (Array.isArray(input)) return input.slice(0, 20).map((v) => summarizeInput(v, maxString));
+  if (input && typeof input === 'object') {
+    return Object.fromEntries(Object.entries(input).slice(0, 20).map(([k, v]) => [k, summarizeInput(v, maxString)]));
+  }
+  return input;
+}

@@ -1,0 +1,121 @@
+/**
+ * Turns what went wrong in a model call into what Temporal should do about it:
+ * transient trouble (rate limits, overload, 5xx, dropped connections, timeouts) becomes a
+ * retryable ApplicationFailure (honouring retry-after); a request the API will never accept
+ * (bad request, auth, not found, spend limits) becomes non-retryable with a clear reason.
+ */
+import { AnthropicError, APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from '@anthropic-ai/sdk';
+import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
+import { FailureTypes, type TaskRunInput } from '../../domain/types';
+
+/** Why our own controller aborted a request, when it did. */
+export type AbortCause = 'cancelled' | 'deadline' | 'stall';
+
+const TRANSIENT_STATUS = new Set([408, 409, 429]);
+const TRANSIENT_STREAM_TYPES = new Set(['overloaded_error', 'api_error', 'rate_limit_error', 'timeout_error']);
+/** Running out of money is not cured by waiting a few seconds. */
+const SPEND_LIMIT = /spend|billing|credit (limit|balance)|credit_limit|insufficient credit|quota/i;
+
+/** "task 1.1 attempt 2 (epic e / plan p / phase p1), model m" */
+export function describeAttempt(input: TaskRunInput): string {
+  const c = input.ctx;
+  return `task ${input.task.id} attempt ${input.attempt} (epic ${c.epicSlug} / plan ${c.planSlug} / phase ${c.phaseSlug}), model ${input.model}`;
+}
+
+/** Removes the API key (and anything shaped like one) from text that leaves the activity. */
+export function redact(text: string, apiKey?: string): string {
+  let out = apiKey && apiKey.length >= 4 ? text.split(apiKey).join('[redacted]') : text;
+  out = out.replace(/sk-ant-[A-Za-z0-9_-]+/g, 'sk-ant-[redacted]');
+  return out;
+}
+
+export function retryAfterMs(headers: Headers | undefined): number | undefined {
+  if (!headers) return undefined;
+  const ms = Number.parseFloat(headers.get('retry-after-ms') ?? '');
+  if (Number.isFinite(ms) && ms > 0) return Math.ceil(ms);
+  const raw = headers.get('retry-after');
+  if (!raw) return undefined;
+  const s = Number.parseFloat(raw);
+  if (Number.isFinite(s) && s > 0) return Math.ceil(s * 1000);
+  const date = Date.parse(raw);
+  return Number.isFinite(date) && date > Date.now() ? date - Date.now() : undefined;
+}
+
+export interface ClassifyOptions {
+  apiKey?: string;
+  abortCause?: AbortCause;
+  requestTimeoutMs?: number;
+  /** Merged into the failure's details (usage so far, the details file …). */
+  details?: Record<string, unknown>;
+}
+
+/** Maps an error thrown by a model call to the failure the activity should throw. */
+export function classifyModelError(err: unknown, input: TaskRunInput, opts: ClassifyOptions = {}): Error {
+  const who = describeAttempt(input);
+  const transient = (what: string, extra: Record<string, unknown> = {}, nextRetryDelay?: number) =>
+    ApplicationFailure.create({
+      type: FailureTypes.Transient,
+      message: redact(`${who}: ${what}`, opts.apiKey),
+      details: [{ ...extra, ...opts.details }],
+      ...(nextRetryDelay !== undefined ? { nextRetryDelay } : {}),
+    });
+  const permanent = (what: string, extra: Record<string, unknown> = {}) =>
+    ApplicationFailure.create({
+      type: FailureTypes.Permanent,
+      nonRetryable: true,
+      message: redact(`${who}: ${what}`, opts.apiKey),
+      details: [{ ...extra, ...opts.details }],
+    });
+
+  // Our own aborts come first: they surface as APIUserAbortError (or a plain AbortError).
+  if (opts.abortCause === 'cancelled') return new CancelledFailure(`${who}: cancelled`);
+  if (opts.abortCause === 'deadline') return transient(`attempt time limit (${input.timeoutMs} ms) reached during a model call`, { timeout: true });
+  if (opts.abortCause === 'stall') return transient(`model stream stalled (no data for ${opts.requestTimeoutMs} ms)`, { timeout: true });
+
+  if (err instanceof APIConnectionTimeoutError) {
+    return transient(`Anthropic API request timed out${opts.requestTimeoutMs ? ` after ${opts.requestTimeoutMs} ms` : ''}`, { timeout: true });
+  }
+  if (err instanceof APIUserAbortError) return transient('Anthropic API request aborted');
+  if (err instanceof APIConnectionError) {
+    const cause = (err as { cause?: unknown }).cause;
+    return transient(`connection to the Anthropic API failed: ${err.message}${cause instanceof Error ? ` (${cause.message})` : ''}`);
+  }
+  if (err instanceof APIError) {
+    const status = err.status as number | undefined;
+    const apiMessage = err.apiMessage ?? err.message;
+    const facts = { status, errorType: err.type, errorCode: err.errorCode, requestId: err.requestID ?? undefined };
+    const said = `Anthropic API ${status ?? 'stream'} ${err.type ?? 'error'}: ${apiMessage}${err.requestID ? ` (request ${err.requestID})` : ''}`;
+    if (status === undefined) {
+      // An `event: error` in the middle of a stream.
+      return err.type && TRANSIENT_STREAM_TYPES.has(err.type) ? transient(said, facts) : permanent(said, facts);
+    }
+    const spendLimit = err.type === 'billing_error' || SPEND_LIMIT.test(`${err.errorCode ?? ''} ${apiMessage}`);
+    if (status === 402 || ((status === 429 || status === 400 || status === 403) && spendLimit)) {
+      return permanent(`${said} — spend/billing limit; raise the limit or add credit, then retry the task`, { ...facts, spendLimit: true });
+    }
+    const shouldRetry = err.headers?.get('x-should-retry');
+    if (shouldRetry === 'false') return permanent(said, facts);
+    if (TRANSIENT_STATUS.has(status) || status >= 500 || shouldRetry === 'true') {
+      const delay = retryAfterMs(err.headers);
+      return transient(said, { ...facts, retryAfterMs: delay }, delay);
+    }
+    return permanent(said, facts);
+  }
+  if (err instanceof AnthropicError) {
+    if (/streaming is required/i.test(err.message)) return permanent(`SDK refused the request: ${err.message}`);
+    // "stream ended without producing a Message", "request ended without sending any chunks":
+    // the connection dropped mid-response.
+    return transient(`Anthropic API response broken off: ${err.message}`);
+  }
+  if (isNetworkError(err)) return transient(`connection to the Anthropic API failed: ${(err as Error).message}`);
+  return err instanceof Error ? err : new Error(String(err));
+}
+
+function isNetworkError(err: unknown): boolean {
+  if (!(err instanceof Error)) return false;
+  const code = (err as NodeJS.ErrnoException).code ?? ((err as { cause?: NodeJS.ErrnoException }).cause?.code);
+  return (
+    (err instanceof TypeError && /terminated|fetch failed|other side closed/i.test(err.message)) ||
+    (typeof code === 'string' && /^(ECONNRESET|ECONNREFUSED|EPIPE|ETIMEDOUT|UND_ERR_)/.test(code))
+  );
+}

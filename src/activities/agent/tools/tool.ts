@@ -1,0 +1,52 @@
+/**
+ * What every tool is: a definition the model sees (Claude Code's names and inputs), an input
+ * schema we check before running, and a run function confined to the workspace.
+ */
+import type Anthropic from '@anthropic-ai/sdk';
+import type { z } from 'zod';
+import { ToolError } from './tool-error';
+
+export interface ToolContext {
+  /** Canonical (realpath'd) workspace root. */
+  workspace: string;
+  /** Base environment the Bash tool filters (never passed through unfiltered). */
+  env: NodeJS.ProcessEnv;
+  /** Aborted on activity cancellation or the attempt deadline. */
+  signal: AbortSignal;
+  /** Milliseconds left before the attempt deadline; long tools stay within it. */
+  remainingMs: () => number;
+  /** Workspace-relative paths written by Write/Edit during this attempt. */
+  changedFiles: Set<string>;
+}
+
+export interface AgentTool<S extends z.ZodType = z.ZodType> {
+  name: string;
+  description: string;
+  inputSchema: Anthropic.Tool.InputSchema;
+  parse: S;
+  run(input: z.infer<S>, ctx: ToolContext): Promise<string>;
+}
+
+export function defineTool<S extends z.ZodType>(tool: AgentTool<S>): AgentTool<S> {
+  return tool;
+}
+
+/** Cap on a tool result sent back to the model; larger results are cut and say so. */
+export const TOOL_RESULT_CAP_BYTES = 30_000;
+
+/** Keeps the head and the tail (errors tend to be at the end) and marks what was dropped. */
+export function capText(text: string, capBytes = TOOL_RESULT_CAP_BYTES): string {
+  const buf = Buffer.from(text, 'utf8');
+  if (buf.length <= capBytes) return text;
+  const headBytes = Math.floor(capBytes / 3);
+  const tailBytes = capBytes - headBytes;
+  // toString drops partial UTF-8 sequences at the cut as replacement chars; acceptable for display.
+  const head = buf.subarray(0, headBytes).toString('utf8');
+  const tail = buf.subarray(buf.length - tailBytes).toString('utf8');
+  return `${head}\n[... output truncated: ${buf.length - capBytes} of ${buf.length} bytes omitted ...]\n${tail}`;
+}
+
+export function formatZodError(toolName: string, err: z.ZodError): ToolError {
+  const issues = err.issues.map((i) => `${i.path.length ? i.path.join('.') : 'input'}: ${i.message}`).join('; ');
+  return new ToolError(`invalid input for ${toolName}: ${issues}`);
+}

@@ -1,0 +1,34 @@
+/** Write {file_path, content}: creates or replaces a file atomically and records it as changed. */
+import { promises as fs } from 'node:fs';
+import { z } from 'zod';
+import { writeFileAtomic } from '../fs-atomic';
+import { resolveInWorkspace, toRelative } from '../workspace';
+import { defineTool } from './tool';
+import { ToolError } from './tool-error';
+import { refuseProtected } from './protected-paths';
+
+export const writeTool = defineTool({
+  name: 'Write',
+  description:
+    'Writes a file in the workspace, creating parent directories as needed and replacing any existing file. ' +
+    'file_path may be relative to the workspace or absolute (inside it). Prefer Edit for small changes to existing files.',
+  inputSchema: {
+    type: 'object',
+    properties: {
+      file_path: { type: 'string', description: 'Path of the file to write' },
+      content: { type: 'string', description: 'The full content of the file' },
+    },
+    required: ['file_path', 'content'],
+  },
+  parse: z.object({ file_path: z.string().min(1), content: z.string() }),
+  async run({ file_path, content }, ctx) {
+    const abs = await resolveInWorkspace(ctx.workspace, file_path);
+    const rel = toRelative(ctx.workspace, abs);
+    refuseProtected(rel);
+    const st = await fs.stat(abs).catch(() => undefined);
+    if (st?.isDirectory()) throw new ToolError(`${rel} is a directory`);
+    await writeFileAtomic(abs, content);
+    ctx.changedFiles.add(rel);
+    return `${st ? 'Replaced' : 'Created'} ${rel} (${Buffer.byteLength(content)} bytes)`;
+  },
+});
