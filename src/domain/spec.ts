@@ -128,53 +128,59 @@ export const EpicSpec = z
     tags: z.array(z.string()).default([]),
     roadmaps: z.array(RoadmapSpec).min(1, 'an epic needs at least one roadmap'),
   })
-  .superRefine(checkStructure);
+  .superRefine((epic, ctx) => checkStructure(epic, (path, message) => ctx.addIssue({ code: 'custom', path, message })));
 export type EpicSpec = z.infer<typeof EpicSpec>;
 export type EpicSpecInput = z.input<typeof EpicSpec>;
 
-/** Cross-field rules zod cannot express field by field; each issue carries its exact path. */
-function checkStructure(epic: z.infer<z.ZodObject<{}>> & Record<string, any>, ctx: z.RefinementCtx): void {
-  const dup = <T>(items: T[], key: (t: T) => string, at: (i: number) => (string | number)[], what: string) => {
+/**
+ * Cross-field rules zod cannot express field by field; each issue carries its exact path.
+ * Tolerant of malformed input (it also runs on data that failed the shape checks, so a user
+ * sees every problem at once).
+ */
+export function checkStructure(epic: any, report: (path: (string | number)[], message: string) => void): void {
+  const arr = (v: unknown): any[] => (Array.isArray(v) ? v : []);
+  const dup = (items: any[], key: (t: any) => unknown, at: (i: number) => (string | number)[], what: string) => {
     const seen = new Map<string, number>();
     items.forEach((item, i) => {
       const k = key(item);
-      if (seen.has(k)) {
-        ctx.addIssue({ code: 'custom', path: at(i), message: `duplicate ${what} "${k}" (first used at index ${seen.get(k)})` });
-      } else seen.set(k, i);
+      if (typeof k !== 'string') return;
+      if (seen.has(k)) report(at(i), `duplicate ${what} "${k}" (first used at index ${seen.get(k)})`);
+      else seen.set(k, i);
     });
   };
-  const roadmaps: RoadmapSpec[] = epic.roadmaps;
-  dup(roadmaps, (r) => r.slug, (i) => ['roadmaps', i, 'slug'], 'roadmap slug');
+  const roadmaps = arr(epic?.roadmaps);
+  dup(roadmaps, (r) => r?.slug, (i) => ['roadmaps', i, 'slug'], 'roadmap slug');
   roadmaps.forEach((roadmap, ri) => {
-    dup(roadmap.plans, (p) => p.slug, (i) => ['roadmaps', ri, 'plans', i, 'slug'], 'plan slug');
-    roadmap.plans.forEach((plan, pi) => {
+    const plans = arr(roadmap?.plans);
+    dup(plans, (p) => p?.slug, (i) => ['roadmaps', ri, 'plans', i, 'slug'], 'plan slug');
+    plans.forEach((plan, pi) => {
       const base = ['roadmaps', ri, 'plans', pi];
-      dup(plan.phases, (p) => p.slug, (i) => [...base, 'phases', i, 'slug'], 'phase slug');
-      const allTasks = plan.phases.flatMap((ph, phi) => ph.tasks.map((t, ti) => ({ t, at: [...base, 'phases', phi, 'tasks', ti] })));
-      dup(allTasks, (x) => x.t.id, (i) => [...allTasks[i].at, 'id'], 'task id in this plan');
-      plan.phases.forEach((phase, phi) => {
+      const phases = arr(plan?.phases);
+      dup(phases, (p) => p?.slug, (i) => [...base, 'phases', i, 'slug'], 'phase slug');
+      const allTasks = phases.flatMap((ph, phi) => arr(ph?.tasks).map((t, ti) => ({ t, at: [...base, 'phases', phi, 'tasks', ti] })));
+      dup(allTasks, (x) => x.t?.id, (i) => [...allTasks[i].at, 'id'], 'task id in this plan');
+      phases.forEach((phase, phi) => {
         const at = [...base, 'phases', phi];
-        if (epic.gating?.require_tests && phase.gate.commands.length === 0) {
-          ctx.addIssue({ code: 'custom', path: [...at, 'gate', 'commands'], message: 'gating.require_tests is set, so every phase needs at least one gate command' });
+        const tasks = arr(phase?.tasks).filter((t) => t && typeof t === 'object');
+        if (epic?.gating?.require_tests === true && arr(phase?.gate?.commands).length === 0) {
+          report([...at, 'gate', 'commands'], 'gating.require_tests is set, so every phase needs at least one gate command');
         }
-        const ids = new Set(phase.tasks.map((t) => t.id));
-        phase.tasks.forEach((task, ti) => {
+        const ids = new Set(tasks.map((t) => t.id));
+        arr(phase?.tasks).forEach((task, ti) => {
+          if (!task || typeof task !== 'object') return;
           const tat = [...at, 'tasks', ti];
-          if (task.kind === 'command' && !task.command) {
-            ctx.addIssue({ code: 'custom', path: [...tat, 'command'], message: 'a task of kind "command" needs a command' });
-          }
-          if (task.kind === 'agent' && task.command) {
-            ctx.addIssue({ code: 'custom', path: [...tat, 'command'], message: 'only tasks of kind "command" take a command; set kind: command or remove it' });
-          }
-          task.dependsOn.forEach((dep, di) => {
-            if (dep === task.id) ctx.addIssue({ code: 'custom', path: [...tat, 'dependsOn', di], message: `task "${task.id}" cannot depend on itself` });
-            else if (!ids.has(dep)) ctx.addIssue({ code: 'custom', path: [...tat, 'dependsOn', di], message: `no task "${dep}" in this phase (dependsOn names tasks of the same phase: ${[...ids].join(', ')})` });
+          const kind = task.kind ?? 'agent';
+          if (kind === 'command' && !task.command) report([...tat, 'command'], 'a task of kind "command" needs a command');
+          if (kind === 'agent' && task.command) report([...tat, 'command'], 'only tasks of kind "command" take a command; set kind: command or remove it');
+          arr(task.dependsOn).forEach((dep, di) => {
+            if (dep === task.id) report([...tat, 'dependsOn', di], `task "${task.id}" cannot depend on itself`);
+            else if (!ids.has(dep)) report([...tat, 'dependsOn', di], `no task "${dep}" in this phase (dependsOn names tasks of the same phase: ${[...ids].join(', ')})`);
           });
         });
-        const cycle = findCycle(phase.tasks);
+        const cycle = findCycle(tasks.map((t) => ({ id: String(t.id), dependsOn: arr(t.dependsOn).map(String) })));
         if (cycle) {
-          const ti = phase.tasks.findIndex((t) => t.id === cycle[0]);
-          ctx.addIssue({ code: 'custom', path: [...at, 'tasks', ti, 'dependsOn'], message: `dependency cycle: ${cycle.join(' -> ')}` });
+          const ti = arr(phase?.tasks).findIndex((t) => t?.id === cycle[0]);
+          report([...at, 'tasks', ti, 'dependsOn'], `dependency cycle: ${cycle.join(' -> ')}`);
         }
       });
     });

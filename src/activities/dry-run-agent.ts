@@ -1,0 +1,92 @@
+/**
+ * The simulated agent of dry-run mode: deterministic duration, outcome and usage from the spec
+ * (or from the task id), a real details file and a real AOP result, at no cost.
+ */
+import { createHash } from 'node:crypto';
+import { Context } from '@temporalio/activity';
+import { costOf } from '../domain/models';
+import { detailsFilePath } from '../domain/paths';
+import type { TaskResult, TaskRunInput, Usage } from '../domain/types';
+import { transientFailure } from './failures';
+import { capSummary } from './summaries';
+import { inWorkspace, writeFileAtomic } from './workspace';
+
+function seed(input: TaskRunInput): number {
+  return createHash('sha256').update(`${input.ctx.planSlug}/${input.task.id}`).digest().readUInt32BE(0);
+}
+
+export function dryRunDurationMs(input: TaskRunInput): number {
+  return input.task.dryRun?.durationMs ?? 100 + (seed(input) % 500);
+}
+
+export function dryRunUsage(input: TaskRunInput): Usage {
+  const s = seed(input);
+  const base = {
+    inputTokens: 1000 + (s % 4000),
+    outputTokens: 200 + (s % 800),
+    cacheWriteTokens: 0,
+    cacheReadTokens: 0,
+  };
+  return { ...base, costUsd: costOf(input.model, base) };
+}
+
+export async function runDryRunAgent(input: TaskRunInput): Promise<TaskResult> {
+  const ctx = Context.current();
+  const { task, attempt } = input;
+  const behaviour = task.dryRun ?? {};
+  const durationMs = dryRunDurationMs(input);
+  // Heartbeat while "working" so a long simulated task behaves like a real one.
+  const beat = setInterval(() => ctx.heartbeat({ simulated: task.id }), 1000);
+  try {
+    await ctx.sleep(durationMs);
+  } finally {
+    clearInterval(beat);
+  }
+  if (attempt <= (behaviour.failAttempts ?? 0)) {
+    throw transientFailure(`simulated transient failure of task ${task.id} in ${input.ctx.planSlug} (attempt ${attempt} of ${behaviour.failAttempts} set to fail)`);
+  }
+  const status = behaviour.outcome ?? 'success';
+  const fullSummary = behaviour.summary ?? `Simulated ${task.domain} agent: ${status} on "${task.description}"`;
+  const usage = dryRunUsage(input);
+  const detailsFile = detailsFilePath(input.ctx.planSlug, task.id, attempt);
+  const output = simulatedOutput(input, behaviour.outputBytes ?? 2048);
+  await writeFileAtomic(
+    inWorkspace(input.ctx.workspace, detailsFile),
+    JSON.stringify(
+      {
+        task: task.id,
+        plan: input.ctx.planSlug,
+        phase: input.ctx.phaseSlug,
+        attempt,
+        mode: 'dry-run',
+        model: input.model,
+        status,
+        summary: fullSummary,
+        final_text: `${output}\n[AOP:SUMMARY] ${fullSummary}\n[AOP:DETAILS_FILE] ${detailsFile}\n[AOP:STATUS] ${status}`,
+        tool_calls: [],
+        files_changed: [],
+        usage,
+        duration_ms: durationMs,
+      },
+      null,
+      2,
+    ),
+  );
+  return {
+    taskId: task.id,
+    kind: 'agent',
+    status,
+    summary: capSummary(fullSummary, task.outputType),
+    detailsFile,
+    attempt,
+    durationMs,
+    usage,
+    model: input.model,
+    filesChanged: 0,
+  };
+}
+
+function simulatedOutput(input: TaskRunInput, bytes: number): string {
+  const line = `[dry-run] ${input.ctx.planSlug}/${input.task.id}: simulated work on "${input.task.description}".\n`;
+  return line.repeat(Math.ceil(bytes / line.length)).slice(0, bytes);
+}

@@ -1,0 +1,6 @@
+/** Every activity the worker registers; workflows import this module as types only. */
+export { runAgentTask } from './agent-task';
+export { runCommandTask } from './command-task';
+export { runGate } from './gate';
+export { writeMirror } from './mirrors';
+export { prepareWorkspace } from './prepare';

@@ -1,0 +1,100 @@
+/**
+ * Running a shell command in the workspace: time limit, process-group kill, output to a log file,
+ * a short excerpt for history, heartbeats while it runs, and no orchestrator secrets in its env.
+ */
+import { spawn } from 'node:child_process';
+import { createWriteStream } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+
+const SECRET_NAME = /(^ANTHROPIC_|^TEMPORAL_|^GITHUB_|^GH_|^AWS_|^PHASEFLOW_.*(KEY|TOKEN|SECRET)|KEY$|_KEY_|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL|^NPM_CONFIG__AUTH)/i;
+
+/** The parent's environment minus anything that looks like a credential. */
+export function scrubbedEnv(env: NodeJS.ProcessEnv = process.env, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const out: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(env)) if (v !== undefined && !SECRET_NAME.test(k)) out[k] = v;
+  return { ...out, ...extra };
+}
+
+export interface ShellResult {
+  exitCode: number | null;
+  signal: string | null;
+  timedOut: boolean;
+  cancelled: boolean;
+  durationMs: number;
+  outputBytes: number;
+  /** The last lines of combined stdout/stderr, at most `excerptChars`. */
+  excerpt: string;
+}
+
+export interface ShellOptions {
+  cwd: string;
+  timeoutMs: number;
+  logFile: string;
+  excerptChars?: number;
+  signal?: AbortSignal;
+  onProgress?: () => void;
+  progressEveryMs?: number;
+}
+
+export async function runShell(command: string, opts: ShellOptions): Promise<ShellResult> {
+  await mkdir(path.dirname(opts.logFile), { recursive: true });
+  const log = createWriteStream(opts.logFile);
+  const excerptChars = opts.excerptChars ?? 1000;
+  const started = performance.now();
+  let tail = '';
+  let outputBytes = 0;
+  let timedOut = false;
+  let cancelled = false;
+
+  const child = spawn('/bin/sh', ['-c', command], {
+    cwd: opts.cwd,
+    env: scrubbedEnv(),
+    detached: true, // own process group, so a timeout kills the whole tree
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const killTree = () => {
+    try {
+      if (child.pid) process.kill(-child.pid, 'SIGKILL');
+    } catch {
+      /* already gone */
+    }
+  };
+  const onData = (chunk: Buffer) => {
+    outputBytes += chunk.length;
+    log.write(chunk);
+    tail = (tail + chunk.toString('utf8')).slice(-excerptChars * 2);
+  };
+  child.stdout.on('data', onData);
+  child.stderr.on('data', onData);
+
+  const timer = setTimeout(() => {
+    timedOut = true;
+    killTree();
+  }, opts.timeoutMs);
+  const onAbort = () => {
+    cancelled = true;
+    killTree();
+  };
+  opts.signal?.addEventListener('abort', onAbort, { once: true });
+  const progress = opts.onProgress ? setInterval(opts.onProgress, opts.progressEveryMs ?? 5000) : undefined;
+
+  const [exitCode, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve, reject) => {
+    child.once('error', reject);
+    child.once('close', (code, sig) => resolve([code, sig]));
+  }).finally(() => {
+    clearTimeout(timer);
+    if (progress) clearInterval(progress);
+    opts.signal?.removeEventListener('abort', onAbort);
+  });
+  await new Promise<void>((resolve) => log.end(resolve));
+  return {
+    exitCode,
+    signal,
+    timedOut,
+    cancelled,
+    durationMs: Math.round(performance.now() - started),
+    outputBytes,
+    excerpt: tail.slice(-excerptChars).trimEnd(),
+  };
+}

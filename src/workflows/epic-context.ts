@@ -1,0 +1,13 @@
+/** What every level below the epic needs to know about it (small: it travels into each child). */
+import type { EpicSpec, ExecutionSettings } from '../domain/spec';
+
+export interface EpicContext {
+  slug: string;
+  title: string;
+  /** Absolute path, resolved by prepareWorkspace. */
+  workspace: string;
+  agentMode: EpicSpec['agentMode'];
+  settings?: ExecutionSettings;
+  budget: EpicSpec['budget'];
+  gateTimeoutMs: number;
+}

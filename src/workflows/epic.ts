@@ -1,0 +1,87 @@
+/**
+ * An epic: the whole job. Validates its spec (so a plain `temporal workflow start --input
+ * @epic.json` is checked too), prepares the workspace, then runs its roadmaps strictly one at a
+ * time as child workflows. Owns EPIC.json.
+ */
+import { ApplicationFailure, executeChild, proxyActivities, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import type * as activities from '../activities';
+import { workflowIds } from '../domain/ids';
+import { mirrorPaths } from '../domain/paths';
+import { SA } from '../domain/search-attributes';
+import type { EpicSpecInput } from '../domain/spec';
+import { FailureTypes } from '../domain/types';
+import { parseEpic } from '../domain/validate';
+import type { EpicContext } from './epic-context';
+import type { ChildProgress } from './messages';
+import { LevelRunner } from './level-runner';
+import { roadmapWorkflow } from './roadmap';
+import { epicDoc, initialChildren, roadmapSizes } from './rollup';
+
+const { prepareWorkspace } = proxyActivities<typeof activities>({
+  startToCloseTimeout: '1 minute',
+  retry: { maximumAttempts: 5, backoffCoefficient: 1.5 },
+});
+
+/** Default time limit of a gate command. */
+const GATE_TIMEOUT_MS = 10 * 60_000;
+
+export async function epicWorkflow(input: EpicSpecInput): Promise<ChildProgress> {
+  const parsed = parseEpic(input, 'workflow input');
+  if (!parsed.ok) throw ApplicationFailure.nonRetryable(parsed.error, FailureTypes.InvalidSpec);
+  const spec = parsed.spec;
+  const { workspace } = await prepareWorkspace({ epicSlug: spec.slug, workspace: spec.workspace });
+  const epic: EpicContext = {
+    slug: spec.slug,
+    title: spec.title,
+    workspace,
+    agentMode: spec.agentMode,
+    settings: spec.settings,
+    budget: spec.budget,
+    gateTimeoutMs: GATE_TIMEOUT_MS,
+  };
+  upsertSearchAttributes([
+    { key: SA.epic, value: spec.slug },
+    { key: SA.level, value: 'epic' },
+    { key: SA.status, value: 'active' },
+  ]);
+
+  const now = new Date().toISOString();
+  const state = {
+    slug: spec.slug,
+    title: spec.title,
+    workflowId: workflowInfo().workflowId,
+    status: 'pending' as const,
+    created: now,
+    updated: now,
+    children: initialChildren(roadmapSizes(spec)),
+  };
+  const level = new LevelRunner(state, {
+    kind: 'epic',
+    childKind: 'roadmap',
+    mirror: {
+      kind: 'epic',
+      workspace,
+      file: mirrorPaths.epic(spec.slug),
+      build: (rev) => epicDoc(state, { description: spec.description, tags: spec.tags, budget: spec.budget }, rev),
+    },
+  });
+  await level.runChildren(
+    spec.roadmaps.map((roadmap, i) => ({
+      slug: roadmap.slug,
+      run: () =>
+        executeChild(roadmapWorkflow, {
+          workflowId: workflowIds.roadmap(spec.slug, roadmap.slug),
+          args: [{ epic, roadmap, order: i + 1 }],
+          staticSummary: `Roadmap ${i + 1}/${spec.roadmaps.length} of epic ${spec.slug}: ${roadmap.title} (${roadmap.plans.length} plans)`,
+          staticDetails: roadmap.description || undefined,
+          typedSearchAttributes: [
+            { key: SA.epic, value: spec.slug },
+            { key: SA.roadmap, value: roadmap.slug },
+            { key: SA.level, value: 'roadmap' },
+            { key: SA.status, value: 'active' },
+          ],
+        }),
+    })),
+  );
+  return level.finish();
+}

@@ -1,0 +1,80 @@
+/**
+ * The single owner of one mirror file inside a workflow. Changes mark it dirty; one loop writes
+ * them through an activity, one write at a time, so a burst of task completions becomes one write
+ * and the file never goes backwards. Only the difference from the last write travels (and is
+ * kept in history); a file that went missing is rewritten whole.
+ */
+import { ActivityFailure, ApplicationFailure, condition, proxyActivities } from '@temporalio/workflow';
+import type * as activities from '../activities';
+import { diff } from '../domain/json-patch';
+import type { MirrorKind } from '../domain/mirrors';
+import { FailureTypes } from '../domain/types';
+
+const { writeMirror } = proxyActivities<typeof activities>({
+  startToCloseTimeout: '30 seconds',
+  retry: { initialInterval: '200 milliseconds', backoffCoefficient: 1.5, maximumInterval: '10 seconds', nonRetryableErrorTypes: [FailureTypes.MirrorMissing] },
+});
+
+export class MirrorWriter {
+  private dirty = true;
+  private closing = false;
+  private finished = false;
+  private revision = 0;
+  private last: unknown = undefined;
+
+  constructor(
+    private readonly kind: MirrorKind,
+    private readonly workspace: string,
+    private readonly file: string,
+    private readonly build: (revision: number) => object,
+  ) {}
+
+  /** Restores a writer after continue-as-new: the file is at `revision` with content `last`. */
+  restore(revision: number, last: unknown): void {
+    this.revision = revision;
+    this.last = last;
+  }
+
+  get state() {
+    return { revision: this.revision, last: this.last };
+  }
+
+  markDirty(): void {
+    this.dirty = true;
+  }
+
+  /** Runs until `close()`; start it without awaiting, await `close()` before the workflow ends. */
+  async run(): Promise<void> {
+    for (;;) {
+      await condition(() => this.dirty || this.closing);
+      if (!this.dirty) break;
+      this.dirty = false;
+      const revision = this.revision + 1;
+      const doc = this.build(revision);
+      try {
+        if (this.last === undefined) {
+          await writeMirror({ kind: this.kind, workspace: this.workspace, file: this.file, revision, doc });
+        } else {
+          await writeMirror({ kind: this.kind, workspace: this.workspace, file: this.file, revision, baseRevision: this.revision, patch: diff(this.last, doc) });
+        }
+      } catch (err) {
+        if (err instanceof ActivityFailure && err.cause instanceof ApplicationFailure && err.cause.type === FailureTypes.MirrorMissing) {
+          // Someone removed or replaced the file: write it whole next time.
+          this.last = undefined;
+          this.dirty = true;
+          continue;
+        }
+        throw err;
+      }
+      this.revision = revision;
+      this.last = doc;
+    }
+    this.finished = true;
+  }
+
+  /** Flushes what is pending and stops the loop. */
+  async close(): Promise<void> {
+    this.closing = true;
+    await condition(() => this.finished);
+  }
+}

@@ -1,0 +1,257 @@
+/**
+ * What a plan workflow knows about its phases and tasks, and how that renders into PROGRESS.json
+ * and .claude/orchestrator/state.json. Pure functions: no I/O, no clocks (callers pass `now`).
+ */
+import type { OrchestratorStateDoc, ProgressDoc, ProgressTaskDoc, UsageDoc } from '../domain/mirrors';
+import type { PhaseSpec, PlanSpec } from '../domain/spec';
+import { addUsage, type GateResult, type Usage, ZERO_USAGE } from '../domain/types';
+import { mirrorPaths } from '../domain/paths';
+
+export type TaskStatus = 'pending' | 'running' | 'completed' | 'failed' | 'not_started';
+export type PhaseStatus = 'pending' | 'active' | 'completed' | 'failed' | 'paused';
+export type PlanStatus = 'pending' | 'active' | 'completed' | 'failed' | 'paused';
+
+export interface TaskState {
+  id: string;
+  description: string;
+  kind: 'agent' | 'command';
+  domain: 'frontend' | 'backend' | 'testing' | 'deployment' | 'general';
+  agent?: string;
+  dependsOn: string[];
+  files: string[];
+  status: TaskStatus;
+  attempts: number;
+  summary?: string;
+  detailsFile?: string;
+  error?: string;
+  usage: Usage;
+  durationMs?: number;
+  startedAt?: string;
+  completedAt?: string;
+}
+
+/** A change to one task, sent from a phase workflow to its plan (signal `taskUpdates`). */
+export type TaskUpdate = { phaseIndex: number; at: string } & Pick<TaskState, 'id' | 'status' | 'attempts'> &
+  Partial<Pick<TaskState, 'summary' | 'detailsFile' | 'error' | 'usage' | 'durationMs'>>;
+
+export interface PhaseState {
+  index: number; // 1-based
+  slug: string;
+  title: string;
+  status: PhaseStatus;
+  tasks: TaskState[];
+  successCriteria: string[];
+  gate: GateResult | null;
+  failureReason?: string;
+  startedAt?: string;
+  completedAt?: string;
+}
+
+export interface PlanState {
+  epicSlug: string;
+  roadmapSlug: string;
+  planSlug: string;
+  title: string;
+  workflowId: string;
+  status: PlanStatus;
+  currentPhase: number; // 1-based index of the phase running or last run
+  created: string;
+  updated: string;
+  failureReason?: string;
+  phases: PhaseState[];
+}
+
+export function initialTaskState(t: PhaseSpec['tasks'][number]): TaskState {
+  return {
+    id: t.id,
+    description: t.description,
+    kind: t.kind,
+    domain: t.domain,
+    agent: t.agent,
+    dependsOn: t.dependsOn,
+    files: t.files,
+    status: 'pending',
+    attempts: 0,
+    usage: ZERO_USAGE,
+  };
+}
+
+export function initialPlanState(args: { epicSlug: string; roadmapSlug: string; plan: PlanSpec; workflowId: string; now: string }): PlanState {
+  return {
+    epicSlug: args.epicSlug,
+    roadmapSlug: args.roadmapSlug,
+    planSlug: args.plan.slug,
+    title: args.plan.title,
+    workflowId: args.workflowId,
+    status: 'pending',
+    currentPhase: 1,
+    created: args.now,
+    updated: args.now,
+    phases: args.plan.phases.map((p, i) => ({
+      index: i + 1,
+      slug: p.slug,
+      title: p.title,
+      status: 'pending',
+      tasks: p.tasks.map(initialTaskState),
+      successCriteria: p.gate.successCriteria,
+      gate: null,
+    })),
+  };
+}
+
+/** Applies a task update; a stale update (fewer attempts, or a terminal state overwritten) is ignored. */
+export function applyTaskUpdate(plan: PlanState, u: TaskUpdate): boolean {
+  const task = plan.phases[u.phaseIndex - 1]?.tasks.find((t) => t.id === u.id);
+  if (!task) return false;
+  if (u.attempts < task.attempts) return false;
+  if (u.attempts === task.attempts && (task.status === 'completed' || task.status === 'failed') && u.status === 'running') return false;
+  task.status = u.status;
+  task.attempts = u.attempts;
+  if (u.status === 'running' && !task.startedAt) task.startedAt = u.at;
+  if (u.status === 'completed' || u.status === 'failed') task.completedAt = u.at;
+  if (u.summary !== undefined) task.summary = u.summary;
+  if (u.detailsFile !== undefined) task.detailsFile = u.detailsFile;
+  if (u.error !== undefined) task.error = u.error;
+  if (u.usage !== undefined) task.usage = u.usage;
+  if (u.durationMs !== undefined) task.durationMs = u.durationMs;
+  plan.updated = u.at;
+  return true;
+}
+
+export const allTasks = (plan: PlanState) => plan.phases.flatMap((p) => p.tasks);
+export const countDone = (tasks: TaskState[]) => tasks.filter((t) => t.status === 'completed').length;
+export const sumUsage = (tasks: TaskState[]) => tasks.reduce((u, t) => addUsage(u, t.usage), ZERO_USAGE);
+
+export function percent(done: number, total: number): number {
+  return total === 0 ? 100 : Math.floor((done / total) * 1000) / 10;
+}
+
+export function usageDoc(u: Usage): UsageDoc {
+  return {
+    input_tokens: u.inputTokens,
+    output_tokens: u.outputTokens,
+    cache_write_tokens: u.cacheWriteTokens,
+    cache_read_tokens: u.cacheReadTokens,
+    cost_usd: u.costUsd,
+  };
+}
+
+function taskType(t: TaskState): ProgressTaskDoc['task_type'] {
+  if (t.domain === 'testing') return 'testing';
+  return t.kind === 'command' ? 'validation' : 'implementation';
+}
+
+export function progressDoc(plan: PlanState, revision: number): ProgressDoc {
+  const tasks = allTasks(plan);
+  const current = plan.phases[plan.currentPhase - 1];
+  return {
+    plan_id: plan.planSlug,
+    phase_id: current?.slug ?? '',
+    roadmap_id: plan.roadmapSlug,
+    epic_id: plan.epicSlug,
+    project_name: plan.title,
+    status: plan.status,
+    created: plan.created,
+    updated: plan.updated,
+    completion_percentage: percent(countDone(tasks), tasks.length),
+    ...(plan.failureReason ? { failure_reason: plan.failureReason } : {}),
+    phases: plan.phases.map((p) => ({
+      id: p.index,
+      slug: p.slug,
+      name: p.title,
+      status: p.status,
+      success_criteria: p.successCriteria,
+      completion_percentage: percent(countDone(p.tasks), p.tasks.length),
+      gate: p.gate && {
+        passed: p.gate.passed,
+        ...(p.gate.reason ? { reason: p.gate.reason } : {}),
+        checked_at: p.gate.checkedAt,
+        checks: p.gate.checks.map((c) => ({
+          name: c.name,
+          command: c.command,
+          exit_code: c.exitCode,
+          passed: c.passed,
+          duration_ms: c.durationMs,
+          output_excerpt: c.outputExcerpt,
+          log_file: c.logFile,
+          ...(c.timedOut ? { timed_out: true } : {}),
+        })),
+      },
+      ...(p.failureReason ? { failure_reason: p.failureReason } : {}),
+      ...(p.startedAt ? { started_at: p.startedAt } : {}),
+      ...(p.completedAt ? { completed_at: p.completedAt } : {}),
+      usage: usageDoc(sumUsage(p.tasks)),
+      tasks: p.tasks.map((t) => ({
+        id: t.id,
+        description: t.description,
+        completed: t.status === 'completed',
+        ...(t.agent ? { agent: t.agent } : {}),
+        task_type: taskType(t),
+        status: t.status,
+        kind: t.kind,
+        attempts: t.attempts,
+        ...(t.summary !== undefined ? { summary: t.summary } : {}),
+        ...(t.detailsFile ? { details_file: t.detailsFile } : {}),
+        ...(t.error ? { error: t.error } : {}),
+        usage: usageDoc(t.usage),
+        ...(t.durationMs !== undefined ? { duration_ms: Math.round(t.durationMs) } : {}),
+        ...(t.startedAt ? { started_at: t.startedAt } : {}),
+        ...(t.completedAt ? { completed_at: t.completedAt } : {}),
+        depends_on: t.dependsOn,
+        files: t.files,
+      })),
+    })),
+    phaseflow: meta(plan, revision),
+  };
+}
+
+function meta(plan: PlanState, revision: number) {
+  const tasks = allTasks(plan);
+  return {
+    revision,
+    workflow_id: plan.workflowId,
+    status: plan.status,
+    usage: usageDoc(sumUsage(tasks)),
+    tasks_total: tasks.length,
+    tasks_completed: countDone(tasks),
+  };
+}
+
+export function orchestratorStateDoc(plan: PlanState, revision: number, tokenLimit?: number): OrchestratorStateDoc {
+  const tasks = allTasks(plan);
+  const done = tasks.filter((t) => t.status === 'completed');
+  const usage = sumUsage(tasks);
+  const durations = done.map((t) => t.durationMs ?? 0);
+  const stateStatus = plan.status === 'pending' ? 'initializing' : plan.status;
+  return {
+    planId: plan.planSlug,
+    planPath: mirrorPaths.progress(plan.planSlug),
+    initialized: plan.created,
+    lastUpdated: plan.updated,
+    status: stateStatus,
+    currentPhase: plan.phases[plan.currentPhase - 1]?.slug ?? '',
+    activeAgents: tasks
+      .filter((t) => t.status === 'running')
+      .map((t) => ({
+        agentId: `${plan.planSlug}--${t.id}-${t.attempts}`,
+        taskId: t.id,
+        level: 'L3' as const,
+        domain: t.domain,
+        spawnedAt: t.startedAt ?? plan.updated,
+        status: 'running' as const,
+      })),
+    completedTasks: done.map((t) => t.id),
+    pendingTasks: tasks.filter((t) => t.status === 'pending').map((t) => t.id),
+    failedTasks: tasks
+      .filter((t) => t.status === 'failed')
+      .map((t) => ({ taskId: t.id, error: t.error ?? 'failed', retryCount: Math.max(0, t.attempts - 1), failedAt: t.completedAt ?? plan.updated })),
+    tokenBudget: { used: usage.inputTokens + usage.outputTokens + usage.cacheReadTokens + usage.cacheWriteTokens, ...(tokenLimit ? { limit: tokenLimit } : {}) },
+    metrics: {
+      tasksCompleted: done.length,
+      tasksFailed: tasks.filter((t) => t.status === 'failed').length,
+      totalAgentsSpawned: tasks.reduce((n, t) => n + (t.kind === 'agent' ? t.attempts : 0), 0),
+      averageTaskDuration: durations.length ? Math.round(durations.reduce((a, b) => a + b, 0) / durations.length) : 0,
+    },
+    phaseflow: meta(plan, revision),
+  };
+}

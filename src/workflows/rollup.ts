@@ -1,0 +1,165 @@
+/**
+ * Roadmap and epic state: the progress their children reported, rolled up, and how it renders
+ * into ROADMAP.json and EPIC.json. Pure functions.
+ */
+import type { EpicDoc, RoadmapDoc } from '../domain/mirrors';
+import type { EpicSpec, RoadmapSpec } from '../domain/spec';
+import { addUsage, totalTokens, type Usage, ZERO_USAGE } from '../domain/types';
+import type { ChildProgress, LevelStatus, StatusNode } from './messages';
+import { percent, usageDoc } from './plan-state';
+
+export interface LevelState {
+  slug: string;
+  title: string;
+  workflowId: string;
+  status: LevelStatus;
+  created: string;
+  updated: string;
+  failureReason?: string;
+  children: (ChildProgress & { title: string; description: string })[];
+}
+
+export function initialChildren(items: { slug: string; title: string; description: string; tasks: number; phases: number }[]): LevelState['children'] {
+  return items.map((i) => ({
+    slug: i.slug,
+    title: i.title,
+    description: i.description,
+    status: 'pending',
+    tasksTotal: i.tasks,
+    tasksCompleted: 0,
+    phasesTotal: i.phases,
+    phasesCompleted: 0,
+    usage: ZERO_USAGE,
+  }));
+}
+
+export const planSizes = (r: RoadmapSpec) =>
+  r.plans.map((p) => ({ slug: p.slug, title: p.title, description: p.description, phases: p.phases.length, tasks: p.phases.reduce((n, ph) => n + ph.tasks.length, 0) }));
+
+export const roadmapSizes = (e: EpicSpec) =>
+  e.roadmaps.map((r) => {
+    const plans = planSizes(r);
+    return { slug: r.slug, title: r.title, description: r.description, phases: plans.reduce((n, p) => n + p.phases, 0), tasks: plans.reduce((n, p) => n + p.tasks, 0) };
+  });
+
+/** Merges a child's report; reports never take a child backwards. */
+export function applyChildProgress(level: LevelState, p: ChildProgress, at: string): boolean {
+  const child = level.children.find((c) => c.slug === p.slug);
+  if (!child) return false;
+  if (p.tasksCompleted < child.tasksCompleted && p.status === child.status) return false;
+  Object.assign(child, { ...p, title: child.title, description: child.description });
+  level.updated = at;
+  return true;
+}
+
+export function rollup(level: LevelState): ChildProgress {
+  const sum = (f: (c: ChildProgress) => number) => level.children.reduce((n, c) => n + f(c), 0);
+  const current = level.children.find((c) => c.status === 'active');
+  return {
+    slug: level.slug,
+    status: level.status,
+    tasksTotal: sum((c) => c.tasksTotal),
+    tasksCompleted: sum((c) => c.tasksCompleted),
+    phasesTotal: sum((c) => c.phasesTotal),
+    phasesCompleted: sum((c) => c.phasesCompleted),
+    usage: level.children.reduce((u: Usage, c) => addUsage(u, c.usage), ZERO_USAGE),
+    ...(current ? { current: current.title } : {}),
+    ...(level.failureReason ? { failureReason: level.failureReason } : {}),
+  };
+}
+
+function meta(level: LevelState, revision: number) {
+  const r = rollup(level);
+  return { revision, workflow_id: level.workflowId, status: level.status, usage: usageDoc(r.usage), tasks_total: r.tasksTotal, tasks_completed: r.tasksCompleted };
+}
+
+/** CCASP has no "failed" roadmap or epic: a failed one is "blocked" (waiting for a person). */
+const ccaspStatus = (s: LevelStatus) => (s === 'failed' ? 'blocked' : s === 'cancelled' ? 'blocked' : s);
+
+export function roadmapDoc(level: LevelState, args: { epicSlug: string; description: string; order: number }, revision: number): RoadmapDoc {
+  const r = rollup(level);
+  return {
+    roadmap_id: level.slug,
+    title: level.title,
+    description: args.description,
+    epic_slug: args.epicSlug,
+    status: ccaspStatus(level.status),
+    order: args.order,
+    estimated_phases: level.children.length,
+    completion_percentage: percent(r.tasksCompleted, r.tasksTotal),
+    created: level.created,
+    updated: level.updated,
+    ...(level.failureReason ? { failure_reason: level.failureReason } : {}),
+    phase_dev_plan_refs: level.children.map((c) => ({
+      plan_id: c.slug,
+      title: c.title,
+      status: c.status,
+      completion_percentage: percent(c.tasksCompleted, c.tasksTotal),
+    })),
+    // CCASP's roadmap "phases" are the high-level steps; in phaseflow each is one plan.
+    phases: level.children.map((c, i) => ({
+      id: i + 1,
+      name: c.title,
+      description: c.description,
+      estimated_tasks: c.tasksTotal,
+      status: c.status === 'cancelled' ? 'failed' : c.status,
+      plan_id: c.slug,
+    })),
+    token_allocation: { used: totalTokens(r.usage) },
+    phaseflow: meta(level, revision),
+  };
+}
+
+export function epicDoc(level: LevelState, args: { description: string; tags: string[]; budget: EpicSpec['budget'] }, revision: number): EpicDoc {
+  const r = rollup(level);
+  return {
+    epic_id: level.slug,
+    title: level.title,
+    description: args.description,
+    status: level.status === 'failed' ? 'blocked' : level.status,
+    completion_percentage: percent(r.tasksCompleted, r.tasksTotal),
+    created: level.created,
+    updated: level.updated,
+    tags: args.tags,
+    ...(level.failureReason ? { failure_reason: level.failureReason } : {}),
+    roadmaps: level.children.map((c, i) => ({
+      roadmap_slug: c.slug,
+      title: c.title,
+      order: i + 1,
+      status: ccaspStatus(c.status),
+      completion_percentage: percent(c.tasksCompleted, c.tasksTotal),
+      estimated_phases: c.phasesTotal,
+    })),
+    token_budget: {
+      tokens: args.budget.tokens ?? null,
+      usd: args.budget.usd ?? null,
+      used_tokens: totalTokens(r.usage),
+      used_usd: r.usage.costUsd,
+    },
+    phaseflow: meta(level, revision),
+  };
+}
+
+export function levelStatusNode(kind: 'epic' | 'roadmap', level: LevelState, childKind: 'roadmap' | 'plan'): StatusNode {
+  const r = rollup(level);
+  return {
+    level: kind,
+    slug: level.slug,
+    title: level.title,
+    status: level.status,
+    tasksTotal: r.tasksTotal,
+    tasksCompleted: r.tasksCompleted,
+    usage: r.usage,
+    failureReason: level.failureReason,
+    children: level.children.map((c) => ({
+      level: childKind,
+      slug: c.slug,
+      title: c.title,
+      status: c.status,
+      tasksTotal: c.tasksTotal,
+      tasksCompleted: c.tasksCompleted,
+      usage: c.usage,
+      failureReason: c.failureReason,
+    })),
+  };
+}
