@@ -1,9 +1,8 @@
 /** runAgentTask: an `agent` task attempt, simulated (dry-run) or a real Claude tool-use loop. */
 import type { TaskResult, TaskRunInput } from '../domain/types';
+import { runClaudeAgent } from './agent/run-claude-agent';
 import { runDryRunAgent } from './dry-run-agent';
-import { permanentFailure } from './failures';
 
 export async function runAgentTask(input: TaskRunInput): Promise<TaskResult> {
-  if (input.agentMode === 'dry-run') return runDryRunAgent(input);
-  throw permanentFailure(`task ${input.task.id} (${input.ctx.planSlug}): real Claude agents are not available in this build`);
+  return input.agentMode === 'dry-run' ? runDryRunAgent(input) : runClaudeAgent(input);
 }
