@@ -1,9 +1,11 @@
-/** Readable workflow ids, so the Web UI and `temporal workflow list` read like the hierarchy. */
+/**
+ * Readable workflow ids, so the Web UI and `temporal workflow list` read like the hierarchy:
+ * `epic/<slug>`, `epic/<slug>/<roadmap>`, `…/<plan>`, `…/<phase>`. Each child's id extends its
+ * parent's, so an epic started under another id (`phaseflow start --id`) gets its own tree.
+ */
 export const workflowIds = {
   epic: (epic: string) => `epic/${epic}`,
-  roadmap: (epic: string, roadmap: string) => `epic/${epic}/${roadmap}`,
-  plan: (epic: string, roadmap: string, plan: string) => `epic/${epic}/${roadmap}/${plan}`,
-  phase: (epic: string, roadmap: string, plan: string, phase: string) => `epic/${epic}/${roadmap}/${plan}/${phase}`,
+  child: (parentWorkflowId: string, slug: string) => `${parentWorkflowId}/${slug}`,
 };
 
 export const WORKFLOW_TYPES = {

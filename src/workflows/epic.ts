@@ -70,7 +70,7 @@ export async function epicWorkflow(input: EpicSpecInput): Promise<ChildProgress>
       slug: roadmap.slug,
       run: () =>
         executeChild(roadmapWorkflow, {
-          workflowId: workflowIds.roadmap(spec.slug, roadmap.slug),
+          workflowId: workflowIds.child(workflowInfo().workflowId, roadmap.slug),
           args: [{ epic, roadmap, order: i + 1 }],
           staticSummary: `Roadmap ${i + 1}/${spec.roadmaps.length} of epic ${spec.slug}: ${roadmap.title} (${roadmap.plans.length} plans)`,
           staticDetails: roadmap.description || undefined,

@@ -101,7 +101,7 @@ export async function planWorkflow(input: PlanInput): Promise<PlanOutcome> {
     phase.status = 'active';
     phase.startedAt = now();
     changed(true);
-    const phaseId = workflowIds.phase(epic.slug, input.roadmapSlug, plan.slug, spec.slug);
+    const phaseId = workflowIds.child(workflowInfo().workflowId, spec.slug);
     let outcome: PhaseOutcome;
     try {
       outcome = await executeChild(phaseWorkflow, {

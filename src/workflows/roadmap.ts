@@ -43,7 +43,7 @@ export async function roadmapWorkflow(input: RoadmapInput): Promise<ChildProgres
       slug: plan.slug,
       run: () =>
         executeChild(planWorkflow, {
-          workflowId: workflowIds.plan(epic.slug, roadmap.slug, plan.slug),
+          workflowId: workflowIds.child(workflowInfo().workflowId, plan.slug),
           args: [{ epic, roadmapSlug: roadmap.slug, roadmapSettings: roadmap.settings, plan }],
           staticSummary: `Plan ${i + 1}/${roadmap.plans.length} of roadmap ${roadmap.slug}: ${plan.title} (${plan.phases.length} phases)`,
           staticDetails: plan.description || undefined,

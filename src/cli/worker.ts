@@ -1,0 +1,20 @@
+/** `phaseflow worker`: runs the workflows and activities against the configured server. */
+import { ensureSearchAttributes, connectNative, temporalConfig } from '../temporal/config';
+import { createWorker, installRuntimeLogger } from '../worker';
+import { createLogger } from '../log';
+
+export async function workerCommand(opts: { concurrency?: number; logFile?: string }): Promise<void> {
+  const config = temporalConfig();
+  const log = createLogger({ name: 'phaseflow-worker', file: opts.logFile ?? process.env.PHASEFLOW_LOG_FILE });
+  installRuntimeLogger(log);
+  const connection = await connectNative(config);
+  try {
+    const added = await ensureSearchAttributes(connection, config.namespace);
+    if (added.length) log.info({ added }, 'registered search attributes');
+    const worker = await createWorker({ connection, namespace: config.namespace, taskQueue: config.taskQueue, maxConcurrentActivities: opts.concurrency });
+    console.log(`phaseflow worker on ${config.address} (namespace ${config.namespace}, task queue ${config.taskQueue}); Ctrl-C stops it.`);
+    await worker.run();
+  } finally {
+    await connection.close();
+  }
+}
