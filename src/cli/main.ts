@@ -35,7 +35,8 @@ export function program(): Command {
   p.command('validate')
     .argument('<file>', 'epic spec (YAML or JSON)')
     .description('check an epic spec; every problem is printed with its field path')
-    .action((file) => validateCommand(file));
+    .option('--json', 'print the validated spec as JSON (workspace resolved), e.g. for `temporal workflow start --input @file`')
+    .action((file, o) => validateCommand(file, { json: o.json }));
 
   p.command('schema')
     .description('print the JSON Schema of the epic spec (for editors)')

@@ -19,8 +19,13 @@ export class CliError extends Error {
   }
 }
 
-export function validateCommand(file: string): void {
+export function validateCommand(file: string, opts: { json?: boolean } = {}): void {
   const spec = loadEpicFile(file);
+  if (opts.json) {
+    // The normalised spec as plain JSON: what `temporal workflow start --input @epic.json` takes.
+    console.log(JSON.stringify(spec, null, 2));
+    return;
+  }
   const counts = countOf(spec);
   console.log(`${file}: valid epic "${spec.slug}": ${counts.roadmaps} roadmaps, ${counts.plans} plans, ${counts.phases} phases, ${counts.tasks} tasks`);
 }
