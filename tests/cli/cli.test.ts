@@ -1,0 +1,123 @@
+/**
+ * The phaseflow command as a user runs it (the compiled bin/phaseflow.js, so `npm test` builds
+ * first): exit codes, messages, and that a bad spec starts nothing.
+ */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { testTemporal } from '../support/temporal-server';
+
+const BIN = path.resolve(__dirname, '../../bin/phaseflow.js');
+
+function phaseflow(args: string[], env: NodeJS.ProcessEnv = {}, timeout = 120_000) {
+  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', env: { ...process.env, ...env }, timeout });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+describe('phaseflow CLI', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(path.join(os.tmpdir(), 'pf-cli-'));
+  });
+
+  it('validate accepts the demo epic', () => {
+    const r = phaseflow(['validate', 'examples/demo-epic.yaml']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /valid epic "demo-greeter": 2 roadmaps, 3 plans, 9 phases, 20 tasks/);
+  });
+
+  it('validate prints every problem with its field path and exits 2', () => {
+    const file = path.join(dir, 'bad.yaml');
+    writeFileSync(
+      file,
+      [
+        'slug: Bad Slug',
+        'title: x',
+        'workspace: ws',
+        'roadmaps:',
+        '  - slug: r',
+        '    title: R',
+        '    plans:',
+        '      - slug: p',
+        '        title: P',
+        '        phases:',
+        '          - slug: one',
+        '            title: One',
+        '            tasks:',
+        '              - { id: "1.1", description: a, dependsOn: ["nope"] }',
+        '              - { id: "1.1", description: b, colour: red }',
+      ].join('\n'),
+    );
+    const r = phaseflow(['validate', file]);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, new RegExp(`${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: 4 problems`));
+    assert.match(r.stderr, /^ {2}slug: expected a slug/m);
+    assert.match(r.stderr, /roadmaps\[0\]\.plans\[0\]\.phases\[0\]\.tasks\[1\]\.colour: unknown field "colour"/);
+    assert.match(r.stderr, /roadmaps\[0\]\.plans\[0\]\.phases\[0\]\.tasks\[1\]\.id: duplicate task id in this plan "1\.1"/);
+    assert.match(r.stderr, /roadmaps\[0\]\.plans\[0\]\.phases\[0\]\.tasks\[0\]\.dependsOn\[0\]: no task "nope" in this phase/);
+  });
+
+  it('validate --json prints the normalised spec with an absolute workspace', () => {
+    const r = phaseflow(['validate', 'examples/demo-epic.yaml', '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    const spec = JSON.parse(r.stdout);
+    assert.equal(spec.workspace, path.resolve('demo-workspace'));
+    assert.equal(spec.roadmaps[0].plans[0].phases[0].tasks[2].kind, 'command');
+    assert.equal(spec.roadmaps[0].plans[0].phases[0].tasks[0].outputType, 'search');
+  });
+
+  it('schema prints a JSON Schema generated from the spec', () => {
+    const r = phaseflow(['schema']);
+    assert.equal(r.code, 0, r.stderr);
+    const schema = JSON.parse(r.stdout);
+    assert.ok(schema.properties.roadmaps);
+    assert.deepEqual(schema.properties.agentMode.enum, ['dry-run', 'claude']);
+  });
+
+  it('start with an invalid spec starts nothing and exits 2', async () => {
+    const file = path.join(dir, 'bad.json');
+    const ws = path.join(dir, 'ws');
+    writeFileSync(file, JSON.stringify({ slug: 'cli-bad', title: 'x', workspace: ws, roadmaps: [] }));
+    const r = phaseflow(['start', file]);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /roadmaps: an epic needs at least one roadmap/);
+    assert.equal(existsSync(ws), false, 'no workspace is created');
+    const { address, namespace } = testTemporal();
+    const connection = await Connection.connect({ address });
+    try {
+      const client = new Client({ connection, namespace });
+      await assert.rejects(client.workflow.getHandle('epic/cli-bad').describe(), /not found/i);
+    } finally {
+      await connection.close();
+    }
+  });
+
+  it('start names the missing server when none answers', () => {
+    const file = path.join(dir, 'ok.yaml');
+    writeFileSync(file, readFileSync('examples/demo-epic.yaml', 'utf8'));
+    const r = phaseflow(['start', file], { TEMPORAL_ADDRESS: '127.0.0.1:1' });
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /no Temporal server at 127\.0\.0\.1:1/);
+  });
+
+  it('demo runs the demo epic to completion and prints mirrors and the Web UI link', function () {
+    this.timeout(180_000);
+    const ws = path.join(dir, 'demo');
+    const r = phaseflow(['demo', '--workspace', ws], { PHASEFLOW_LOG_FILE: path.join(dir, 'demo.log') }, 170_000);
+    assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);
+    assert.match(r.stdout, /Epic epic\/demo-greeter completed: 20\/20 tasks/);
+    assert.match(r.stdout, /Web UI: http:\/\/127\.0\.0\.1:\d+\/namespaces\/default\/workflows\/epic%2Fdemo-greeter/);
+    const epic = JSON.parse(readFileSync(path.join(ws, '.claude/epics/demo-greeter/EPIC.json'), 'utf8'));
+    assert.equal(epic.status, 'completed');
+    assert.equal(epic.completion_percentage, 100);
+    // The demo's commands did real work in the workspace.
+    assert.equal(readFileSync(path.join(ws, 'greeting.txt'), 'utf8').trim(), 'Hello, world!');
+    const progress = JSON.parse(readFileSync(path.join(ws, '.claude/phase-plans/implementation/PROGRESS.json'), 'utf8'));
+    const retried = progress.phases[0].tasks.find((t: { id: string }) => t.id === '1.2');
+    assert.equal(retried.attempts, 2, 'the task set to fail once was retried');
+    assert.equal(retried.status, 'completed');
+  });
+});
