@@ -9,7 +9,8 @@ import { detailsFilePath } from '../domain/paths';
 import type { TaskResult, TaskRunInput, Usage } from '../domain/types';
 import { transientFailure } from './failures';
 import { capSummary } from './summaries';
-import { inWorkspace, writeFileAtomic } from './workspace';
+import { writeFileAtomic } from './fs-atomic';
+import { inWorkspace } from './workspace';
 
 function seed(input: TaskRunInput): number {
   return createHash('sha256').update(`${input.ctx.planSlug}/${input.task.id}`).digest().readUInt32BE(0);

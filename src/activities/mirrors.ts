@@ -8,7 +8,8 @@ import { applyPatch, type PatchOp } from '../domain/json-patch';
 import { MIRROR_SCHEMAS, type MirrorKind } from '../domain/mirrors';
 import { FailureTypes } from '../domain/types';
 import { permanentFailure } from './failures';
-import { inWorkspace, writeFileAtomic } from './workspace';
+import { writeFileAtomic } from './fs-atomic';
+import { inWorkspace } from './workspace';
 
 export interface WriteMirrorInput {
   kind: MirrorKind;

@@ -128,7 +128,8 @@ describe('resume from the transcript', () => {
     const [sleep] = toolResults(last);
     assert.equal(sleep.tool_use_id, 'toolu_sleep');
     assert.equal(sleep.is_error, true);
-    assert.match(sleep.content, /aborted/);
+    // Either the attempt deadline aborted the tool or the tool's own limit (capped by it) fired first.
+    assert.match(sleep.content, /aborted|timed out/);
   });
 
   it('a conversation that failed (turn limit) is not replayed: the retry starts fresh and says why', async () => {

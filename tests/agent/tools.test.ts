@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import { writeFileAtomic } from '../../src/activities/agent/fs-atomic';
+import { writeFileAtomic } from '../../src/activities/fs-atomic';
 import { agentShellEnv, isSecretName } from '../../src/activities/agent/tools/bash-env';
 import { HeadTailBuffer } from '../../src/activities/agent/tools/bash';
 import { ALL_TOOLS, executeTool, toolDefinitions, type ToolContext } from '../../src/activities/agent/tools';

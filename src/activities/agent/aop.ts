@@ -3,9 +3,11 @@
  * file that keeps everything that must not travel up through Temporal history.
  */
 import * as path from 'node:path';
-import { SUMMARY_CAPS } from '../../domain/spec';
 import type { AgentStatus, OutputType, Usage } from '../../domain/types';
-import { writeFileAtomic } from './fs-atomic';
+import { writeFileAtomic } from '../fs-atomic';
+import { capSummary } from '../summaries';
+
+export { capSummary } from '../summaries';
 
 /** Used when the agent left out the summary marker: the tail of its final text. */
 export const FALLBACK_SUMMARY_CHARS = 200;
@@ -52,13 +54,6 @@ export function parseAop(text: string, outputType: OutputType): AopResult {
     agentDetailsFile: detailsValue || undefined,
     markers: { summary: !!summaryValue, detailsFile: !!detailsValue, status: !!status },
   };
-}
-
-/** Caps a summary at the output type's limit (SUMMARY_CAPS), marking the cut with an ellipsis. */
-export function capSummary(summary: string, outputType: OutputType): string {
-  const cap = SUMMARY_CAPS[outputType];
-  const chars = [...summary]; // count code points, not UTF-16 units
-  return chars.length <= cap ? summary : `${chars.slice(0, cap - 1).join('').trimEnd()}…`;
 }
 
 function tail(text: string, n: number): string {

@@ -8,7 +8,7 @@ import type Anthropic from '@anthropic-ai/sdk';
 import { promises as fs } from 'node:fs';
 import { addUsage, ZERO_USAGE, type Usage } from '../../domain/types';
 import type { ToolCallRecord } from './aop';
-import { appendLineDurable } from './fs-atomic';
+import { appendLineDurable } from '../fs-atomic';
 
 export type Outcome = 'completed' | 'failed' | 'interrupted';
 

@@ -5,7 +5,7 @@
  */
 import { promises as fs } from 'node:fs';
 import { z } from 'zod';
-import { writeFileAtomic } from '../fs-atomic';
+import { writeFileAtomic } from '../../fs-atomic';
 import { resolveInWorkspace, toRelative } from '../workspace';
 import { defineTool } from './tool';
 import { ToolError } from './tool-error';

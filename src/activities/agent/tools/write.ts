@@ -1,7 +1,7 @@
 /** Write {file_path, content}: creates or replaces a file atomically and records it as changed. */
 import { promises as fs } from 'node:fs';
 import { z } from 'zod';
-import { writeFileAtomic } from '../fs-atomic';
+import { writeFileAtomic } from '../../fs-atomic';
 import { resolveInWorkspace, toRelative } from '../workspace';
 import { defineTool } from './tool';
 import { ToolError } from './tool-error';
