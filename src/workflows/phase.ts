@@ -86,6 +86,7 @@ export async function phaseWorkflow(input: PhaseInput): Promise<PhaseOutcome> {
         s.status = r.status;
         s.attempts = r.attempt;
         if (r.result) s.usage = addUsage(s.usage, r.result.usage);
+        if (r.usage) s.usage = addUsage(s.usage, r.usage);
         if (r.error) s.error = r.error;
         outbox.push({
           phaseIndex: ctx.phaseIndex,
@@ -93,9 +94,8 @@ export async function phaseWorkflow(input: PhaseInput): Promise<PhaseOutcome> {
           id: task.id,
           status: r.status,
           attempts: r.attempt,
-          ...(r.result
-            ? { summary: r.result.summary, detailsFile: r.result.detailsFile, durationMs: r.result.durationMs, usage: s.usage }
-            : {}),
+          usage: s.usage,
+          ...(r.result ? { summary: r.result.summary, detailsFile: r.result.detailsFile, durationMs: r.result.durationMs } : {}),
           ...(r.error ? { error: r.error } : {}),
         });
         render();

@@ -10,13 +10,15 @@ import type { FailureDetails } from '../activities/failures';
 import { resolveModelId } from '../domain/models';
 import { attemptTimeoutMs, type EffectiveSettings, retryBackoffMs } from '../domain/settings';
 import type { TaskSpec } from '../domain/spec';
-import type { TaskContext, TaskResult, TaskRunInput } from '../domain/types';
+import type { TaskContext, TaskResult, TaskRunInput, Usage } from '../domain/types';
 
 export interface AttemptReport {
   status: 'running' | 'completed' | 'failed';
   attempt: number;
   result?: TaskResult;
   error?: string;
+  /** Tokens an attempt used before it failed by throwing (agents report them in the failure). */
+  usage?: Usage;
 }
 
 export interface TaskOutcome {
@@ -84,14 +86,15 @@ export async function runTaskAttempts(args: {
       }
     } catch (err) {
       if (isCancellation(err)) throw err;
-      const { message, retryable, retryAfter } = describeFailure(err);
+      const { message, retryable, retryAfter, usage } = describeFailure(err);
       lastError = `attempt ${attempt}: ${message}`;
       previousFailure = lastError;
       retryAfterMs = retryAfter;
       if (!retryable || attempt === settings.attempts) {
-        args.report({ status: 'failed', attempt, error: lastError });
+        args.report({ status: 'failed', attempt, error: lastError, usage });
         return { status: 'failed', attempts: attempt, error: lastError };
       }
+      if (usage) args.report({ status: 'running', attempt, error: lastError, usage });
     }
     await sleep(retryAfterMs ?? retryBackoffMs(settings, attempt), { summary: `backoff before attempt ${attempt + 1} of task ${task.id}` });
   }
@@ -99,12 +102,17 @@ export async function runTaskAttempts(args: {
   return { status: 'failed', attempts: settings.attempts, error: lastError };
 }
 
-function describeFailure(err: unknown): { message: string; retryable: boolean; retryAfter?: number } {
+function describeFailure(err: unknown): { message: string; retryable: boolean; retryAfter?: number; usage?: Usage } {
   if (err instanceof ActivityFailure) {
     const cause = err.cause;
     if (cause instanceof ApplicationFailure) {
-      const details = (cause.details?.[0] ?? {}) as FailureDetails;
-      return { message: `${cause.type ?? 'error'}: ${cause.message}`, retryable: !cause.nonRetryable, retryAfter: details.retryAfterMs ?? undefined };
+      const details = (cause.details?.[0] ?? {}) as FailureDetails & { usage?: Usage };
+      return {
+        message: `${cause.type ?? 'error'}: ${cause.message}`,
+        retryable: !cause.nonRetryable,
+        retryAfter: details.retryAfterMs ?? undefined,
+        usage: details.usage ?? undefined,
+      };
     }
     if (cause instanceof TimeoutFailure) return { message: `timed out (${cause.timeoutType === 'HEARTBEAT' ? 'no heartbeat' : cause.timeoutType?.toLowerCase().replace(/_/g, '-')})`, retryable: true };
     if (cause instanceof CancelledFailure) return { message: 'cancelled', retryable: false };
