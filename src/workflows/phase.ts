@@ -88,6 +88,7 @@ export async function phaseWorkflow(input: PhaseInput): Promise<PhaseOutcome> {
         if (r.result) s.usage = addUsage(s.usage, r.result.usage);
         if (r.usage) s.usage = addUsage(s.usage, r.usage);
         if (r.error) s.error = r.error;
+        if (r.status === 'completed') s.error = undefined;
         outbox.push({
           phaseIndex: ctx.phaseIndex,
           at: new Date().toISOString(),

@@ -112,6 +112,8 @@ export function applyTaskUpdate(plan: PlanState, u: TaskUpdate): boolean {
   if (u.summary !== undefined) task.summary = u.summary;
   if (u.detailsFile !== undefined) task.detailsFile = u.detailsFile;
   if (u.error !== undefined) task.error = u.error;
+  // A task that completed after a failed attempt keeps no error; the attempts count tells the story.
+  if (u.status === 'completed') delete task.error;
   if (u.usage !== undefined) task.usage = u.usage;
   if (u.durationMs !== undefined) task.durationMs = u.durationMs;
   plan.updated = u.at;

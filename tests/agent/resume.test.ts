@@ -98,6 +98,30 @@ describe('resume from the transcript', () => {
     assert.equal(details.carriedUsage.inputTokens, 3000);
   });
 
+  it('two crashes in a row: the third attempt still reports the first attempt\'s usage', async () => {
+    const dropEndRecord = async () => {
+      const lines = (await fs.readFile(transcript, 'utf8')).trim().split('\n');
+      assert.equal(JSON.parse(lines.at(-1)!).type, 'end');
+      await fs.writeFile(transcript, `${lines.slice(0, -1).join('\n')}\n`);
+    };
+    await attemptOneCancelledAtTurn3();
+    await dropEndRecord(); // attempt 1 "crashed" after turns 1-2 (3000 input tokens)
+
+    const turn3 = reply.toolUse('Write', { file_path: 'c.txt', content: 'C' }, { id: 'toolu_t3', usage: { input_tokens: 4000, output_tokens: 400 } });
+    fake.enqueue(turn3, fault.hang());
+    const env = mockEnv();
+    const pending = runAgent(taskInput(sb.workspace, { attempt: 2 }), fake, {}, env);
+    await fake.waitForRequests(5);
+    env.cancel();
+    assert.ok((await pending).error instanceof CancelledFailure);
+    await dropEndRecord(); // attempt 2 "crashed" too, after its own turn
+
+    fake.enqueue(reply.aop('done', 'success', { usage: { input_tokens: 5000, output_tokens: 500 } }));
+    const { result } = await runAgent(taskInput(sb.workspace, { attempt: 3 }), fake);
+    assert.equal(result!.usage.inputTokens, 1000 + 2000 + 4000 + 5000);
+    assert.equal(result!.usage.outputTokens, 100 + 200 + 400 + 500);
+  });
+
   it('a crash after the final reply was recorded finishes from the transcript without calling the API', async () => {
     fake.enqueue(turn1(), reply.aop('all done'));
     const first = await runAgent(taskInput(sb.workspace), fake);

@@ -142,7 +142,15 @@ export class AgentRun {
     const plan = planStart(state);
     this.conversation = { mode: plan.mode, reason: plan.reason };
     const at = new Date().toISOString();
-    await this.transcript.append({ type: 'attempt', attempt: this.input.attempt, at, model: this.model, mode: plan.mode, reason: plan.reason });
+    await this.transcript.append({
+      type: 'attempt',
+      attempt: this.input.attempt,
+      at,
+      model: this.model,
+      mode: plan.mode,
+      reason: plan.reason,
+      ...(plan.mode === 'resumed' && plan.carriedUsage ? { carriedUsage: plan.carriedUsage } : {}),
+    });
     if (plan.mode === 'resumed' && state) {
       this.messages = state.messages;
       this.turn = state.turn;

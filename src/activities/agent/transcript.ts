@@ -13,7 +13,7 @@ import { appendLineDurable } from '../fs-atomic';
 export type Outcome = 'completed' | 'failed' | 'interrupted';
 
 export type TranscriptRecord =
-  | { type: 'attempt'; attempt: number; at: string; model: string; mode: 'fresh' | 'resumed'; reason: string }
+  | { type: 'attempt'; attempt: number; at: string; model: string; mode: 'fresh' | 'resumed'; reason: string; carriedUsage?: Usage }
   /** Replaces the conversation: a fresh start, or the summary after a compaction. */
   | {
       type: 'conversation';
@@ -107,7 +107,8 @@ export function replay(records: TranscriptRecord[]): TranscriptState {
         s.lastAttempt = r.attempt;
         s.lastOutcome = undefined;
         s.lastEndReason = undefined;
-        s.lastAttemptUsage = ZERO_USAGE;
+        // Usage carried from a crashed attempt stays unreported until an attempt reports it.
+        s.lastAttemptUsage = r.carriedUsage ?? ZERO_USAGE;
         if (r.mode === 'fresh') files = new Set();
         break;
       case 'conversation':
