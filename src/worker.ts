@@ -13,6 +13,15 @@ let runtimeInstalled = false;
 export function installRuntimeLogger(log: Logger): void {
   if (runtimeInstalled) return;
   runtimeInstalled = true;
+  // The runtime exists once per process; if something created it already, keep that one.
+  try {
+    installLogger(log);
+  } catch (err) {
+    log.warn({ err: (err as Error).message }, 'Temporal runtime already installed; its logger is kept');
+  }
+}
+
+function installLogger(log: Logger): void {
   Runtime.install({
     logger: new DefaultLogger('INFO', (e: LogEntry) => {
       const level = e.level === 'TRACE' ? 'trace' : (e.level.toLowerCase() as 'debug' | 'info' | 'warn' | 'error');

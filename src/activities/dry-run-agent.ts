@@ -8,6 +8,7 @@ import { costOf } from '../domain/models';
 import { detailsFilePath } from '../domain/paths';
 import type { TaskResult, TaskRunInput, Usage } from '../domain/types';
 import { transientFailure } from './failures';
+import { heartbeatEveryMs } from './heartbeat';
 import { capSummary } from './summaries';
 import { writeFileAtomic } from './fs-atomic';
 import { inWorkspace } from './workspace';
@@ -37,7 +38,8 @@ export async function runDryRunAgent(input: TaskRunInput): Promise<TaskResult> {
   const behaviour = task.dryRun ?? {};
   const durationMs = dryRunDurationMs(input);
   // Heartbeat while "working" so a long simulated task behaves like a real one.
-  const beat = setInterval(() => ctx.heartbeat({ simulated: task.id }), 1000);
+  ctx.heartbeat({ simulated: task.id });
+  const beat = setInterval(() => ctx.heartbeat({ simulated: task.id }), heartbeatEveryMs(ctx));
   try {
     await ctx.sleep(durationMs);
   } finally {

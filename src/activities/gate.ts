@@ -3,6 +3,7 @@ import { CancelledFailure, Context } from '@temporalio/activity';
 import { logFilePath } from '../domain/paths';
 import type { GateCommand } from '../domain/spec';
 import type { GateCheck, GateResult, TaskContext } from '../domain/types';
+import { heartbeatEveryMs } from './heartbeat';
 import { runShell } from './shell';
 import { inWorkspace } from './workspace';
 
@@ -31,7 +32,7 @@ export async function runGate(input: GateInput): Promise<GateResult> {
       excerptChars: 500,
       signal: ctx.cancellationSignal,
       onProgress: () => ctx.heartbeat({ gate: name }),
-      progressEveryMs: 2000,
+      progressEveryMs: heartbeatEveryMs(ctx),
     });
     if (res.cancelled) throw new CancelledFailure(`gate of phase ${input.ctx.phaseSlug} (${input.ctx.planSlug}) cancelled`);
     checks.push({

@@ -17,6 +17,8 @@ export interface WriteMirrorInput {
   /** Workspace-relative path. */
   file: string;
   revision: number;
+  /** The writing workflow run; revisions compare only within one owner. */
+  owner: string;
   doc?: object;
   /** With `patch`: the revision the patch applies to. */
   baseRevision?: number;
@@ -25,7 +27,9 @@ export interface WriteMirrorInput {
 
 export async function writeMirror(input: WriteMirrorInput): Promise<{ revision: number; skipped: boolean }> {
   const full = inWorkspace(input.workspace, input.file);
-  const current = await readRevisioned(full);
+  const found = await readRevisioned(full);
+  // A file written by another run (an earlier plan, an earlier run of this epic) is replaced whole.
+  const current = found?.owner === input.owner ? found : undefined;
   // A retried or late write never takes the file backwards.
   if (current && current.revision >= input.revision) return { revision: current.revision, skipped: true };
 
@@ -48,7 +52,7 @@ export async function writeMirror(input: WriteMirrorInput): Promise<{ revision: 
   return { revision: input.revision, skipped: false };
 }
 
-async function readRevisioned(file: string): Promise<{ revision: number; doc: any } | undefined> {
+async function readRevisioned(file: string): Promise<{ revision: number; owner?: string; doc: any } | undefined> {
   let text: string;
   try {
     text = await readFile(file, 'utf8');
@@ -58,7 +62,7 @@ async function readRevisioned(file: string): Promise<{ revision: number; doc: an
   try {
     const doc = JSON.parse(text);
     const revision = doc?.phaseflow?.revision;
-    return typeof revision === 'number' ? { revision, doc } : undefined;
+    return typeof revision === 'number' ? { revision, owner: doc.phaseflow.owner, doc } : undefined;
   } catch {
     return undefined;
   }

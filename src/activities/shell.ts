@@ -4,7 +4,7 @@
  */
 import { spawn } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readFile, unlink } from 'node:fs/promises';
 import path from 'node:path';
 
 const SECRET_NAME = /(^ANTHROPIC_|^TEMPORAL_|^GITHUB_|^GH_|^AWS_|^PHASEFLOW_.*(KEY|TOKEN|SECRET)|KEY$|_KEY_|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL|^NPM_CONFIG__AUTH)/i;
@@ -35,6 +35,8 @@ export interface ShellOptions {
   signal?: AbortSignal;
   onProgress?: () => void;
   progressEveryMs?: number;
+  /** Called with the command's process group id once it runs. */
+  onSpawn?: (pgid: number) => void;
 }
 
 export async function runShell(command: string, opts: ShellOptions): Promise<ShellResult> {
@@ -53,6 +55,7 @@ export async function runShell(command: string, opts: ShellOptions): Promise<She
     detached: true, // own process group, so a timeout kills the whole tree
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  if (child.pid) opts.onSpawn?.(child.pid);
   const killTree = () => {
     try {
       if (child.pid) process.kill(-child.pid, 'SIGKILL');
@@ -77,7 +80,8 @@ export async function runShell(command: string, opts: ShellOptions): Promise<She
     killTree();
   };
   opts.signal?.addEventListener('abort', onAbort, { once: true });
-  const progress = opts.onProgress ? setInterval(opts.onProgress, opts.progressEveryMs ?? 5000) : undefined;
+  opts.onProgress?.();
+  const progress = opts.onProgress ? setInterval(opts.onProgress, opts.progressEveryMs ?? 2000) : undefined;
 
   const [exitCode, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve, reject) => {
     child.once('error', reject);
@@ -97,4 +101,21 @@ export async function runShell(command: string, opts: ShellOptions): Promise<She
     outputBytes,
     excerpt: tail.slice(-excerptChars).trimEnd(),
   };
+}
+
+/**
+ * A command outlives a worker that was killed (it runs in its own process group), so the next
+ * attempt of the same task kills what the last one left behind before starting again.
+ */
+export async function killLeftover(pidFile: string): Promise<void> {
+  const text = await readFile(pidFile, 'utf8').catch(() => '');
+  const pgid = Number(text.trim());
+  if (Number.isInteger(pgid) && pgid > 1) {
+    try {
+      process.kill(-pgid, 'SIGKILL');
+    } catch {
+      /* already gone */
+    }
+  }
+  await unlink(pidFile).catch(() => undefined);
 }

@@ -52,24 +52,26 @@ export function loadEpicFile(file: string): EpicSpec {
     const at = firstInvalidUtf8(bytes);
     throw new SpecError(file, [{ path: '', message: `not valid UTF-8 (first bad byte at offset ${at})` }]);
   }
+  if (text.trim() === '') throw new SpecError(file, [{ path: '', message: 'file is empty; expected an epic (see `phaseflow schema`)' }]);
   const spec = validateEpic(parseSpecText(text, file), file);
   return { ...spec, workspace: path.resolve(path.dirname(path.resolve(file)), spec.workspace) };
 }
 
+/** Byte offset of the first invalid UTF-8 sequence (a single scan; only called on failure). */
 function firstInvalidUtf8(bytes: Buffer): number {
   const dec = new TextDecoder('utf-8', { fatal: true });
-  let lo = 0;
-  let hi = bytes.length;
-  while (hi - lo > 1) {
-    const mid = (lo + hi) >> 1;
+  for (let i = 0; i < bytes.length; ) {
+    const c = bytes[i];
+    const n = c < 0x80 ? 1 : (c & 0xe0) === 0xc0 ? 2 : (c & 0xf0) === 0xe0 ? 3 : (c & 0xf8) === 0xf0 ? 4 : 0;
+    if (n === 0 || i + n > bytes.length) return i;
     try {
-      dec.decode(bytes.subarray(0, mid));
-      lo = mid;
+      dec.decode(bytes.subarray(i, i + n));
     } catch {
-      hi = mid;
+      return i;
     }
+    i += n;
   }
-  return lo;
+  return bytes.length;
 }
 
 /** The JSON Schema of the epic spec, generated from the zod schema (for editors). */

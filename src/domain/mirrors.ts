@@ -21,6 +21,8 @@ export type UsageDoc = z.infer<typeof UsageDoc>;
 export const MirrorMeta = z.object({
   revision: z.int().min(1),
   workflow_id: z.string(),
+  /** The workflow run that owns the file (stamped by the mirror writer); revisions count per owner. */
+  owner: z.string().optional(),
   status: z.string(),
   usage: UsageDoc,
   tasks_total: z.int().min(0),

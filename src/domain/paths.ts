@@ -30,3 +30,8 @@ export function transcriptPath(planSlug: string, taskId: string): string {
 export function logFilePath(planSlug: string, name: string, attempt: number): string {
   return `${CLAUDE_DIR}/cache/logs/${planSlug}--${name}-${attempt}.log`;
 }
+
+/** The process group of a running command task, so a later attempt can stop a leftover. */
+export function pidFilePath(planSlug: string, taskId: string): string {
+  return `${CLAUDE_DIR}/cache/pids/${taskFileStem(planSlug, taskId)}.pid`;
+}

@@ -60,14 +60,17 @@ export const TaskSpec = z.strictObject({
 });
 export type TaskSpec = z.infer<typeof TaskSpec>;
 
-export const GateCommand = z.union([
+export const GateCommand = z.union(
+  [
   z.string().min(1),
   z.strictObject({
     run: z.string().min(1),
     timeoutSeconds: z.number().positive().max(86_400).optional(),
     name: z.string().min(1).optional(),
   }),
-]);
+  ],
+  { error: 'expected a command string, or an object {run, timeoutSeconds?, name?}' },
+);
 export type GateCommand = z.infer<typeof GateCommand>;
 
 export const GateSpec = z.strictObject({

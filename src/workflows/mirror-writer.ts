@@ -4,7 +4,7 @@
  * and the file never goes backwards. Only the difference from the last write travels (and is
  * kept in history); a file that went missing is rewritten whole.
  */
-import { ActivityFailure, ApplicationFailure, condition, proxyActivities } from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, condition, proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type * as activities from '../activities';
 import { diff } from '../domain/json-patch';
 import type { MirrorKind } from '../domain/mirrors';
@@ -21,6 +21,8 @@ export class MirrorWriter {
   private finished = false;
   private revision = 0;
   private last: unknown = undefined;
+  /** Stable across continue-as-new, different for every new run of the same workflow id. */
+  private readonly owner = `${workflowInfo().workflowId}#${workflowInfo().firstExecutionRunId}`;
 
   constructor(
     private readonly kind: MirrorKind,
@@ -50,12 +52,21 @@ export class MirrorWriter {
       if (!this.dirty) break;
       this.dirty = false;
       const revision = this.revision + 1;
-      const doc = this.build(revision);
+      const built = this.build(revision) as { phaseflow: object };
+      const doc = { ...built, phaseflow: { ...built.phaseflow, owner: this.owner } };
       try {
         if (this.last === undefined) {
-          await writeMirror({ kind: this.kind, workspace: this.workspace, file: this.file, revision, doc });
+          await writeMirror({ kind: this.kind, workspace: this.workspace, file: this.file, owner: this.owner, revision, doc });
         } else {
-          await writeMirror({ kind: this.kind, workspace: this.workspace, file: this.file, revision, baseRevision: this.revision, patch: diff(this.last, doc) });
+          await writeMirror({
+            kind: this.kind,
+            workspace: this.workspace,
+            file: this.file,
+            owner: this.owner,
+            revision,
+            baseRevision: this.revision,
+            patch: diff(this.last, doc),
+          });
         }
       } catch (err) {
         if (err instanceof ActivityFailure && err.cause instanceof ApplicationFailure && err.cause.type === FailureTypes.MirrorMissing) {

@@ -29,7 +29,7 @@ const CASES: Case[] = [
   { file: 'wrong-type-max-parallel.yaml', path: 'settings.maxParallel', fragment: 'expected number, got string "four"' },
   { file: 'wrong-type-depends-on.json', path: `${TASK}[1].dependsOn`, fragment: 'expected array, got string "a"' },
   { file: 'bad-enum-agent-mode.yaml', path: 'agentMode', fragment: /expected one of "dry-run"\|"claude"/ },
-  { file: 'gate-command-wrong-type.yaml', path: 'roadmaps[0].plans[0].phases[0].gate.commands[1]', fragment: /invalid input/i },
+  { file: 'gate-command-wrong-type.yaml', path: 'roadmaps[0].plans[0].phases[0].gate.commands[1]', fragment: 'expected a command string, or an object {run, timeoutSeconds?, name?}' },
   // Missing required fields
   { file: 'missing-phase-title.yaml', path: 'roadmaps[0].plans[0].phases[0].title', fragment: 'expected string, got nothing (missing)' },
   { file: 'missing-roadmaps.yaml', path: 'roadmaps', fragment: 'expected array, got nothing (missing)' },
@@ -65,7 +65,7 @@ const CASES: Case[] = [
   { file: 'non-utf8.yaml', path: '(root)', fragment: 'not valid UTF-8 (first bad byte at offset 24)' },
   // The stray byte (0xff) comes after valid multi-byte characters, at byte offset 47.
   { file: 'non-utf8-after-multibyte.yaml', path: '(root)', fragment: 'not valid UTF-8 (first bad byte at offset 47)' },
-  { file: 'empty.yaml', path: '(root)', fragment: 'expected object, got null' },
+  { file: 'empty.yaml', path: '(root)', fragment: 'file is empty' },
   { file: 'array.json', path: '(root)', fragment: 'expected object, got array' },
 ];
 

@@ -386,6 +386,7 @@ describe('workflow hierarchy (real server)', function () {
       inputRevision: number;
       skipped: boolean;
       revision: number;
+      owner?: string;
       completion?: number;
       status?: string;
       problems: string[];
@@ -430,6 +431,7 @@ describe('workflow hierarchy (real server)', function () {
           inputRevision: input.revision,
           skipped: res.skipped,
           revision: doc.phaseflow?.revision,
+          owner: doc.phaseflow?.owner,
           completion: doc.completion_percentage,
           status: doc.status,
           problems: ccaspProblems(kind, doc),
@@ -451,8 +453,12 @@ describe('workflow hierarchy (real server)', function () {
       const invalid = writes.filter((w) => w.problems.length > 0);
       assert.deepEqual(invalid.map((w) => `${w.file} r${w.revision}: ${w.problems.join('; ')}`), []);
       for (const file of files) {
-        const ws_ = writes.filter((w) => w.file === file && !w.skipped);
-        assert.ok(ws_.length >= 3, `${file} was written ${ws_.length} time(s); expected several`);
+        const all = writes.filter((w) => w.file === file && !w.skipped);
+        assert.ok(all.length >= 3, `${file} was written ${all.length} time(s); expected several`);
+        // Revisions count per owning workflow run: the orchestrator state passes from plan to plan.
+        const owners = [...new Set(all.map((w) => w.owner))];
+        assert.ok(owners.every(Boolean), `${file}: every write names its owner`);
+        for (const ws_ of owners.map((o) => all.filter((w) => w.owner === o)))
         for (let i = 1; i < ws_.length; i++) {
           assert.ok(ws_[i].revision > ws_[i - 1].revision, `${file}: revision went from ${ws_[i - 1].revision} to ${ws_[i].revision}`);
           if (ws_[i].completion !== undefined) {
