@@ -53,6 +53,7 @@ export const TaskSpec = z.strictObject({
   agent: z.string().min(1).optional().describe('Assigned agent name, mirrored to PROGRESS.json'),
   outputType: z.enum(OUTPUT_TYPES).default('code').describe('Caps the AOP summary length'),
   complexity: z.enum(COMPLEXITIES).default('default').describe('Picks the model when none is named'),
+  model: z.string().min(1).optional().describe('Model alias (haiku, sonnet, opus) or full id; overrides settings.model and complexity'),
   files: z.array(z.string().min(1)).default([]),
   dependsOn: z.array(z.string()).default([]).describe('Ids of tasks in the same phase that must complete first'),
   settings: ExecutionSettings.optional(),

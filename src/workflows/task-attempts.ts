@@ -36,7 +36,7 @@ export async function runTaskAttempts(args: {
   report: (r: AttemptReport) => void;
 }): Promise<TaskOutcome> {
   const { ctx, task, settings } = args;
-  const model = resolveModelId(settings.model, task.complexity);
+  const model = resolveModelId(task.model ?? settings.model, task.complexity);
   let previousFailure: string | undefined;
   let lastError = '';
   for (let attempt = 1; attempt <= settings.attempts; attempt++) {

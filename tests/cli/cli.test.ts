@@ -9,6 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { testTemporal } from '../support/temporal-server';
+import { tempWorkspace, testClient, uniqueName, withWorker } from '../support/worker-harness';
 
 const BIN = path.resolve(__dirname, '../../bin/phaseflow.js');
 
@@ -119,5 +120,47 @@ describe('phaseflow CLI', () => {
     const retried = progress.phases[0].tasks.find((t: { id: string }) => t.id === '1.2');
     assert.equal(retried.attempts, 2, 'the task set to fail once was retried');
     assert.equal(retried.status, 'completed');
+  });
+});
+
+describe('plain `temporal workflow start --input-file epic.json`', () => {
+  it('starts the same run as phaseflow start (the README route)', async function () {
+    this.timeout(120_000);
+
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'pf-temporal-cli-'));
+    const slug = uniqueName('plain');
+    const ws = tempWorkspace();
+    const yamlFile = path.join(dir, 'epic.yaml');
+    writeFileSync(
+      yamlFile,
+      [
+        `slug: ${slug}`,
+        'title: Plain start',
+        `workspace: ${ws}`,
+        'agentMode: dry-run',
+        'roadmaps:',
+        '  - { slug: r, title: R, plans: [{ slug: p, title: P, phases: [{ slug: one, title: One, tasks: [{ id: "1.1", description: write, kind: command, command: "echo ok > out.txt" }, { id: "1.2", description: think, dryRun: { durationMs: 50 } }] }] }] }',
+      ].join('\n'),
+    );
+    const json = phaseflow(['validate', yamlFile, '--json']);
+    assert.equal(json.code, 0, json.stderr);
+    const jsonFile = path.join(dir, 'epic.json');
+    writeFileSync(jsonFile, json.stdout);
+
+    const { address, namespace, binary } = testTemporal();
+    const taskQueue = uniqueName('plain-q');
+    const workflowId = `epic/${slug}`;
+    await withWorker(taskQueue, async () => {
+      // The temporal CLI takes a file with --input-file (`--input "$(cat epic.json)"` works too).
+      const r = spawnSync(binary, ['workflow', 'start', '--address', address, '--namespace', namespace, '--type', 'epicWorkflow', '--task-queue', taskQueue, '--workflow-id', workflowId, '--input-file', jsonFile], { encoding: 'utf8' });
+      assert.equal(r.status, 0, r.stderr);
+      const client = await testClient();
+      const result: any = await client.workflow.getHandle(workflowId).result();
+      assert.equal(result.status, 'completed');
+      assert.equal(result.tasksCompleted, 2);
+    });
+    assert.equal(readFileSync(path.join(ws, 'out.txt'), 'utf8').trim(), 'ok');
+    const progress = JSON.parse(readFileSync(path.join(ws, '.claude/phase-plans/p/PROGRESS.json'), 'utf8'));
+    assert.equal(progress.status, 'completed');
   });
 });
