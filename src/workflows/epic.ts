@@ -15,7 +15,7 @@ import type { EpicContext } from './epic-context';
 import type { ChildProgress } from './messages';
 import { LevelRunner } from './level-runner';
 import { roadmapWorkflow } from './roadmap';
-import { epicDoc, initialChildren, roadmapSizes } from './rollup';
+import { epicDoc, initialLevelState, roadmapSizes } from './rollup';
 
 const { prepareWorkspace } = proxyActivities<typeof activities>({
   startToCloseTimeout: '1 minute',
@@ -45,16 +45,7 @@ export async function epicWorkflow(input: EpicSpecInput): Promise<ChildProgress>
     { key: SA.status, value: 'active' },
   ]);
 
-  const now = new Date().toISOString();
-  const state = {
-    slug: spec.slug,
-    title: spec.title,
-    workflowId: workflowInfo().workflowId,
-    status: 'pending' as const,
-    created: now,
-    updated: now,
-    children: initialChildren(roadmapSizes(spec)),
-  };
+  const state = initialLevelState({ slug: spec.slug, title: spec.title, workflowId: workflowInfo().workflowId, now: new Date().toISOString(), children: roadmapSizes(spec) });
   const level = new LevelRunner(state, {
     kind: 'epic',
     childKind: 'roadmap',

@@ -8,7 +8,7 @@ import type { EpicContext } from './epic-context';
 import type { ChildProgress } from './messages';
 import { LevelRunner } from './level-runner';
 import { planWorkflow } from './plan';
-import { initialChildren, planSizes, roadmapDoc } from './rollup';
+import { initialLevelState, planSizes, roadmapDoc } from './rollup';
 
 export interface RoadmapInput {
   epic: EpicContext;
@@ -18,16 +18,7 @@ export interface RoadmapInput {
 
 export async function roadmapWorkflow(input: RoadmapInput): Promise<ChildProgress> {
   const { epic, roadmap } = input;
-  const now = new Date().toISOString();
-  const state = {
-    slug: roadmap.slug,
-    title: roadmap.title,
-    workflowId: workflowInfo().workflowId,
-    status: 'pending' as const,
-    created: now,
-    updated: now,
-    children: initialChildren(planSizes(roadmap)),
-  };
+  const state = initialLevelState({ slug: roadmap.slug, title: roadmap.title, workflowId: workflowInfo().workflowId, now: new Date().toISOString(), children: planSizes(roadmap) });
   const level = new LevelRunner(state, {
     kind: 'roadmap',
     childKind: 'plan',

@@ -19,6 +19,19 @@ export interface LevelState {
   children: (ChildProgress & { title: string; description: string })[];
 }
 
+/** A level that has not started; `now` and `workflowId` come from the workflow. */
+export function initialLevelState(args: { slug: string; title: string; workflowId: string; now: string; children: Parameters<typeof initialChildren>[0] }): LevelState {
+  return {
+    slug: args.slug,
+    title: args.title,
+    workflowId: args.workflowId,
+    status: 'pending',
+    created: args.now,
+    updated: args.now,
+    children: initialChildren(args.children),
+  };
+}
+
 export function initialChildren(items: { slug: string; title: string; description: string; tasks: number; phases: number }[]): LevelState['children'] {
   return items.map((i) => ({
     slug: i.slug,
