@@ -6,13 +6,12 @@ import { spawn } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import { mkdir, readFile, unlink } from 'node:fs/promises';
 import path from 'node:path';
-
-const SECRET_NAME = /(^ANTHROPIC_|^TEMPORAL_|^GITHUB_|^GH_|^AWS_|^PHASEFLOW_.*(KEY|TOKEN|SECRET)|KEY$|_KEY_|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL|^NPM_CONFIG__AUTH)/i;
+import { isSecretName } from './secrets';
 
 /** The parent's environment minus anything that looks like a credential. */
 export function scrubbedEnv(env: NodeJS.ProcessEnv = process.env, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   const out: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(env)) if (v !== undefined && !SECRET_NAME.test(k)) out[k] = v;
+  for (const [k, v] of Object.entries(env)) if (v !== undefined && !isSecretName(k)) out[k] = v;
   return { ...out, ...extra };
 }
 

@@ -31,16 +31,6 @@ export class MirrorWriter {
     private readonly build: (revision: number) => object,
   ) {}
 
-  /** Restores a writer after continue-as-new: the file is at `revision` with content `last`. */
-  restore(revision: number, last: unknown): void {
-    this.revision = revision;
-    this.last = last;
-  }
-
-  get state() {
-    return { revision: this.revision, last: this.last };
-  }
-
   markDirty(): void {
     this.dirty = true;
   }

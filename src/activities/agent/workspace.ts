@@ -6,6 +6,7 @@
  */
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
+import { isInside } from '../workspace';
 import { ToolError } from './tools/tool-error';
 
 /** The workspace's canonical path; containment checks compare canonical paths only. */
@@ -14,10 +15,7 @@ export async function realWorkspace(workspace: string): Promise<string> {
   return fs.realpath(workspace);
 }
 
-export function isInside(root: string, p: string): boolean {
-  const rel = path.relative(root, p);
-  return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
-}
+export { isInside };
 
 /** Workspace-relative POSIX path for messages and records ("." for the root). */
 export function toRelative(root: string, abs: string): string {

@@ -3,16 +3,14 @@
  * environment, never the orchestrator's credentials (API keys, tokens, Temporal settings).
  * HOME points at the workspace so tools that write dotfiles stay inside it.
  */
+import { isSecretName } from '../../secrets';
+
 const ALLOWED = [
   'PATH', 'LANG', 'LANGUAGE', 'LC_ALL', 'LC_CTYPE', 'LC_MESSAGES', 'TERM', 'TZ', 'TMPDIR', 'USER', 'LOGNAME', 'SHELL',
 ];
 
-/** Defence in depth: even an allowlisted name is dropped if it looks like a secret. */
-const SECRET_NAME = /^(ANTHROPIC_|GITHUB_|GH_|TEMPORAL_|AWS_|NPM_)|_KEY$|_TOKEN$|SECRET|PASSWORD|PASSWD|CREDENTIAL|^API_KEY$/i;
-
-export function isSecretName(name: string): boolean {
-  return SECRET_NAME.test(name);
-}
+// Defence in depth: even an allowlisted name is dropped if it looks like a secret.
+export { isSecretName };
 
 export function agentShellEnv(source: NodeJS.ProcessEnv, workspace: string): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
