@@ -11,12 +11,21 @@ export const DEFAULT_SETTINGS = {
   timeoutFactor: 1.5,
   retryBackoffSeconds: 1,
   heartbeatSeconds: 30,
+  decisionTimeoutSeconds: 86_400,
+  reminderBeforeSeconds: 3600,
+  stuckAfterSeconds: 600,
+  toolLoopRepeats: 5,
+  historyEventsLimit: 5000,
 } as const;
 
-export type EffectiveSettings = { -readonly [K in keyof typeof DEFAULT_SETTINGS]: number } & { model?: string };
+export type EffectiveSettings = { -readonly [K in keyof typeof DEFAULT_SETTINGS]: number } & {
+  model?: string;
+  escalationDefault: 'retry' | 'retry-phase' | 'skip' | 'abort';
+  approvalDefault: 'approve' | 'reject';
+};
 
 export function mergeSettings(...layers: (ExecutionSettings | undefined)[]): EffectiveSettings {
-  const out: EffectiveSettings = { ...DEFAULT_SETTINGS };
+  const out: EffectiveSettings = { ...DEFAULT_SETTINGS, escalationDefault: 'abort', approvalDefault: 'reject' };
   for (const layer of layers) {
     if (!layer) continue;
     for (const [k, v] of Object.entries(layer)) if (v !== undefined) (out as any)[k] = v;

@@ -32,12 +32,19 @@ export const ExecutionSettings = z.strictObject({
   retryBackoffSeconds: z.number().min(0).max(3600).optional().describe('Pause before the second attempt; grows by the timeout factor (default 1)'),
   heartbeatSeconds: z.number().positive().max(3600).optional().describe('A task that has not heartbeated for this long is failed and retried (default 30)'),
   model: z.string().min(1).optional().describe('Model alias (haiku, sonnet, opus) or a full model id'),
+  decisionTimeoutSeconds: z.number().positive().max(365 * 86_400).optional().describe('How long a question to a person waits before its default is taken (default 86400 = 24 h)'),
+  reminderBeforeSeconds: z.number().min(0).max(365 * 86_400).optional().describe('A reminder goes out this long before the default fires (default 3600; at half-time if the limit is shorter)'),
+  escalationDefault: z.enum(['retry', 'retry-phase', 'skip', 'abort']).optional().describe('What a failed phase does when nobody decides in time (default abort)'),
+  approvalDefault: z.enum(['approve', 'reject']).optional().describe('What a phase awaiting approval does when nobody decides in time (default reject)'),
+  stuckAfterSeconds: z.number().positive().max(86_400).optional().describe('An agent with no token and no tool call for this long is stopped and escalated (default 600)'),
+  toolLoopRepeats: z.int().min(2).max(1000).optional().describe('An agent making the same tool call this many times in a row is stopped and escalated (default 5)'),
+  historyEventsLimit: z.int().min(20).max(50_000).optional().describe("A workflow continues as new past this many history events, or when the server suggests it (default 5000)"),
 });
 export type ExecutionSettings = z.infer<typeof ExecutionSettings>;
 
 export const DryRunBehaviour = z.strictObject({
   durationMs: z.int().min(0).max(3_600_000).optional().describe('Simulated work time (default: derived from the task id, 100-600 ms)'),
-  outcome: z.enum(['success', 'failure', 'partial']).optional().describe('Final AOP status (default success)'),
+  outcome: z.enum(['success', 'failure', 'partial', 'blocked']).optional().describe('Final AOP status (default success); blocked asks a person'),
   failAttempts: z.int().min(0).max(20).optional().describe('The first N attempts fail with a transient error before the outcome applies'),
   summary: z.string().max(10_000).optional().describe('Summary text the simulated agent reports'),
   outputBytes: z.int().min(0).max(10_000_000).optional().describe('Size of the simulated full output written to the details file'),
@@ -90,11 +97,18 @@ export const PhaseSpec = z.strictObject({
 });
 export type PhaseSpec = z.infer<typeof PhaseSpec>;
 
+/** Token and USD limits of a level (epic, roadmap, plan); a spent budget pauses the run and asks for a raise. */
+export const Budget = z.strictObject({
+  tokens: z.int().positive().optional(),
+  usd: z.number().positive().optional(),
+});
+
 export const PlanSpec = z.strictObject({
   slug,
   title,
   description: z.string().default(''),
   settings: ExecutionSettings.optional(),
+  budget: Budget.optional(),
   phases: z.array(PhaseSpec).min(1, 'a plan needs at least one phase'),
 });
 export type PlanSpec = z.infer<typeof PlanSpec>;
@@ -104,6 +118,7 @@ export const RoadmapSpec = z.strictObject({
   title,
   description: z.string().default(''),
   settings: ExecutionSettings.optional(),
+  budget: Budget.optional(),
   plans: z.array(PlanSpec).min(1, 'a roadmap needs at least one plan'),
 });
 export type RoadmapSpec = z.infer<typeof RoadmapSpec>;
@@ -113,10 +128,6 @@ export const Gating = z.strictObject({
   require_phase_approval: z.boolean().default(false).describe('A passed phase waits for approval before the next starts'),
 });
 
-export const Budget = z.strictObject({
-  tokens: z.int().positive().optional(),
-  usd: z.number().positive().optional(),
-});
 
 export const EpicSpec = z
   .strictObject({

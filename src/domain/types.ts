@@ -4,7 +4,8 @@
  */
 import type { DOMAINS, OUTPUT_TYPES, TaskSpec } from './spec';
 
-export type AgentStatus = 'success' | 'failure' | 'partial';
+/** AOP status; `blocked` = the agent needs a person (its summary says what for). */
+export type AgentStatus = 'success' | 'failure' | 'partial' | 'blocked';
 export type TaskKind = TaskSpec['kind'];
 export type Domain = (typeof DOMAINS)[number];
 export type OutputType = (typeof OUTPUT_TYPES)[number];
@@ -75,6 +76,8 @@ export interface TaskRunInput {
   reducedTools: boolean;
   /** What is left of the tightest budget above this task; undefined = unlimited. */
   budget?: { tokensLeft?: number; usdLeft?: number };
+  /** Stuck detector: stop when no token and no tool call came for `noProgressMs`, or the same tool call came `repeatLimit` times in a row. */
+  watchdog?: { noProgressMs: number; repeatLimit: number };
 }
 
 /** An Agent Output Protocol result: what reaches the workflow of a task attempt. */
@@ -122,5 +125,7 @@ export const FailureTypes = {
   Transient: 'Transient',
   Permanent: 'Permanent',
   BudgetExhausted: 'BudgetExhausted',
+  /** The stuck detector stopped an agent; details[0] = { detector: 'no-progress' | 'tool-loop', reason, usage }. */
+  Stuck: 'Stuck',
   MirrorMissing: 'MirrorMissing',
 } as const;
