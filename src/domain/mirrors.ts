@@ -85,7 +85,7 @@ export const ProgressTaskDoc = z.looseObject({
   completed: z.boolean(),
   agent: z.string().optional(),
   task_type: z.enum(['implementation', 'system', 'orchestration', 'validation', 'testing']),
-  status: z.enum(['pending', 'running', 'completed', 'failed', 'not_started']),
+  status: z.enum(['pending', 'running', 'completed', 'failed', 'not_started', 'blocked', 'cancelled']),
   kind: z.enum(['agent', 'command']),
   attempts: z.int().min(0),
   summary: z.string().optional(),

@@ -1,4 +1,5 @@
 /** Markdown for the Web UI's "current details" panel. */
+import type { PendingDecision } from '../domain/decisions';
 import type { Usage } from '../domain/types';
 
 export function bar(done: number, total: number, width = 20): string {
@@ -21,4 +22,22 @@ export const STATUS_ICON: Record<string, string> = {
   not_started: '·',
   cancelled: '⊘',
   paused: '⏸',
+  waiting: '⏳',
+  blocked: '⛔',
+  skipped: '↷',
 };
+
+/** What a person is asked, how to answer and when the default fires: the same at every level. */
+export function pendingMarkdown(pending: PendingDecision[]): string[] {
+  return pending.flatMap((p) => {
+    const cli = p.kind === 'approval' ? `phaseflow approve ${p.workflowId}` : p.kind === 'budget' ? `phaseflow budget ${p.workflowId} --tokens N` : `phaseflow resolve ${p.workflowId} retry`;
+    return [
+      `> **⏳ Waiting for a decision** (${p.kind}, ${p.cause}) since ${p.askedAt}`,
+      `> ${p.question}`,
+      `> ${p.detail.replace(/\n/g, ' ').slice(0, 400)}`,
+      `> Answers: ${p.actions.map((a) => `\`${a}\``).join(', ')}. Default **${p.defaultAction}** at ${p.defaultAt}.`,
+      `> Answer: \`${cli}\`, or \`temporal workflow update execute --workflow-id ${p.workflowId} --name decide --input '{"action":"${p.actions[0]}"}'\``,
+      '',
+    ];
+  });
+}

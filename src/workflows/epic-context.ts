@@ -10,4 +10,6 @@ export interface EpicContext {
   settings?: ExecutionSettings;
   budget: EpicSpec['budget'];
   gateTimeoutMs: number;
+  /** gating.require_phase_approval: every passed phase waits for a person's approval. */
+  requirePhaseApproval: boolean;
 }

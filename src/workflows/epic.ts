@@ -1,19 +1,21 @@
 /**
- * An epic: the whole job. Validates its spec (so a plain `temporal workflow start --input
- * @epic.json` is checked too), prepares the workspace, then runs its roadmaps strictly one at a
- * time as child workflows. Owns EPIC.json.
+ * An epic: the whole job. Validates its spec (so a plain `temporal workflow start --input-file
+ * epic.json` is checked too), prepares the workspace, then runs its roadmaps strictly one at a
+ * time as child workflows. Owns EPIC.json. Continues as new between roadmaps when its history
+ * grows large (the second argument is what it carries).
  */
-import { ApplicationFailure, executeChild, proxyActivities, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, continueAsNew, proxyActivities, startChild, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type * as activities from '../activities';
 import { workflowIds } from '../domain/ids';
 import { mirrorPaths } from '../domain/paths';
 import { SA } from '../domain/search-attributes';
+import { mergeSettings } from '../domain/settings';
 import type { EpicSpecInput } from '../domain/spec';
 import { FailureTypes } from '../domain/types';
 import { parseEpic } from '../domain/validate';
 import type { EpicContext } from './epic-context';
+import { type LevelCarry, LevelRunner } from './level-runner';
 import type { ChildProgress } from './messages';
-import { LevelRunner } from './level-runner';
 import { roadmapWorkflow } from './roadmap';
 import { epicDoc, initialLevelState, roadmapSizes } from './rollup';
 
@@ -25,11 +27,11 @@ const { prepareWorkspace } = proxyActivities<typeof activities>({
 /** Default time limit of a gate command. */
 const GATE_TIMEOUT_MS = 10 * 60_000;
 
-export async function epicWorkflow(input: EpicSpecInput): Promise<ChildProgress> {
+export async function epicWorkflow(input: EpicSpecInput, carry?: LevelCarry & { workspace: string }): Promise<ChildProgress> {
   const parsed = parseEpic(input, 'workflow input');
   if (!parsed.ok) throw ApplicationFailure.nonRetryable(parsed.error, FailureTypes.InvalidSpec);
   const spec = parsed.spec;
-  const { workspace } = await prepareWorkspace({ epicSlug: spec.slug, workspace: spec.workspace });
+  const workspace = carry?.workspace ?? (await prepareWorkspace({ epicSlug: spec.slug, workspace: spec.workspace })).workspace;
   const epic: EpicContext = {
     slug: spec.slug,
     title: spec.title,
@@ -38,14 +40,19 @@ export async function epicWorkflow(input: EpicSpecInput): Promise<ChildProgress>
     settings: spec.settings,
     budget: spec.budget,
     gateTimeoutMs: GATE_TIMEOUT_MS,
+    requirePhaseApproval: spec.gating.require_phase_approval,
   };
-  upsertSearchAttributes([
-    { key: SA.epic, value: spec.slug },
-    { key: SA.level, value: 'epic' },
-    { key: SA.status, value: 'active' },
-  ]);
+  if (!carry) {
+    upsertSearchAttributes([
+      { key: SA.epic, value: spec.slug },
+      { key: SA.level, value: 'epic' },
+      { key: SA.status, value: 'active' },
+    ]);
+  }
 
-  const state = initialLevelState({ slug: spec.slug, title: spec.title, workflowId: workflowInfo().workflowId, now: new Date().toISOString(), children: roadmapSizes(spec) });
+  const state =
+    carry?.state ??
+    initialLevelState({ slug: spec.slug, title: spec.title, workflowId: workflowInfo().workflowId, now: new Date().toISOString(), limit: spec.budget, children: roadmapSizes(spec) });
   const level = new LevelRunner(state, {
     kind: 'epic',
     childKind: 'roadmap',
@@ -53,16 +60,19 @@ export async function epicWorkflow(input: EpicSpecInput): Promise<ChildProgress>
       kind: 'epic',
       workspace,
       file: mirrorPaths.epic(spec.slug),
-      build: (rev) => epicDoc(state, { description: spec.description, tags: spec.tags, budget: spec.budget }, rev),
+      build: (rev) => epicDoc(state, { description: spec.description, tags: spec.tags }, rev),
     },
+    budgetsAbove: [],
+    historyEventsLimit: mergeSettings(spec.settings).historyEventsLimit,
+    carry,
   });
   await level.runChildren(
     spec.roadmaps.map((roadmap, i) => ({
       slug: roadmap.slug,
-      run: () =>
-        executeChild(roadmapWorkflow, {
+      start: ({ budgets, paused }) =>
+        startChild(roadmapWorkflow, {
           workflowId: workflowIds.child(workflowInfo().workflowId, roadmap.slug),
-          args: [{ epic, roadmap, order: i + 1 }],
+          args: [{ epic, roadmap, order: i + 1, budgets, paused }],
           staticSummary: `Roadmap ${i + 1}/${spec.roadmaps.length} of epic ${spec.slug}: ${roadmap.title} (${roadmap.plans.length} plans)`,
           staticDetails: roadmap.description || undefined,
           typedSearchAttributes: [
@@ -73,6 +83,9 @@ export async function epicWorkflow(input: EpicSpecInput): Promise<ChildProgress>
           ],
         }),
     })),
+    async () => {
+      if (level.shouldContinueAsNew()) await continueAsNew<typeof epicWorkflow>(input, { ...(await level.carry()), workspace });
+    },
   );
   return level.finish();
 }

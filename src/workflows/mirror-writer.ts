@@ -4,7 +4,7 @@
  * and the file never goes backwards. Only the difference from the last write travels (and is
  * kept in history); a file that went missing is rewritten whole.
  */
-import { ActivityFailure, ApplicationFailure, condition, proxyActivities, workflowInfo } from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, CancellationScope, condition, proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type * as activities from '../activities';
 import { diff } from '../domain/json-patch';
 import type { MirrorKind } from '../domain/mirrors';
@@ -19,7 +19,6 @@ export class MirrorWriter {
   private dirty = true;
   private closing = false;
   private finished = false;
-  private revision = 0;
   private last: unknown = undefined;
   /** Stable across continue-as-new, different for every new run of the same workflow id. */
   private readonly owner = `${workflowInfo().workflowId}#${workflowInfo().firstExecutionRunId}`;
@@ -29,14 +28,28 @@ export class MirrorWriter {
     private readonly workspace: string,
     private readonly file: string,
     private readonly build: (revision: number) => object,
+    /** The last revision written by an earlier run of this workflow (continue-as-new). */
+    private revision = 0,
   ) {}
+
+  /** The last revision written; a continued run starts from it. */
+  get writtenRevision(): number {
+    return this.revision;
+  }
 
   markDirty(): void {
     this.dirty = true;
   }
 
-  /** Runs until `close()`; start it without awaiting, await `close()` before the workflow ends. */
-  async run(): Promise<void> {
+  /**
+   * Runs until `close()`; start it without awaiting, await `close()` before the workflow ends.
+   * Not cancellable: a cancelled run still writes its last state (the file must say `cancelled`).
+   */
+  run(): Promise<void> {
+    return CancellationScope.nonCancellable(() => this.loop());
+  }
+
+  private async loop(): Promise<void> {
     for (;;) {
       await condition(() => this.dirty || this.closing);
       if (!this.dirty) break;

@@ -2,7 +2,7 @@
  * Sends progress to the parent workflow without blocking the caller. Updates pushed while a
  * signal is in flight are merged into the next one, so a burst costs one signal, not many.
  */
-import { condition, getExternalWorkflowHandle, type SignalDefinition, workflowInfo } from '@temporalio/workflow';
+import { CancellationScope, condition, getExternalWorkflowHandle, type SignalDefinition, workflowInfo } from '@temporalio/workflow';
 
 export class Outbox<T> {
   private pending: T[] = [];
@@ -20,7 +20,12 @@ export class Outbox<T> {
     if (this.parentId) this.pending.push(item);
   }
 
-  async run(): Promise<void> {
+  /** Not cancellable: a cancelled run still tells its parent how it ended. */
+  run(): Promise<void> {
+    return CancellationScope.nonCancellable(() => this.loop());
+  }
+
+  private async loop(): Promise<void> {
     if (!this.parentId) {
       this.finished = true;
       return;

@@ -1,19 +1,37 @@
 /**
  * A phase: its tasks run as parallel activities, at most `maxParallel` at once, each starting as
- * soon as the tasks it depends on have completed; then the validation gate. A task that fails
- * after its last attempt stops new tasks from starting; the phase fails with the reason.
+ * soon as the tasks it depends on have completed; then the validation gate.
+ *
+ * When a task fails after its last attempt, is blocked, or is stopped by the stuck detector, no
+ * new task starts, and once the running ones are done the phase asks a person: retry (the failed
+ * tasks, or the whole phase), skip or abort. A failed gate asks the same. With
+ * `require_phase_approval` a passed phase waits for approve/reject. A spent budget holds new agent
+ * tasks and asks for a raise. Every question has a time limit and a default (DecisionDesk).
+ * Pause holds new tasks; cancellation stops running agents and ends the phase `cancelled`.
  */
-import { proxyActivities, setCurrentDetails, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import {
+  CancellationScope,
+  condition,
+  continueAsNew,
+  isCancellation,
+  proxyActivities,
+  setCurrentDetails,
+  setHandler,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
 import type * as activities from '../activities';
+import { type BudgetLine, type DecisionRecord, type Limit, remaining } from '../domain/decisions';
 import { SA } from '../domain/search-attributes';
 import { mergeSettings } from '../domain/settings';
 import type { ExecutionSettings, PhaseSpec, TaskSpec } from '../domain/spec';
-import { addUsage, type GateResult, type TaskContext, type TaskRunInput, type Usage, ZERO_USAGE } from '../domain/types';
-import { bar, STATUS_ICON, usageLine } from './details';
-import { type StatusNode, statusQuery, taskUpdatesSignal } from './messages';
+import { addUsage, type GateResult, type TaskContext, type TaskRunInput, totalTokens, type Usage, ZERO_USAGE } from '../domain/types';
+import { DecisionDesk, type Settled } from './decision-desk';
+import { phaseDetails } from './phase-details';
+import { controlSignal, type PhaseDecisionEvent, phaseDecisionSignal, type StatusNode, statusQuery, pendingQuery, taskUpdatesSignal } from './messages';
 import { Outbox } from './outbox';
 import type { TaskStatus, TaskUpdate } from './plan-state';
-import { runTaskAttempts } from './task-attempts';
+import { runTaskAttempts, type TaskOutcome } from './task-attempts';
 
 export interface PhaseInput {
   ctx: TaskContext;
@@ -23,65 +41,130 @@ export interface PhaseInput {
   agentMode: TaskRunInput['agentMode'];
   /** Time limit of each gate command without its own. */
   gateTimeoutMs: number;
+  /** gating.require_phase_approval */
+  requireApproval?: boolean;
+  /** Budgets of the epic, roadmap and plan, with what each had spent before this phase. */
+  budgets?: BudgetLine[];
+  paused?: boolean;
+  /** Set when the phase continued as new. */
+  carry?: PhaseCarry;
 }
 
+export interface TaskRun {
+  status: TaskStatus;
+  attempts: number;
+  usage: Usage;
+  error?: string;
+}
+
+export interface PhaseCarry {
+  tasks: Record<string, TaskRun>;
+  desk: { records: DecisionRecord[]; seq: number };
+}
+
+export type PhaseStatus = 'active' | 'completed' | 'failed' | 'skipped' | 'cancelled';
+
 export interface PhaseOutcome {
-  status: 'completed' | 'failed';
+  status: 'completed' | 'failed' | 'skipped';
   failureReason?: string;
   gate: GateResult | null;
   tasks: { id: string; status: TaskStatus; attempts: number }[];
   usage: Usage;
+  decisions: DecisionRecord[];
 }
 
 export async function phaseWorkflow(input: PhaseInput): Promise<PhaseOutcome> {
   const { ctx, phase } = input;
-  const phaseSettings = mergeSettings(...input.inherited, phase.settings);
-  const outbox = new Outbox<TaskUpdate>(taskUpdatesSignal);
-  const outboxDone = outbox.run();
+  const settings = mergeSettings(...input.inherited, phase.settings);
+  const wfId = workflowInfo().workflowId;
+  const budgets: BudgetLine[] = (input.budgets ?? []).map((b) => ({ ...b, limit: { ...b.limit } }));
+  let paused = input.paused ?? false;
 
-  const state = new Map(phase.tasks.map((t) => [t.id, { status: 'pending' as TaskStatus, attempts: 0, usage: ZERO_USAGE, error: undefined as string | undefined }]));
+  const toPlan = new Outbox<TaskUpdate>(taskUpdatesSignal);
+  const decisionsToPlan = new Outbox<PhaseDecisionEvent>(phaseDecisionSignal, (batch) => ({
+    phaseIndex: ctx.phaseIndex,
+    pending: batch[batch.length - 1].pending,
+    records: batch.flatMap((e) => e.records),
+    raisedLimits: Object.assign({}, ...batch.map((e) => e.raisedLimits ?? {})),
+  }));
+  const loops = [toPlan.run(), decisionsToPlan.run()];
+
+  const tasks = new Map<string, TaskRun>(
+    phase.tasks.map((t) => [t.id, input.carry?.tasks[t.id] ?? { status: 'pending' as TaskStatus, attempts: 0, usage: ZERO_USAGE }]),
+  );
+  const stuck = new Map<string, NonNullable<TaskOutcome['stuck']>>();
   let gate: GateResult | null = null;
   let failureReason: string | undefined;
-  let phaseStatus: 'active' | 'completed' | 'failed' = 'active';
+  let status: PhaseStatus = 'active';
+  // Bumped by everything that may let the scheduler start a task.
+  let wake = 0;
 
-  const render = () => {
-    const done = [...state.values()].filter((s) => s.status === 'completed').length;
-    const lines = [
-      `### Phase ${ctx.phaseIndex}: ${phase.title}`,
-      `**${phaseStatus}** · ${bar(done, phase.tasks.length)} · up to ${phaseSettings.maxParallel} at once · ${usageLine(totalUsage())}`,
-      '',
-      '| | task | kind | attempts | |',
-      '|---|---|---|---|---|',
-      ...phase.tasks.map((t) => {
-        const s = state.get(t.id)!;
-        return `| ${STATUS_ICON[s.status] ?? ''} | ${t.id} | ${t.kind} | ${s.attempts} | ${escapeCell(s.error ?? t.description)} |`;
-      }),
-    ];
-    if (gate) lines.push('', `Gate: ${gate.passed ? 'passed' : `**failed**: ${gate.reason}`}`);
-    if (failureReason) lines.push('', `**Failed:** ${failureReason}`);
-    setCurrentDetails(lines.join('\n'));
+  const usage = () => [...tasks.values()].reduce((u, s) => addUsage(u, s.usage), ZERO_USAGE);
+  const budgetLeft = () => {
+    const u = usage();
+    return remaining(budgets, totalTokens(u), u.costUsd);
   };
-  const totalUsage = () => [...state.values()].reduce((u, s) => addUsage(u, s.usage), ZERO_USAGE);
+
+  let shownStatus = '';
+  const render = () => {
+    const shown = status === 'active' ? (desk.pending ? 'waiting' : paused ? 'paused' : 'active') : status;
+    if (shown !== shownStatus) {
+      shownStatus = shown;
+      upsertSearchAttributes([{ key: SA.status, value: shown }]);
+    }
+    setCurrentDetails(phaseDetails({ ctx, phase, settings, tasks, status: shown, gate, failureReason, pending: desk.pending, usage: usage(), budgets, decisions: desk.records }));
+  };
+
+  const desk = new DecisionDesk(
+    { workflowId: wfId, epicSlug: ctx.epicSlug, roadmapSlug: ctx.roadmapSlug, planSlug: ctx.planSlug, phaseSlug: phase.slug, phaseTitle: phase.title },
+    { timeoutMs: settings.decisionTimeoutSeconds * 1000, reminderBeforeMs: settings.reminderBeforeSeconds * 1000 },
+    ({ pending, record }) => {
+      decisionsToPlan.push({ phaseIndex: ctx.phaseIndex, pending: pending ?? null, records: record ? [record] : [] });
+      render();
+    },
+    input.carry?.desk,
+  );
+
+  const report = (task: TaskSpec, s: TaskRun, extra: Partial<TaskUpdate> = {}) => {
+    toPlan.push({ phaseIndex: ctx.phaseIndex, at: new Date().toISOString(), id: task.id, status: s.status, attempts: s.attempts, usage: s.usage, ...(s.error ? { error: s.error } : {}), ...extra });
+    render();
+  };
 
   setHandler(statusQuery, (): StatusNode => ({
     level: 'phase',
     slug: phase.slug,
     title: phase.title,
-    status: phaseStatus,
+    status: shownStatus,
     tasksTotal: phase.tasks.length,
-    tasksCompleted: [...state.values()].filter((s) => s.status === 'completed').length,
-    usage: totalUsage(),
+    tasksCompleted: [...tasks.values()].filter((s) => s.status === 'completed').length,
+    usage: usage(),
     failureReason,
+    paused,
+    pending: desk.pending ? [desk.pending] : [],
+    decisions: desk.records,
+    workflowId: wfId,
   }));
+  setHandler(pendingQuery, () => (desk.pending ? [desk.pending] : []));
+  setHandler(controlSignal, (msg) => {
+    if (msg.paused !== undefined) paused = msg.paused;
+    if (msg.budget) applyLimit(budgets, msg.budget);
+    wake++;
+    render();
+  });
   render();
 
   const runOne = async (task: TaskSpec) => {
-    const s = state.get(task.id)!;
+    const s = tasks.get(task.id)!;
     const outcome = await runTaskAttempts({
       ctx,
       task,
       settings: mergeSettings(...input.inherited, phase.settings, task.settings),
       agentMode: input.agentMode,
+      attemptsBefore: s.attempts,
+      budget: () => {
+        const left = budgetLeft();
+        return left.tokensLeft === undefined && left.usdLeft === undefined ? undefined : { tokensLeft: left.tokensLeft, usdLeft: left.usdLeft };
+      },
       report: (r) => {
         s.status = r.status;
         s.attempts = r.attempt;
@@ -89,69 +172,246 @@ export async function phaseWorkflow(input: PhaseInput): Promise<PhaseOutcome> {
         if (r.usage) s.usage = addUsage(s.usage, r.usage);
         if (r.error) s.error = r.error;
         if (r.status === 'completed') s.error = undefined;
-        outbox.push({
-          phaseIndex: ctx.phaseIndex,
-          at: new Date().toISOString(),
-          id: task.id,
-          status: r.status,
-          attempts: r.attempt,
-          usage: s.usage,
-          ...(r.result ? { summary: r.result.summary, detailsFile: r.result.detailsFile, durationMs: r.result.durationMs } : {}),
-          ...(r.error ? { error: r.error } : {}),
-        });
-        render();
+        report(task, s, r.result ? { summary: r.result.summary, detailsFile: r.result.detailsFile, durationMs: r.result.durationMs } : {});
       },
     });
-    if (outcome.status === 'failed' && !failureReason) failureReason = `task ${task.id} failed after ${outcome.attempts} attempt(s): ${outcome.error}`;
+    if (outcome.stuck) {
+      stuck.set(task.id, outcome.stuck);
+      desk.noteDetector(outcome.stuck.detector === 'tool-loop' ? 'tool-loop' : 'stuck', `task ${task.id}: ${outcome.stuck.reason}`);
+    }
   };
 
-  // Dependency-aware scheduling under the cap.
+  // Dependency-aware scheduling under the cap. Returns when nothing more can start now.
   const running = new Map<string, Promise<void>>();
-  for (;;) {
-    if (!failureReason) {
-      for (const task of phase.tasks) {
-        if (running.size >= phaseSettings.maxParallel) break;
-        const s = state.get(task.id)!;
-        if (s.status !== 'pending' || running.has(task.id)) continue;
-        if (!task.dependsOn.every((d) => state.get(d)?.status === 'completed')) continue;
-        running.set(task.id, runOne(task).finally(() => running.delete(task.id)));
+  // A task's promise that rejects is not awaited directly; its error surfaces here.
+  let taskCrash: unknown;
+  const trouble = () => phase.tasks.filter((t) => ['failed', 'blocked'].includes(tasks.get(t.id)!.status));
+  const shouldContinueAsNew = () => workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > settings.historyEventsLimit;
+  const runTasks = async (): Promise<'settled' | 'continue-as-new'> => {
+    for (;;) {
+      const troubled = trouble().length > 0;
+      const exhausted = budgetLeft().exhausted;
+      const drain = troubled || paused || shouldContinueAsNew();
+      if (!drain) {
+        for (const task of phase.tasks) {
+          if (running.size >= settings.maxParallel) break;
+          const s = tasks.get(task.id)!;
+          if (s.status !== 'pending' || running.has(task.id)) continue;
+          if (exhausted && task.kind === 'agent') continue;
+          if (!task.dependsOn.every((d) => tasks.get(d)?.status === 'completed')) continue;
+          s.status = 'running';
+          running.set(
+            task.id,
+            runOne(task)
+              .catch((err) => {
+                taskCrash ??= err;
+              })
+              .finally(() => {
+                running.delete(task.id);
+                wake++;
+              }),
+          );
+        }
       }
+      if (running.size > 0) {
+        const seen = wake;
+        await condition(() => wake !== seen);
+        if (taskCrash) throw taskCrash;
+        continue;
+      }
+      if (troubled || !phase.tasks.some((t) => tasks.get(t.id)!.status === 'pending')) return 'settled';
+      if (shouldContinueAsNew()) return 'continue-as-new';
+      if (paused) {
+        await condition(() => !paused);
+        continue;
+      }
+      if (exhausted) {
+        if (!(await askForBudget(exhausted))) return 'settled';
+        continue;
+      }
+      return 'settled';
     }
-    if (running.size === 0) break;
-    await Promise.race(running.values());
-  }
+  };
 
-  const notStarted = phase.tasks.filter((t) => state.get(t.id)!.status === 'pending');
-  for (const t of notStarted) {
-    state.get(t.id)!.status = 'not_started';
-    outbox.push({ phaseIndex: ctx.phaseIndex, at: new Date().toISOString(), id: t.id, status: 'not_started', attempts: 0 });
-  }
-
-  if (!failureReason && phase.gate.commands.length > 0) {
-    const { runGate } = proxyActivities<typeof activities>({
-      startToCloseTimeout: input.gateTimeoutMs * phase.gate.commands.length + 30_000,
-      heartbeatTimeout: '30 seconds',
-      retry: { maximumAttempts: 3, backoffCoefficient: 1.5 },
-      summary: `validation gate of phase ${phase.slug} (${phase.gate.commands.length} command(s))`,
+  const askForBudget = async (line: BudgetLine): Promise<boolean> => {
+    const spent = budgetLeft();
+    const settled = await desk.ask({
+      kind: 'budget',
+      cause: 'budget',
+      budgetLevel: line.level,
+      question: `The ${line.level} budget of ${line.slug} is spent. Raise it, or abort?`,
+      detail: `limit ${limitText(line.limit)}; left ${spent.tokensLeft ?? '∞'} tokens / $${spent.usdLeft ?? '∞'}`,
+      defaultAction: 'abort',
     });
-    gate = await runGate({ ctx, commands: phase.gate.commands, successCriteria: phase.gate.successCriteria, timeoutMs: input.gateTimeoutMs, run: workflowInfo().attempt });
-    if (!gate.passed) failureReason = `validation gate failed: ${gate.reason}`;
+    if (settled.answer.action === 'abort') {
+      failureReason = `the ${line.level} budget of ${line.slug} was spent; aborted ${who(settled)}`;
+      return false;
+    }
+    const level = settled.answer.level ?? line.level;
+    const raised = applyLimit(budgets, { level, tokens: settled.answer.tokens, usd: settled.answer.usd });
+    if (raised) decisionsToPlan.push({ phaseIndex: ctx.phaseIndex, pending: null, records: [], raisedLimits: { [level]: raised } });
+    return true;
+  };
+
+  const resetForRetry = (ids: string[]) => {
+    for (const id of ids) {
+      const s = tasks.get(id)!;
+      s.status = 'pending';
+      s.error = undefined;
+      stuck.delete(id);
+      report(phase.tasks.find((t) => t.id === id)!, s);
+    }
+  };
+
+  /** Applies skip/abort/retry; returns true when the phase should run again. */
+  const follow = (settled: Settled, failed: string[]): boolean => {
+    switch (settled.answer.action) {
+      case 'retry':
+        resetForRetry([...failed, ...phase.tasks.filter((t) => tasks.get(t.id)!.status === 'not_started').map((t) => t.id)]);
+        gate = null;
+        return true;
+      case 'retry-phase':
+        resetForRetry(phase.tasks.map((t) => t.id));
+        gate = null;
+        return true;
+      case 'skip':
+        status = 'skipped';
+        failureReason = `skipped ${who(settled)}${settled.answer.note ? ` (${settled.answer.note})` : ''}; ${failureReason ?? ''}`.replace(/; $/, '');
+        return false;
+      default:
+        failureReason = [failureReason, `aborted ${who(settled)}${settled.answer.note ? ` (${settled.answer.note})` : ''}`].filter(Boolean).join('; ');
+        return false;
+    }
+  };
+
+  try {
+    for (;;) {
+      if ((await runTasks()) === 'continue-as-new') {
+        await Promise.all([toPlan.close(), decisionsToPlan.close()]);
+        await Promise.all(loops);
+        await continueAsNew<typeof phaseWorkflow>({ ...input, budgets, paused, carry: { tasks: Object.fromEntries(tasks), desk: desk.carry } });
+      }
+      if (failureReason) break; // aborted while asking for budget
+      for (const t of phase.tasks) {
+        const s = tasks.get(t.id)!;
+        if (s.status === 'pending') {
+          s.status = 'not_started';
+          report(t, s);
+        }
+      }
+      const failed = trouble();
+      if (failed.length > 0) {
+        const blocked = failed.filter((t) => tasks.get(t.id)!.status === 'blocked');
+        const detected = failed.find((t) => stuck.has(t.id));
+        failureReason = failed
+          .map((t) => {
+            const s = tasks.get(t.id)!;
+            return s.status === 'blocked' ? `task ${t.id} is blocked: ${s.error ?? ''}` : `task ${t.id} failed after ${s.attempts} attempt(s): ${s.error ?? 'failed'}`;
+          })
+          .join('; ');
+        const settled = await desk.ask({
+          kind: 'escalation',
+          cause: blocked.length ? 'blocked' : detected ? (stuck.get(detected.id)!.detector === 'tool-loop' ? 'tool-loop' : 'stuck') : 'task-failed',
+          question: blocked.length
+            ? `Task ${blocked.map((t) => t.id).join(', ')} of phase ${phase.slug} needs a person. Retry, skip the phase, or abort?`
+            : `Phase ${phase.slug}: ${failed.length} task(s) failed (${failed.map((t) => t.id).join(', ')}). Retry, skip the phase, or abort?`,
+          detail: failureReason,
+          failedTasks: failed.map((t) => t.id),
+          defaultAction: settings.escalationDefault,
+        });
+        if (follow(settled, failed.map((t) => t.id))) {
+          failureReason = undefined;
+          continue;
+        }
+        break;
+      }
+      if (phase.gate.commands.length > 0 && !gate?.passed) {
+        gate = await runGate(input, wfId);
+        render();
+        if (!gate.passed) {
+          failureReason = `validation gate failed: ${gate.reason}`;
+          const settled = await desk.ask({
+            kind: 'escalation',
+            cause: 'gate-failed',
+            question: `Phase ${phase.slug}: the validation gate failed. Retry (the gate), retry the phase, skip it, or abort?`,
+            detail: failureReason,
+            defaultAction: settings.escalationDefault,
+          });
+          if (follow(settled, [])) {
+            failureReason = undefined;
+            continue;
+          }
+          break;
+        }
+      }
+      if (input.requireApproval) {
+        const settled = await desk.ask({
+          kind: 'approval',
+          cause: 'approval',
+          question: `Phase ${ctx.phaseIndex} (${phase.slug}) of plan ${ctx.planSlug} passed${gate ? ' its gate' : ''}. Approve, so the next phase starts?`,
+          detail: `${phase.tasks.length} task(s) completed${gate ? `; gate: ${gate.checks.map((c) => `${c.name} ${c.passed ? 'passed' : 'failed'}`).join(', ')}` : ''}`,
+          defaultAction: settings.approvalDefault,
+        });
+        if (settled.answer.action === 'reject') {
+          failureReason = `rejected ${who(settled)}${settled.answer.note ? `: ${settled.answer.note}` : ''}`;
+          break;
+        }
+      }
+      break;
+    }
+    if (status === 'active') status = failureReason ? 'failed' : 'completed';
+  } catch (err) {
+    if (!isCancellation(err)) throw err;
+    // Cancelled: wait for the running agents to stop, then say so everywhere.
+    await CancellationScope.nonCancellable(async () => {
+      await Promise.allSettled(running.values());
+      status = 'cancelled';
+      for (const t of phase.tasks) {
+        const s = tasks.get(t.id)!;
+        if (s.status === 'running' || s.status === 'pending') {
+          s.status = s.status === 'running' ? 'cancelled' : 'not_started';
+          report(t, s);
+        }
+      }
+      render();
+      await Promise.all([toPlan.close(), decisionsToPlan.close()]);
+      await Promise.all(loops);
+    });
+    throw err;
   }
 
-  phaseStatus = failureReason ? 'failed' : 'completed';
-  upsertSearchAttributes([{ key: SA.status, value: phaseStatus }]);
   render();
-  await outbox.close();
-  await outboxDone;
+  await Promise.all([toPlan.close(), decisionsToPlan.close()]);
+  await Promise.all(loops);
   return {
-    status: phaseStatus,
+    status: status as PhaseOutcome['status'],
     ...(failureReason ? { failureReason } : {}),
     gate,
-    tasks: phase.tasks.map((t) => ({ id: t.id, status: state.get(t.id)!.status, attempts: state.get(t.id)!.attempts })),
-    usage: totalUsage(),
+    tasks: phase.tasks.map((t) => ({ id: t.id, status: tasks.get(t.id)!.status, attempts: tasks.get(t.id)!.attempts })),
+    usage: usage(),
+    decisions: desk.records,
   };
 }
 
-function escapeCell(text: string): string {
-  return text.replace(/\|/g, '\\|').replace(/\n/g, ' ').slice(0, 120);
+async function runGate(input: PhaseInput, wfId: string): Promise<GateResult> {
+  const { phase } = input;
+  const acts = proxyActivities<typeof activities>({
+    startToCloseTimeout: input.gateTimeoutMs * phase.gate.commands.length + 30_000,
+    heartbeatTimeout: '30 seconds',
+    retry: { maximumAttempts: 3, backoffCoefficient: 1.5 },
+    summary: `validation gate of phase ${phase.slug} (${phase.gate.commands.length} command(s))`,
+  });
+  return acts.runGate({ ctx: input.ctx, commands: phase.gate.commands, successCriteria: phase.gate.successCriteria, timeoutMs: input.gateTimeoutMs, run: workflowInfo().attempt });
 }
+
+/** Sets a level's new limit on the matching budget line; returns it, or undefined when no line matched. */
+export function applyLimit(lines: BudgetLine[], change: { level: BudgetLine['level']; slug?: string; tokens?: number; usd?: number }): Limit | undefined {
+  const line = lines.find((l) => l.level === change.level && (!change.slug || change.slug === l.slug));
+  if (!line) return undefined;
+  if (change.tokens !== undefined) line.limit.tokens = change.tokens;
+  if (change.usd !== undefined) line.limit.usd = change.usd;
+  return { ...line.limit };
+}
+
+const who = (s: Settled) => (s.record.source === 'default' ? `by default (no answer in time)` : `by ${s.record.by ?? 'a person'}`);
+const limitText = (l: Limit) => [l.tokens !== undefined ? `${l.tokens} tokens` : '', l.usd !== undefined ? `$${l.usd}` : ''].filter(Boolean).join(' / ') || 'none';

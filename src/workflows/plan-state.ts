@@ -2,14 +2,15 @@
  * What a plan workflow knows about its phases and tasks, and how that renders into PROGRESS.json
  * and .claude/orchestrator/state.json. Pure functions: no I/O, no clocks (callers pass `now`).
  */
+import type { DecisionRecord, PendingDecision } from '../domain/decisions';
 import type { OrchestratorStateDoc, ProgressDoc, ProgressTaskDoc, UsageDoc } from '../domain/mirrors';
 import type { PhaseSpec, PlanSpec } from '../domain/spec';
 import { addUsage, type GateResult, type Usage, ZERO_USAGE } from '../domain/types';
 import { mirrorPaths } from '../domain/paths';
 
-export type TaskStatus = 'pending' | 'running' | 'completed' | 'failed' | 'not_started';
-export type PhaseStatus = 'pending' | 'active' | 'completed' | 'failed' | 'paused';
-export type PlanStatus = 'pending' | 'active' | 'completed' | 'failed' | 'paused';
+export type TaskStatus = 'pending' | 'running' | 'completed' | 'failed' | 'not_started' | 'blocked' | 'cancelled';
+export type PhaseStatus = 'pending' | 'active' | 'completed' | 'failed' | 'paused' | 'waiting' | 'skipped' | 'cancelled';
+export type PlanStatus = 'pending' | 'active' | 'completed' | 'failed' | 'paused' | 'waiting' | 'cancelled';
 
 export interface TaskState {
   id: string;
@@ -59,6 +60,11 @@ export interface PlanState {
   updated: string;
   failureReason?: string;
   phases: PhaseState[];
+  /** Every decision taken in this plan, by whom (person, default, detector). */
+  decisions: DecisionRecord[];
+  /** The question the running phase waits on. */
+  pending?: PendingDecision;
+  paused: boolean;
 }
 
 export function initialTaskState(t: PhaseSpec['tasks'][number]): TaskState {
@@ -85,6 +91,8 @@ export function initialPlanState(args: { epicSlug: string; roadmapSlug: string; 
     workflowId: args.workflowId,
     status: 'pending',
     currentPhase: 1,
+    decisions: [],
+    paused: false,
     created: args.now,
     updated: args.now,
     phases: args.plan.phases.map((p, i) => ({
@@ -143,6 +151,10 @@ function taskType(t: TaskState): ProgressTaskDoc['task_type'] {
   return t.kind === 'command' ? 'validation' : 'implementation';
 }
 
+/** CCASP knows pending/active/completed/failed/paused; phaseflow's own status goes beside it. */
+const ccaspStatus = (s: PhaseStatus | PlanStatus): ProgressDoc['status'] =>
+  s === 'waiting' || s === 'cancelled' ? 'paused' : s === 'skipped' ? 'completed' : s;
+
 export function progressDoc(plan: PlanState, revision: number): ProgressDoc {
   const tasks = allTasks(plan);
   const current = plan.phases[plan.currentPhase - 1];
@@ -152,7 +164,7 @@ export function progressDoc(plan: PlanState, revision: number): ProgressDoc {
     roadmap_id: plan.roadmapSlug,
     epic_id: plan.epicSlug,
     project_name: plan.title,
-    status: plan.status,
+    status: ccaspStatus(plan.status),
     created: plan.created,
     updated: plan.updated,
     completion_percentage: percent(countDone(tasks), tasks.length),
@@ -161,7 +173,9 @@ export function progressDoc(plan: PlanState, revision: number): ProgressDoc {
       id: p.index,
       slug: p.slug,
       name: p.title,
-      status: p.status,
+      status: ccaspStatus(p.status),
+      ...(ccaspStatus(p.status) !== p.status ? { phaseflow_status: p.status } : {}),
+      ...(p.status === 'skipped' ? { skipped: true } : {}),
       success_criteria: p.successCriteria,
       completion_percentage: percent(countDone(p.tasks), p.tasks.length),
       gate: p.gate && {
@@ -203,6 +217,8 @@ export function progressDoc(plan: PlanState, revision: number): ProgressDoc {
         files: t.files,
       })),
     })),
+    decisions: plan.decisions,
+    ...(plan.pending ? { waiting_for: plan.pending } : {}),
     phaseflow: meta(plan, revision),
   };
 }
@@ -224,7 +240,7 @@ export function orchestratorStateDoc(plan: PlanState, revision: number, tokenLim
   const done = tasks.filter((t) => t.status === 'completed');
   const usage = sumUsage(tasks);
   const durations = done.map((t) => t.durationMs ?? 0);
-  const stateStatus = plan.status === 'pending' ? 'initializing' : plan.status;
+  const stateStatus = plan.status === 'pending' ? 'initializing' : plan.status === 'waiting' || plan.status === 'cancelled' ? 'paused' : plan.status;
   return {
     planId: plan.planSlug,
     planPath: mirrorPaths.progress(plan.planSlug),

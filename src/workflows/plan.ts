@@ -1,34 +1,48 @@
 /**
  * A plan (CCASP's phase-dev-plan): phases strictly one at a time, each a child workflow. Phase N+1
- * starts only after phase N completed and passed its gate; a failed phase stops the plan.
- * The plan owns PROGRESS.json and the orchestrator state, written after every task change.
+ * starts only after phase N completed (or a person skipped it); a failed or aborted phase stops
+ * the plan. The plan owns PROGRESS.json and the orchestrator state, written after every task
+ * change, and passes pause/budget changes down to the running phase. Between phases it continues
+ * as new when its history grows large.
  */
 import {
   ApplicationFailure,
+  CancellationScope,
   ChildWorkflowFailure,
-  executeChild,
+  continueAsNew,
+  getExternalWorkflowHandle,
+  isCancellation,
   setCurrentDetails,
   setHandler,
+  startChild,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
+import type { BudgetLine, ControlMessage } from '../domain/decisions';
 import { workflowIds } from '../domain/ids';
 import { mirrorPaths } from '../domain/paths';
 import { SA } from '../domain/search-attributes';
+import { mergeSettings } from '../domain/settings';
 import type { ExecutionSettings, PlanSpec } from '../domain/spec';
-import { bar, STATUS_ICON, usageLine } from './details';
+import { totalTokens } from '../domain/types';
+import { bar, pendingMarkdown, STATUS_ICON, usageLine } from './details';
 import type { EpicContext } from './epic-context';
-import { childProgressSignal, type ChildProgress, type StatusNode, statusQuery, taskUpdatesSignal } from './messages';
+import { childProgressSignal, type ChildProgress, controlSignal, pendingQuery, phaseDecisionSignal, type StatusNode, statusQuery, taskUpdatesSignal } from './messages';
 import { MirrorWriter } from './mirror-writer';
 import { Outbox } from './outbox';
-import { type PhaseOutcome, phaseWorkflow } from './phase';
-import { allTasks, applyTaskUpdate, countDone, initialPlanState, orchestratorStateDoc, progressDoc, sumUsage } from './plan-state';
+import { applyLimit, type PhaseOutcome, phaseWorkflow } from './phase';
+import { allTasks, applyTaskUpdate, countDone, initialPlanState, orchestratorStateDoc, type PlanState, progressDoc, sumUsage } from './plan-state';
 
 export interface PlanInput {
   epic: EpicContext;
   roadmapSlug: string;
   roadmapSettings?: ExecutionSettings;
   plan: PlanSpec;
+  /** Budgets of the epic and roadmap, with what each had spent before this plan. */
+  budgets?: BudgetLine[];
+  paused?: boolean;
+  /** Set when the plan continued as new. */
+  carry?: { state: PlanState; revisions: { progress: number; orchestrator: number }; budgets: BudgetLine[] };
 }
 
 export interface PlanOutcome {
@@ -39,44 +53,73 @@ export interface PlanOutcome {
 export async function planWorkflow(input: PlanInput): Promise<PlanOutcome> {
   const { epic, plan } = input;
   const now = () => new Date().toISOString();
-  const state = initialPlanState({ epicSlug: epic.slug, roadmapSlug: input.roadmapSlug, plan, workflowId: workflowInfo().workflowId, now: now() });
+  const wfId = workflowInfo().workflowId;
+  const settings = mergeSettings(epic.settings, input.roadmapSettings, plan.settings);
+  const state: PlanState = input.carry?.state ?? initialPlanState({ epicSlug: epic.slug, roadmapSlug: input.roadmapSlug, plan, workflowId: wfId, now: now() });
+  if (!input.carry) state.paused = input.paused ?? false;
+  // Lines above (epic, roadmap) as they stood when this plan started, and the plan's own.
+  const budgets: BudgetLine[] = input.carry?.budgets ?? [
+    ...(input.budgets ?? []),
+    { level: 'plan', slug: plan.slug, limit: { ...plan.budget }, usedTokens: 0, usedUsd: 0 },
+  ];
+  const planLimit = () => budgets.find((b) => b.level === 'plan')!.limit;
 
-  const progress = new MirrorWriter('progress', epic.workspace, mirrorPaths.progress(plan.slug), (rev) => progressDoc(state, rev));
-  const orchestrator = new MirrorWriter('state', epic.workspace, mirrorPaths.orchestratorState(), (rev) => orchestratorStateDoc(state, rev, epic.budget.tokens));
+  const progress = new MirrorWriter('progress', epic.workspace, mirrorPaths.progress(plan.slug), (rev) => progressDoc(state, rev), input.carry?.revisions.progress);
+  const orchestrator = new MirrorWriter(
+    'state',
+    epic.workspace,
+    mirrorPaths.orchestratorState(),
+    (rev) => orchestratorStateDoc(state, rev, planLimit().tokens ?? epic.budget.tokens),
+    input.carry?.revisions.orchestrator,
+  );
   const writers = [progress, orchestrator];
   const loops = writers.map((w) => w.run());
-  const toRoadmap = new Outbox<ChildProgress>(childProgressSignal, (batch) => batch[batch.length - 1]);
+  const toRoadmap = new Outbox<ChildProgress>(childProgressSignal, (batch) => ({
+    ...batch[batch.length - 1],
+    raisedLimits: Object.assign({}, ...batch.map((b) => b.raisedLimits ?? {})),
+  }));
   const outboxLoop = toRoadmap.run();
+  let currentPhaseId: string | undefined;
 
+  const shownStatus = () => (['active', 'pending'].includes(state.status) ? (state.pending ? 'waiting' : state.paused ? 'paused' : state.status) : state.status);
   const snapshot = (): ChildProgress => {
     const tasks = allTasks(state);
     return {
       slug: plan.slug,
-      status: state.status === 'paused' ? 'active' : state.status,
+      status: state.status === 'cancelled' ? 'cancelled' : ['completed', 'failed', 'pending'].includes(state.status) ? (state.status as ChildProgress['status']) : 'active',
       tasksTotal: tasks.length,
       tasksCompleted: countDone(tasks),
       phasesTotal: state.phases.length,
-      phasesCompleted: state.phases.filter((p) => p.status === 'completed').length,
+      phasesCompleted: state.phases.filter((p) => p.status === 'completed' || p.status === 'skipped').length,
       usage: sumUsage(tasks),
       current: state.phases[state.currentPhase - 1]?.title,
       ...(state.failureReason ? { failureReason: state.failureReason } : {}),
+      pending: state.pending ? [state.pending] : [],
+      paused: state.paused,
     };
   };
-  const changed = (statusChange: boolean) => {
+  let saStatus = '';
+  const changed = (statusChange: boolean, extra: Partial<ChildProgress> = {}) => {
     state.updated = now();
     writers.forEach((w) => w.markDirty());
+    const shown = shownStatus();
+    if (shown !== saStatus) {
+      saStatus = shown;
+      upsertSearchAttributes([{ key: SA.status, value: shown }]);
+    }
     render();
-    // Levels above hear of status changes and phase completions, not every task: their
-    // histories stay small however many tasks an epic has.
-    if (statusChange) toRoadmap.push(snapshot());
+    // Levels above hear of status changes, questions and phase completions, not every task:
+    // their histories stay small however many tasks an epic has.
+    if (statusChange) toRoadmap.push({ ...snapshot(), ...extra });
   };
   const render = () => {
     const tasks = allTasks(state);
     setCurrentDetails(
       [
         `### Plan ${plan.title}`,
-        `**${state.status}** · ${bar(countDone(tasks), tasks.length)} · ${usageLine(sumUsage(tasks))}`,
+        `**${shownStatus()}** · ${bar(countDone(tasks), tasks.length)} · ${usageLine(sumUsage(tasks))}`,
         ...(state.failureReason ? ['', `**Failed:** ${state.failureReason}`] : []),
+        ...(state.pending ? ['', ...pendingMarkdown([state.pending])] : []),
         '',
         ...state.phases.map((p) => `- ${STATUS_ICON[p.status] ?? ''} Phase ${p.index}: ${p.title} · ${countDone(p.tasks)}/${p.tasks.length} tasks${p.gate ? ` · gate ${p.gate.passed ? 'passed' : 'failed'}` : ''}`),
         '',
@@ -90,101 +133,166 @@ export async function planWorkflow(input: PlanInput): Promise<PlanOutcome> {
     for (const u of updates) any = applyTaskUpdate(state, u) || any;
     if (any) changed(false);
   });
-  setHandler(statusQuery, (): StatusNode => planStatusNode(state));
+  setHandler(phaseDecisionSignal, (e) => {
+    state.pending = e.pending ?? undefined;
+    state.decisions.push(...e.records);
+    const phase = state.phases[e.phaseIndex - 1];
+    if (phase && phase.status !== 'completed') phase.status = e.pending ? 'waiting' : 'active';
+    const raised = e.raisedLimits ?? {};
+    for (const level of ['epic', 'roadmap', 'plan'] as const) {
+      const limit = raised[level];
+      if (limit) applyLimit(budgets, { level, ...limit });
+    }
+    changed(true, raised.epic || raised.roadmap ? { raisedLimits: { epic: raised.epic, roadmap: raised.roadmap } } : {});
+  });
+  setHandler(controlSignal, (msg: ControlMessage) => {
+    if (msg.paused !== undefined) state.paused = msg.paused;
+    if (msg.budget) applyLimit(budgets, msg.budget);
+    if (currentPhaseId) void getExternalWorkflowHandle(currentPhaseId).signal(controlSignal, msg).catch(() => undefined);
+    changed(true);
+  });
+  setHandler(statusQuery, (): StatusNode => planStatusNode(state, shownStatus(), budgets));
+  setHandler(pendingQuery, () => (state.pending ? [state.pending] : []));
 
-  state.status = 'active';
+  if (state.status === 'pending') state.status = 'active';
   changed(true);
 
-  for (const phase of state.phases) {
-    const spec = plan.phases[phase.index - 1];
-    state.currentPhase = phase.index;
-    phase.status = 'active';
-    phase.startedAt = now();
-    changed(true);
-    const phaseId = workflowIds.child(workflowInfo().workflowId, spec.slug);
-    let outcome: PhaseOutcome;
-    try {
-      outcome = await executeChild(phaseWorkflow, {
-        workflowId: phaseId,
-        args: [
-          {
-            ctx: {
-              epicSlug: epic.slug,
-              epicTitle: epic.title,
-              roadmapSlug: input.roadmapSlug,
-              planSlug: plan.slug,
-              planTitle: plan.title,
-              phaseSlug: spec.slug,
-              phaseTitle: spec.title,
-              phaseIndex: phase.index,
-              workspace: epic.workspace,
-            },
-            phase: spec,
-            inherited: [epic.settings, input.roadmapSettings, plan.settings],
-            agentMode: epic.agentMode,
-            gateTimeoutMs: epic.gateTimeoutMs,
-          },
-        ],
-        staticSummary: `Phase ${phase.index}/${state.phases.length} of plan ${plan.slug}: ${spec.title} (${spec.tasks.length} tasks)`,
-        staticDetails: spec.description || undefined,
-        typedSearchAttributes: [
-          { key: SA.epic, value: epic.slug },
-          { key: SA.roadmap, value: input.roadmapSlug },
-          { key: SA.plan, value: plan.slug },
-          { key: SA.phase, value: spec.slug },
-          { key: SA.level, value: 'phase' },
-          { key: SA.status, value: 'active' },
-        ],
-      });
-    } catch (err) {
-      const reason = err instanceof ChildWorkflowFailure ? `${err.cause?.message ?? err.message}` : (err as Error).message;
-      outcome = { status: 'failed', failureReason: `phase workflow ${phaseId} ended: ${reason}`, gate: null, tasks: [], usage: sumUsage(phase.tasks) };
-    }
-    // The phase's own result is authoritative for its tasks' final states.
-    for (const t of outcome.tasks) {
-      const task = phase.tasks.find((x) => x.id === t.id);
-      if (task && task.status !== t.status) {
-        task.status = t.status;
-        task.attempts = Math.max(task.attempts, t.attempts);
+  const flush = async () => {
+    await Promise.all(writers.map((w) => w.close()));
+    await Promise.all(loops);
+    await toRoadmap.close();
+    await outboxLoop;
+  };
+
+  try {
+    for (const phase of state.phases) {
+      if (phase.status === 'completed' || phase.status === 'skipped') continue;
+      if (workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > settings.historyEventsLimit) {
+        await flush();
+        await continueAsNew<typeof planWorkflow>({
+          ...input,
+          carry: { state, revisions: { progress: progress.writtenRevision, orchestrator: orchestrator.writtenRevision }, budgets },
+        });
       }
-    }
-    phase.gate = outcome.gate;
-    phase.status = outcome.status;
-    phase.completedAt = now();
-    if (outcome.status === 'failed') {
-      phase.failureReason = outcome.failureReason;
-      state.status = 'failed';
-      state.failureReason = `phase ${phase.index} (${phase.slug}) failed: ${outcome.failureReason}`;
+      const spec = plan.phases[phase.index - 1];
+      state.currentPhase = phase.index;
+      phase.status = 'active';
+      phase.startedAt = now();
       changed(true);
-      break;
+      const phaseId = workflowIds.child(wfId, spec.slug);
+      const spent = sumUsage(allTasks(state));
+      let outcome: PhaseOutcome;
+      try {
+        const handle = await startChild(phaseWorkflow, {
+          workflowId: phaseId,
+          args: [
+            {
+              ctx: {
+                epicSlug: epic.slug,
+                epicTitle: epic.title,
+                roadmapSlug: input.roadmapSlug,
+                planSlug: plan.slug,
+                planTitle: plan.title,
+                phaseSlug: spec.slug,
+                phaseTitle: spec.title,
+                phaseIndex: phase.index,
+                workspace: epic.workspace,
+              },
+              phase: spec,
+              inherited: [epic.settings, input.roadmapSettings, plan.settings],
+              agentMode: epic.agentMode,
+              gateTimeoutMs: epic.gateTimeoutMs,
+              requireApproval: epic.requirePhaseApproval,
+              budgets: budgets.map((b) => ({ ...b, usedTokens: b.usedTokens + totalTokens(spent), usedUsd: b.usedUsd + spent.costUsd })),
+              paused: state.paused,
+            },
+          ],
+          staticSummary: `Phase ${phase.index}/${state.phases.length} of plan ${plan.slug}: ${spec.title} (${spec.tasks.length} tasks)`,
+          staticDetails: spec.description || undefined,
+          typedSearchAttributes: [
+            { key: SA.epic, value: epic.slug },
+            { key: SA.roadmap, value: input.roadmapSlug },
+            { key: SA.plan, value: plan.slug },
+            { key: SA.phase, value: spec.slug },
+            { key: SA.level, value: 'phase' },
+            { key: SA.status, value: 'active' },
+          ],
+        });
+        currentPhaseId = phaseId;
+        // A pause that arrived while the phase was starting.
+        if (state.paused) await handle.signal(controlSignal, { paused: true });
+        outcome = await handle.result();
+      } catch (err) {
+        if (isCancellation(err)) throw err;
+        const reason = err instanceof ChildWorkflowFailure ? `${err.cause?.message ?? err.message}` : (err as Error).message;
+        outcome = { status: 'failed', failureReason: `phase workflow ${phaseId} ended: ${reason}`, gate: null, tasks: [], usage: sumUsage(phase.tasks), decisions: [] };
+      } finally {
+        currentPhaseId = undefined;
+      }
+      // The phase's own result is authoritative for its tasks' final states and its decisions.
+      for (const t of outcome.tasks) {
+        const task = phase.tasks.find((x) => x.id === t.id);
+        if (task && task.status !== t.status) {
+          task.status = t.status;
+          task.attempts = Math.max(task.attempts, t.attempts);
+        }
+      }
+      const known = new Set(state.decisions.map((d) => `${d.id}/${d.action}`));
+      state.decisions.push(...outcome.decisions.filter((d) => !known.has(`${d.id}/${d.action}`)));
+      state.pending = undefined;
+      phase.gate = outcome.gate;
+      phase.status = outcome.status;
+      phase.completedAt = now();
+      if (outcome.failureReason) phase.failureReason = outcome.failureReason;
+      if (outcome.status === 'failed') {
+        state.status = 'failed';
+        state.failureReason = `phase ${phase.index} (${phase.slug}) failed: ${outcome.failureReason}`;
+        changed(true);
+        break;
+      }
+      changed(true);
     }
-    changed(true);
+    if (state.status !== 'failed') {
+      state.status = 'completed';
+      changed(true);
+    }
+  } catch (err) {
+    if (!isCancellation(err)) throw err;
+    await CancellationScope.nonCancellable(async () => {
+      state.status = 'cancelled';
+      state.pending = undefined;
+      const phase = state.phases[state.currentPhase - 1];
+      if (phase && !['completed', 'skipped', 'failed'].includes(phase.status)) phase.status = 'cancelled';
+      state.failureReason = 'cancelled';
+      changed(true);
+      await flush();
+    });
+    throw err;
   }
 
-  if (state.status !== 'failed') {
-    state.status = 'completed';
-    changed(true);
-  }
-  upsertSearchAttributes([{ key: SA.status, value: state.status }]);
-  await Promise.all(writers.map((w) => w.close()));
-  await Promise.all(loops);
-  await toRoadmap.close();
-  await outboxLoop;
+  await flush();
   if (state.status === 'failed') throw ApplicationFailure.nonRetryable(`plan ${plan.slug}: ${state.failureReason}`, 'PlanFailed');
   return { status: 'completed', tasksCompleted: countDone(allTasks(state)) };
 }
 
-function planStatusNode(state: ReturnType<typeof initialPlanState>): StatusNode {
+function planStatusNode(state: PlanState, status: string, budgets: BudgetLine[]): StatusNode {
   const tasks = allTasks(state);
+  const usage = sumUsage(tasks);
+  const own = budgets.find((b) => b.level === 'plan');
   return {
     level: 'plan',
     slug: state.planSlug,
     title: state.title,
-    status: state.status,
+    status,
     tasksTotal: tasks.length,
     tasksCompleted: countDone(tasks),
-    usage: sumUsage(tasks),
+    usage,
     failureReason: state.failureReason,
+    paused: state.paused,
+    pending: state.pending ? [state.pending] : [],
+    decisions: state.decisions,
+    ...(own ? { budget: { limit: own.limit, usedTokens: totalTokens(usage), usedUsd: usage.costUsd } } : {}),
+    workflowId: state.workflowId,
     children: state.phases.map((p) => ({
       level: 'phase' as const,
       slug: p.slug,
@@ -194,6 +302,7 @@ function planStatusNode(state: ReturnType<typeof initialPlanState>): StatusNode 
       tasksCompleted: countDone(p.tasks),
       usage: sumUsage(p.tasks),
       failureReason: p.failureReason,
+      workflowId: workflowIds.child(state.workflowId, p.slug),
     })),
   };
 }

@@ -1,12 +1,17 @@
-/** A roadmap: its plans strictly one at a time, each a child workflow. Owns ROADMAP.json. */
-import { executeChild, workflowInfo } from '@temporalio/workflow';
+/**
+ * A roadmap: its plans strictly one at a time, each a child workflow. Owns ROADMAP.json.
+ * Continues as new between plans when its history grows large.
+ */
+import { continueAsNew, startChild, workflowInfo } from '@temporalio/workflow';
+import type { BudgetLine } from '../domain/decisions';
 import { workflowIds } from '../domain/ids';
 import { mirrorPaths } from '../domain/paths';
 import { SA } from '../domain/search-attributes';
+import { mergeSettings } from '../domain/settings';
 import type { RoadmapSpec } from '../domain/spec';
 import type { EpicContext } from './epic-context';
+import { type LevelCarry, LevelRunner } from './level-runner';
 import type { ChildProgress } from './messages';
-import { LevelRunner } from './level-runner';
 import { planWorkflow } from './plan';
 import { initialLevelState, planSizes, roadmapDoc } from './rollup';
 
@@ -14,11 +19,18 @@ export interface RoadmapInput {
   epic: EpicContext;
   roadmap: RoadmapSpec;
   order: number;
+  /** The epic's budget line, with what it had spent before this roadmap. */
+  budgets?: BudgetLine[];
+  paused?: boolean;
+  carry?: LevelCarry;
 }
 
 export async function roadmapWorkflow(input: RoadmapInput): Promise<ChildProgress> {
   const { epic, roadmap } = input;
-  const state = initialLevelState({ slug: roadmap.slug, title: roadmap.title, workflowId: workflowInfo().workflowId, now: new Date().toISOString(), children: planSizes(roadmap) });
+  const state =
+    input.carry?.state ??
+    initialLevelState({ slug: roadmap.slug, title: roadmap.title, workflowId: workflowInfo().workflowId, now: new Date().toISOString(), limit: roadmap.budget, children: planSizes(roadmap) });
+  if (!input.carry) state.paused = input.paused ?? false;
   const level = new LevelRunner(state, {
     kind: 'roadmap',
     childKind: 'plan',
@@ -28,14 +40,17 @@ export async function roadmapWorkflow(input: RoadmapInput): Promise<ChildProgres
       file: mirrorPaths.roadmap(roadmap.slug),
       build: (rev) => roadmapDoc(state, { epicSlug: epic.slug, description: roadmap.description, order: input.order }, rev),
     },
+    budgetsAbove: input.budgets ?? [],
+    historyEventsLimit: mergeSettings(epic.settings, roadmap.settings).historyEventsLimit,
+    carry: input.carry,
   });
   await level.runChildren(
     roadmap.plans.map((plan, i) => ({
       slug: plan.slug,
-      run: () =>
-        executeChild(planWorkflow, {
+      start: ({ budgets, paused }) =>
+        startChild(planWorkflow, {
           workflowId: workflowIds.child(workflowInfo().workflowId, plan.slug),
-          args: [{ epic, roadmapSlug: roadmap.slug, roadmapSettings: roadmap.settings, plan }],
+          args: [{ epic, roadmapSlug: roadmap.slug, roadmapSettings: roadmap.settings, plan, budgets, paused }],
           staticSummary: `Plan ${i + 1}/${roadmap.plans.length} of roadmap ${roadmap.slug}: ${plan.title} (${plan.phases.length} phases)`,
           staticDetails: plan.description || undefined,
           typedSearchAttributes: [
@@ -47,6 +62,9 @@ export async function roadmapWorkflow(input: RoadmapInput): Promise<ChildProgres
           ],
         }),
     })),
+    async () => {
+      if (level.shouldContinueAsNew()) await continueAsNew<typeof roadmapWorkflow>({ ...input, carry: await level.carry() });
+    },
   );
   return level.finish();
 }

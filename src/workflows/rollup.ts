@@ -2,6 +2,8 @@
  * Roadmap and epic state: the progress their children reported, rolled up, and how it renders
  * into ROADMAP.json and EPIC.json. Pure functions.
  */
+import type { Limit } from '../domain/decisions';
+import { workflowIds } from '../domain/ids';
 import type { EpicDoc, RoadmapDoc } from '../domain/mirrors';
 import type { EpicSpec, RoadmapSpec } from '../domain/spec';
 import { addUsage, totalTokens, type Usage, ZERO_USAGE } from '../domain/types';
@@ -17,11 +19,16 @@ export interface LevelState {
   updated: string;
   failureReason?: string;
   children: (ChildProgress & { title: string; description: string })[];
+  /** This level's own budget (raised by people as the run goes). */
+  limit: Limit;
+  paused: boolean;
 }
 
 /** A level that has not started; `now` and `workflowId` come from the workflow. */
-export function initialLevelState(args: { slug: string; title: string; workflowId: string; now: string; children: Parameters<typeof initialChildren>[0] }): LevelState {
+export function initialLevelState(args: { slug: string; title: string; workflowId: string; now: string; limit?: Limit; children: Parameters<typeof initialChildren>[0] }): LevelState {
   return {
+    limit: { ...args.limit },
+    paused: false,
     slug: args.slug,
     title: args.title,
     workflowId: args.workflowId,
@@ -59,8 +66,9 @@ export const roadmapSizes = (e: EpicSpec) =>
 export function applyChildProgress(level: LevelState, p: ChildProgress, at: string): boolean {
   const child = level.children.find((c) => c.slug === p.slug);
   if (!child) return false;
-  if (p.tasksCompleted < child.tasksCompleted && p.status === child.status) return false;
-  Object.assign(child, { ...p, title: child.title, description: child.description });
+  if (p.tasksCompleted < child.tasksCompleted && p.status === child.status && !p.pending?.length === !child.pending?.length) return false;
+  const { raisedLimits: _raised, ...report } = p;
+  Object.assign(child, { ...report, title: child.title, description: child.description });
   level.updated = at;
   return true;
 }
@@ -78,16 +86,26 @@ export function rollup(level: LevelState): ChildProgress {
     usage: level.children.reduce((u: Usage, c) => addUsage(u, c.usage), ZERO_USAGE),
     ...(current ? { current: current.title } : {}),
     ...(level.failureReason ? { failureReason: level.failureReason } : {}),
+    pending: pendingBelow(level),
+    paused: level.paused,
   };
+}
+
+export const pendingBelow = (level: LevelState) => (level.status === 'active' ? level.children.flatMap((c) => (c.status === 'active' ? (c.pending ?? []) : [])) : []);
+
+/** What the Web UI and the search attribute show: waiting on a person beats paused beats the status. */
+export function shownLevelStatus(level: LevelState): string {
+  if (level.status !== 'active') return level.status;
+  return pendingBelow(level).length ? 'waiting' : level.paused ? 'paused' : 'active';
 }
 
 function meta(level: LevelState, revision: number) {
   const r = rollup(level);
-  return { revision, workflow_id: level.workflowId, status: level.status, usage: usageDoc(r.usage), tasks_total: r.tasksTotal, tasks_completed: r.tasksCompleted };
+  return { revision, workflow_id: level.workflowId, status: shownLevelStatus(level), usage: usageDoc(r.usage), tasks_total: r.tasksTotal, tasks_completed: r.tasksCompleted };
 }
 
 /** CCASP has no "failed" roadmap or epic: a failed one is "blocked" (waiting for a person). */
-const ccaspStatus = (s: LevelStatus) => (s === 'failed' ? 'blocked' : s === 'cancelled' ? 'blocked' : s);
+const ccaspStatus = (s: LevelStatus) => (s === 'failed' ? 'blocked' : s === 'cancelled' ? 'paused' : s);
 
 export function roadmapDoc(level: LevelState, args: { epicSlug: string; description: string; order: number }, revision: number): RoadmapDoc {
   const r = rollup(level);
@@ -96,7 +114,7 @@ export function roadmapDoc(level: LevelState, args: { epicSlug: string; descript
     title: level.title,
     description: args.description,
     epic_slug: args.epicSlug,
-    status: ccaspStatus(level.status),
+    status: pendingBelow(level).length ? 'blocked' : level.paused && level.status === 'active' ? 'paused' : ccaspStatus(level.status),
     order: args.order,
     estimated_phases: level.children.length,
     completion_percentage: percent(r.tasksCompleted, r.tasksTotal),
@@ -118,18 +136,20 @@ export function roadmapDoc(level: LevelState, args: { epicSlug: string; descript
       status: c.status === 'cancelled' ? 'failed' : c.status,
       plan_id: c.slug,
     })),
-    token_allocation: { used: totalTokens(r.usage) },
+    token_allocation: { used: totalTokens(r.usage), ...(level.limit.tokens !== undefined ? { limit: level.limit.tokens } : {}), ...(level.limit.usd !== undefined ? { limit_usd: level.limit.usd } : {}) },
+    waiting_for: pendingBelow(level),
     phaseflow: meta(level, revision),
   };
 }
 
-export function epicDoc(level: LevelState, args: { description: string; tags: string[]; budget: EpicSpec['budget'] }, revision: number): EpicDoc {
+export function epicDoc(level: LevelState, args: { description: string; tags: string[] }, revision: number): EpicDoc {
   const r = rollup(level);
   return {
     epic_id: level.slug,
     title: level.title,
     description: args.description,
-    status: level.status === 'failed' ? 'blocked' : level.status,
+    // CCASP's "blocked" is "waiting for a person": a failed epic, or one with a question pending.
+    status: level.status === 'failed' || pendingBelow(level).length ? 'blocked' : level.status,
     completion_percentage: percent(r.tasksCompleted, r.tasksTotal),
     created: level.created,
     updated: level.updated,
@@ -139,16 +159,17 @@ export function epicDoc(level: LevelState, args: { description: string; tags: st
       roadmap_slug: c.slug,
       title: c.title,
       order: i + 1,
-      status: ccaspStatus(c.status),
+      status: c.status === 'cancelled' ? 'blocked' : ccaspStatus(c.status) === 'paused' ? 'active' : (ccaspStatus(c.status) as 'pending' | 'active' | 'completed' | 'blocked'),
       completion_percentage: percent(c.tasksCompleted, c.tasksTotal),
       estimated_phases: c.phasesTotal,
     })),
     token_budget: {
-      tokens: args.budget.tokens ?? null,
-      usd: args.budget.usd ?? null,
+      tokens: level.limit.tokens ?? null,
+      usd: level.limit.usd ?? null,
       used_tokens: totalTokens(r.usage),
       used_usd: r.usage.costUsd,
     },
+    waiting_for: pendingBelow(level),
     phaseflow: meta(level, revision),
   };
 }
@@ -159,11 +180,15 @@ export function levelStatusNode(kind: 'epic' | 'roadmap', level: LevelState, chi
     level: kind,
     slug: level.slug,
     title: level.title,
-    status: level.status,
+    status: shownLevelStatus(level),
     tasksTotal: r.tasksTotal,
     tasksCompleted: r.tasksCompleted,
     usage: r.usage,
     failureReason: level.failureReason,
+    paused: level.paused,
+    pending: pendingBelow(level),
+    budget: { limit: level.limit, usedTokens: totalTokens(r.usage), usedUsd: r.usage.costUsd },
+    workflowId: level.workflowId,
     children: level.children.map((c) => ({
       level: childKind,
       slug: c.slug,
@@ -173,6 +198,9 @@ export function levelStatusNode(kind: 'epic' | 'roadmap', level: LevelState, chi
       tasksCompleted: c.tasksCompleted,
       usage: c.usage,
       failureReason: c.failureReason,
+      pending: c.pending ?? [],
+      paused: c.paused,
+      workflowId: workflowIds.child(level.workflowId, c.slug),
     })),
   };
 }

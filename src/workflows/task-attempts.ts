@@ -4,16 +4,25 @@
  * history. Transient failures wait (the server's retry-after when given, else a backoff growing by
  * the same factor) and try again; permanent ones end the task at once.
  */
-import { ActivityFailure, ApplicationFailure, CancelledFailure, isCancellation, proxyActivities, sleep, TimeoutFailure } from '@temporalio/workflow';
+import {
+  ActivityCancellationType,
+  ActivityFailure,
+  ApplicationFailure,
+  CancelledFailure,
+  isCancellation,
+  proxyActivities,
+  sleep,
+  TimeoutFailure,
+} from '@temporalio/workflow';
 import type * as activities from '../activities';
 import type { FailureDetails } from '../activities/failures';
 import { resolveModelId } from '../domain/models';
 import { attemptTimeoutMs, type EffectiveSettings, retryBackoffMs } from '../domain/settings';
 import type { TaskSpec } from '../domain/spec';
-import type { TaskContext, TaskResult, TaskRunInput, Usage } from '../domain/types';
+import { FailureTypes, type TaskContext, type TaskResult, type TaskRunInput, type Usage } from '../domain/types';
 
 export interface AttemptReport {
-  status: 'running' | 'completed' | 'failed';
+  status: 'running' | 'completed' | 'failed' | 'blocked' | 'pending';
   attempt: number;
   result?: TaskResult;
   error?: string;
@@ -22,10 +31,13 @@ export interface AttemptReport {
 }
 
 export interface TaskOutcome {
-  status: 'completed' | 'failed';
+  /** `blocked`: the agent needs a person; `budget`: a budget is spent (the task did not fail, it waits for a raise). */
+  status: 'completed' | 'failed' | 'blocked' | 'budget';
   attempts: number;
   result?: TaskResult;
   error?: string;
+  /** Set when the stuck detector stopped the agent. */
+  stuck?: { detector: 'no-progress' | 'tool-loop'; reason: string };
 }
 
 export async function runTaskAttempts(args: {
@@ -34,20 +46,29 @@ export async function runTaskAttempts(args: {
   settings: EffectiveSettings;
   agentMode: TaskRunInput['agentMode'];
   report: (r: AttemptReport) => void;
+  /** Attempts are numbered on from earlier rounds (a person's "retry"), so details files never collide. */
+  attemptsBefore?: number;
+  /** What the budgets have left, read at the start of each attempt. */
+  budget?: () => TaskRunInput['budget'];
 }): Promise<TaskOutcome> {
   const { ctx, task, settings } = args;
   const model = resolveModelId(task.model ?? settings.model, task.complexity);
+  const before = args.attemptsBefore ?? 0;
+  const last = before + settings.attempts;
   let previousFailure: string | undefined;
   let lastError = '';
-  for (let attempt = 1; attempt <= settings.attempts; attempt++) {
+  for (let attempt = before + 1; attempt <= last; attempt++) {
     args.report({ status: 'running', attempt });
-    const timeoutMs = attemptTimeoutMs(settings, attempt);
+    // The ladder restarts with each round a person asks for.
+    const timeoutMs = attemptTimeoutMs(settings, attempt - before);
     const acts = proxyActivities<typeof activities>({
       startToCloseTimeout: timeoutMs,
       heartbeatTimeout: settings.heartbeatSeconds * 1000,
       // The ladder above is the retry policy: one execution per attempt.
       retry: { maximumAttempts: 1 },
-      summary: `task ${task.id} · attempt ${attempt}/${settings.attempts} · ${task.kind}${task.kind === 'agent' ? ` (${args.agentMode})` : ''}`,
+      // A cancelled run ends only once its agents have really stopped.
+      cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+      summary: `task ${task.id} · attempt ${attempt}/${last} · ${task.kind}${task.kind === 'agent' ? ` (${args.agentMode})` : ''}`,
     });
     const input: TaskRunInput = {
       ctx,
@@ -65,10 +86,12 @@ export async function runTaskAttempts(args: {
       agentMode: args.agentMode,
       model,
       attempt,
-      maxAttempts: settings.attempts,
+      maxAttempts: last,
       timeoutMs,
       previousFailure,
       reducedTools: attempt > 1 && previousFailure !== undefined,
+      ...(args.budget?.() ? { budget: args.budget() } : {}),
+      watchdog: { noProgressMs: settings.stuckAfterSeconds * 1000, repeatLimit: settings.toolLoopRepeats },
     };
     let retryAfterMs: number | undefined;
     try {
@@ -77,20 +100,36 @@ export async function runTaskAttempts(args: {
         args.report({ status: 'completed', attempt, result });
         return { status: 'completed', attempts: attempt, result };
       }
+      if (result.status === 'blocked') {
+        // Another attempt would hit the same wall: a person has to look.
+        lastError = `attempt ${attempt}: blocked: ${result.summary}`;
+        args.report({ status: 'blocked', attempt, result, error: lastError });
+        return { status: 'blocked', attempts: attempt, result, error: lastError };
+      }
       // The work ran but did not succeed: an agent's failure/partial, or a command's non-zero exit.
       lastError = `attempt ${attempt}: ${task.kind === 'agent' ? `agent reported ${result.status}` : 'command failed'}: ${result.summary}`;
       previousFailure = lastError;
-      if (attempt === settings.attempts) {
+      if (attempt === last) {
         args.report({ status: 'failed', attempt, result, error: lastError });
         return { status: 'failed', attempts: attempt, result, error: lastError };
       }
     } catch (err) {
       if (isCancellation(err)) throw err;
-      const { message, retryable, retryAfter, usage } = describeFailure(err);
+      const { message, retryable, retryAfter, usage, type, details } = describeFailure(err);
       lastError = `attempt ${attempt}: ${message}`;
       previousFailure = lastError;
       retryAfterMs = retryAfter;
-      if (!retryable || attempt === settings.attempts) {
+      if (type === FailureTypes.BudgetExhausted) {
+        // Not the task's fault: it goes back to waiting and keeps its conversation for later.
+        args.report({ status: 'pending', attempt, error: lastError, usage });
+        return { status: 'budget', attempts: attempt, error: lastError };
+      }
+      if (type === FailureTypes.Stuck) {
+        args.report({ status: 'failed', attempt, error: lastError, usage });
+        const d = details as { detector?: 'no-progress' | 'tool-loop'; reason?: string };
+        return { status: 'failed', attempts: attempt, error: lastError, stuck: { detector: d.detector ?? 'no-progress', reason: d.reason ?? message } };
+      }
+      if (!retryable || attempt === last) {
         args.report({ status: 'failed', attempt, error: lastError, usage });
         return { status: 'failed', attempts: attempt, error: lastError };
       }
@@ -99,10 +138,10 @@ export async function runTaskAttempts(args: {
     await sleep(retryAfterMs ?? retryBackoffMs(settings, attempt), { summary: `backoff before attempt ${attempt + 1} of task ${task.id}` });
   }
   // Unreachable: the loop returns on its last attempt.
-  return { status: 'failed', attempts: settings.attempts, error: lastError };
+  return { status: 'failed', attempts: last, error: lastError };
 }
 
-function describeFailure(err: unknown): { message: string; retryable: boolean; retryAfter?: number; usage?: Usage } {
+function describeFailure(err: unknown): { message: string; retryable: boolean; retryAfter?: number; usage?: Usage; type?: string; details?: unknown } {
   if (err instanceof ActivityFailure) {
     const cause = err.cause;
     if (cause instanceof ApplicationFailure) {
@@ -112,6 +151,8 @@ function describeFailure(err: unknown): { message: string; retryable: boolean; r
         retryable: !cause.nonRetryable,
         retryAfter: details.retryAfterMs ?? undefined,
         usage: details.usage ?? undefined,
+        type: cause.type ?? undefined,
+        details,
       };
     }
     if (cause instanceof TimeoutFailure) return { message: `timed out (${cause.timeoutType === 'HEARTBEAT' ? 'no heartbeat' : cause.timeoutType?.toLowerCase().replace(/_/g, '-')})`, retryable: true };

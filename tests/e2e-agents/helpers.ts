@@ -20,7 +20,7 @@ import { fault, type FakeAnthropic, type FakeFault, type FakeReply, type FakeSte
 export const TEST_KEY = 'sk-ant-e2e-test-key-0123456789abcdef';
 
 /** Fast ladders: 8 s, 12 s, 18 s attempts; 0.2 s backoff; 5 s heartbeat timeout. */
-export const FAST_SETTINGS = { timeoutBaseSeconds: 8, retryBackoffSeconds: 0.2, heartbeatSeconds: 5 } as const;
+export const FAST_SETTINGS = { timeoutBaseSeconds: 8, retryBackoffSeconds: 0.2, heartbeatSeconds: 5, decisionTimeoutSeconds: 1 } as const;
 
 export const EventType = temporal.api.enums.v1.EventType;
 export type History = temporal.api.history.v1.IHistory;

@@ -117,7 +117,8 @@ process.on('exit', () => {
 });
 
 /** Settings that keep workflow tests fast. */
-export const FAST_SETTINGS = { timeoutBaseSeconds: 10, retryBackoffSeconds: 0.2, heartbeatSeconds: 5 } as const;
+// decisionTimeoutSeconds: a failed phase takes its default (abort) after 1 s instead of waiting for a person.
+export const FAST_SETTINGS = { timeoutBaseSeconds: 10, retryBackoffSeconds: 0.2, heartbeatSeconds: 5, decisionTimeoutSeconds: 1 } as const;
 
 /**
  * Validates a spec written in a test (through the same validation as the CLI); dry-run unless

@@ -1,0 +1,143 @@
+/**
+ * Where a phase asks a person. One question at a time: it is published (details, search
+ * attribute, the plan above), a reminder goes out before the time limit, and when nobody answers
+ * the default is taken. Answers arrive through the `decide` update, which is validated first so a
+ * wrong answer changes nothing and leaves no trace in history.
+ */
+import { condition, log, setHandler } from '@temporalio/workflow';
+import {
+  ACTIONS,
+  answerProblem,
+  type DecisionAction,
+  type DecisionAnswer,
+  type DecisionCause,
+  type DecisionKind,
+  type DecisionRecord,
+  type PendingDecision,
+} from '../domain/decisions';
+import { decideUpdate } from './messages';
+
+export interface Question {
+  kind: DecisionKind;
+  cause: DecisionCause;
+  question: string;
+  detail: string;
+  defaultAction: DecisionAction;
+  failedTasks?: string[];
+  budgetLevel?: PendingDecision['budgetLevel'];
+}
+
+export interface Settled {
+  record: DecisionRecord;
+  answer: DecisionAnswer;
+}
+
+export class DecisionDesk {
+  pending: PendingDecision | undefined;
+  readonly records: DecisionRecord[];
+  private seq: number;
+  private settled: Settled | undefined;
+
+  constructor(
+    private readonly where: Pick<PendingDecision, 'workflowId' | 'epicSlug' | 'roadmapSlug' | 'planSlug' | 'phaseSlug' | 'phaseTitle'>,
+    private readonly limits: { timeoutMs: number; reminderBeforeMs: number },
+    /** Called whenever the pending question or the records change. */
+    private readonly onChange: (event: { pending: PendingDecision | undefined; record?: DecisionRecord }) => void,
+    carried?: { records: DecisionRecord[]; seq: number },
+  ) {
+    this.records = carried?.records ?? [];
+    this.seq = carried?.seq ?? 0;
+    setHandler(decideUpdate, (answer) => this.settle(answer, 'person').record, {
+      validator: (answer) => {
+        const problem = answerProblem(this.pending, answer);
+        if (problem) throw new Error(`${this.where.workflowId}: ${problem}`);
+      },
+    });
+  }
+
+  get carry(): { records: DecisionRecord[]; seq: number } {
+    return { records: this.records, seq: this.seq };
+  }
+
+  /** Records what a detector did (it raises a question; the answer comes from a person or the default). */
+  noteDetector(cause: DecisionCause, what: string): void {
+    const at = new Date().toISOString();
+    const record: DecisionRecord = {
+      id: `${this.idPrefix()}#${++this.seq}`,
+      kind: 'detector',
+      cause,
+      phaseSlug: this.where.phaseSlug,
+      question: what,
+      action: 'escalate',
+      source: 'detector',
+      askedAt: at,
+      decidedAt: at,
+    };
+    this.records.push(record);
+    this.onChange({ pending: this.pending, record });
+  }
+
+  /** Asks and waits for the answer, or the default when the time limit passes. */
+  async ask(q: Question): Promise<Settled> {
+    const askedMs = Date.now();
+    const { timeoutMs } = this.limits;
+    // The reminder goes out `reminderBeforeMs` before the default; at half-time when the limit is shorter.
+    const remindAfterMs = this.limits.reminderBeforeMs < timeoutMs ? timeoutMs - this.limits.reminderBeforeMs : Math.floor(timeoutMs / 2);
+    this.settled = undefined;
+    this.pending = {
+      id: `${this.idPrefix()}#${++this.seq}`,
+      kind: q.kind,
+      cause: q.cause,
+      ...this.where,
+      question: q.question,
+      detail: q.detail,
+      ...(q.failedTasks ? { failedTasks: q.failedTasks } : {}),
+      ...(q.budgetLevel ? { budgetLevel: q.budgetLevel } : {}),
+      actions: ACTIONS[q.kind],
+      askedAt: new Date(askedMs).toISOString(),
+      defaultAction: q.defaultAction,
+      defaultAt: new Date(askedMs + timeoutMs).toISOString(),
+      remindAt: new Date(askedMs + remindAfterMs).toISOString(),
+    };
+    log.info('phaseflow: waiting for a decision', { decision: this.pending.id, kind: q.kind, question: q.question, defaultAction: q.defaultAction, defaultAt: this.pending.defaultAt });
+    this.onChange({ pending: this.pending });
+
+    let answered = await condition(() => this.settled !== undefined, remindAfterMs);
+    if (!answered) {
+      log.warn(`phaseflow reminder: ${this.where.workflowId} still waits for a decision: ${q.question} (default "${q.defaultAction}" at ${this.pending.defaultAt})`, {
+        decision: this.pending.id,
+        answerWith: `phaseflow resolve|approve|reject|budget ${this.where.workflowId} …`,
+      });
+      answered = await condition(() => this.settled !== undefined, timeoutMs - remindAfterMs);
+    }
+    if (!answered) this.settle({ action: q.defaultAction }, 'default');
+    return this.settled!;
+  }
+
+  private settle(answer: DecisionAnswer, source: 'person' | 'default'): Settled {
+    const p = this.pending!;
+    const record: DecisionRecord = {
+      id: p.id,
+      kind: p.kind,
+      cause: p.cause,
+      phaseSlug: p.phaseSlug,
+      question: p.question,
+      action: answer.action,
+      source,
+      ...(answer.by ? { by: answer.by } : {}),
+      ...(answer.note ? { note: answer.note } : {}),
+      askedAt: p.askedAt,
+      decidedAt: new Date().toISOString(),
+    };
+    this.records.push(record);
+    this.settled = { record, answer };
+    this.pending = undefined;
+    log.info('phaseflow: decision taken', { decision: record.id, action: record.action, source, by: record.by });
+    this.onChange({ pending: undefined, record });
+    return this.settled;
+  }
+
+  private idPrefix(): string {
+    return `${this.where.roadmapSlug}/${this.where.planSlug}/${this.where.phaseSlug}`;
+  }
+}
