@@ -1,0 +1,126 @@
+/**
+ * `npm run record:histories`: re-records tests/replay/histories from real runs.
+ *
+ * Starts a private Temporal dev server (TEMPORAL_ADDRESS is ignored: a fresh server keeps the
+ * recording independent of whatever else ran) and an in-process worker with the real workflows
+ * and activities, runs every scenario of ./scenarios.ts at once, checks each ended as expected,
+ * saves every workflow run of each epic (found by walking child workflows and continue-as-new
+ * chains in the histories), replays them all once as a check, and only then replaces the old
+ * files. Nothing is written if any step fails.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { WorkflowFailedError, type Client, type WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
+import { historyToJSON, type History } from '@temporalio/common/lib/proto-utils';
+import { temporal } from '@temporalio/proto';
+import { startTestTemporal, stopTestTemporal } from '../support/temporal-server';
+import { ids, startEpic, tempWorkspace, testClient, uniqueName, withWorker } from '../support/worker-harness';
+import { HISTORY_DIR, type HistoryEntry, historyFileName, type Manifest, MANIFEST_FILE } from './history-files';
+import { replayEntries } from './replay-histories';
+import { type Scenario, SCENARIOS } from './scenarios';
+
+const EventType = temporal.api.enums.v1.EventType;
+
+interface Recorded {
+  entry: HistoryEntry;
+  history: History;
+}
+
+async function recordScenario(client: Client, taskQueue: string, scenario: Scenario): Promise<Recorded[]> {
+  const slug = `replay-${scenario.name}`;
+  const workspace = tempWorkspace('phaseflow-replay-');
+  const t0 = Date.now();
+  // startEpic returns client.workflow.start's handle, which knows the first run.
+  const handle = (await startEpic(taskQueue, { slug, workspace, ...scenario.spec(workspace) }, slug)) as WorkflowHandleWithFirstExecutionRunId;
+  await scenario.drive?.({ client, handle, workspace });
+  let outcome: string;
+  try {
+    await handle.result();
+    outcome = 'completed';
+  } catch (err) {
+    if (!(err instanceof WorkflowFailedError)) throw err;
+    // A failure of the workflow's own making, not a timeout or termination.
+    outcome = err.cause instanceof ApplicationFailure ? 'failed' : `ended by ${err.cause?.name}: ${err.cause?.message}`;
+  }
+  if (outcome !== scenario.expect) throw new Error(`scenario ${scenario.name}: the epic ${outcome}, expected ${scenario.expect}`);
+  console.log(`  ${scenario.name}: ${outcome} in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+
+  // Walk the tree from the epic's first run: children from ChildWorkflowExecutionStarted events,
+  // later runs from WorkflowExecutionContinuedAsNew events.
+  const out: Recorded[] = [];
+  const queue: { workflowId: string; runId: string; run: number }[] = [{ workflowId: ids.epic(slug), runId: handle.firstExecutionRunId, run: 1 }];
+  for (let next = queue.shift(); next; next = queue.shift()) {
+    const history = await client.workflow.getHandle(next.workflowId, next.runId).fetchHistory();
+    const events = history.events ?? [];
+    const workflowType = events[0]?.workflowExecutionStartedEventAttributes?.workflowType?.name;
+    if (!workflowType) throw new Error(`${next.workflowId} (run ${next.runId}): history does not start with WorkflowExecutionStarted`);
+    const last = events[events.length - 1];
+    for (const e of events) {
+      const child = e.childWorkflowExecutionStartedEventAttributes?.workflowExecution;
+      if (child?.workflowId && child.runId) queue.push({ workflowId: child.workflowId, runId: child.runId, run: 1 });
+    }
+    const continued = last.workflowExecutionContinuedAsNewEventAttributes?.newExecutionRunId;
+    if (continued) queue.push({ workflowId: next.workflowId, runId: continued, run: next.run + 1 });
+    out.push({
+      history,
+      entry: {
+        file: historyFileName(scenario.name, ids.epic(slug), next.workflowId, workflowType, next.run),
+        scenario: scenario.name,
+        workflowId: next.workflowId,
+        workflowType,
+        run: next.run,
+        closedBy: EventType[last.eventType ?? 0] ?? String(last.eventType),
+        events: events.length,
+      },
+    });
+  }
+  return out;
+}
+
+async function main(): Promise<void> {
+  const t0 = Date.now();
+  delete process.env.TEMPORAL_ADDRESS;
+  await startTestTemporal();
+  try {
+    const client = await testClient();
+    const taskQueue = uniqueName('record-histories');
+    const recorded = (await withWorker(taskQueue, () => Promise.all(SCENARIOS.map((s) => recordScenario(client, taskQueue, s))))).flat();
+
+    // Replay before replacing anything: a recording that does not replay is not kept.
+    const failures = await replayEntries(recorded.map((r) => ({ entry: r.entry, history: r.history })));
+    if (failures.length) throw new Error(`recorded histories do not replay:\n${failures.join('\n')}`);
+
+    fs.rmSync(HISTORY_DIR, { recursive: true, force: true });
+    for (const r of recorded) {
+      const file = path.join(HISTORY_DIR, r.entry.file);
+      fs.mkdirSync(path.dirname(file), { recursive: true });
+      // One event per line: compact, and a re-recording diffs event by event.
+      const { events } = JSON.parse(historyToJSON(r.history)) as { events: unknown[] };
+      fs.writeFileSync(file, `{"events": [\n${events.map((e) => JSON.stringify(e)).join(',\n')}\n]}\n`);
+    }
+    const manifest: Manifest = {
+      note: 'Written by `npm run record:histories` (tests/replay/record-histories.ts); replayed by tests/replay/replay.test.ts.',
+      recordedAt: new Date().toISOString(),
+      sdk: require('@temporalio/worker/package.json').version,
+      entries: recorded.map((r) => r.entry).sort((a, b) => a.file.localeCompare(b.file)),
+    };
+    fs.writeFileSync(MANIFEST_FILE, JSON.stringify(manifest, null, 2) + '\n');
+    const byType = new Map<string, number>();
+    for (const r of recorded) byType.set(r.entry.workflowType, (byType.get(r.entry.workflowType) ?? 0) + 1);
+    console.log(
+      `recorded ${recorded.length} histories of ${SCENARIOS.length} scenarios (${[...byType].map(([t, n]) => `${n} ${t}`).join(', ')}) ` +
+        `into ${path.relative(process.cwd(), HISTORY_DIR)} in ${((Date.now() - t0) / 1000).toFixed(1)} s; all replay`,
+    );
+  } finally {
+    await stopTestTemporal();
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (err) => {
+    console.error(`record-histories failed: ${err instanceof Error ? (err.stack ?? err.message) : err}`);
+    process.exit(1);
+  },
+);
