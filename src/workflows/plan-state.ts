@@ -217,7 +217,8 @@ export function progressDoc(plan: PlanState, revision: number): ProgressDoc {
         files: t.files,
       })),
     })),
-    decisions: plan.decisions,
+    // A copy: the mirror writer diffs against what it last wrote, so nothing it holds may change under it.
+    decisions: [...plan.decisions],
     ...(plan.pending ? { waiting_for: plan.pending } : {}),
     phaseflow: meta(plan, revision),
   };

@@ -137,7 +137,7 @@ export async function planWorkflow(input: PlanInput): Promise<PlanOutcome> {
     state.pending = e.pending ?? undefined;
     state.decisions.push(...e.records);
     const phase = state.phases[e.phaseIndex - 1];
-    if (phase && phase.status !== 'completed') phase.status = e.pending ? 'waiting' : 'active';
+    if (phase && (phase.status === 'active' || phase.status === 'waiting')) phase.status = e.pending ? 'waiting' : 'active';
     const raised = e.raisedLimits ?? {};
     for (const level of ['epic', 'roadmap', 'plan'] as const) {
       const limit = raised[level];
