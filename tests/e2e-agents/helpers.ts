@@ -2,7 +2,7 @@
  * Fixtures for the end-to-end agent tests: the real Temporal dev server (mocha global fixture),
  * the real worker and workflows, the real agent activity, and the fake Messages API.
  */
-import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
+import { Client, Connection, WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import { tsToMs } from '@temporalio/common/lib/time';
 import { temporal } from '@temporalio/proto';
 import { DefaultLogger, makeTelemetryFilterString, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
@@ -237,7 +237,14 @@ export function quietRuntime(level: 'WARN' | 'ERROR' = 'ERROR'): void {
 }
 
 /** Runs one epic on a fresh in-process worker (src/worker.ts) on its own task queue. */
-export async function runEpicInProcess(client: Client, spec: EpicSpecInput, taskQueue: string, timeoutMs = 60_000): Promise<EpicRun> {
+export async function runEpicInProcess(
+  client: Client,
+  spec: EpicSpecInput,
+  taskQueue: string,
+  timeoutMs = 60_000,
+  /** Runs beside the epic (e.g. a person answering a question); the run ends when both have. */
+  during?: (handle: WorkflowHandle) => Promise<void>,
+): Promise<EpicRun> {
   quietRuntime();
   const connection = await NativeConnection.connect({ address: temporalAddress() });
   let worker: Worker | undefined;
@@ -251,7 +258,7 @@ export async function runEpicInProcess(client: Client, spec: EpicSpecInput, task
       workflowExecutionTimeout: timeoutMs,
     });
     try {
-      const result = await worker.runUntil(handle.result());
+      const result = await worker.runUntil(Promise.all([handle.result(), during?.(handle)]).then(([r]) => r));
       return { result, ms: Date.now() - t0 };
     } catch (error) {
       return { error, ms: Date.now() - t0 };

@@ -1,0 +1,88 @@
+/**
+ * Agents meeting people, end to end on the real server with the real agent activity against the
+ * fake Messages API: a spent budget stops the next model call (the fake sees nothing more) until
+ * a person raises it; the stuck detector turns a hang or a tool loop into a question for a person.
+ */
+import type { Client } from '@temporalio/client';
+import assert from 'node:assert/strict';
+import type { DecisionRecord, PendingDecision } from '../../src/domain/decisions';
+import { decideUpdate, pendingQuery } from '../../src/workflows/messages';
+import { FakeAnthropic, reply, type ApiUsage } from '../fake-anthropic/server';
+import { agentEpic, AgentScript, connectClient, failureChain, mirrors, runEpicInProcess, tempWorkspace, uniqueSlug, useFakeApi, type TempWorkspace } from './helpers';
+
+const usage = (input_tokens: number, output_tokens: number): Partial<ApiUsage> => ({ input_tokens, output_tokens, cache_creation_input_tokens: 0, cache_read_input_tokens: 0 });
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function waitForQuestion(client: Client, epicId: string, kind: PendingDecision['kind'], timeoutMs = 30_000): Promise<PendingDecision> {
+  const handle = client.workflow.getHandle(epicId);
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const [p] = await handle.query(pendingQuery).catch(() => []);
+    if (p?.kind === kind) return p;
+    if (Date.now() > deadline) throw new Error(`no pending ${kind} decision at ${epicId} after ${timeoutMs} ms`);
+    await sleep(200);
+  }
+}
+
+describe('agents and people (real server, real agent activity, fake Messages API)', function () {
+  this.timeout(90_000);
+  let client: Client;
+  let fake: FakeAnthropic;
+  let ws: TempWorkspace;
+  let restoreEnv: () => void;
+
+  before(async () => {
+    client = await connectClient();
+  });
+  after(async () => {
+    await client.connection.close();
+  });
+  beforeEach(async () => {
+    fake = await FakeAnthropic.start();
+    ws = await tempWorkspace();
+    restoreEnv = useFakeApi(fake);
+  });
+  afterEach(async () => {
+    restoreEnv?.();
+    await fake?.close();
+    await ws?.cleanup();
+  });
+
+  it('a spent budget stops the next model call (the fake sees no request after it); a raise lets the agent go on from its transcript', async () => {
+    const slug = uniqueSlug('e2e-budget');
+    // 700 tokens per turn against a plan budget of 1,000: turn 2 is still allowed (300 left),
+    // turn 3 is not (1,400 spent).
+    const script = new AgentScript(fake).on(
+      '1.1',
+      reply.toolUse('Write', { file_path: 'a.txt', content: 'a\n' }, { id: 'toolu_b1', usage: usage(600, 100) }),
+      reply.toolUse('Write', { file_path: 'b.txt', content: 'b\n' }, { id: 'toolu_b2', usage: usage(600, 100) }),
+      reply.aop('Wrote a.txt and b.txt.', 'success', { usage: usage(600, 100) }),
+    );
+    const spec = agentEpic({ slug, workspace: ws.dir, phases: [{ slug: 'only', tasks: [{ id: '1.1' }] }], settings: { decisionTimeoutSeconds: 600 } });
+    (spec.roadmaps[0].plans[0] as any).budget = { tokens: 1000 };
+
+    let question: PendingDecision | undefined;
+    let requestsWhileWaiting = -1;
+    let record: DecisionRecord | undefined;
+    const run = await runEpicInProcess(client, spec, `e2e-budget-${slug}`, 60_000, async () => {
+      question = await waitForQuestion(client, `epic/${slug}`, 'budget');
+      await sleep(2000);
+      requestsWhileWaiting = fake.messageRequests.length;
+      record = await client.workflow.getHandle(question.workflowId).executeUpdate(decideUpdate, { args: [{ action: 'raise', tokens: 100_000, by: 'alice', decisionId: question.id }] });
+    });
+    assert.equal(run.error, undefined, failureChain(run.error));
+    assert.equal(question?.budgetLevel, 'plan');
+    assert.equal(requestsWhileWaiting, 2, 'no model call after the budget was spent');
+    assert.equal(script.requests('1.1').length, 3, 'after the raise, one more call finished the task');
+    assert.equal(script.left('1.1'), 0);
+    // The third request continued the same conversation (two tool results already in it).
+    const third = script.requests('1.1')[2].req.body;
+    assert.equal(third.messages.filter((m: any) => m.role === 'assistant').length, 2);
+    assert.equal(record?.source, 'person');
+
+    const progress = await mirrors.progress(ws.dir, 'greeter');
+    assert.equal(progress.status, 'completed');
+    assert.equal(progress.phases[0].tasks[0].usage.input_tokens, 1800, 'no usage lost or doubled over the pause');
+    assert.deepEqual(progress.decisions.map((d: DecisionRecord) => [d.kind, d.action, d.source, d.by]), [['budget', 'raise', 'person', 'alice']]);
+  });
+});
