@@ -173,6 +173,26 @@ describe('people in the loop (real server)', function () {
     );
   });
 
+  it('a blocked task (the agent needs a person) escalates at once with the blocker\'s text, without using more attempts', async () => {
+    const { slug, taskQueue, ws } = setup('blocked');
+    const blocker = 'Which database should the ledger use: Postgres or SQLite?';
+    const spec = onePlanEpic(slug, ws, [{ slug: 'design', title: 'Design', tasks: [agentTask('1.1', 20, { dryRun: { durationMs: 20, outcome: 'blocked', summary: blocker } }), agentTask('1.2', 20)] }]);
+    await withWorker(taskQueue, async () => {
+      const handle = await startEpic(taskQueue, spec);
+      const q = await waitForQuestion(handle, 'escalation');
+      assert.equal(q.cause, 'blocked');
+      assert.deepEqual(q.failedTasks, ['1.1']);
+      assert.ok(q.detail.includes(blocker), q.detail);
+      await answer(q, { action: 'skip', note: 'decided offline: Postgres' });
+      await handle.result();
+    });
+    const runs = await runsOf(slug, 'design');
+    assert.equal(runs.filter((r) => taskIdOf(r) === '1.1').length, 1, 'a blocked task is not retried by the ladder');
+    const task = progressOf(ws).phases[0].tasks[0];
+    assert.equal(task.status, 'blocked');
+    assert.ok(task.error.includes(blocker));
+  });
+
   it('a question nobody answers takes its default when the limit passes (escalationDefault: skip)', async () => {
     const { slug, taskQueue, ws } = setup('default');
     const spec = epicSpec({
