@@ -31,6 +31,19 @@ function installLogger(log: Logger): void {
   });
 }
 
+/**
+ * A cancelled task (a cancelled or paused epic, a phase that stops) reaches its running activity
+ * only in the answer to a heartbeat, and the worker sends heartbeats at most every
+ * 0.8 x heartbeatTimeout (24 s for the default 30 s), capped by these intervals (SDK default
+ * 60 s / 30 s). Two seconds, with activities heartbeating every second or two, brings a cancel
+ * to a running agent, command or gate within about 2-3 s, for one small RPC per running activity
+ * every 2 s.
+ */
+export const HEARTBEAT_THROTTLE = {
+  maxHeartbeatThrottleInterval: '2 seconds',
+  defaultHeartbeatThrottleInterval: '2 seconds',
+} as const;
+
 export interface WorkerOptions {
   connection: NativeConnection;
   namespace: string;
@@ -38,6 +51,8 @@ export interface WorkerOptions {
   /** Tasks (activities) this worker runs at once. */
   maxConcurrentActivities?: number;
   identity?: string;
+  /** The workflows to host (default: phaseflow's); tests run small workflows of their own on the same settings. */
+  workflowsPath?: string;
 }
 
 export async function createWorker(opts: WorkerOptions): Promise<Worker> {
@@ -45,9 +60,10 @@ export async function createWorker(opts: WorkerOptions): Promise<Worker> {
     connection: opts.connection,
     namespace: opts.namespace,
     taskQueue: opts.taskQueue,
-    workflowsPath: require.resolve('./workflows'),
+    workflowsPath: opts.workflowsPath ?? require.resolve('./workflows'),
     activities,
     maxConcurrentActivityTaskExecutions: opts.maxConcurrentActivities ?? 100,
+    ...HEARTBEAT_THROTTLE,
     ...(opts.identity ? { identity: opts.identity } : {}),
   });
 }

@@ -1,12 +1,13 @@
 /**
  * The simulated agent of dry-run mode: deterministic duration, outcome and usage from the spec
- * (or from the task id), a real details file and a real AOP result, at no cost.
+ * (or from the task id), a real details file and a real AOP result, at no cost. Its simulated
+ * work ends at once when the activity is cancelled (Context.sleep rejects with CancelledFailure).
  */
 import { createHash } from 'node:crypto';
 import { Context } from '@temporalio/activity';
 import { costOf } from '../domain/models';
 import { detailsFilePath } from '../domain/paths';
-import type { TaskResult, TaskRunInput, Usage } from '../domain/types';
+import type { AgentStatus, TaskResult, TaskRunInput, Usage } from '../domain/types';
 import { transientFailure } from './failures';
 import { heartbeatEveryMs } from './heartbeat';
 import { capSummary } from './summaries';
@@ -49,7 +50,7 @@ export async function runDryRunAgent(input: TaskRunInput): Promise<TaskResult> {
     throw transientFailure(`simulated transient failure of task ${task.id} in ${input.ctx.planSlug} (attempt ${attempt} of ${behaviour.failAttempts} set to fail)`);
   }
   const status = behaviour.outcome ?? 'success';
-  const fullSummary = behaviour.summary ?? `Simulated ${task.domain} agent: ${status} on "${task.description}"`;
+  const fullSummary = behaviour.summary ?? defaultSummary(input, status);
   const usage = dryRunUsage(input);
   const detailsFile = detailsFilePath(input.ctx.planSlug, task.id, attempt);
   const output = simulatedOutput(input, behaviour.outputBytes ?? 2048);
@@ -87,6 +88,14 @@ export async function runDryRunAgent(input: TaskRunInput): Promise<TaskResult> {
     model: input.model,
     filesChanged: 0,
   };
+}
+
+function defaultSummary(input: TaskRunInput, status: AgentStatus): string {
+  const { task } = input;
+  if (status === 'blocked') {
+    return `Blocked: the simulated ${task.domain} agent needs a person's decision to go on with task ${task.id} ("${task.description}").`;
+  }
+  return `Simulated ${task.domain} agent: ${status} on "${task.description}"`;
 }
 
 function simulatedOutput(input: TaskRunInput, bytes: number): string {

@@ -6,7 +6,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { TaskResult, TaskRunInput } from '../../src/domain/types';
 import { runClaudeAgent, type RunClaudeAgentOptions } from '../../src/activities/agent/run-claude-agent';
-import type { FakeAnthropic } from '../fake-anthropic/server';
+import { FakeAnthropic } from '../fake-anthropic/server';
 
 export const TEST_KEY = 'sk-ant-test-0123456789abcdef';
 
@@ -38,6 +38,23 @@ export async function snapshot(dir: string): Promise<Record<string, string>> {
     out[name] = st.isFile() ? await fs.readFile(p, 'utf8') : st.isSymbolicLink() ? `-> ${await fs.readlink(p)}` : 'dir';
   }
   return out;
+}
+
+/**
+ * A fresh sandbox and fake Messages API (expecting TEST_KEY) for every test of the calling
+ * describe block; read them as `t.sb` and `t.fake` inside the tests.
+ */
+export function useSandboxAndFake(): { readonly sb: Sandbox; readonly fake: FakeAnthropic } {
+  const t = {} as { sb: Sandbox; fake: FakeAnthropic };
+  beforeEach(async () => {
+    t.sb = await makeSandbox();
+    t.fake = await FakeAnthropic.start({ apiKey: TEST_KEY });
+  });
+  afterEach(async () => {
+    await t.fake.close();
+    await t.sb.cleanup();
+  });
+  return t;
 }
 
 export type InputOverrides = Partial<Omit<TaskRunInput, 'task'>> & { task?: Partial<TaskRunInput['task']> };

@@ -1,8 +1,9 @@
 /**
  * A scripted fake of the Anthropic Messages API for tests. The real SDK talks to it over HTTP
  * (pass `fake.baseURL` as baseURL). Each POST /v1/messages takes the next step from the queue:
- * a reply (tool_use turn, final text, explicit usage) or a fault (HTTP error with headers, a
- * hang, a dropped connection, an error or a cut inside the stream). It answers streaming
+ * a reply (tool_use turn, final text, explicit usage; optionally paced, with keep-alive pings) or
+ * a fault (HTTP error with headers, a hang, a dropped connection, an error or a cut inside the
+ * stream, a stream of pings that never produces a token). It answers streaming
  * (SSE) and non-streaming requests alike, and records every request it received, headers
  * included but without the credential, so tests can assert what the model saw.
  */
@@ -26,6 +27,10 @@ export interface FakeReply {
   stop_reason: string;
   usage: ApiUsage;
   model?: string;
+  /** Streaming only: wait this long before each SSE event (a slow but live answer). */
+  gapMs?: number;
+  /** Streaming only: this many `ping` events (gapMs apart) before the first content block. */
+  pings?: number;
 }
 
 export type FakeFault =
@@ -40,7 +45,9 @@ export type FakeFault =
   /** 200 and the start of a stream, then the socket is destroyed. */
   | { kind: 'drop-mid-stream' }
   /** 200 and the start of a stream, then silence (the connection stays open). */
-  | { kind: 'stall-mid-stream' };
+  | { kind: 'stall-mid-stream' }
+  /** 200 and the start of a stream, then only `ping` events every `everyMs`, until the client goes away. */
+  | { kind: 'pings'; everyMs: number; usage?: Partial<ApiUsage> };
 
 export type FakeStep = FakeReply | FakeFault | ((req: RecordedRequest) => FakeReply | FakeFault);
 
@@ -56,6 +63,11 @@ export interface RecordedRequest {
   body: any;
   /** What the fake did with it. */
   served: FakeReply['kind'] | FakeFault['kind'] | 'auth-rejected' | 'exhausted';
+  /** When the request arrived, and when its connection closed (Date.now()). */
+  receivedAt: number;
+  closedAt?: number;
+  /** True if the connection closed before the fake finished its response (the client gave up). */
+  clientGone?: boolean;
 }
 
 export interface FakeOptions {
@@ -147,7 +159,12 @@ export class FakeAnthropic {
       auth: typeof xApiKey === 'string' ? 'x-api-key' : bearer !== undefined ? 'bearer' : 'none',
       body,
       served: 'exhausted',
+      receivedAt: Date.now(),
     };
+    res.on('close', () => {
+      rec.closedAt = Date.now();
+      rec.clientGone = !res.writableFinished;
+    });
     this.requests.push(rec);
     this.notify();
 
@@ -179,7 +196,8 @@ export class FakeAnthropic {
           container: null,
           usage: { ...step.usage, cache_creation: null, server_tool_use: null, service_tier: 'standard' },
         };
-        return stream ? sendStream(res, message) : sendJson(res, 200, message);
+        if (!stream) return sendJson(res, 200, message);
+        return step.gapMs || step.pings ? sendPacedStream(res, message, step.gapMs ?? 0, step.pings ?? 0) : sendStream(res, message);
       }
       case 'error': {
         const errBody = {
@@ -196,11 +214,21 @@ export class FakeAnthropic {
         return;
       case 'stream-error':
       case 'drop-mid-stream':
-      case 'stall-mid-stream': {
+      case 'stall-mid-stream':
+      case 'pings': {
         res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
         writeEvent(res, 'message_start', {
           type: 'message_start',
-          message: { id: this.nextId('msg'), type: 'message', role: 'assistant', model: body?.model, content: [], stop_reason: null, stop_sequence: null, usage: { input_tokens: 1, output_tokens: 1 } },
+          message: {
+            id: this.nextId('msg'),
+            type: 'message',
+            role: 'assistant',
+            model: body?.model,
+            content: [],
+            stop_reason: null,
+            stop_sequence: null,
+            usage: step.kind === 'pings' && step.usage ? usageOf(step.usage) : { input_tokens: 1, output_tokens: 1 },
+          },
         });
         if (step.kind === 'stream-error') {
           writeEvent(res, 'error', { type: 'error', error: { type: step.type, message: step.message } });
@@ -208,6 +236,10 @@ export class FakeAnthropic {
         } else if (step.kind === 'drop-mid-stream') {
           // Let the first bytes reach the client, then cut the connection.
           setTimeout(() => req.socket.destroy(), 20);
+        } else if (step.kind === 'pings') {
+          // Keep-alives only: the connection is live, the model never says a word.
+          const timer = setInterval(() => writeEvent(res, 'ping', { type: 'ping' }), step.everyMs);
+          res.on('close', () => clearInterval(timer));
         }
         return;
       }
@@ -240,34 +272,51 @@ function writeEvent(res: http.ServerResponse, event: string, data: unknown): voi
 }
 
 /** The SSE sequence the real API sends (see the SDK's tool_use_response fixture). */
-function sendStream(res: http.ServerResponse, message: { content: any[]; usage: any; stop_reason: string; [k: string]: unknown }): void {
-  res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', 'request-id': `req_fake_${Date.now()}` });
+function streamEvents(message: { content: any[]; usage: any; stop_reason: string; [k: string]: unknown }, pings = 1): [string, unknown][] {
   const { content, usage, stop_reason, ...rest } = message;
-  writeEvent(res, 'message_start', {
-    type: 'message_start',
-    message: { ...rest, content: [], stop_reason: null, stop_sequence: null, usage: { ...usage, output_tokens: 1 } },
-  });
-  writeEvent(res, 'ping', { type: 'ping' });
+  const events: [string, unknown][] = [];
+  events.push([
+    'message_start',
+    { type: 'message_start', message: { ...rest, content: [], stop_reason: null, stop_sequence: null, usage: { ...usage, output_tokens: 1 } } },
+  ]);
+  for (let i = 0; i < pings; i++) events.push(['ping', { type: 'ping' }]);
   content.forEach((block, index) => {
     if (block.type === 'text') {
-      writeEvent(res, 'content_block_start', { type: 'content_block_start', index, content_block: { type: 'text', text: '', citations: null } });
+      events.push(['content_block_start', { type: 'content_block_start', index, content_block: { type: 'text', text: '', citations: null } }]);
       for (const part of halves(block.text)) {
-        writeEvent(res, 'content_block_delta', { type: 'content_block_delta', index, delta: { type: 'text_delta', text: part } });
+        events.push(['content_block_delta', { type: 'content_block_delta', index, delta: { type: 'text_delta', text: part } }]);
       }
     } else {
-      writeEvent(res, 'content_block_start', { type: 'content_block_start', index, content_block: { type: 'tool_use', id: block.id, name: block.name, input: {} } });
+      events.push(['content_block_start', { type: 'content_block_start', index, content_block: { type: 'tool_use', id: block.id, name: block.name, input: {} } }]);
       for (const part of halves(JSON.stringify(block.input))) {
-        writeEvent(res, 'content_block_delta', { type: 'content_block_delta', index, delta: { type: 'input_json_delta', partial_json: part } });
+        events.push(['content_block_delta', { type: 'content_block_delta', index, delta: { type: 'input_json_delta', partial_json: part } }]);
       }
     }
-    writeEvent(res, 'content_block_stop', { type: 'content_block_stop', index });
+    events.push(['content_block_stop', { type: 'content_block_stop', index }]);
   });
-  writeEvent(res, 'message_delta', {
-    type: 'message_delta',
-    delta: { stop_reason, stop_sequence: null },
-    usage: { output_tokens: usage.output_tokens },
-  });
-  writeEvent(res, 'message_stop', { type: 'message_stop' });
+  events.push(['message_delta', { type: 'message_delta', delta: { stop_reason, stop_sequence: null }, usage: { output_tokens: usage.output_tokens } }]);
+  events.push(['message_stop', { type: 'message_stop' }]);
+  return events;
+}
+
+function startStream(res: http.ServerResponse): void {
+  res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', 'request-id': `req_fake_${Date.now()}` });
+}
+
+function sendStream(res: http.ServerResponse, message: { content: any[]; usage: any; stop_reason: string; [k: string]: unknown }): void {
+  startStream(res);
+  for (const [event, data] of streamEvents(message)) writeEvent(res, event, data);
+  res.end();
+}
+
+/** The same events, `gapMs` apart, with `pings` keep-alives before the content; stops if the client goes. */
+async function sendPacedStream(res: http.ServerResponse, message: { content: any[]; usage: any; stop_reason: string; [k: string]: unknown }, gapMs: number, pings: number): Promise<void> {
+  startStream(res);
+  for (const [event, data] of streamEvents(message, Math.max(1, pings))) {
+    await new Promise((r) => setTimeout(r, gapMs));
+    if (res.destroyed) return;
+    writeEvent(res, event, data);
+  }
   res.end();
 }
 
@@ -309,6 +358,10 @@ export const reply = {
   text(text: string, opts: { usage?: Partial<ApiUsage>; stop_reason?: string } = {}): FakeReply {
     return { kind: 'message', content: [{ type: 'text', text }], stop_reason: opts.stop_reason ?? 'end_turn', usage: usageOf(opts.usage) };
   },
+  /** The same reply, streamed slowly: `gapMs` before each event, `pings` keep-alives before the content. */
+  paced(r: FakeReply, gapMs: number, pings = 0): FakeReply {
+    return { ...r, gapMs, pings };
+  },
   /** A final reply ending with an Agent Output Protocol block. */
   aop(summary: string, status = 'success', opts: { before?: string; detailsFile?: string; usage?: Partial<ApiUsage> } = {}): FakeReply {
     const text = `${opts.before ?? 'Done.'}\n\n[AOP:SUMMARY] ${summary}\n[AOP:DETAILS_FILE] ${opts.detailsFile ?? '.claude/cache/agent-outputs/x.json'}\n[AOP:STATUS] ${status}`;
@@ -349,5 +402,9 @@ export const fault = {
   },
   stallMidStream(): FakeFault {
     return { kind: 'stall-mid-stream' };
+  },
+  /** A live stream that only ever sends keep-alive pings. */
+  pingsOnly(everyMs = 200, usage?: Partial<ApiUsage>): FakeFault {
+    return { kind: 'pings', everyMs, usage };
   },
 };

@@ -1,7 +1,7 @@
 /**
  * One agent attempt: the Claude tool-use loop behind `runClaudeAgent`. It owns the attempt's
  * state (conversation, usage, records) and its stop conditions: end_turn, the turn limit, the
- * attempt deadline, cancellation, and the budget.
+ * attempt deadline, cancellation, the budget, and the stuck detector (stuck.ts).
  */
 import type Anthropic from '@anthropic-ai/sdk';
 import { Context } from '@temporalio/activity';
@@ -24,8 +24,9 @@ import {
 import { extractSummary, needsCompaction } from './compaction';
 import { classifyModelError, describeAttempt, redact, type AbortCause } from './errors';
 import { createClient, DEFAULT_BASE_URL, DEFAULT_REQUEST_TIMEOUT_MS, streamMessage, type CallResult } from './model-call';
-import { attemptNotes, COMPACTION_REQUEST, continuationMessage, systemPrompt, taskMessage } from './prompts';
+import { attemptNotes, BLOCKED_RESUME_NOTE, COMPACTION_REQUEST, continuationMessage, systemPrompt, taskMessage } from './prompts';
 import { planStart } from './resume';
+import { noProgressReport, StuckDetector, stuckFailure, type StuckReport } from './stuck';
 import { executeTool, toolDefinitions, toolsFor, type ToolContext } from './tools';
 import type { AgentTool } from './tools/tool';
 import { appendUserText, FINAL_STOP_REASONS, Transcript, type Outcome } from './transcript';
@@ -51,6 +52,8 @@ export const DEFAULT_MAX_TURNS = 50;
 const MAX_TOKENS_CEILING = 32_000;
 /** Stop this much before the attempt's start-to-close timeout, to record state and fail cleanly. */
 const DEADLINE_MARGIN_MS = 5_000;
+/** How the transcript's end record of a blocked attempt begins. */
+const BLOCKED_END = 'agent reported blocked:';
 
 export class AgentRun {
   private readonly actx = Context.current();
@@ -88,6 +91,11 @@ export class AgentRun {
 
   private readonly runAbort = new AbortController();
   private abortCause: AbortCause | undefined;
+  /** Off unless the workflow passes `watchdog`. */
+  private detector: StuckDetector | undefined;
+  private stuck: StuckReport | undefined;
+  /** The model call in flight: what for, when its last byte arrived, and how to end it as a stall. */
+  private call: { purpose: ModelCallRecord['purpose']; lastDataAt: number; stall: (silentMs: number) => void } | undefined;
 
   constructor(
     private readonly input: TaskRunInput,
@@ -121,6 +129,7 @@ export class AgentRun {
     this.actx.cancellationSignal.addEventListener('abort', onCancel, { once: true });
     const deadlineTimer = setTimeout(() => this.stop('deadline'), Math.max(0, this.deadline - Date.now()));
     const hbTimer = setInterval(() => this.heartbeat(), heartbeatIntervalMs(this.actx.info.heartbeatTimeoutMs));
+    if (this.input.watchdog) this.detector = new StuckDetector(this.input.watchdog, (ms) => this.onSilence(ms));
     try {
       if (this.actx.cancellationSignal.aborted) throw new CancelledFailure(`${this.who}: cancelled before it started`);
       this.workspace = await realWorkspace(this.input.ctx.workspace);
@@ -133,6 +142,7 @@ export class AgentRun {
       this.actx.cancellationSignal.removeEventListener('abort', onCancel);
       clearTimeout(deadlineTimer);
       clearInterval(hbTimer);
+      this.detector?.stop();
     }
   }
 
@@ -160,9 +170,14 @@ export class AgentRun {
       this.carriedUsage = plan.carriedUsage;
       if (plan.carriedUsage) this.usage = addUsage(this.usage, plan.carriedUsage);
       this.conversation.resumedAtTurn = state.turn;
-      if (!this.hasFinalReply()) {
-        // Tell the model what happened between the last tool results and now.
-        const note = [`[phaseflow] The task was interrupted and is resumed here: ${plan.reason}.`, ...attemptNotes(this.input)].join(' ');
+      // Tell the model what happened between the last tool results and now; or, when its
+      // last reply said it was blocked, that a person has seen it and it is to go on.
+      const note = !this.hasFinalReply()
+        ? [`[phaseflow] The task was interrupted and is resumed here: ${plan.reason}.`, ...attemptNotes(this.input)].join(' ')
+        : state.lastEndReason?.startsWith(BLOCKED_END)
+          ? [BLOCKED_RESUME_NOTE, ...attemptNotes(this.input)].join(' ')
+          : undefined;
+      if (note) {
         appendUserText(this.messages, note);
         await this.transcript.append({ type: 'note', attempt: this.input.attempt, at, text: note });
       }
@@ -262,10 +277,13 @@ export class AgentRun {
     const results: Anthropic.ToolResultBlockParam[] = [];
     for (const use of toolUses) {
       const t0 = Date.now();
+      if (!this.stuck) this.stuck = this.detector?.toolCall(use.name, use.input, this.turn);
       // Tools run one at a time, in order: edits to the same file must not race.
       const out = this.runAbort.signal.aborted
         ? { isError: true, content: 'Error: not run: the task was cancelled or ran out of time' }
-        : await executeTool(this.tools, use.name, use.input, ctx);
+        : this.stuck
+          ? { isError: true, content: `Error: not run: ${this.stuck.reason}. phaseflow stopped the task for a person to decide how to go on.` }
+          : await this.runTool(use, ctx);
       const durationMs = Date.now() - t0;
       this.toolMs += durationMs;
       const { content } = out;
@@ -283,6 +301,16 @@ export class AgentRun {
       this.heartbeat();
     }
     return results;
+  }
+
+  /** A tool in progress is not stuck: the detector's clock stands still until it returns. */
+  private async runTool(use: Anthropic.ToolUseBlock, ctx: ToolContext) {
+    this.detector?.toolStarted();
+    try {
+      return await executeTool(this.tools, use.name, use.input, ctx);
+    } finally {
+      this.detector?.toolFinished();
+    }
   }
 
   /** Summarises the conversation (tool use disabled) and continues from [task + summary]. */
@@ -332,48 +360,86 @@ export class AgentRun {
 
   private async callModel(params: Anthropic.MessageStreamParams, purpose: ModelCallRecord['purpose']): Promise<CallResult> {
     const callAbort = new AbortController();
-    let stalled = false;
+    let stalledMs: number | undefined;
+    let partial: Anthropic.Message | undefined;
     const onRunAbort = () => callAbort.abort();
     this.runAbort.signal.addEventListener('abort', onRunAbort, { once: true });
     const t0 = Date.now();
     // The request never outlives the attempt: near the deadline its own timeout is shorter.
     const timeoutMs = Math.max(1, Math.floor(Math.min(this.requestTimeoutMs, this.deadline - t0)));
     const boundedByDeadline = timeoutMs < this.requestTimeoutMs;
+    const stall = (silentMs: number) => {
+      stalledMs ??= silentMs;
+      callAbort.abort();
+    };
+    const call = { purpose, lastDataAt: t0, stall };
+    this.call = call;
     try {
-      return await streamMessage(this.client, params, {
+      const result = await streamMessage(this.client, params, {
         signal: callAbort.signal,
         timeoutMs,
-        onStall: () => {
-          stalled = true;
-          callAbort.abort();
-        },
+        onStall: () => stall(timeoutMs),
+        onData: () => (call.lastDataAt = Date.now()),
+        onContent: () => this.detector?.progress(),
+        onPartial: (m) => (partial = m),
       });
+      this.detector?.progress();
+      return result;
     } catch (err) {
+      this.lastCallMs = Date.now() - t0;
+      // A call that ended after its response started was billed for what it got through.
+      if (partial) await this.recordPartial(partial, purpose);
+      if (this.stuck && this.abortCause === 'stuck') throw this.stuckFailure();
       const pastDeadline = boundedByDeadline && Date.now() >= this.deadline - 100;
       throw classifyModelError(err, this.input, {
         apiKey: this.apiKey,
-        abortCause: this.abortCause ?? (pastDeadline ? 'deadline' : stalled ? 'stall' : undefined),
-        requestTimeoutMs: timeoutMs,
+        abortCause: this.abortCause ?? (pastDeadline ? 'deadline' : stalledMs !== undefined ? 'stall' : undefined),
+        requestTimeoutMs: stalledMs ?? timeoutMs,
         details: { purpose, turn: this.turn, usage: this.usage, detailsFile: this.detailsRel },
       });
     } finally {
+      this.call = undefined;
       this.lastCallMs = Date.now() - t0;
       this.modelMs += this.lastCallMs;
       this.runAbort.signal.removeEventListener('abort', onRunAbort);
     }
   }
 
-  private recordCall({ message: msg, requestId }: CallResult, purpose: ModelCallRecord['purpose']): Usage {
+  /**
+   * The detector's no-progress limit passed. If not even a keep-alive byte came in the last half
+   * of that time, the connection is dead rather than the model stuck: that is a stall (transient,
+   * retried without asking anyone). Otherwise the agent is stuck.
+   */
+  private onSilence(silentMs: number): void {
+    const call = this.call;
+    const deadForMs = call ? Date.now() - call.lastDataAt : 0;
+    if (call && deadForMs >= this.detector!.limits.noProgressMs / 2) return call.stall(deadForMs);
+    this.stuck ??= noProgressReport(silentMs, this.turn, call?.purpose === 'compaction' ? `the compaction after turn ${this.turn}` : `turn ${this.turn}`);
+    this.stop('stuck');
+  }
+
+  private stuckFailure(): ApplicationFailure {
+    return stuckFailure(this.who, { ...this.stuck!, usage: this.usage, detailsFile: this.detailsRel });
+  }
+
+  /** Usage of a call that broke off after message_start: counted, and kept in the transcript. */
+  private async recordPartial(msg: Anthropic.Message, purpose: ModelCallRecord['purpose']): Promise<void> {
+    const usage = this.recordCall({ message: msg }, purpose, true);
+    await this.transcript.append({ type: 'call', attempt: this.input.attempt, turn: this.turn, at: now(), usage, stopReason: null }).catch(() => undefined);
+  }
+
+  private recordCall({ message: msg, requestId }: CallResult, purpose: ModelCallRecord['purpose'], brokenOff = false): Usage {
     const usage = usageOf(this.model, msg.usage);
     this.usage = addUsage(this.usage, usage);
     this.calls.push({
       turn: this.turn,
       purpose,
-      stopReason: msg.stop_reason,
+      stopReason: brokenOff ? null : msg.stop_reason,
       usage,
       durationMs: this.lastCallMs,
       requestId,
       attempt: this.input.attempt,
+      ...(brokenOff ? { brokenOff } : {}),
     });
     return usage;
   }
@@ -402,6 +468,7 @@ export class AgentRun {
 
   private throwIfStopped(): void {
     if (this.abortCause === 'cancelled') throw new CancelledFailure(`${this.who}: cancelled`);
+    if (this.stuck) throw this.stuckFailure();
     if (this.abortCause) {
       throw ApplicationFailure.create({
         type: FailureTypes.Transient,
@@ -446,7 +513,13 @@ export class AgentRun {
 
   private async complete(outcome: Outcome, reason: string, finalText: string, status: AgentStatus, aop: AopResult): Promise<TaskResult> {
     await this.writeDetails({ outcome, status, finalText, aop });
-    await this.transcript.append({ type: 'end', attempt: this.input.attempt, at: now(), outcome, reason });
+    // A blocked agent waits for a person: its conversation stays open, so that the attempt a
+    // person asks for continues it (with a note) instead of starting over.
+    const end =
+      status === 'blocked'
+        ? { outcome: 'interrupted' as const, reason: `${BLOCKED_END} ${aop.fullSummary}`.slice(0, 500) }
+        : { outcome, reason };
+    await this.transcript.append({ type: 'end', attempt: this.input.attempt, at: now(), ...end });
     return {
       taskId: this.input.task.id,
       kind: this.input.task.kind,
@@ -470,12 +543,12 @@ export class AgentRun {
     const outcome: Outcome =
       failure instanceof ApplicationFailure && failure.type === FailureTypes.Permanent ? 'failed' : 'interrupted';
     const reason = redact(`${failure instanceof ApplicationFailure ? `${failure.type}: ` : ''}${(failure as Error).message}`, this.apiKey).slice(0, 500);
-    await this.writeDetails({ outcome, finalText: '', error: reason }).catch(() => undefined);
+    await this.writeDetails({ outcome, finalText: '', error: reason, stuck: this.stuck }).catch(() => undefined);
     await this.transcript.append({ type: 'end', attempt: this.input.attempt, at: now(), outcome, reason }).catch(() => undefined);
     return failure;
   }
 
-  private async writeDetails(d: { outcome: Outcome; status?: AgentStatus; finalText: string; aop?: AopResult; error?: string }): Promise<void> {
+  private async writeDetails(d: { outcome: Outcome; status?: AgentStatus; finalText: string; aop?: AopResult; error?: string; stuck?: StuckReport }): Promise<void> {
     const c = this.input.ctx;
     const endedAt = Date.now();
     await writeDetailsFile(this.workspace, this.detailsRel, {
@@ -493,6 +566,7 @@ export class AgentRun {
       agentDetailsFile: d.aop?.agentDetailsFile,
       aopMarkers: d.aop?.markers,
       error: d.error,
+      stuck: d.stuck,
       finalText: d.finalText,
       conversation: this.conversation,
       turns: this.turnsThisAttempt,
@@ -514,9 +588,13 @@ export class AgentRun {
   }
 }
 
-/** Heartbeat often enough for the activity's heartbeat timeout (the worker throttles sends). */
+/**
+ * Heartbeat every second (more often under a very short heartbeat timeout). A heartbeat is how a
+ * cancellation reaches the activity, and the worker throttles what it sends to the server
+ * (src/worker.ts), so calling often is cheap and keeps a cancel's delay at the throttle's.
+ */
 function heartbeatIntervalMs(heartbeatTimeoutMs: number | undefined): number {
-  return Math.max(1_000, Math.min(10_000, Math.floor((heartbeatTimeoutMs ?? 30_000) / 3)));
+  return Math.max(200, Math.min(1_000, Math.floor((heartbeatTimeoutMs ?? 30_000) / 3)));
 }
 
 function now(): string {

@@ -6,6 +6,7 @@ import * as path from 'node:path';
 import type { AgentStatus, OutputType, Usage } from '../../domain/types';
 import { writeFileAtomic } from '../fs-atomic';
 import { capSummary } from '../summaries';
+import type { StuckReport } from './stuck';
 
 export { capSummary } from '../summaries';
 
@@ -25,13 +26,21 @@ export interface AopResult {
 }
 
 const MARKER = /\[AOP:([A-Z_]+)\]/gi;
-const STATUSES: readonly AgentStatus[] = ['success', 'failure', 'partial'];
+const STATUSES: readonly AgentStatus[] = ['success', 'failure', 'partial', 'blocked'];
+/**
+ * Ways an agent says it needs a person, read as `blocked` (after lower-casing and turning
+ * punctuation into spaces): "blocked", "needs human", "needs-human", "need a person",
+ * "needs input", "needs decision", "human needed", "human input required", "waiting for human",
+ * "awaiting a person", "escalate".
+ */
+const BLOCKED = /^(blocked|escalate|needs? (a )?(human|person|people|input|decision|help|approval)|(human|person) (needed|required|input|decision)|(waiting|awaiting) (for |on )?(a )?(human|person|input|decision|approval))\b/;
 
 /**
  * Tolerant parse: markers may sit anywhere (the last occurrence wins), may be wrapped in
  * markdown emphasis or code fences, and a marker's value runs to the next marker. A missing
  * summary falls back to the last 200 characters of the text; a missing or unknown status is
- * `partial` (an agent's silence is never taken as success).
+ * `partial` (an agent's silence is never taken as success). `blocked` (the agent needs a
+ * person; its summary says what for) is also read from the phrasings in BLOCKED.
  */
 export function parseAop(text: string, outputType: OutputType): AopResult {
   const values = new Map<string, string>();
@@ -43,9 +52,8 @@ export function parseAop(text: string, outputType: OutputType): AopResult {
   const clean = (v: string | undefined) => v?.replace(/```/g, '').replace(/^[\s*_`:]+|[\s*_`]+$/g, '').trim();
 
   const summaryValue = clean(values.get('SUMMARY'));
-  const statusWord = clean(values.get('STATUS'))?.split(/\s/)[0]?.toLowerCase().replace(/[^a-z]/g, '');
   const detailsValue = clean(values.get('DETAILS_FILE'))?.split(/\s/)[0];
-  const status = STATUSES.find((s) => s === statusWord);
+  const status = statusOf(clean(values.get('STATUS')));
   const fullSummary = summaryValue || tail(text.trim(), FALLBACK_SUMMARY_CHARS);
   return {
     status: status ?? 'partial',
@@ -54,6 +62,17 @@ export function parseAop(text: string, outputType: OutputType): AopResult {
     agentDetailsFile: detailsValue || undefined,
     markers: { summary: !!summaryValue, detailsFile: !!detailsValue, status: !!status },
   };
+}
+
+/** The first word, exactly one of STATUSES; or a phrase saying the agent needs a person. */
+function statusOf(value: string | undefined): AgentStatus | undefined {
+  if (!value) return undefined;
+  const firstLine = value.split('\n')[0].toLowerCase();
+  const word = firstLine.split(/\s/)[0].replace(/[^a-z]/g, '');
+  const exact = STATUSES.find((s) => s === word);
+  if (exact) return exact;
+  const words = firstLine.replace(/[^a-z]+/g, ' ').trim();
+  return BLOCKED.test(words) ? 'blocked' : undefined;
 }
 
 function tail(text: string, n: number): string {
@@ -82,6 +101,8 @@ export interface ModelCallRecord {
   durationMs: number;
   requestId?: string;
   attempt: number;
+  /** The response broke off (cancelled, stalled, stuck, cut): usage is what message_start reported. */
+  brokenOff?: boolean;
 }
 
 export interface CompactionRecord {
@@ -107,6 +128,8 @@ export interface AgentDetails {
   agentDetailsFile?: string;
   aopMarkers?: AopResult['markers'];
   error?: string;
+  /** Set when the stuck detector stopped the attempt. */
+  stuck?: StuckReport;
   finalText: string;
   /** How the conversation started: fresh, or resumed from the transcript (and from which turn). */
   conversation: { mode: 'fresh' | 'resumed'; reason: string; resumedAtTurn?: number };

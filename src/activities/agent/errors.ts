@@ -8,8 +8,8 @@ import { AnthropicError, APIConnectionError, APIConnectionTimeoutError, APIError
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { FailureTypes, type TaskRunInput } from '../../domain/types';
 
-/** Why our own controller aborted a request, when it did. */
-export type AbortCause = 'cancelled' | 'deadline' | 'stall';
+/** Why our own controller aborted a request, when it did ('stuck' becomes a Stuck failure, see stuck.ts). */
+export type AbortCause = 'cancelled' | 'deadline' | 'stall' | 'stuck';
 
 const TRANSIENT_STATUS = new Set([408, 409, 429]);
 const TRANSIENT_STREAM_TYPES = new Set(['overloaded_error', 'api_error', 'rate_limit_error', 'timeout_error']);

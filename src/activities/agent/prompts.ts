@@ -26,7 +26,8 @@ const SPECIALISTS: Record<Domain, string> = {
 };
 
 const RULES = `How you work:
-- You work unattended: nobody will answer questions. Make reasonable decisions, and state them in your summary.
+- You work unattended: nobody answers questions while you work. Make reasonable decisions yourself, and state them in your summary.
+- Only when you cannot go on without a person, stop and report STATUS blocked (see below): for example a credential, access or service you need and do not have; a requirement that contradicts itself or the code in a way that decides the outcome; or a step that is destructive, irreversible or outside the task and needs someone's consent. Missing details you can reasonably decide are not a reason to block.
 - All your work happens inside the workspace directory. Paths may be relative to the workspace or absolute inside it; any path outside it is refused.
 - Use the tools to inspect and change files. Read a file before you Edit it; Edit needs old_string to match exactly.
 - Bash runs in the workspace with a time limit and no credentials; there is no network guarantee. Keep command output short (pipe through head/tail).
@@ -56,9 +57,9 @@ End your final message with exactly this block and nothing after it:
 
 [AOP:SUMMARY] <what you did and the outcome; at most ${cap} characters>
 [AOP:DETAILS_FILE] ${details}
-[AOP:STATUS] success|failure|partial
+[AOP:STATUS] success|failure|partial|blocked
 
-- STATUS is success only if the task is fully done; partial if some of it is done (say what is missing); failure if you could not do it (say why).
+- STATUS is success only if the task is fully done; partial if some of it is done (say what is missing); failure if you could not do it (say why); blocked if you need a person to go on: then the summary starts with what you need from them (the question or the missing thing), then what you have done so far.
 - The summary is cut at ${cap} characters (output type "${task.outputType}"); put the essentials first. phaseflow writes the details file itself.`;
   return [
     { type: 'text', text: `${SPECIALISTS[task.domain]}\n\n${RULES}` },
@@ -83,6 +84,10 @@ export function attemptNotes(input: TaskRunInput): string[] {
   if (input.reducedTools) notes.push('In this attempt only the Read and Write tools are available.');
   return notes;
 }
+
+/** Added when an attempt continues the conversation of an agent that reported blocked. */
+export const BLOCKED_RESUME_NOTE =
+  '[phaseflow] You reported that you were blocked. A person has seen your report and started this attempt for you to go on with the task; if they answered, their answer is in the notes that follow.';
 
 /** Asked (with tool use disabled) when the conversation nears the context limit. */
 export const COMPACTION_REQUEST = `The conversation is getting too long for the context window and will be replaced by your summary. Do not use any tools now.
