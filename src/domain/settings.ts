@@ -13,7 +13,8 @@ export const DEFAULT_SETTINGS = {
   heartbeatSeconds: 30,
   decisionTimeoutSeconds: 86_400,
   reminderBeforeSeconds: 3600,
-  stuckAfterSeconds: 600,
+  // Below the first attempt's limit (120 s), or the attempt's timeout would always come first.
+  stuckAfterSeconds: 90,
   toolLoopRepeats: 5,
   historyEventsLimit: 5000,
 } as const;

@@ -36,7 +36,7 @@ export const ExecutionSettings = z.strictObject({
   reminderBeforeSeconds: z.number().min(0).max(365 * 86_400).optional().describe('A reminder goes out this long before the default fires (default 3600; at half-time if the limit is shorter)'),
   escalationDefault: z.enum(['retry', 'retry-phase', 'skip', 'abort']).optional().describe('What a failed phase does when nobody decides in time (default abort)'),
   approvalDefault: z.enum(['approve', 'reject']).optional().describe('What a phase awaiting approval does when nobody decides in time (default reject)'),
-  stuckAfterSeconds: z.number().positive().max(86_400).optional().describe('An agent with no token and no tool call for this long is stopped and escalated (default 600)'),
+  stuckAfterSeconds: z.number().positive().max(86_400).optional().describe('An agent with no token and no tool call for this long is stopped and escalated (default 90; keep it below the attempt time limit)'),
   toolLoopRepeats: z.int().min(2).max(1000).optional().describe('An agent making the same tool call this many times in a row is stopped and escalated (default 5)'),
   historyEventsLimit: z.int().min(20).max(50_000).optional().describe("A workflow continues as new past this many history events, or when the server suggests it (default 5000)"),
 });

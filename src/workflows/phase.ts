@@ -93,6 +93,8 @@ export async function phaseWorkflow(input: PhaseInput): Promise<PhaseOutcome> {
     phase.tasks.map((t) => [t.id, input.carry?.tasks[t.id] ?? { status: 'pending' as TaskStatus, attempts: 0, usage: ZERO_USAGE }]),
   );
   const stuck = new Map<string, NonNullable<TaskOutcome['stuck']>>();
+  // Set by a person's retry: what the agent's next round reads (the last failure and their note).
+  const personNotes = new Map<string, string>();
   let gate: GateResult | null = null;
   let failureReason: string | undefined;
   let status: PhaseStatus = 'active';
@@ -161,6 +163,7 @@ export async function phaseWorkflow(input: PhaseInput): Promise<PhaseOutcome> {
       settings: mergeSettings(...input.inherited, phase.settings, task.settings),
       agentMode: input.agentMode,
       attemptsBefore: s.attempts,
+      personNote: personNotes.get(task.id),
       budget: () => {
         const left = budgetLeft();
         return left.tokensLeft === undefined && left.usdLeft === undefined ? undefined : { tokensLeft: left.tokensLeft, usdLeft: left.usdLeft };
@@ -253,9 +256,11 @@ export async function phaseWorkflow(input: PhaseInput): Promise<PhaseOutcome> {
     return true;
   };
 
-  const resetForRetry = (ids: string[]) => {
+  const resetForRetry = (ids: string[], settled: Settled) => {
     for (const id of ids) {
       const s = tasks.get(id)!;
+      if (s.error) personNotes.set(id, `${s.error}. A person (${settled.record.by ?? 'unnamed'}) asked for a retry${settled.answer.note ? `: ${settled.answer.note}` : ''}`);
+      else personNotes.delete(id);
       s.status = 'pending';
       s.error = undefined;
       stuck.delete(id);
@@ -267,11 +272,11 @@ export async function phaseWorkflow(input: PhaseInput): Promise<PhaseOutcome> {
   const follow = (settled: Settled, failed: string[]): boolean => {
     switch (settled.answer.action) {
       case 'retry':
-        resetForRetry([...failed, ...phase.tasks.filter((t) => tasks.get(t.id)!.status === 'not_started').map((t) => t.id)]);
+        resetForRetry([...failed, ...phase.tasks.filter((t) => tasks.get(t.id)!.status === 'not_started').map((t) => t.id)], settled);
         gate = null;
         return true;
       case 'retry-phase':
-        resetForRetry(phase.tasks.map((t) => t.id));
+        resetForRetry(phase.tasks.map((t) => t.id), settled);
         gate = null;
         return true;
       case 'skip':

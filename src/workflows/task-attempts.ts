@@ -50,12 +50,14 @@ export async function runTaskAttempts(args: {
   attemptsBefore?: number;
   /** What the budgets have left, read at the start of each attempt. */
   budget?: () => TaskRunInput['budget'];
+  /** Why a person asked for this round: the last failure and their note, for the agent to read. */
+  personNote?: string;
 }): Promise<TaskOutcome> {
   const { ctx, task, settings } = args;
   const model = resolveModelId(task.model ?? settings.model, task.complexity);
   const before = args.attemptsBefore ?? 0;
   const last = before + settings.attempts;
-  let previousFailure: string | undefined;
+  let previousFailure: string | undefined = args.personNote;
   let lastError = '';
   for (let attempt = before + 1; attempt <= last; attempt++) {
     args.report({ status: 'running', attempt });
@@ -89,7 +91,8 @@ export async function runTaskAttempts(args: {
       maxAttempts: last,
       timeoutMs,
       previousFailure,
-      reducedTools: attempt > 1 && previousFailure !== undefined,
+      // Only a retry by the ladder narrows the tools; a round a person asked for gets them all back.
+      reducedTools: attempt > before + 1 && previousFailure !== undefined,
       ...(args.budget?.() ? { budget: args.budget() } : {}),
       watchdog: { noProgressMs: settings.stuckAfterSeconds * 1000, repeatLimit: settings.toolLoopRepeats },
     };

@@ -381,7 +381,8 @@ describe('agents on Temporal (real server, worker and SDK against the fake Messa
       assert.equal(acts.length, 1);
       assert.equal(acts[0].end, 'failed');
       assert.equal(acts[0].failure?.applicationFailureInfo?.nonRetryable, true);
-      assert.equal(timers(h).length, 0);
+      // No backoff timer (0.2 s); the only timers are the question's reminder and default (0.5 s each).
+      assert.deepEqual(timers(h).map((t) => t.startToFireMs), [500, 500]);
 
       const progress = await mirrors.progress(ws.dir, 'greeter');
       const t11 = progress.phases[0].tasks[0];

@@ -7,7 +7,7 @@ import type { Client } from '@temporalio/client';
 import assert from 'node:assert/strict';
 import type { DecisionRecord, PendingDecision } from '../../src/domain/decisions';
 import { decideUpdate, pendingQuery } from '../../src/workflows/messages';
-import { FakeAnthropic, reply, type ApiUsage } from '../fake-anthropic/server';
+import { FakeAnthropic, fault, reply, type ApiUsage } from '../fake-anthropic/server';
 import { agentEpic, AgentScript, connectClient, failureChain, mirrors, runEpicInProcess, tempWorkspace, uniqueSlug, useFakeApi, type TempWorkspace } from './helpers';
 
 const usage = (input_tokens: number, output_tokens: number): Partial<ApiUsage> => ({ input_tokens, output_tokens, cache_creation_input_tokens: 0, cache_read_input_tokens: 0 });
@@ -84,5 +84,58 @@ describe('agents and people (real server, real agent activity, fake Messages API
     assert.equal(progress.status, 'completed');
     assert.equal(progress.phases[0].tasks[0].usage.input_tokens, 1800, 'no usage lost or doubled over the pause');
     assert.deepEqual(progress.decisions.map((d: DecisionRecord) => [d.kind, d.action, d.source, d.by]), [['budget', 'raise', 'person', 'alice']]);
+  });
+
+  it('the stuck detector stops a scripted hang (pings, no tokens) and asks a person; the detector and the answer are recorded', async () => {
+    const slug = uniqueSlug('e2e-hang');
+    const script = new AgentScript(fake).on('1.1', reply.toolUse('Write', { file_path: 'a.txt', content: 'a\n' }, { id: 'toolu_h1', usage: usage(100, 10) }), fault.pingsOnly(200));
+    const spec = agentEpic({
+      slug,
+      workspace: ws.dir,
+      phases: [
+        { slug: 'first', tasks: [{ id: '1.1' }] },
+        { slug: 'second', tasks: [{ id: '2.1' }] },
+      ],
+      settings: { decisionTimeoutSeconds: 600, stuckAfterSeconds: 1.5 },
+    });
+    new AgentScript(fake).on('2.1', reply.aop('Phase 2 done.', 'success', { usage: usage(10, 10) }));
+    let question: PendingDecision | undefined;
+    const run = await runEpicInProcess(client, spec, `e2e-hang-${slug}`, 60_000, async () => {
+      question = await waitForQuestion(client, `epic/${slug}`, 'escalation');
+      await client.workflow.getHandle(question.workflowId).executeUpdate(decideUpdate, { args: [{ action: 'skip', by: 'bob', decisionId: question.id }] });
+    });
+    assert.equal(run.error, undefined, failureChain(run.error));
+    assert.equal(question?.cause, 'stuck');
+    assert.match(question!.detail, /no token or tool call for 1\.5 s/);
+    assert.equal(script.requests('1.1').length, 2, 'one attempt: the detector is not retried by the ladder');
+    const progress = await mirrors.progress(ws.dir, 'greeter');
+    assert.deepEqual(
+      progress.decisions.map((d: DecisionRecord) => [d.kind, d.action, d.source]),
+      [
+        ['detector', 'escalate', 'detector'],
+        ['escalation', 'skip', 'person'],
+      ],
+    );
+    assert.equal(progress.phases[1].status, 'completed');
+  });
+
+  it('the stuck detector stops an agent repeating the same tool call; the fake sees no request after the loop', async () => {
+    const slug = uniqueSlug('e2e-loop');
+    const same = () => reply.toolUse('Bash', { command: 'ls' }, { usage: usage(50, 5) });
+    const script = new AgentScript(fake).on('1.1', same(), same(), same(), same(), same());
+    const spec = agentEpic({ slug, workspace: ws.dir, phases: [{ slug: 'only', tasks: [{ id: '1.1' }] }], settings: { decisionTimeoutSeconds: 1, toolLoopRepeats: 3 } });
+    const run = await runEpicInProcess(client, spec, `e2e-loop-${slug}`);
+    assert.ok(run.error, 'the default (abort) ends the epic');
+    assert.match(failureChain(run.error), /tool call Bash \{"command":"ls"\} repeated 3 times in a row/);
+    assert.equal(script.requests('1.1').length, 3);
+    assert.equal(script.left('1.1'), 2);
+    const progress = await mirrors.progress(ws.dir, 'greeter');
+    assert.deepEqual(
+      progress.decisions.map((d: DecisionRecord) => [d.kind, d.cause, d.action, d.source]),
+      [
+        ['detector', 'tool-loop', 'escalate', 'detector'],
+        ['escalation', 'tool-loop', 'abort', 'default'],
+      ],
+    );
   });
 });

@@ -13,6 +13,7 @@ import { optionalTsToMs, tsToMs } from '@temporalio/common/lib/time';
 import { temporal } from '@temporalio/proto';
 import { bundleWorkflowCode, DefaultLogger, makeTelemetryFilterString, NativeConnection, Runtime, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import * as realActivities from '../../src/activities';
+import { HEARTBEAT_THROTTLE } from '../../src/worker';
 import { mirrorPaths } from '../../src/domain/paths';
 import type { EpicSpec, EpicSpecInput } from '../../src/domain/spec';
 import { validateEpic } from '../../src/domain/validate';
@@ -93,6 +94,8 @@ export async function withWorker<T>(taskQueue: string, fn: () => Promise<T>, opt
     maxConcurrentActivityTaskExecutions: opts.maxConcurrentActivityTaskExecutions ?? 100,
     // Fast shutdown at the end of a test: activities still running are cancelled.
     shutdownGraceTime: '1 second',
+    // As in production: a cancel reaches running activities within ~2 s.
+    ...HEARTBEAT_THROTTLE,
   });
   return worker.runUntil(fn);
 }
