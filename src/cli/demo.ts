@@ -15,7 +15,8 @@ import { isServerReachable } from '../temporal/dev-server';
 import { createWorker, installRuntimeLogger } from '../worker';
 import { defaultWorkerLog, webUiUrl } from './paths';
 import { startLocalServer } from './server';
-import { CliError, printMirrors, startEpic } from './start';
+import { CliError } from './errors';
+import { printMirrors, startEpic } from './start';
 import { watchEpic } from './watch';
 
 export const DEMO_SPEC = path.resolve(__dirname, '../../examples/demo-epic.yaml');

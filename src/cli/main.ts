@@ -1,9 +1,16 @@
 /** The `phaseflow` command line. Human output to stdout, errors to stderr, logs (pino) to a file. */
-import { Command, InvalidArgumentError } from 'commander';
+import { Argument, Command, InvalidArgumentError, Option } from 'commander';
+import { ACTIONS } from '../domain/decisions';
 import { epicJsonSchema, SpecError } from '../domain/load-spec';
+import { answerCommand, budgetCommand } from './answer';
+import { cancelCommand, pauseCommand } from './control';
 import { demoCommand } from './demo';
+import { CliError } from './errors';
+import { pendingCommand } from './pending';
 import { serverCommand } from './server';
-import { CliError, startCommand, statusCommand, validateCommand } from './start';
+import { startCommand, validateCommand } from './start';
+import { statusCommand } from './status';
+import { watchCommand } from './watch-command';
 import { workerCommand } from './worker';
 
 const int = (v: string) => {
@@ -11,6 +18,15 @@ const int = (v: string) => {
   if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError('expected a positive integer');
   return n;
 };
+
+const positive = (v: string) => {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('expected a positive number');
+  return n;
+};
+
+const ID_HELP = 'epic slug, or workflow id (epic/<slug>[/<roadmap>/<plan>/<phase>])';
+const DECISION_HELP = 'the pending decision meant (its id, as `phaseflow pending` shows); needed when several wait';
 
 export function program(): Command {
   const p = new Command('phaseflow')
@@ -51,10 +67,70 @@ export function program(): Command {
     .action((file, o) => startCommand(file, { watch: o.watch, dryRun: o.dryRun, id: o.id }));
 
   p.command('status')
-    .argument('<id>', 'epic workflow id or slug')
-    .description('show the status tree of an epic')
+    .argument('<id>', ID_HELP)
+    .description('show the status tree of a run, what it waits on, and the decisions taken so far')
     .option('--json', 'machine-readable output')
     .action((id, o) => statusCommand(id, { json: o.json }));
+
+  p.command('watch')
+    .argument('<id>', ID_HELP)
+    .description('follow a run live (attach any time; Ctrl-C stops watching, not the run); ends when it closes')
+    .option('--interval <seconds>', 'seconds between polls', positive, 1)
+    .action((id, o) => watchCommand(id, { intervalMs: o.interval * 1000 }));
+
+  p.command('pending')
+    .argument('[id]', `${ID_HELP}; default: every running epic`)
+    .description('list the decisions waiting on a person: what is asked, since when, the default and when it fires, how to answer')
+    .option('--json', 'machine-readable output')
+    .action((id, o) => pendingCommand(id, { json: o.json }));
+
+  p.command('approve')
+    .argument('<id>', ID_HELP)
+    .description('approve the phase waiting for approval (gating.require_phase_approval): the next phase starts')
+    .option('--note <text>', 'recorded with the decision')
+    .option('--decision <id>', DECISION_HELP)
+    .action((id, o) => answerCommand(id, 'approve', { note: o.note, decision: o.decision }));
+
+  p.command('reject')
+    .argument('<id>', ID_HELP)
+    .description('reject the phase waiting for approval: its plan stops here')
+    .requiredOption('--note <text>', 'why (recorded with the decision)')
+    .option('--decision <id>', DECISION_HELP)
+    .action((id, o) => answerCommand(id, 'reject', { note: o.note, decision: o.decision }));
+
+  p.command('resolve')
+    .argument('<id>', ID_HELP)
+    .addArgument(new Argument('<action>', 'retry: the failed tasks (or gate) again; retry-phase: every task again; skip: go on with the next phase; abort: stop the plan').choices(ACTIONS.escalation))
+    .description('answer a failed (escalated) phase, or abort a run waiting for a budget raise')
+    .option('--note <text>', 'recorded with the decision')
+    .option('--decision <id>', DECISION_HELP)
+    .action((id, action, o) => answerCommand(id, action, { note: o.note, decision: o.decision }));
+
+  p.command('budget')
+    .argument('<id>', ID_HELP)
+    .description('raise a spent budget (answers a pending budget question), or change a budget of a running epic')
+    .option('--tokens <n>', 'new token limit (absolute, not an increment)', int)
+    .option('--usd <x>', 'new USD limit (absolute, not an increment)', positive)
+    .addOption(new Option('--level <level>', 'whose budget (default: the spent one, else epic)').choices(['epic', 'roadmap', 'plan']))
+    .option('--note <text>', 'recorded with the decision')
+    .option('--decision <id>', DECISION_HELP)
+    .action((id, o) => budgetCommand(id, { tokens: o.tokens, usd: o.usd, level: o.level, note: o.note, decision: o.decision }));
+
+  p.command('pause')
+    .argument('<id>', ID_HELP)
+    .description('pause a run (signal control {paused:true}): no new task starts; running attempts finish')
+    .action((id) => pauseCommand(id, true));
+
+  p.command('resume')
+    .argument('<id>', ID_HELP)
+    .description('resume a paused run (signal control {paused:false})')
+    .action((id) => pauseCommand(id, false));
+
+  p.command('cancel')
+    .argument('<id>', `${ID_HELP}; the whole epic is cancelled`)
+    .description('cancel the epic (Temporal cancellation): running tasks stop, mirrors say cancelled')
+    .option('--wait <seconds>', 'how long to wait for it to close', int, 60)
+    .action((id, o) => cancelCommand(id, { waitSeconds: o.wait }));
 
   p.command('demo')
     .description('run the demo epic on the local server (started if needed), no API key needed')

@@ -1,23 +1,14 @@
-/** `phaseflow validate`, `start` and `status`. */
+/** `phaseflow validate` and `start`. */
 import { type Client, WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import { workflowIds, WORKFLOW_TYPES } from '../domain/ids';
 import { loadEpicFile } from '../domain/load-spec';
 import { mirrorPaths } from '../domain/paths';
 import type { EpicSpec } from '../domain/spec';
 import { SA } from '../domain/search-attributes';
-import { connectClient, temporalConfig } from '../temporal/config';
-import { isServerReachable } from '../temporal/dev-server';
-import type { StatusNode } from '../workflows/messages';
-import { activeChain, watchEpic } from './watch';
-
-export class CliError extends Error {
-  constructor(
-    message: string,
-    readonly exitCode = 1,
-  ) {
-    super(message);
-  }
-}
+import { temporalConfig } from '../temporal/config';
+import { CliError } from './errors';
+import { withClient } from './target';
+import { watchEpic } from './watch';
 
 export function validateCommand(file: string, opts: { json?: boolean } = {}): void {
   const spec = loadEpicFile(file);
@@ -74,22 +65,19 @@ export async function startCommand(file: string, opts: StartOptions): Promise<vo
   if (spec.agentMode === 'claude' && !process.env.ANTHROPIC_API_KEY) {
     console.error('note: agentMode is "claude"; the worker needs ANTHROPIC_API_KEY (use --dry-run to simulate agents)');
   }
-  const config = temporalConfig();
-  if (!(await isServerReachable(config.address, config.namespace))) {
-    throw new CliError(`no Temporal server at ${config.address} (namespace ${config.namespace}); start one with \`phaseflow server\` or set TEMPORAL_ADDRESS`);
-  }
-  const client = await connectClient(config);
-  try {
-    const id = await startEpic(client, spec, { id: opts.id, taskQueue: config.taskQueue });
-    console.log(`Started ${id} on task queue ${config.taskQueue} (workspace ${spec.workspace})`);
-    if (!opts.watch) return;
+  const { taskQueue } = temporalConfig();
+  await withClient(async (client) => {
+    const id = await startEpic(client, spec, { id: opts.id, taskQueue });
+    console.log(`Started ${id} on task queue ${taskQueue} (workspace ${spec.workspace})`);
+    if (!opts.watch) {
+      console.log(`Follow it with \`phaseflow watch ${id}\`; \`phaseflow pending\` lists questions waiting on you.`);
+      return;
+    }
     const result = await watchEpic(client, id);
     console.log(result.message);
     printMirrors(spec);
     if (!result.ok) throw new CliError('', 1);
-  } finally {
-    await client.connection.close();
-  }
+  });
 }
 
 export function printMirrors(spec: EpicSpec): void {
@@ -99,40 +87,4 @@ export function printMirrors(spec: EpicSpec): void {
     console.log(`  ${spec.workspace}/${mirrorPaths.roadmap(r.slug)}`);
     for (const p of r.plans) console.log(`  ${spec.workspace}/${mirrorPaths.progress(p.slug)}`);
   }
-}
-
-export async function statusCommand(id: string, opts: { json?: boolean }): Promise<void> {
-  const client = await connectClient();
-  try {
-    const workflowId = id.startsWith('epic/') ? id : workflowIds.epic(id);
-    const handle = client.workflow.getHandle(workflowId);
-    const desc = await handle.describe().catch(() => {
-      throw new CliError(`no workflow ${workflowId} on ${temporalConfig().address}`);
-    });
-    let tree: StatusNode | undefined;
-    try {
-      tree = await handle.query<StatusNode>('status');
-    } catch {
-      tree = undefined;
-    }
-    if (opts.json) {
-      console.log(JSON.stringify({ workflowId, status: desc.status.name, tree }, null, 2));
-      return;
-    }
-    console.log(`${workflowId}: ${desc.status.name}`);
-    if (tree) printTree(tree, '');
-    const chain = desc.status.name === 'RUNNING' ? await activeChain(client, workflowId) : [];
-    const phase = chain.find((c) => c.node.level === 'plan');
-    if (phase?.node.children) {
-      console.log('current plan:');
-      printTree(phase.node, '  ');
-    }
-  } finally {
-    await client.connection.close();
-  }
-}
-
-function printTree(n: StatusNode, indent: string): void {
-  console.log(`${indent}${n.level} ${n.slug}: ${n.status} · ${n.tasksCompleted}/${n.tasksTotal} tasks · $${n.usage.costUsd.toFixed(4)}${n.failureReason ? ` · ${n.failureReason}` : ''}`);
-  for (const c of n.children ?? []) printTree(c, indent + '  ');
 }

@@ -1,94 +1,71 @@
 /**
- * Live progress of a running epic: a bar per level (epic, roadmap, plan, phase), read from the
- * workflows' `status` queries. On a terminal the bars redraw in place; elsewhere a line is
- * printed whenever something changes.
+ * Live view of a run (`phaseflow watch ID`, `phaseflow start --watch`): the tree with bars, costs,
+ * paused state and the questions it waits on, read by polling the workflows' `status` queries.
+ * Nothing is held by the watcher, so it can attach to a run at any time and Ctrl-C leaves the run
+ * alone. On a terminal the frame is redrawn in place; elsewhere (logs, CI) a line is printed per
+ * change.
  */
-import { type Client, WorkflowFailedError } from '@temporalio/client';
-import cliProgress from 'cli-progress';
-import { workflowIds } from '../domain/ids';
+import { CancelledFailure, type Client, TerminatedFailure, WorkflowFailedError } from '@temporalio/client';
+import type { PendingDecision } from '../domain/decisions';
 import type { StatusNode } from '../workflows/messages';
-
-const LEVELS = ['epic', 'roadmap', 'plan', 'phase'] as const;
-
-async function queryStatus(client: Client, workflowId: string): Promise<StatusNode | undefined> {
-  try {
-    return await client.workflow.getHandle(workflowId).query<StatusNode>('status');
-  } catch {
-    return undefined; // not started yet, or closed and not queryable
-  }
-}
-
-/** The chain of active nodes from the epic down to the phase running now. */
-export async function activeChain(client: Client, epicId: string): Promise<{ node: StatusNode; id: string }[]> {
-  const chain: { node: StatusNode; id: string }[] = [];
-  let id = epicId;
-  for (let depth = 0; depth < LEVELS.length; depth++) {
-    const node = await queryStatus(client, id);
-    if (!node) break;
-    chain.push({ node, id });
-    const active = node.children?.find((c) => c.status === 'active');
-    if (!active) break;
-    id = workflowIds.child(id, active.slug);
-  }
-  return chain;
-}
+import { decisionLine, nodeLine, pendingLines, treeLines } from './render';
+import { decisionsIn, fetchTree, flatten, pendingIn } from './tree';
 
 export interface WatchResult {
   ok: boolean;
   message: string;
 }
 
-export async function watchEpic(client: Client, epicId: string, opts: { intervalMs?: number; out?: NodeJS.WriteStream } = {}): Promise<WatchResult> {
+export interface WatchOptions {
+  intervalMs?: number;
+  out?: NodeJS.WritableStream & { isTTY?: boolean; columns?: number; rows?: number };
+}
+
+export async function watchEpic(client: Client, workflowId: string, opts: WatchOptions = {}): Promise<WatchResult> {
   const out = opts.out ?? process.stdout;
-  const tty = Boolean(out.isTTY);
-  const multibar = tty
-    ? new cliProgress.MultiBar(
-        { format: '{level} |{bar}| {value}/{total} {label}', barsize: 24, hideCursor: true, clearOnComplete: false, stream: out, fps: 5 },
-        cliProgress.Presets.shades_classic,
-      )
-    : undefined;
-  const bars = new Map<string, cliProgress.SingleBar>();
-  let lastLine = '';
-  const handle = client.workflow.getHandle(epicId);
+  const view = out.isTTY ? new Redraw(out) : new ChangeLog(out);
+  const handle = client.workflow.getHandle(workflowId);
   const done = handle.result().then(
-    (r) => ({ ok: true as const, r }),
-    (e) => ({ ok: false as const, e }),
+    (r: unknown) => ({ ok: true as const, r }),
+    (e: unknown) => ({ ok: false as const, e }),
   );
   let finished = false;
   void done.then(() => (finished = true));
 
-  const draw = async () => {
-    const chain = await activeChain(client, epicId);
-    for (const [i, { node }] of chain.entries()) {
-      const level = LEVELS[i].padEnd(7);
-      const label = `${node.title} (${node.status})`;
-      if (multibar) {
-        let bar = bars.get(LEVELS[i]);
-        if (!bar) {
-          bar = multibar.create(node.tasksTotal, node.tasksCompleted, { level, label });
-          bars.set(LEVELS[i], bar);
-        }
-        bar.setTotal(node.tasksTotal);
-        bar.update(node.tasksCompleted, { level, label });
-      }
-    }
-    if (!multibar) {
-      const line = chain.map(({ node }, i) => `${LEVELS[i]} ${node.slug} ${node.tasksCompleted}/${node.tasksTotal}`).join(' › ');
-      if (line && line !== lastLine) out.write(`${line}\n`);
-      lastLine = line;
+  let last: StatusNode | undefined;
+  const tick = async () => {
+    try {
+      last = await fetchTree(client, workflowId, 'active');
+      view.show(last, Date.now());
+    } catch (err) {
+      view.problem((err as Error).message);
     }
   };
-
   while (!finished) {
-    await draw().catch(() => undefined);
-    await Promise.race([done, new Promise((r) => setTimeout(r, opts.intervalMs ?? 500))]);
+    await tick();
+    await Promise.race([done, new Promise((r) => setTimeout(r, opts.intervalMs ?? 1000))]);
   }
-  await draw().catch(() => undefined);
-  multibar?.stop();
-  const res = await done;
-  if (res.ok) return { ok: true, message: `Epic ${epicId} completed: ${res.r.tasksCompleted}/${res.r.tasksTotal} tasks, $${res.r.usage.costUsd.toFixed(4)}` };
-  return { ok: false, message: `Epic ${epicId} failed: ${failureReason(res.e)}` };
+  await tick(); // the closing state, if the worker still answers
+  view.end();
+  return outcome(workflowId, await done, last);
 }
+
+/** The final line: how the run ended, with its figures. */
+function outcome(workflowId: string, res: { ok: true; r: unknown } | { ok: false; e: unknown }, last: StatusNode | undefined): WatchResult {
+  const level = capitalize(last?.level ?? 'epic');
+  const figures = (n: { tasksCompleted: number; tasksTotal: number; usage: StatusNode['usage'] } | undefined) => (n ? `${n.tasksCompleted}/${n.tasksTotal} tasks, $${n.usage.costUsd.toFixed(4)}` : '');
+  if (res.ok) {
+    const r = res.r as Partial<StatusNode>;
+    const n = r && typeof r.tasksTotal === 'number' && r.usage ? (r as StatusNode) : last;
+    return { ok: true, message: `${level} ${workflowId} completed: ${figures(n)}` };
+  }
+  const cause = res.e instanceof WorkflowFailedError ? res.e.cause : undefined;
+  if (cause instanceof CancelledFailure) return { ok: false, message: `${level} ${workflowId} cancelled${last ? ` at ${figures(last)}` : ''}` };
+  if (cause instanceof TerminatedFailure) return { ok: false, message: `${level} ${workflowId} terminated: ${cause.message}` };
+  return { ok: false, message: `${level} ${workflowId} failed: ${failureReason(res.e)}` };
+}
+
+const capitalize = (s: string) => s[0].toUpperCase() + s.slice(1);
 
 /** The innermost failure message: the one that says which task or gate failed, and why. */
 export function failureReason(err: unknown): string {
@@ -99,4 +76,93 @@ export function failureReason(err: unknown): string {
     e = e.cause;
   }
   return messages[0] ?? String(err);
+}
+
+interface View {
+  show(tree: StatusNode, now: number): void;
+  problem(message: string): void;
+  end(): void;
+}
+
+/** Terminal: the whole frame, redrawn in place, cut to the screen so the redraw stays exact. */
+class Redraw implements View {
+  private height = 0;
+  private note = '';
+
+  constructor(private readonly out: NonNullable<WatchOptions['out']>) {}
+
+  show(tree: StatusNode, now: number): void {
+    this.note = '';
+    this.draw(frame(tree, now, { columns: this.out.columns || 120, rows: this.out.rows || 40 }));
+  }
+
+  problem(message: string): void {
+    if (this.note === message) return;
+    this.note = message;
+    this.out.write(`\n${message}\n`);
+    this.height = 0; // keep the message on screen: the next frame starts below it
+  }
+
+  end(): void {}
+
+  private draw(lines: string[]): void {
+    const up = this.height > 0 ? `\x1b[${this.height}F` : '';
+    this.out.write(`${up}\x1b[0J${lines.join('\n')}\n`);
+    this.height = lines.length;
+  }
+}
+
+/** One frame: the tree (trimmed to fit), then what the run waits on, then a footer. */
+export function frame(tree: StatusNode, now: number, screen: { columns: number; rows: number }): string[] {
+  const pending = pendingIn(tree).flatMap((p) => pendingLines(p, now));
+  const footer = [`${new Date(now).toISOString().slice(11, 19)} UTC${tree.paused ? ' · ⏸ PAUSED (phaseflow resume to go on)' : ''} · Ctrl-C stops watching, not the run`];
+  let body = treeLines(tree);
+  const room = Math.max(3, screen.rows - 1 - pending.length - footer.length);
+  if (body.length > room) body = [...body.slice(0, room - 1), `  … ${body.length - room + 1} more`];
+  // A wrapped line would break the redraw; icons such as ⏳ take two columns, hence the margin.
+  const width = Math.max(20, screen.columns - 4);
+  const cut = (l: string) => ([...l].length > width ? `${[...l].slice(0, width - 1).join('')}…` : l);
+  return [...body, ...pending, ...footer].map(cut);
+}
+
+/** Not a terminal: a timestamped line for each node that changed and each question asked or settled. */
+class ChangeLog implements View {
+  private lines = new Map<string, string>();
+  private asked = new Map<string, PendingDecision>();
+  private note = '';
+
+  constructor(private readonly out: NodeJS.WritableStream) {}
+
+  show(tree: StatusNode, now: number): void {
+    this.note = '';
+    const stamp = new Date(now).toISOString().slice(11, 19);
+    const path: string[] = [];
+    for (const { node, depth } of flatten(tree)) {
+      path.length = depth;
+      path.push(node.slug);
+      const key = path.join('/');
+      // Questions get lines of their own below; the slug is spelled as its path to be unambiguous.
+      const line = nodeLine({ ...node, slug: key, pending: undefined }, { bars: false });
+      if (this.lines.get(key) !== line) this.out.write(`${stamp} ${line}\n`);
+      this.lines.set(key, line);
+    }
+    const pending = pendingIn(tree);
+    for (const p of pending) {
+      if (!this.asked.has(p.id)) for (const l of pendingLines(p, now)) this.out.write(`${stamp} ${l}\n`);
+    }
+    const open = new Set(pending.map((p) => p.id));
+    const records = decisionsIn(tree);
+    for (const id of [...this.asked.keys()].filter((k) => !open.has(k))) {
+      const r = records.find((d) => d.id === id);
+      this.out.write(`${stamp} ✔ decided: ${r ? decisionLine(r) : id}\n`);
+    }
+    this.asked = new Map(pending.map((p) => [p.id, p]));
+  }
+
+  problem(message: string): void {
+    if (message !== this.note) this.out.write(`${message}\n`);
+    this.note = message;
+  }
+
+  end(): void {}
 }

@@ -1,0 +1,39 @@
+/** `phaseflow status ID`: the tree of a run, what it waits on, and the decisions taken so far. */
+import { decisionLine, pendingLines, treeLines } from './render';
+import { resolveTarget, withClient } from './target';
+import { decisionsIn, fetchTree, pendingIn } from './tree';
+import type { StatusNode } from '../workflows/messages';
+
+export async function statusCommand(id: string, opts: { json?: boolean }): Promise<void> {
+  await withClient(async (client) => {
+    const target = await resolveTarget(client, id);
+    let tree: StatusNode | undefined;
+    let problem: string | undefined;
+    try {
+      tree = await fetchTree(client, target.workflowId, 'started');
+    } catch (err) {
+      problem = (err as Error).message;
+    }
+    const pending = tree ? pendingIn(tree) : [];
+    const decisions = tree ? decisionsIn(tree) : [];
+    if (opts.json) {
+      console.log(JSON.stringify({ workflowId: target.workflowId, epicId: target.epicId, status: target.status, tree, pending, decisions }, null, 2));
+      return;
+    }
+    console.log(`${target.workflowId}: ${target.status}`);
+    if (!tree) {
+      console.log(`  (no status tree: ${problem})`);
+      return;
+    }
+    for (const line of treeLines(tree)) console.log(`  ${line}`);
+    const now = Date.now();
+    if (pending.length) {
+      console.log(`Waiting for ${pending.length === 1 ? 'a decision' : `${pending.length} decisions`}:`);
+      for (const p of pending) for (const line of pendingLines(p, now, '  ', { explain: true })) console.log(line);
+    }
+    if (decisions.length) {
+      console.log('Decisions so far:');
+      for (const d of decisions) console.log(`  ${decisionLine(d)}`);
+    }
+  });
+}

@@ -1,0 +1,103 @@
+/**
+ * What the operating commands (status, watch, pending, approve, …) act on: an ID given on the
+ * command line, resolved to a workflow on the server, and the queries they send it.
+ */
+import os from 'node:os';
+import { type Client, type WorkflowExecutionDescription, WorkflowNotFoundError } from '@temporalio/client';
+import { workflowIds } from '../domain/ids';
+import { SA } from '../domain/search-attributes';
+import type { PendingDecision } from '../domain/decisions';
+import { connectClient, temporalConfig } from '../temporal/config';
+import { isServerReachable } from '../temporal/dev-server';
+import type { StatusNode } from '../workflows/messages';
+import { CliError } from './errors';
+
+/** How long a query may wait for a worker to answer. */
+export const QUERY_TIMEOUT_MS = 15_000;
+
+/** Connects to the configured server (a clear error when none answers), runs `fn`, closes. */
+export async function withClient<T>(fn: (client: Client) => Promise<T>): Promise<T> {
+  const config = temporalConfig();
+  if (!(await isServerReachable(config.address, config.namespace))) {
+    throw new CliError(`no Temporal server at ${config.address} (namespace ${config.namespace}); start one with \`phaseflow server\` or set TEMPORAL_ADDRESS`);
+  }
+  const client = await connectClient(config);
+  try {
+    return await fn(client);
+  } finally {
+    await client.connection.close();
+  }
+}
+
+export interface Target {
+  /** What the user typed. */
+  given: string;
+  workflowId: string;
+  /** The epic at the top of the tree this workflow belongs to. */
+  epicId: string;
+  level?: string;
+  /** RUNNING, COMPLETED, FAILED, CANCELLED, TERMINATED, … */
+  status: string;
+  description: WorkflowExecutionDescription;
+}
+
+/**
+ * `shop` → `epic/shop`; `epic/shop/…` as given. A bare name that is no epic slug is also tried
+ * as a workflow id, for epics started with `phaseflow start --id NAME`.
+ */
+export function candidateIds(given: string): string[] {
+  const id = given.trim();
+  if (!id) throw new CliError('expected an epic slug or a workflow id (epic/<slug>[/<roadmap>/<plan>/<phase>])');
+  return id.includes('/') ? [id] : [workflowIds.epic(id), id];
+}
+
+export async function resolveTarget(client: Client, given: string): Promise<Target> {
+  const tried = candidateIds(given);
+  for (const workflowId of tried) {
+    let description: WorkflowExecutionDescription;
+    try {
+      description = await client.workflow.getHandle(workflowId).describe();
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) continue;
+      throw err;
+    }
+    return {
+      given,
+      workflowId,
+      epicId: description.rootExecution?.workflowId ?? workflowId,
+      level: description.typedSearchAttributes.get(SA.level),
+      status: description.status.name,
+      description,
+    };
+  }
+  const { address, namespace } = temporalConfig();
+  throw new CliError(`no workflow ${tried.map((t) => `"${t}"`).join(' or ')} on ${address} (namespace ${namespace}); \`phaseflow pending\` lists the running epics`);
+}
+
+/** Commands that change a run refuse closed workflows with one clear message. */
+export function requireRunning(t: Target, doing: string): void {
+  if (t.status !== 'RUNNING') throw new CliError(`cannot ${doing} ${t.workflowId}: it is ${t.status.toLowerCase()}, not running`);
+}
+
+/** A query with a time limit: a workflow whose worker is down would otherwise hang the CLI. */
+export async function queryWorkflow<T>(client: Client, workflowId: string, name: 'status' | 'pending'): Promise<T> {
+  try {
+    return await client.connection.withDeadline(Date.now() + QUERY_TIMEOUT_MS, () => client.workflow.getHandle(workflowId).query<T>(name));
+  } catch (err) {
+    const msg = (err as Error)?.message ?? String(err);
+    const hint = /deadline|timeout|timed out/i.test(msg) ? ` (no worker answered within ${QUERY_TIMEOUT_MS / 1000} s: is \`phaseflow worker\` running on task queue ${temporalConfig().taskQueue}?)` : '';
+    throw new CliError(`query "${name}" on ${workflowId} failed: ${msg}${hint}`);
+  }
+}
+
+export const queryStatus = (client: Client, workflowId: string) => queryWorkflow<StatusNode>(client, workflowId, 'status');
+export const queryPending = (client: Client, workflowId: string) => queryWorkflow<PendingDecision[]>(client, workflowId, 'pending');
+
+/** Who answers or steers: the OS user, as `by` in decisions and control messages. */
+export function operator(): string {
+  try {
+    return os.userInfo().username;
+  } catch {
+    return process.env.USER || process.env.USERNAME || 'unknown';
+  }
+}

@@ -1,0 +1,59 @@
+/**
+ * The status tree of a run as one StatusNode: each workflow's `status` query answers for itself
+ * and its direct children, so the CLI queries down the tree and nests the answers.
+ */
+import type { Client } from '@temporalio/client';
+import type { DecisionRecord, PendingDecision } from '../domain/decisions';
+import { workflowIds } from '../domain/ids';
+import type { StatusNode } from '../workflows/messages';
+import { queryStatus } from './target';
+
+/** Statuses of a child that has not started or has ended (nothing live to ask it). */
+const SETTLED = new Set(['pending', 'not_started', 'completed', 'failed', 'cancelled', 'skipped', 'blocked']);
+
+/**
+ * `active`: only the running chain (epic → roadmap → plan → phase), what a live view polls.
+ * `started`: every child that has started, for `status` (decisions of finished plans too).
+ */
+export type TreeMode = 'active' | 'started';
+
+export async function fetchTree(client: Client, workflowId: string, mode: TreeMode = 'active'): Promise<StatusNode> {
+  return expand(client, await queryStatus(client, workflowId), workflowId, mode);
+}
+
+async function expand(client: Client, node: StatusNode, workflowId: string, mode: TreeMode): Promise<StatusNode> {
+  const children = await Promise.all(
+    (node.children ?? []).map(async (child) => {
+      const wanted = mode === 'active' ? !SETTLED.has(child.status) : child.status !== 'pending' && child.status !== 'not_started';
+      if (!wanted) return child;
+      const childId = child.workflowId ?? workflowIds.child(workflowId, child.slug);
+      // A child that is gone or whose worker does not answer keeps the summary its parent gave.
+      const sub = await queryStatus(client, childId).catch(() => undefined);
+      return sub ? expand(client, sub, childId, mode) : { ...child, workflowId: childId };
+    }),
+  );
+  return { ...node, workflowId: node.workflowId ?? workflowId, ...(node.children ? { children } : {}) };
+}
+
+/** Every node, parents before children. */
+export function flatten(node: StatusNode, depth = 0, out: { node: StatusNode; depth: number }[] = []): { node: StatusNode; depth: number }[] {
+  out.push({ node, depth });
+  for (const c of node.children ?? []) flatten(c, depth + 1, out);
+  return out;
+}
+
+/** The questions waiting anywhere in the tree, once each (a question is carried up every level). */
+export function pendingIn(tree: StatusNode): PendingDecision[] {
+  return uniqueById(flatten(tree).flatMap(({ node }) => node.pending ?? []));
+}
+
+/** The decisions taken anywhere in the tree, once each, oldest first. */
+export function decisionsIn(tree: StatusNode): DecisionRecord[] {
+  return uniqueById(flatten(tree).flatMap(({ node }) => node.decisions ?? [])).sort((a, b) => a.decidedAt.localeCompare(b.decidedAt));
+}
+
+function uniqueById<T extends { id: string }>(items: T[]): T[] {
+  const seen = new Map<string, T>();
+  for (const i of items) if (!seen.has(i.id)) seen.set(i.id, i);
+  return [...seen.values()];
+}
