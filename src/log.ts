@@ -1,8 +1,10 @@
 /**
  * Structured logs (pino JSON) to a file or stderr; human output goes to stdout elsewhere.
- * Secrets are redacted by key name, and by value for the keys we know of.
+ * Secrets are redacted by key name, by the value of every credential in the environment, and by shape.
  */
 import pino, { type Logger } from 'pino';
+import { secretValues } from './activities/secrets';
+import { redactSecrets } from './domain/secret-scan';
 
 const SECRET_KEYS = ['apiKey', 'api_key', 'authorization', 'Authorization', 'x-api-key', 'token', 'password', 'ANTHROPIC_API_KEY', 'GITHUB_TOKEN'];
 
@@ -19,12 +21,18 @@ export function createLogger(opts: { name: string; file?: string; level?: string
   );
 }
 
-/** Secret values from the environment never reach a log line, whatever key they hide under. */
+/**
+ * Secret values never reach a log line, whatever key they hide under: the values of every
+ * credential in the environment (by name or value, see activities/secrets.ts), and anything
+ * credential-shaped (an API key quoted in an error message, a URL with a password).
+ */
 function redactSecretValues(line: string): string {
   let out = line;
-  for (const name of ['ANTHROPIC_API_KEY', 'ANTHROPIC_AUTH_TOKEN', 'GITHUB_TOKEN', 'TEMPORAL_API_KEY']) {
-    const v = process.env[name];
-    if (v && v.length >= 8) out = out.split(v).join('[redacted]');
+  for (const v of secretValues(process.env)) {
+    out = out.split(v).join('[redacted]');
+    // JSON escaping (a value with quotes or backslashes) changes how it appears in the line.
+    const escaped = JSON.stringify(v).slice(1, -1);
+    if (escaped !== v) out = out.split(escaped).join('[redacted]');
   }
-  return out;
+  return redactSecrets(out);
 }

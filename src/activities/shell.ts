@@ -6,13 +6,29 @@ import { spawn } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import { mkdir, readFile, unlink } from 'node:fs/promises';
 import path from 'node:path';
-import { isSecretName } from './secrets';
+import { redactSecrets } from '../domain/secret-scan';
+import { sandboxed } from './sandbox';
+import { hideSecretsFromProcEnviron, isSecretEnv, secretValues } from './secrets';
 
-/** The parent's environment minus anything that looks like a credential. */
+/**
+ * The parent's environment minus anything that looks like a credential, by name or by value.
+ * Called before every child starts, so the worker's own /proc environ is cleaned first.
+ */
 export function scrubbedEnv(env: NodeJS.ProcessEnv = process.env, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  hideSecretsFromProcEnviron();
   const out: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(env)) if (v !== undefined && !isSecretName(k)) out[k] = v;
+  for (const [k, v] of Object.entries(env)) if (v !== undefined && !isSecretEnv(k, v)) out[k] = v;
   return { ...out, ...extra };
+}
+
+/**
+ * Output that goes into history or a summary: the worker's own secret values and anything
+ * credential-shaped (a command that prints a .env file) are replaced by `[redacted ...]`.
+ */
+export function redactOutput(text: string, env: NodeJS.ProcessEnv = process.env): string {
+  let out = text;
+  for (const v of secretValues(env)) out = out.split(v).join('[redacted]');
+  return redactSecrets(out);
 }
 
 export interface ShellResult {
@@ -48,7 +64,9 @@ export async function runShell(command: string, opts: ShellOptions): Promise<She
   let timedOut = false;
   let cancelled = false;
 
-  const child = spawn('/bin/sh', ['-c', command], {
+  // In a PID namespace where the machine allows it (sandbox.ts): no view of other processes.
+  const run = sandboxed('/bin/sh', ['-c', command], 'processes', opts.cwd);
+  const child = spawn(run.file, run.args, {
     cwd: opts.cwd,
     env: scrubbedEnv(),
     detached: true, // own process group, so a timeout kills the whole tree
@@ -98,7 +116,8 @@ export async function runShell(command: string, opts: ShellOptions): Promise<She
     cancelled,
     durationMs: Math.round(performance.now() - started),
     outputBytes,
-    excerpt: tail.slice(-excerptChars).trimEnd(),
+    // Redact before cutting: a secret cut in half would no longer be recognised.
+    excerpt: redactOutput(tail).slice(-excerptChars).trimEnd(),
   };
 }
 

@@ -6,8 +6,9 @@ import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import YAML from 'yaml';
 import { z } from 'zod';
+import { redactSecrets } from './secret-scan';
 import { EpicSpec } from './spec';
-import { SpecError, validateEpic } from './validate';
+import { formatPath, SpecError, validateEpic } from './validate';
 
 export { SpecError, validateEpic } from './validate';
 
@@ -18,14 +19,23 @@ export function parseSpecText(text: string, file: string): unknown {
   const ext = path.extname(file).toLowerCase();
   const looksJson = ext === '.json' || (ext !== '.yaml' && ext !== '.yml' && /^\s*[{[]/.test(text));
   if (looksJson) {
+    let data: unknown;
     try {
-      return JSON.parse(text);
+      data = JSON.parse(text);
     } catch (e) {
       throw new SpecError(file, [{ path: '', message: `not valid JSON: ${(e as Error).message}` }]);
     }
+    // JSON.parse keeps the last of two equal keys without a word: a reviewer would read the first.
+    const duplicates = duplicateJsonKeys(text);
+    if (duplicates.length) throw new SpecError(file, duplicates);
+    return data;
   }
   const doc = YAML.parseDocument(text, { uniqueKeys: true, prettyErrors: true, strict: true });
-  const errors = doc.errors.map((e) => ({ path: e.linePos ? `line ${e.linePos[0].line}, column ${e.linePos[0].col}` : '', message: e.message.split('\n')[0] }));
+  // Warnings count too: an unresolved tag (`!include x`) would otherwise quietly become a string.
+  const errors = [...doc.errors, ...doc.warnings].map((e) => ({
+    path: e.linePos ? `line ${e.linePos[0].line}, column ${e.linePos[0].col}` : '',
+    message: e.message.includes('call stack') ? 'nested too deeply to parse' : e.message.split('\n')[0],
+  }));
   if (errors.length) throw new SpecError(file, errors);
   try {
     // A small alias budget defeats "billion laughs" documents.
@@ -45,6 +55,9 @@ export function loadEpicFile(file: string): EpicSpec {
   }
   if (size > MAX_SPEC_BYTES) throw new SpecError(file, [{ path: '', message: `file is ${size} bytes; an epic spec may be at most ${MAX_SPEC_BYTES} bytes` }]);
   const bytes = readFileSync(file);
+  if ((bytes[0] === 0xff && bytes[1] === 0xfe) || (bytes[0] === 0xfe && bytes[1] === 0xff)) {
+    throw new SpecError(file, [{ path: '', message: 'the file is UTF-16 (it starts with a UTF-16 byte order mark); save it as UTF-8' }]);
+  }
   let text: string;
   try {
     text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
@@ -55,6 +68,60 @@ export function loadEpicFile(file: string): EpicSpec {
   if (text.trim() === '') throw new SpecError(file, [{ path: '', message: 'file is empty; expected an epic (see `phaseflow schema`)' }]);
   const spec = validateEpic(parseSpecText(text, file), file);
   return { ...spec, workspace: path.resolve(path.dirname(path.resolve(file)), spec.workspace) };
+}
+
+/**
+ * Keys that occur twice in one JSON object, with their field paths. JSON.parse has accepted the
+ * text already, so a small scanner suffices: strings (keys decoded, so "\u0073lug" is "slug"),
+ * brackets, commas and colons. Iterative and linear.
+ */
+export function duplicateJsonKeys(text: string): { path: string; message: string }[] {
+  const MAX_REPORTED = 20;
+  interface Frame {
+    object: boolean;
+    keys: Set<string>;
+    /** The key or index this container sits under in its parent. */
+    at: string | number | undefined;
+    key: string | undefined;
+    index: number;
+    expectKey: boolean;
+  }
+  const stack: Frame[] = [];
+  const found: { path: string; message: string }[] = [];
+  const pathTo = (last: string | number) => formatPath([...stack.slice(1).map((f) => f.at!), last]);
+  const slot = (): string | number | undefined => {
+    const top = stack[stack.length - 1];
+    return top ? (top.object ? top.key : top.index) : undefined;
+  };
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (c === '{' || c === '[') {
+      stack.push({ object: c === '{', keys: new Set(), at: slot(), key: undefined, index: 0, expectKey: c === '{' });
+    } else if (c === '}' || c === ']') {
+      stack.pop();
+    } else if (c === ',') {
+      const top = stack[stack.length - 1];
+      if (top?.object) top.expectKey = true;
+      else if (top) top.index++;
+    } else if (c === '"') {
+      let j = i + 1;
+      while (text[j] !== '"') j += text[j] === '\\' ? 2 : 1;
+      const top = stack[stack.length - 1];
+      if (top?.object && top.expectKey) {
+        const key = JSON.parse(text.slice(i, j + 1)) as string;
+        if (top.keys.has(key)) {
+          const line = text.slice(0, i).split('\n').length;
+          found.push({ path: pathTo(key), message: `duplicate key "${redactSecrets(key)}" (line ${line}); JSON would silently keep only the last one` });
+          if (found.length >= MAX_REPORTED) return found;
+        }
+        top.keys.add(key);
+        top.key = key;
+        top.expectKey = false;
+      }
+      i = j;
+    }
+  }
+  return found;
 }
 
 /** Byte offset of the first invalid UTF-8 sequence (a single scan; only called on failure). */

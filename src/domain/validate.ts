@@ -3,6 +3,7 @@
  * epic workflow runs the same checks on input that did not come through the CLI.
  */
 import type { z } from 'zod';
+import { redactSecrets, scanForSecrets, walkStrings } from './secret-scan';
 import { checkStructure, EpicSpec } from './spec';
 
 export interface SpecProblem {
@@ -23,24 +24,65 @@ export class SpecError extends Error {
 /** `roadmaps[0].plans[1].id` from zod's path array. */
 export function formatPath(p: readonly PropertyKey[]): string {
   let out = '';
-  for (const k of p) out += typeof k === 'number' ? `[${k}]` : out ? `.${String(k)}` : String(k);
+  // A key can be a secret too (a misplaced token as a YAML key): never print one.
+  for (const k of p) out += typeof k === 'number' ? `[${k}]` : out ? `.${redactSecrets(String(k))}` : redactSecrets(String(k));
   return out;
 }
 
+/**
+ * Characters no spec string needs: C0 controls other than tab, newline and carriage return
+ * (a NUL cannot even be passed to a command; ESC sequences rewrite a terminal showing a title),
+ * DEL, C1 controls, and the bidirectional overrides and isolates that make a command read
+ * differently from what runs ("Trojan Source").
+ */
+const UNSAFE_CHARS = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/;
+const UNSAFE_WHY = 'control and bidirectional-override characters are not allowed in a spec';
+
+function describeChar(c: string): string {
+  return `the character U+${c.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}`;
+}
+
 function describeIssue(issue: z.core.$ZodIssue): string {
-  if (issue.code === 'unrecognized_keys') return `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
+  // Input echoed back is redacted first, so a secret in the wrong place is not shown either.
+  if (issue.code === 'unrecognized_keys') return `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${redactSecrets(k)}"`).join(', ')}`;
   if (issue.code === 'invalid_type') {
     const input = (issue as { input?: unknown }).input;
-    const received = input === undefined ? 'nothing (missing)' : input === null ? 'null' : Array.isArray(input) ? 'array' : `${typeof input} ${JSON.stringify(input).slice(0, 40)}`;
+    const shown = typeof input === 'number' ? String(input) : redactSecrets(JSON.stringify(input) ?? String(input)).slice(0, 40);
+    const received = input === undefined ? 'nothing (missing)' : input === null ? 'null' : Array.isArray(input) ? 'array' : `${typeof input} ${shown}`;
     return `expected ${issue.expected}, got ${received}`;
   }
   return issue.message;
 }
 
-/** Validates already-parsed data. `source` names it in errors (a file path or "workflow input"). */
+/**
+ * Validates already-parsed data. `source` names it in errors (a file path or "workflow input").
+ * A credential anywhere in it (see secret-scan.ts) is a problem too, reported masked, and so is
+ * a control character.
+ */
 export function validateEpic(data: unknown, source = 'epic'): EpicSpec {
+  try {
+    return validateOrThrow(data, source);
+  } catch (e) {
+    // A pathological document (a dependency chain of tens of thousands of tasks) can exhaust the
+    // stack in a recursive check: that is a bad spec too, not a crash (nor, in the epic workflow,
+    // a workflow task that fails and is retried for ever).
+    if (e instanceof RangeError) throw new SpecError(source, [{ path: '', message: `too large or too deeply nested to check (${e.message})` }]);
+    throw e;
+  }
+}
+
+function validateOrThrow(data: unknown, source: string): EpicSpec {
+  const extra: SpecProblem[] = [];
+  scanForSecrets(data, (p, message) => extra.push({ path: formatPath(p), message }));
+  walkStrings(data, (text, path, isKey) => {
+    const bad = UNSAFE_CHARS.exec(text);
+    if (bad) extra.push({ path: formatPath(path()), message: `${isKey ? 'the field name contains' : 'contains'} ${describeChar(bad[0])}; ${UNSAFE_WHY}` });
+  });
   const result = EpicSpec.safeParse(data, { reportInput: true });
-  if (result.success) return result.data;
+  if (result.success) {
+    if (extra.length) throw new SpecError(source, extra);
+    return result.data;
+  }
   const problems: SpecProblem[] = result.error.issues.map((issue) => ({
     // Unknown keys are reported on their parent; name them fully so the user can find them.
     path: formatPath(issue.code === 'unrecognized_keys' && issue.keys.length === 1 ? [...issue.path, issue.keys[0]] : issue.path),
@@ -48,9 +90,9 @@ export function validateEpic(data: unknown, source = 'epic'): EpicSpec {
   }));
   // zod skips refinements when the shape is wrong; run them anyway so every problem shows at once.
   if (!result.error.issues.some((i) => i.code === 'custom')) {
-    checkStructure(data, (p, message) => problems.push({ path: formatPath(p), message }));
+    checkStructure(data, (p, message) => problems.push({ path: formatPath(p), message: redactSecrets(message) }));
   }
-  throw new SpecError(source, problems);
+  throw new SpecError(source, [...problems, ...extra]);
 }
 
 /** Like validateEpic, without throwing: the workflow turns the message into a failure. */

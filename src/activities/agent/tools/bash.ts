@@ -1,10 +1,12 @@
 /**
- * Bash {command, timeout?}: runs `bash -c` in the workspace, in its own process group (killed
- * as a whole on timeout, cancellation, and when the command exits, so no stray children
- * outlive the call), with a filtered environment and a capped output.
+ * Bash {command, timeout?}: runs `bash -c` in the workspace, sandboxed where the machine allows
+ * it (sandbox.ts), in its own process group (killed as a whole on timeout, cancellation, and
+ * when the command exits, so no stray children outlive the call), with a filtered environment
+ * and a capped output.
  */
 import { spawn } from 'node:child_process';
 import { z } from 'zod';
+import { sandboxed, type Sandboxed } from '../../sandbox';
 import { agentShellEnv } from './bash-env';
 import { defineTool, TOOL_RESULT_CAP_BYTES } from './tool';
 import { ToolError } from './tool-error';
@@ -37,7 +39,11 @@ export const bashTool = defineTool({
   }),
   async run({ command, timeout }, ctx) {
     const limitMs = Math.max(1, Math.min(timeout ?? BASH_DEFAULT_TIMEOUT_MS, BASH_MAX_TIMEOUT_MS, ctx.remainingMs()));
-    const r = await runInProcessGroup(command, ctx.workspace, agentShellEnv(ctx.env, ctx.workspace), limitMs, ctx.signal);
+    // In the workspace sandbox where the machine allows it (sandbox.ts): no other processes in
+    // sight, everything outside the workspace read-only, home directories and /tmp hidden.
+    const run = sandboxed('/bin/bash', ['-c', command], 'workspace', ctx.workspace, ctx.env);
+    const env = { ...agentShellEnv(ctx.env, ctx.workspace), ...(run.sandbox === 'workspace' ? { TMPDIR: '/tmp' } : {}) };
+    const r = await runInProcessGroup(run, ctx.workspace, env, limitMs, ctx.signal);
     const output = r.output.text();
     if (r.timedOut) throw new ToolError(`${output}\n[command timed out after ${limitMs} ms; its process group was killed]`);
     if (r.aborted) throw new ToolError(`${output}\n[command aborted: the task was cancelled or ran out of time]`);
@@ -54,12 +60,12 @@ interface RunResult {
   output: HeadTailBuffer;
 }
 
-function runInProcessGroup(command: string, cwd: string, env: NodeJS.ProcessEnv, limitMs: number, signal: AbortSignal): Promise<RunResult> {
+function runInProcessGroup(run: Sandboxed, cwd: string, env: NodeJS.ProcessEnv, limitMs: number, signal: AbortSignal): Promise<RunResult> {
   return new Promise((resolve, reject) => {
     const output = new HeadTailBuffer(OUTPUT_CAP_BYTES);
     let timedOut = false;
     let aborted = false;
-    const child = spawn('/bin/bash', ['-c', command], { cwd, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(run.file, run.args, { cwd, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
     const killGroup = (sig: NodeJS.Signals) => {
       try {
         if (child.pid) process.kill(-child.pid, sig);

@@ -9,7 +9,7 @@ import { writeFileAtomic } from '../../fs-atomic';
 import { resolveInWorkspace, toRelative } from '../workspace';
 import { defineTool } from './tool';
 import { ToolError } from './tool-error';
-import { refuseProtected } from './protected-paths';
+import { MAX_WRITE_BYTES, refuseProtected } from './protected-paths';
 
 export const editTool = defineTool({
   name: 'Edit',
@@ -37,6 +37,10 @@ export const editTool = defineTool({
     const rel = toRelative(ctx.workspace, abs);
     refuseProtected(rel);
     if (old_string === new_string) throw new ToolError('old_string and new_string are identical; nothing to change');
+    // Reading a FIFO or a device would block or never end.
+    const st = await fs.stat(abs).catch(() => undefined);
+    if (st && !st.isFile()) throw new ToolError(`${rel} is not a regular file; refused`);
+    if (st && st.size > MAX_WRITE_BYTES) throw new ToolError(`${rel} is ${st.size} bytes; Edit works on files up to ${MAX_WRITE_BYTES} bytes`);
     const text = await fs.readFile(abs, 'utf8').catch((err: NodeJS.ErrnoException) => {
       throw new ToolError(err.code === 'ENOENT' ? `file not found: ${rel} (use Write to create it)` : `cannot read ${rel}: ${err.message}`);
     });
@@ -47,6 +51,9 @@ export const editTool = defineTool({
       throw new ToolError(`old_string occurs ${count} times in ${rel}; add surrounding context to make it unique, or set replace_all`);
     }
     // split/join replaces literally (no `$&` patterns as String.replace would interpret).
+    // replace_all multiplies: a short file can become a huge one. Check the size before building it.
+    const size = Buffer.byteLength(text) + (replace_all ? count : 1) * (Buffer.byteLength(new_string) - Buffer.byteLength(old_string));
+    if (size > MAX_WRITE_BYTES) throw new ToolError(`the edit would make ${rel} ${size} bytes; files are capped at ${MAX_WRITE_BYTES} bytes (nothing was written)`);
     const updated = replace_all ? parts.join(new_string) : text.replace(old_string, () => new_string);
     await writeFileAtomic(abs, updated);
     ctx.changedFiles.add(rel);

@@ -1,7 +1,8 @@
 /**
  * Grep {pattern, path?, glob?, -i?, output_mode?}: regular-expression search in workspace files.
- * Implemented in-process (JavaScript regex) rather than shelling out to ripgrep, so it needs no
- * binary and cannot be steered outside the workspace by flags.
+ * Implemented with JavaScript regexes rather than by shelling out to ripgrep, so it needs no
+ * binary and cannot be steered outside the workspace by flags. The matching runs in a thread
+ * with a time limit (grep-thread.ts), so a catastrophic pattern cannot freeze the worker.
  */
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
@@ -10,11 +11,14 @@ import { z } from 'zod';
 import { resolveInWorkspace, toRelative } from '../workspace';
 import { defineTool } from './tool';
 import { ToolError } from './tool-error';
+import { grepInThread } from './grep-thread';
 import { walkFiles } from './walk';
 
 const MAX_FILE_BYTES = 2 * 1024 * 1024;
 const MAX_OUTPUT_LINES = 250;
 const MAX_LINE_CHARS = 500;
+/** A search (the regex, really) gets this long before its thread is stopped. */
+export const GREP_TIME_LIMIT_MS = 20_000;
 
 export const grepTool = defineTool({
   name: 'Grep',
@@ -41,46 +45,27 @@ export const grepTool = defineTool({
     output_mode: z.enum(['content', 'files_with_matches', 'count']).optional(),
   }),
   async run(input, ctx) {
-    let re: RegExp;
+    const flags = input['-i'] ? 'i' : '';
     try {
-      re = new RegExp(input.pattern, input['-i'] ? 'i' : '');
+      new RegExp(input.pattern, flags);
     } catch (err) {
       throw new ToolError(`invalid regular expression: ${(err as Error).message}`);
     }
     const target = await resolveInWorkspace(ctx.workspace, input.path ?? '.');
     const st = await fs.stat(target).catch(() => undefined);
     if (!st) throw new ToolError(`not found: ${toRelative(ctx.workspace, target)}`);
+    if (!st.isDirectory() && !st.isFile()) throw new ToolError(`${toRelative(ctx.workspace, target)} is not a regular file or a directory`);
     const globMatch = input.glob ? picomatch(input.glob, { dot: true, basename: !input.glob.includes('/') }) : () => true;
-    const files = st.isDirectory()
-      ? walkFiles(ctx.workspace, target, ctx.signal)
-      : (async function* () { yield { abs: target, rel: path.basename(target) }; })();
-
-    const mode = input.output_mode ?? 'files_with_matches';
-    const out: string[] = [];
-    let truncated = false;
-    for await (const f of files) {
-      if (!globMatch(f.rel)) continue;
-      const buf = await fs.readFile(f.abs).catch(() => undefined);
-      if (!buf || buf.length > MAX_FILE_BYTES || buf.subarray(0, 8192).includes(0)) continue;
-      const rel = toRelative(ctx.workspace, f.abs);
-      const lines = buf.toString('utf8').split('\n');
-      let count = 0;
-      for (let i = 0; i < lines.length; i++) {
-        if (!re.test(lines[i])) continue;
-        count++;
-        if (mode === 'content') {
-          const line = lines[i].length > MAX_LINE_CHARS ? `${lines[i].slice(0, MAX_LINE_CHARS)}…` : lines[i];
-          out.push(`${rel}:${i + 1}:${line}`);
-        } else if (mode === 'files_with_matches') break;
-      }
-      if (count && mode === 'files_with_matches') out.push(rel);
-      if (count && mode === 'count') out.push(`${rel}:${count}`);
-      if (out.length >= MAX_OUTPUT_LINES) {
-        truncated = true;
-        break;
-      }
+    const files: { abs: string; rel: string }[] = [];
+    if (st.isDirectory()) {
+      for await (const f of walkFiles(ctx.workspace, target, ctx.signal)) if (globMatch(f.rel)) files.push({ abs: f.abs, rel: toRelative(ctx.workspace, f.abs) });
+    } else if (globMatch(path.basename(target))) {
+      files.push({ abs: target, rel: toRelative(ctx.workspace, target) });
     }
-    if (out.length === 0) return 'No matches found';
-    return out.slice(0, MAX_OUTPUT_LINES).join('\n') + (truncated ? `\n[stopped after ${MAX_OUTPUT_LINES} results; narrow the search]` : '');
+    const limitMs = Math.max(1, Math.min(GREP_TIME_LIMIT_MS, ctx.remainingMs()));
+    const job = { pattern: input.pattern, flags, files, mode: input.output_mode ?? 'files_with_matches', maxFileBytes: MAX_FILE_BYTES, maxOutputLines: MAX_OUTPUT_LINES, maxLineChars: MAX_LINE_CHARS } as const;
+    const { lines, truncated } = await grepInThread(job, limitMs, ctx.signal);
+    if (lines.length === 0) return 'No matches found';
+    return lines.join('\n') + (truncated ? `\n[stopped after ${MAX_OUTPUT_LINES} results; narrow the search]` : '');
   },
 });

@@ -3,11 +3,12 @@ import { promises as fs } from 'node:fs';
 import { z } from 'zod';
 import { resolveInWorkspace, toRelative } from '../workspace';
 import { defineTool } from './tool';
+import { MAX_WRITE_BYTES } from './protected-paths';
 import { ToolError } from './tool-error';
 
 const DEFAULT_LINES = 2000;
 const MAX_LINE_CHARS = 2000;
-const MAX_FILE_BYTES = 5 * 1024 * 1024;
+const MAX_FILE_BYTES = MAX_WRITE_BYTES;
 
 export const readTool = defineTool({
   name: 'Read',
@@ -34,6 +35,8 @@ export const readTool = defineTool({
     const st = await fs.stat(abs).catch(() => undefined);
     if (!st) throw new ToolError(`file not found: ${rel}`);
     if (st.isDirectory()) throw new ToolError(`${rel} is a directory; use Glob or Bash ls to list it`);
+    // A FIFO would block the read forever, a device could stream without end.
+    if (!st.isFile()) throw new ToolError(`${rel} is not a regular file (a FIFO, socket or device); not read`);
     if (st.size > MAX_FILE_BYTES) throw new ToolError(`${rel} is ${st.size} bytes; too large to read whole, use Grep or Bash (head, sed -n) instead`);
     const buf = await fs.readFile(abs);
     if (buf.subarray(0, 8192).includes(0)) throw new ToolError(`${rel} looks like a binary file; not shown`);

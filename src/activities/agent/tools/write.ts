@@ -1,11 +1,15 @@
-/** Write {file_path, content}: creates or replaces a file atomically and records it as changed. */
+/**
+ * Write {file_path, content}: creates or replaces a file atomically and records it as changed.
+ * Refused: paths outside the workspace, phaseflow's records and .git (protected-paths.ts),
+ * non-regular files, and content over MAX_WRITE_BYTES.
+ */
 import { promises as fs } from 'node:fs';
 import { z } from 'zod';
 import { writeFileAtomic } from '../../fs-atomic';
 import { resolveInWorkspace, toRelative } from '../workspace';
 import { defineTool } from './tool';
 import { ToolError } from './tool-error';
-import { refuseProtected } from './protected-paths';
+import { MAX_WRITE_BYTES, refuseProtected } from './protected-paths';
 
 export const writeTool = defineTool({
   name: 'Write',
@@ -25,8 +29,11 @@ export const writeTool = defineTool({
     const abs = await resolveInWorkspace(ctx.workspace, file_path);
     const rel = toRelative(ctx.workspace, abs);
     refuseProtected(rel);
+    const bytes = Buffer.byteLength(content);
+    if (bytes > MAX_WRITE_BYTES) throw new ToolError(`content is ${bytes} bytes; Write takes at most ${MAX_WRITE_BYTES} bytes per file (nothing was written)`);
     const st = await fs.stat(abs).catch(() => undefined);
     if (st?.isDirectory()) throw new ToolError(`${rel} is a directory`);
+    if (st && !st.isFile()) throw new ToolError(`${rel} is not a regular file (a FIFO, socket or device); refused`);
     await writeFileAtomic(abs, content);
     ctx.changedFiles.add(rel);
     return `${st ? 'Replaced' : 'Created'} ${rel} (${Buffer.byteLength(content)} bytes)`;

@@ -1,0 +1,184 @@
+/**
+ * A cheap OS sandbox for what phaseflow runs in a shell, built from Linux namespaces with
+ * util-linux `unshare` (no setuid helper, no daemon). Two profiles:
+ *
+ * - `processes` (command tasks and gates): a new PID namespace with its own /proc. The command
+ *   sees only its own processes: not the worker, not the shell that started it, not any other
+ *   process of the user, so it cannot read their /proc/<pid>/environ (readable by every process
+ *   of the same user), command lines or open files, nor signal them. When the command's first
+ *   process exits, the kernel kills whatever is left in the namespace.
+ * - `workspace` (the agent's Bash): the same, plus a private mount namespace in which every
+ *   existing mount is read-only except the workspace, and /home, /root, the worker's home, /tmp,
+ *   /var/tmp, /dev/shm and /run/user/<uid> are empty scratch tmpfs (dotfiles, SSH and cloud
+ *   credentials, other processes' temp files, agent sockets are out of sight), and the Docker
+ *   socket is /dev/null.
+ *
+ * Neither confines the network. Both need Linux and either root or unprivileged user
+ * namespaces (on by default on Debian, Fedora, Arch; Ubuntu 24.04 restricts them through
+ * AppArmor); where the probe fails commands run unsandboxed and `sandboxStatus()` says why.
+ * PHASEFLOW_SANDBOX=off turns it off; =require makes a missing sandbox an error.
+ */
+import { spawnSync } from 'node:child_process';
+import { accessSync, constants, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { isInside } from './workspace';
+
+export type SandboxProfile = 'processes' | 'workspace';
+export type SandboxKind = 'none' | SandboxProfile;
+
+export interface Sandboxed {
+  file: string;
+  args: string[];
+  /** What the command actually got. */
+  sandbox: SandboxKind;
+}
+
+const NS_FLAGS = ['--mount', '--pid', '--fork', '--mount-proc', '--kill-child'];
+
+/**
+ * Runs as root of the new namespaces, before the command: read-only mounts, hidden places, the
+ * workspace mounted back writable (bound from the current directory, which still is the real
+ * workspace whatever now covers its path; --no-canonicalize keeps mount from looking it up
+ * again), then the command. Arguments: workspace, hide specs (d:<dir> | f:<file>), --, command.
+ */
+const SETUP = `
+set -e
+ws=$1; shift
+cd "$ws"
+while read -r _ _ _ _ mnt _; do
+  case "$mnt" in /proc|/proc/*|/sys|/sys/*|/dev|/dev/*) continue ;; esac
+  mount -o remount,bind,ro "$mnt" 2>/dev/null || true
+done < /proc/self/mountinfo
+while [ "$1" != -- ]; do
+  case "$1" in
+    d:*) mount -t tmpfs -o mode=1777,size=512m phaseflow-sandbox "\${1#d:}" ;;
+    f:*) mount --bind /dev/null "\${1#f:}" ;;
+  esac
+  shift
+done
+shift
+mkdir -p "$ws"
+mount --no-canonicalize --bind . "$ws"
+mount -o remount,bind,rw "$ws"
+cd "$ws"
+exec "$@"
+`;
+
+interface Launcher {
+  /** unshare and its flags, up to the program. */
+  outer: string[];
+  /** Between the set-up and the command: back to the worker's own uid in a user namespace. */
+  inner: string[];
+  how: string;
+}
+
+interface Probed {
+  processes?: Launcher;
+  workspace?: Launcher;
+  reason?: string;
+}
+
+let probed: Probed | undefined;
+
+function mode(env: NodeJS.ProcessEnv): 'auto' | 'off' | 'require' {
+  const m = (env.PHASEFLOW_SANDBOX ?? 'auto').toLowerCase();
+  return m === 'off' || m === '0' || m === 'false' || m === 'none' ? 'off' : m === 'require' ? 'require' : 'auto';
+}
+
+/** What each profile gets on this machine, and why not, for logs and the docs. */
+export function sandboxStatus(env: NodeJS.ProcessEnv = process.env): { processes: string; workspace: string; reason?: string } {
+  if (mode(env) === 'off') return { processes: 'none', workspace: 'none', reason: 'PHASEFLOW_SANDBOX=off' };
+  probed ??= probe();
+  return { processes: probed.processes?.how ?? 'none', workspace: probed.workspace?.how ?? 'none', reason: probed.reason };
+}
+
+/**
+ * `file args...` wrapped for spawn() in the profile's sandbox, or as is where there is none.
+ * `workspace` (canonical) is the directory the command works in.
+ */
+export function sandboxed(file: string, args: string[], profile: SandboxProfile, workspace: string, env: NodeJS.ProcessEnv = process.env): Sandboxed {
+  const m = mode(env);
+  if (m === 'off') return { file, args, sandbox: 'none' };
+  probed ??= probe();
+  const launcher = probed[profile];
+  if (!launcher) {
+    if (m === 'require') throw new Error(`PHASEFLOW_SANDBOX=require, but the ${profile} sandbox is not available here: ${probed.reason}`);
+    return { file, args, sandbox: 'none' };
+  }
+  const [bin, ...flags] = launcher.outer;
+  if (profile === 'processes') return { file: bin, args: [...flags, ...launcher.inner, file, ...args], sandbox: profile };
+  return { file: bin, args: [...flags, ...setupArgs(workspace), ...launcher.inner, file, ...args], sandbox: profile };
+}
+
+function setupArgs(workspace: string): string[] {
+  const uid = typeof process.getuid === 'function' ? process.getuid() : -1;
+  const dirs = ['/home', '/root', os.homedir(), '/tmp', os.tmpdir(), '/var/tmp', '/dev/shm', `/run/user/${uid}`];
+  const hide = [...new Set(dirs.map((d) => path.resolve(d)))]
+    // Hiding the workspace itself, or a directory inside it, would hide the work.
+    .filter((d) => d !== '/' && existsSync(d) && !isInside(workspace, d))
+    .map((d) => `d:${d}`);
+  for (const f of ['/run/docker.sock', '/var/run/docker.sock']) if (existsSync(f)) hide.push(`f:${f}`);
+  return ['/bin/sh', '-c', SETUP, 'phaseflow-sandbox', workspace, ...hide, '--'];
+}
+
+function probe(): Probed {
+  if (process.platform !== 'linux') return { reason: `namespaces need Linux (this is ${process.platform})` };
+  // An absolute path: children get a filtered PATH, which must not pick another unshare.
+  const unshare = findOnPath('unshare');
+  if (!unshare) return { reason: 'no unshare (util-linux) on PATH' };
+  const uid = process.getuid?.() ?? 0;
+  const gid = process.getgid?.() ?? 0;
+  const candidates: Launcher[] = [
+    { outer: [unshare, ...NS_FLAGS, '--'], inner: [], how: 'namespaces (as root)' },
+    {
+      outer: [unshare, '--user', '--map-root-user', ...NS_FLAGS, '--'],
+      inner: uid === 0 ? [] : [unshare, '--user', `--map-user=${uid}`, `--map-group=${gid}`, '--'],
+      how: 'user namespaces',
+    },
+    // util-linux before 2.38 has no --map-user: the command then runs as root of its namespace.
+    { outer: [unshare, '--user', '--map-root-user', ...NS_FLAGS, '--'], inner: [], how: 'user namespaces (uid 0 inside)' },
+  ];
+  const failures: string[] = [];
+  const out: Probed = {};
+  const scratch = mkdtempSync(path.join(os.tmpdir(), 'phaseflow-sandbox-probe-'));
+  try {
+    for (const c of candidates) {
+      // What matters, checked: we are PID 1 of a fresh /proc, at our uid; for the workspace
+      // profile also that the workspace is writable and / is not.
+      const expectedUid = c.how.includes('uid 0 inside') ? 0 : uid;
+      const check = `[ "$$" = 1 ] && [ "$(id -u)" = "${expectedUid}" ] && test -r /proc/1/stat`;
+      if (!out.processes) {
+        const r = spawnSync(c.outer[0], [...c.outer.slice(1), ...c.inner, '/bin/sh', '-c', check], { encoding: 'utf8', timeout: 5_000 });
+        if (r.status === 0) out.processes = c;
+        else failures.push(`${c.how}: ${describe(r)}`);
+      }
+      if (!out.workspace) {
+        const fsCheck = `${check} && touch ./probe && ! touch /phaseflow-sandbox-probe 2>/dev/null`;
+        const r = spawnSync(c.outer[0], [...c.outer.slice(1), ...setupArgs(scratch), ...c.inner, '/bin/sh', '-c', fsCheck], { encoding: 'utf8', timeout: 5_000 });
+        if (r.status === 0 && existsSync(path.join(scratch, 'probe'))) out.workspace = c;
+        else failures.push(`${c.how} (file system): ${describe(r)}`);
+      }
+      if (out.processes && out.workspace) break;
+    }
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
+  }
+  return { ...out, ...(out.processes && out.workspace ? {} : { reason: failures.join('; ') }) };
+}
+
+function describe(r: ReturnType<typeof spawnSync>): string {
+  return r.error?.message ?? (String(r.stderr ?? '').trim().split('\n')[0] || `exit ${r.status}`);
+}
+
+function findOnPath(name: string): string | undefined {
+  const dirs = `${process.env.PATH ?? ''}:/usr/bin:/bin:/usr/sbin:/sbin`.split(path.delimiter).filter((d) => path.isAbsolute(d));
+  return dirs.map((d) => path.join(d, name)).find((p) => {
+    try {
+      accessSync(p, constants.X_OK);
+      return true;
+    } catch {
+      return false;
+    }
+  });
+}
