@@ -34,7 +34,7 @@ export function pickDecision(where: string, pending: PendingDecision[], action: 
   if (decisionId) {
     const p = pending.find((d) => d.id === decisionId);
     if (!p) throw new CliError(pending.length ? `decision ${decisionId} is not pending under ${where}; pending:\n${listing()}` : `decision ${decisionId} is not pending: nothing waits for a decision under ${where}`);
-    if (!p.actions.includes(action)) throw new CliError(`"${action}" does not answer decision ${p.id} (a ${p.kind} decision); it takes: ${p.actions.join(', ')}\n  answer: ${answerHint(p)}`);
+    if (!p.actions.includes(action)) throw new CliError(`"${action}" does not answer decision ${p.id} (${/^[aeiou]/.test(p.kind) ? 'an' : 'a'} ${p.kind} decision); it takes: ${p.actions.join(', ')}\n  answer: ${answerHint(p)}`);
     return p;
   }
   if (pending.length === 0) throw new CliError(`nothing waits for a decision under ${where}`);

@@ -1,6 +1,6 @@
 /** `phaseflow status ID`: the tree of a run, what it waits on, and the decisions taken so far. */
 import { decisionLine, pendingLines, treeLines } from './render';
-import { resolveTarget, withClient } from './target';
+import { CLOSED_QUERY_TIMEOUT_MS, resolveTarget, withClient } from './target';
 import { decisionsIn, fetchTree, pendingIn } from './tree';
 import type { StatusNode } from '../workflows/messages';
 
@@ -10,7 +10,8 @@ export async function statusCommand(id: string, opts: { json?: boolean }): Promi
     let tree: StatusNode | undefined;
     let problem: string | undefined;
     try {
-      tree = await fetchTree(client, target.workflowId, 'started');
+      // A closed run answers only while a worker is up to replay it: do not wait long for none.
+      tree = await fetchTree(client, target.workflowId, 'started', target.status === 'RUNNING' ? undefined : CLOSED_QUERY_TIMEOUT_MS);
     } catch (err) {
       problem = (err as Error).message;
     }

@@ -14,6 +14,8 @@ import { CliError } from './errors';
 
 /** How long a query may wait for a worker to answer. */
 export const QUERY_TIMEOUT_MS = 15_000;
+/** The same for a closed workflow: only a worker replaying it answers, and often none is up. */
+export const CLOSED_QUERY_TIMEOUT_MS = 4_000;
 
 /** Connects to the configured server (a clear error when none answers), runs `fn`, closes. */
 export async function withClient<T>(fn: (client: Client) => Promise<T>): Promise<T> {
@@ -80,17 +82,17 @@ export function requireRunning(t: Target, doing: string): void {
 }
 
 /** A query with a time limit: a workflow whose worker is down would otherwise hang the CLI. */
-export async function queryWorkflow<T>(client: Client, workflowId: string, name: 'status' | 'pending'): Promise<T> {
+export async function queryWorkflow<T>(client: Client, workflowId: string, name: 'status' | 'pending', timeoutMs = QUERY_TIMEOUT_MS): Promise<T> {
   try {
-    return await client.connection.withDeadline(Date.now() + QUERY_TIMEOUT_MS, () => client.workflow.getHandle(workflowId).query<T>(name));
+    return await client.connection.withDeadline(Date.now() + timeoutMs, () => client.workflow.getHandle(workflowId).query<T>(name));
   } catch (err) {
     const msg = (err as Error)?.message ?? String(err);
-    const hint = /deadline|timeout|timed out/i.test(msg) ? ` (no worker answered within ${QUERY_TIMEOUT_MS / 1000} s: is \`phaseflow worker\` running on task queue ${temporalConfig().taskQueue}?)` : '';
+    const hint = /deadline|timeout|timed out/i.test(msg) ? ` (no worker answered within ${timeoutMs / 1000} s: is \`phaseflow worker\` running on task queue ${temporalConfig().taskQueue}?)` : '';
     throw new CliError(`query "${name}" on ${workflowId} failed: ${msg}${hint}`);
   }
 }
 
-export const queryStatus = (client: Client, workflowId: string) => queryWorkflow<StatusNode>(client, workflowId, 'status');
+export const queryStatus = (client: Client, workflowId: string, timeoutMs?: number) => queryWorkflow<StatusNode>(client, workflowId, 'status', timeoutMs);
 export const queryPending = (client: Client, workflowId: string) => queryWorkflow<PendingDecision[]>(client, workflowId, 'pending');
 
 /** Who answers or steers: the OS user, as `by` in decisions and control messages. */

@@ -17,19 +17,20 @@ const SETTLED = new Set(['pending', 'not_started', 'completed', 'failed', 'cance
  */
 export type TreeMode = 'active' | 'started';
 
-export async function fetchTree(client: Client, workflowId: string, mode: TreeMode = 'active'): Promise<StatusNode> {
-  return expand(client, await queryStatus(client, workflowId), workflowId, mode);
+/** `timeoutMs` limits each query: a closed run is answered only while some worker replays it. */
+export async function fetchTree(client: Client, workflowId: string, mode: TreeMode = 'active', timeoutMs?: number): Promise<StatusNode> {
+  return expand(client, await queryStatus(client, workflowId, timeoutMs), workflowId, mode, timeoutMs);
 }
 
-async function expand(client: Client, node: StatusNode, workflowId: string, mode: TreeMode): Promise<StatusNode> {
+async function expand(client: Client, node: StatusNode, workflowId: string, mode: TreeMode, timeoutMs?: number): Promise<StatusNode> {
   const children = await Promise.all(
     (node.children ?? []).map(async (child) => {
       const wanted = mode === 'active' ? !SETTLED.has(child.status) : child.status !== 'pending' && child.status !== 'not_started';
       if (!wanted) return child;
       const childId = child.workflowId ?? workflowIds.child(workflowId, child.slug);
       // A child that is gone or whose worker does not answer keeps the summary its parent gave.
-      const sub = await queryStatus(client, childId).catch(() => undefined);
-      return sub ? expand(client, sub, childId, mode) : { ...child, workflowId: childId };
+      const sub = await queryStatus(client, childId, timeoutMs).catch(() => undefined);
+      return sub ? expand(client, sub, childId, mode, timeoutMs) : { ...child, workflowId: childId };
     }),
   );
   return { ...node, workflowId: node.workflowId ?? workflowId, ...(node.children ? { children } : {}) };

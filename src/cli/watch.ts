@@ -6,9 +6,10 @@
  * change.
  */
 import { CancelledFailure, type Client, TerminatedFailure, WorkflowFailedError } from '@temporalio/client';
-import type { PendingDecision } from '../domain/decisions';
+import type { DecisionRecord, PendingDecision } from '../domain/decisions';
 import type { StatusNode } from '../workflows/messages';
 import { decisionLine, nodeLine, pendingLines, treeLines } from './render';
+import { CLOSED_QUERY_TIMEOUT_MS, queryStatus } from './target';
 import { decisionsIn, fetchTree, flatten, pendingIn } from './tree';
 
 export interface WatchResult {
@@ -29,14 +30,21 @@ export async function watchEpic(client: Client, workflowId: string, opts: WatchO
     (r: unknown) => ({ ok: true as const, r }),
     (e: unknown) => ({ ok: false as const, e }),
   );
-  let finished = false;
+  // Attached to a closed run: no polling, just the outcome (and the last state, if a worker answers).
+  let finished = (await handle.describe()).status.name !== 'RUNNING';
   void done.then(() => (finished = true));
 
   let last: StatusNode | undefined;
-  const tick = async () => {
+  let asked: PendingDecision[] = [];
+  const tick = async (timeoutMs?: number) => {
     try {
-      last = await fetchTree(client, workflowId, 'active');
-      view.show(last, Date.now());
+      last = await fetchTree(client, workflowId, 'active', timeoutMs);
+      // A settled question's record lives in its phase, which may have left the active chain.
+      const open = new Set(pendingIn(last).map((p) => p.id));
+      const settled = asked.filter((p) => !open.has(p.id));
+      const records = await Promise.all(settled.map((p) => queryStatus(client, p.workflowId).then((n) => n.decisions ?? [], () => [])));
+      asked = pendingIn(last);
+      view.show(last, Date.now(), [...decisionsIn(last), ...records.flat()]);
     } catch (err) {
       view.problem((err as Error).message);
     }
@@ -45,8 +53,7 @@ export async function watchEpic(client: Client, workflowId: string, opts: WatchO
     await tick();
     await Promise.race([done, new Promise((r) => setTimeout(r, opts.intervalMs ?? 1000))]);
   }
-  await tick(); // the closing state, if the worker still answers
-  view.end();
+  await tick(CLOSED_QUERY_TIMEOUT_MS); // the closing state, if a worker still answers
   return outcome(workflowId, await done, last);
 }
 
@@ -79,9 +86,9 @@ export function failureReason(err: unknown): string {
 }
 
 interface View {
-  show(tree: StatusNode, now: number): void;
+  /** `records`: the decisions known, to say how a question that is gone was settled. */
+  show(tree: StatusNode, now: number, records: DecisionRecord[]): void;
   problem(message: string): void;
-  end(): void;
 }
 
 /** Terminal: the whole frame, redrawn in place, cut to the screen so the redraw stays exact. */
@@ -91,9 +98,9 @@ class Redraw implements View {
 
   constructor(private readonly out: NonNullable<WatchOptions['out']>) {}
 
-  show(tree: StatusNode, now: number): void {
+  show(tree: StatusNode, now: number, records: DecisionRecord[]): void {
     this.note = '';
-    this.draw(frame(tree, now, { columns: this.out.columns || 120, rows: this.out.rows || 40 }));
+    this.draw(frame(tree, now, { columns: this.out.columns || 120, rows: this.out.rows || 40 }, records));
   }
 
   problem(message: string): void {
@@ -103,7 +110,6 @@ class Redraw implements View {
     this.height = 0; // keep the message on screen: the next frame starts below it
   }
 
-  end(): void {}
 
   private draw(lines: string[]): void {
     const up = this.height > 0 ? `\x1b[${this.height}F` : '';
@@ -112,28 +118,32 @@ class Redraw implements View {
   }
 }
 
-/** One frame: the tree (trimmed to fit), then what the run waits on, then a footer. */
-export function frame(tree: StatusNode, now: number, screen: { columns: number; rows: number }): string[] {
-  const pending = pendingIn(tree).flatMap((p) => pendingLines(p, now));
+/** One frame: the tree (trimmed to fit), what the run waits on, the last decisions, a footer. */
+export function frame(tree: StatusNode, now: number, screen: { columns: number; rows: number }, records: DecisionRecord[] = []): string[] {
+  const recent = [...new Map(records.map((d) => [d.id, d])).values()].sort((a, b) => a.decidedAt.localeCompare(b.decidedAt)).slice(-2);
+  const pending = [...pendingIn(tree).flatMap((p) => pendingLines(p, now)), ...recent.map((d) => `✔ decided: ${decisionLine(d)}`)];
   const footer = [`${new Date(now).toISOString().slice(11, 19)} UTC${tree.paused ? ' · ⏸ PAUSED (phaseflow resume to go on)' : ''} · Ctrl-C stops watching, not the run`];
+  // The frame must fit the screen or the redraw goes wrong: the tree gives way first, then the rest.
+  const limit = Math.max(2, screen.rows - 1);
   let body = treeLines(tree);
-  const room = Math.max(3, screen.rows - 1 - pending.length - footer.length);
+  const room = Math.max(2, limit - pending.length - footer.length);
   if (body.length > room) body = [...body.slice(0, room - 1), `  … ${body.length - room + 1} more`];
+  const lines = [...[...body, ...pending].slice(0, limit - footer.length), ...footer];
   // A wrapped line would break the redraw; icons such as ⏳ take two columns, hence the margin.
   const width = Math.max(20, screen.columns - 4);
   const cut = (l: string) => ([...l].length > width ? `${[...l].slice(0, width - 1).join('')}…` : l);
-  return [...body, ...pending, ...footer].map(cut);
+  return lines.map(cut);
 }
 
 /** Not a terminal: a timestamped line for each node that changed and each question asked or settled. */
 class ChangeLog implements View {
   private lines = new Map<string, string>();
-  private asked = new Map<string, PendingDecision>();
+  private asked = new Set<string>();
   private note = '';
 
   constructor(private readonly out: NodeJS.WritableStream) {}
 
-  show(tree: StatusNode, now: number): void {
+  show(tree: StatusNode, now: number, records: DecisionRecord[]): void {
     this.note = '';
     const stamp = new Date(now).toISOString().slice(11, 19);
     const path: string[] = [];
@@ -151,18 +161,15 @@ class ChangeLog implements View {
       if (!this.asked.has(p.id)) for (const l of pendingLines(p, now)) this.out.write(`${stamp} ${l}\n`);
     }
     const open = new Set(pending.map((p) => p.id));
-    const records = decisionsIn(tree);
-    for (const id of [...this.asked.keys()].filter((k) => !open.has(k))) {
+    for (const id of [...this.asked].filter((k) => !open.has(k))) {
       const r = records.find((d) => d.id === id);
       this.out.write(`${stamp} ✔ decided: ${r ? decisionLine(r) : id}\n`);
     }
-    this.asked = new Map(pending.map((p) => [p.id, p]));
+    this.asked = open;
   }
 
   problem(message: string): void {
     if (message !== this.note) this.out.write(`${message}\n`);
     this.note = message;
   }
-
-  end(): void {}
 }
