@@ -10,7 +10,8 @@ import { WorkflowFailedError } from '@temporalio/client';
 import type { DecisionRecord, PendingDecision } from '../../src/domain/decisions';
 import type { StatusNode } from '../../src/workflows/messages';
 import { agentTask, epicSpec, FAST_SETTINGS, ids, mirrorFile, readJson, startEpic, tempWorkspace, testClient, uniqueName, waitFor, withWorker } from '../support/worker-harness';
-import { phaseflow, shown } from './run-cli';
+import { testTemporal } from '../support/temporal-server';
+import { phaseflow, run, shown } from './run-cli';
 
 const R = 'build';
 const P = 'api';
@@ -184,6 +185,44 @@ describe('phaseflow operating commands (real server)', function () {
       assert.equal(r.code, 1, shown(r));
       assert.ok(r.stderr.includes(msg), shown(r));
     }
+  });
+
+  it('the plain temporal CLI route (README): query pending, update decide, signal control, cancel', async () => {
+    const e = epic('plain-ops', [
+      { slug: 'models', title: 'Data models', tasks: [agentTask('1.1', 30, { settings: { attempts: 1 }, dryRun: { durationMs: 30, outcome: 'failure' } })] },
+      { slug: 'routes', title: 'Routes', settings: { maxParallel: 1 }, tasks: [agentTask('2.1', 1000), agentTask('2.2', 60_000)] },
+    ]);
+    const { address, namespace, binary } = testTemporal();
+    const temporal = async (...args: string[]) => {
+      const r = await run(binary, [...args, '--address', address, '--namespace', namespace]);
+      return { ...r, text: `${r.stdout}${r.stderr}` };
+    };
+    await withWorker(e.taskQueue, async () => {
+      const handle = await startEpic(e.taskQueue, e.spec);
+      const q = await question(e.slug, 'escalation');
+      const listed = await temporal('workflow', 'query', '--workflow-id', e.epicId, '--type', 'pending', '-o', 'json');
+      assert.equal(listed.code, 0, listed.text);
+      assert.deepEqual(JSON.parse(listed.stdout).queryResult, [[q]]);
+
+      const wrong = await temporal('workflow', 'update', 'execute', '--workflow-id', q.workflowId, '--name', 'decide', '--input', '{"action":"approve"}');
+      assert.notEqual(wrong.code, 0, wrong.text);
+      assert.match(wrong.text, /\\?"approve\\?" does not answer an? escalation decision; expected one of: retry, retry-phase, skip, abort/);
+      const skip = await temporal('workflow', 'update', 'execute', '--workflow-id', q.workflowId, '--name', 'decide', '--input', JSON.stringify({ action: 'skip', by: 'alice', decisionId: q.id }));
+      assert.equal(skip.code, 0, skip.text);
+      assert.match(skip.text, /action:skip .*by:alice/);
+
+      const phase = (await testClient()).workflow.getHandle(ids.phase(e.slug, R, P, 'routes'));
+      await waitFor('task 2.1 running', async () => (await phase.query<StatusNode>('status').catch(() => undefined))?.status === 'active', 30_000, 100);
+      const pause = await temporal('workflow', 'signal', '--workflow-id', e.epicId, '--name', 'control', '--input', '{"paused":true,"by":"alice"}');
+      assert.equal(pause.code, 0, pause.text);
+      await waitFor('the phase paused', async () => (await phase.query<StatusNode>('status')).paused === true, 10_000, 100);
+
+      const cancel = await temporal('workflow', 'cancel', '--workflow-id', e.epicId);
+      assert.equal(cancel.code, 0, cancel.text);
+      await assert.rejects(handle.result());
+      assert.equal((await handle.describe()).status.name, 'CANCELLED');
+    });
+    assert.equal(readJson(mirrorFile.epic(e.ws, e.slug)).status, 'cancelled');
   });
 
   it('no server: a clear error and exit 1', async () => {

@@ -22,7 +22,16 @@ export interface RunningCli {
 }
 
 export function startPhaseflow(args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 120_000): RunningCli {
-  const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  return start(process.execPath, [BIN, ...args], env, timeoutMs);
+}
+
+/** Any command (e.g. the temporal CLI), to its end. */
+export function run(command: string, args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 120_000): Promise<CliRun> {
+  return start(command, args, env, timeoutMs).done;
+}
+
+function start(command: string, args: string[], env: NodeJS.ProcessEnv, timeoutMs: number): RunningCli {
+  const child = spawn(command, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (c: Buffer) => (stdout += c.toString('utf8')));
