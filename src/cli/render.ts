@@ -97,7 +97,7 @@ function nodeParts(n: StatusNode, opts: { bars?: boolean }): { label: string; re
   const flags = [
     // Flags say what the status word does not: paused while waiting, questions while paused.
     n.paused && ['active', 'waiting'].includes(n.status) ? '⏸ paused' : '',
-    n.pending?.length && n.status !== 'waiting' ? `⏳ ${n.pending.length} waiting` : '',
+    n.pending?.length && ['active', 'paused'].includes(n.status) ? `⏳ ${n.pending.length} waiting` : '',
     n.budget ? budgetText(n.budget) : '',
     n.failureReason ? `reason: ${oneLine(n.failureReason, 160)}` : '',
   ].filter(Boolean);

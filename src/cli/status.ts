@@ -15,7 +15,8 @@ export async function statusCommand(id: string, opts: { json?: boolean }): Promi
     } catch (err) {
       problem = (err as Error).message;
     }
-    const pending = tree ? pendingIn(tree) : [];
+    // A closed run waits for nobody, whatever a closed phase still reports.
+    const pending = tree && target.status === 'RUNNING' ? pendingIn(tree) : [];
     const decisions = tree ? decisionsIn(tree) : [];
     if (opts.json) {
       console.log(JSON.stringify({ workflowId: target.workflowId, epicId: target.epicId, status: target.status, tree, pending, decisions }, null, 2));
