@@ -4,9 +4,9 @@
  * Starts a private Temporal dev server (TEMPORAL_ADDRESS is ignored: a fresh server keeps the
  * recording independent of whatever else ran) and an in-process worker with the real workflows
  * and activities, runs every scenario of ./scenarios.ts at once, checks each ended as expected,
- * saves every workflow run of each epic (found by walking child workflows and continue-as-new
- * chains in the histories), replays them all once as a check, and only then replaces the old
- * files. Nothing is written if any step fails.
+ * saves every workflow run of each epic (children and continue-as-new runs: ./history-walk.ts),
+ * replays them all once as a check, and only then replaces the old files. Nothing is written if
+ * any step fails.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -16,6 +16,7 @@ import { historyToJSON, type History } from '@temporalio/common/lib/proto-utils'
 import { temporal } from '@temporalio/proto';
 import { startTestTemporal, stopTestTemporal } from '../support/temporal-server';
 import { ids, startEpic, tempWorkspace, testClient, uniqueName, withWorker } from '../support/worker-harness';
+import { walkWorkflowTree } from './history-walk';
 import { HISTORY_DIR, type HistoryEntry, historyFileName, type Manifest, MANIFEST_FILE } from './history-files';
 import { replayEntries } from './replay-histories';
 import { type Scenario, SCENARIOS } from './scenarios';
@@ -46,36 +47,23 @@ async function recordScenario(client: Client, taskQueue: string, scenario: Scena
   if (outcome !== scenario.expect) throw new Error(`scenario ${scenario.name}: the epic ${outcome}, expected ${scenario.expect}`);
   console.log(`  ${scenario.name}: ${outcome} in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
 
-  // Walk the tree from the epic's first run: children from ChildWorkflowExecutionStarted events,
-  // later runs from WorkflowExecutionContinuedAsNew events.
-  const out: Recorded[] = [];
-  const queue: { workflowId: string; runId: string; run: number }[] = [{ workflowId: ids.epic(slug), runId: handle.firstExecutionRunId, run: 1 }];
-  for (let next = queue.shift(); next; next = queue.shift()) {
-    const history = await client.workflow.getHandle(next.workflowId, next.runId).fetchHistory();
+  const runs = await walkWorkflowTree(client, { workflowId: ids.epic(slug), runId: handle.firstExecutionRunId });
+  return runs.map(({ workflowId, run, workflowType, history }) => {
     const events = history.events ?? [];
-    const workflowType = events[0]?.workflowExecutionStartedEventAttributes?.workflowType?.name;
-    if (!workflowType) throw new Error(`${next.workflowId} (run ${next.runId}): history does not start with WorkflowExecutionStarted`);
     const last = events[events.length - 1];
-    for (const e of events) {
-      const child = e.childWorkflowExecutionStartedEventAttributes?.workflowExecution;
-      if (child?.workflowId && child.runId) queue.push({ workflowId: child.workflowId, runId: child.runId, run: 1 });
-    }
-    const continued = last.workflowExecutionContinuedAsNewEventAttributes?.newExecutionRunId;
-    if (continued) queue.push({ workflowId: next.workflowId, runId: continued, run: next.run + 1 });
-    out.push({
+    return {
       history,
       entry: {
-        file: historyFileName(scenario.name, ids.epic(slug), next.workflowId, workflowType, next.run),
+        file: historyFileName(scenario.name, ids.epic(slug), workflowId, workflowType, run),
         scenario: scenario.name,
-        workflowId: next.workflowId,
+        workflowId,
         workflowType,
-        run: next.run,
+        run,
         closedBy: EventType[last.eventType ?? 0] ?? String(last.eventType),
         events: events.length,
       },
-    });
-  }
-  return out;
+    };
+  });
 }
 
 async function main(): Promise<void> {
