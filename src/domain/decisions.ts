@@ -114,7 +114,7 @@ export interface ControlMessage {
 export function answerProblem(pending: PendingDecision | undefined, a: DecisionAnswer): string | null {
   if (!pending) return 'no decision is pending here';
   if (a.decisionId && a.decisionId !== pending.id) return `decision ${a.decisionId} is not the pending one (${pending.id})`;
-  if (!pending.actions.includes(a.action)) return `"${a.action}" does not answer a ${pending.kind} decision; expected one of: ${pending.actions.join(', ')}`;
+  if (!pending.actions.includes(a.action)) return `"${a.action}" does not answer ${pending.kind === 'escalation' ? 'an' : 'a'} ${pending.kind} decision; expected one of: ${pending.actions.join(', ')}`;
   if (a.action === 'raise' && a.tokens === undefined && a.usd === undefined) return 'raise needs tokens and/or usd (the new limit)';
   if (a.tokens !== undefined && !(Number.isInteger(a.tokens) && a.tokens > 0)) return 'tokens must be a positive integer';
   if (a.usd !== undefined && !(typeof a.usd === 'number' && a.usd > 0)) return 'usd must be a positive number';

@@ -114,6 +114,13 @@ export class DecisionDesk {
     return this.settled!;
   }
 
+  /** The run ended (cancelled) before anyone answered: the question is no longer asked. */
+  withdraw(): void {
+    if (!this.pending) return;
+    this.pending = undefined;
+    this.onChange({ pending: undefined });
+  }
+
   private settle(answer: DecisionAnswer, source: 'person' | 'default'): Settled {
     const p = this.pending!;
     const record: DecisionRecord = {

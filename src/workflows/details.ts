@@ -32,12 +32,15 @@ export function pendingMarkdown(pending: PendingDecision[]): string[] {
   return pending.flatMap((p) => {
     const cli = p.kind === 'approval' ? `phaseflow approve ${p.workflowId}` : p.kind === 'budget' ? `phaseflow budget ${p.workflowId} --tokens N` : `phaseflow resolve ${p.workflowId} retry`;
     return [
-      `> **⏳ Waiting for a decision** (${p.kind}, ${p.cause}) since ${p.askedAt}`,
-      `> ${p.question}`,
-      `> ${p.detail.replace(/\n/g, ' ').slice(0, 400)}`,
-      `> Answers: ${p.actions.map((a) => `\`${a}\``).join(', ')}. Default **${p.defaultAction}** at ${p.defaultAt}.`,
-      `> Answer: \`${cli}\`, or \`temporal workflow update execute --workflow-id ${p.workflowId} --name decide --input '{"action":"${p.actions[0]}"}'\``,
+      `**⏳ Waiting for a decision** (${p.kind}, ${p.cause}) since ${p.askedAt}`,
       '',
+      `- **Asked:** ${p.question}`,
+      `- **Why:** ${p.detail.replace(/\n/g, ' ').slice(0, 400)}`,
+      `- **Answers:** ${p.actions.map((a) => `\`${a}\``).join(', ')}`,
+      `- **Default** \`${p.defaultAction}\` at ${p.defaultAt}`,
+      `- **Answer with:** \`${cli}\`, or \`temporal workflow update execute --workflow-id ${p.workflowId} --name decide --input '{"action":"${p.actions[0]}","decisionId":"${p.id}"}'\``,
+      '',
+      '---',
     ];
   });
 }

@@ -137,7 +137,11 @@ export class LevelRunner {
           progress.pending = [];
           progress.failureReason = failureMessage(err);
           this.state.status = 'failed';
-          this.state.failureReason = `${this.opts.childKind} ${child.slug} failed: ${progress.failureReason}`;
+          // A child's failure already starts with "<kind> <slug>: …"; say it once.
+          const own = `${this.opts.childKind} ${child.slug}: `;
+          this.state.failureReason = progress.failureReason.startsWith(own)
+            ? `${this.opts.childKind} ${child.slug} failed: ${progress.failureReason.slice(own.length)}`
+            : `${this.opts.childKind} ${child.slug} failed: ${progress.failureReason}`;
           this.changed();
           break;
         } finally {

@@ -371,6 +371,7 @@ export async function phaseWorkflow(input: PhaseInput): Promise<PhaseOutcome> {
     await CancellationScope.nonCancellable(async () => {
       await Promise.allSettled(running.values());
       status = 'cancelled';
+      desk.withdraw();
       for (const t of phase.tasks) {
         const s = tasks.get(t.id)!;
         if (s.status === 'running' || s.status === 'pending') {
