@@ -31,13 +31,20 @@ function valueIsSecret(value: string): boolean {
   return verdict;
 }
 
-/** Values shorter than this are not redacted by value: "1" or "on" would blank out whole logs. */
-const MIN_REDACTED_LENGTH = 6;
+/**
+ * Narrower than isSecretName, for redacting values: the variables that hold a credential
+ * (ANTHROPIC_API_KEY, GITHUB_TOKEN, AWS_SECRET_ACCESS_KEY, DB_PASSWORD), not the settings that
+ * merely stay with the orchestrator (TEMPORAL_NAMESPACE=default must not blank out "default").
+ */
+const CREDENTIAL_NAME = /(?:^|_)(?:API_?KEY|KEY|TOKEN|SECRET|PASSWORD|PASSWD|PASS|CREDENTIALS?|AUTH)(?:_|$)/i;
+
+/** Values shorter than this are not redacted by value: short words would blank out whole logs. */
+const MIN_REDACTED_LENGTH = 8;
 
 /** The values of the credentials in `env`, longest first (so a value containing another goes first). */
 export function secretValues(env: NodeJS.ProcessEnv = process.env): string[] {
   const values = Object.entries(env)
-    .filter(([k, v]) => v !== undefined && v.length >= MIN_REDACTED_LENGTH && isSecretEnv(k, v))
+    .filter(([k, v]) => v !== undefined && v.length >= MIN_REDACTED_LENGTH && (CREDENTIAL_NAME.test(k) || valueIsSecret(v)))
     .map(([, v]) => v!);
   return [...new Set(values)].sort((a, b) => b.length - a.length);
 }

@@ -7,6 +7,7 @@ import { createWriteStream } from 'node:fs';
 import { mkdir, readFile, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { redactSecrets } from '../domain/secret-scan';
+import { writeFileAtomic } from './fs-atomic';
 import { sandboxed } from './sandbox';
 import { hideSecretsFromProcEnviron, isSecretEnv, secretValues } from './secrets';
 
@@ -109,6 +110,7 @@ export async function runShell(command: string, opts: ShellOptions): Promise<She
     opts.signal?.removeEventListener('abort', onAbort);
   });
   await new Promise<void>((resolve) => log.end(resolve));
+  await redactLogFile(opts.logFile, outputBytes);
   return {
     exitCode,
     signal,
@@ -119,6 +121,21 @@ export async function runShell(command: string, opts: ShellOptions): Promise<She
     // Redact before cutting: a secret cut in half would no longer be recognised.
     excerpt: redactOutput(tail).slice(-excerptChars).trimEnd(),
   };
+}
+
+/** Logs larger than this are left as they are (reading them back would cost too much). */
+const MAX_REDACTED_LOG_BYTES = 64 * 1024 * 1024;
+
+/**
+ * The full log stays in the workspace, so the same redaction applies to it once the command is
+ * done (a secret can straddle two output chunks, so it is not done while streaming).
+ */
+async function redactLogFile(file: string, bytes: number): Promise<void> {
+  if (bytes === 0 || bytes > MAX_REDACTED_LOG_BYTES) return;
+  const text = await readFile(file, 'utf8').catch(() => undefined);
+  if (text === undefined) return;
+  const clean = redactOutput(text);
+  if (clean !== text) await writeFileAtomic(file, clean);
 }
 
 /**

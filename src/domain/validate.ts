@@ -38,6 +38,24 @@ export function formatPath(p: readonly PropertyKey[]): string {
 const UNSAFE_CHARS = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/;
 const UNSAFE_WHY = 'control and bidirectional-override characters are not allowed in a spec';
 
+/** The epic workflow's input is the whole spec: one payload, under Temporal's default 2 MiB blob limit. */
+export const MAX_SPEC_JSON_BYTES = 2_000_000;
+
+/** UTF-8 size without Buffer or TextEncoder (this module also runs inside the workflow sandbox). */
+function utf8Length(s: string): number {
+  let n = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x80) n += 1;
+    else if (c < 0x800) n += 2;
+    else if (c >= 0xd800 && c < 0xdc00 && i + 1 < s.length) {
+      n += 4;
+      i++;
+    } else n += 3;
+  }
+  return n;
+}
+
 function describeChar(c: string): string {
   return `the character U+${c.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}`;
 }
@@ -47,8 +65,8 @@ function describeIssue(issue: z.core.$ZodIssue): string {
   if (issue.code === 'unrecognized_keys') return `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${redactSecrets(k)}"`).join(', ')}`;
   if (issue.code === 'invalid_type') {
     const input = (issue as { input?: unknown }).input;
-    const shown = typeof input === 'number' ? String(input) : redactSecrets(JSON.stringify(input) ?? String(input)).slice(0, 40);
-    const received = input === undefined ? 'nothing (missing)' : input === null ? 'null' : Array.isArray(input) ? 'array' : `${typeof input} ${shown}`;
+    const shown = () => (typeof input === 'object' ? '' : ` ${typeof input === 'string' ? redactSecrets(JSON.stringify(input)).slice(0, 40) : String(input)}`);
+    const received = input === undefined ? 'nothing (missing)' : input === null ? 'null' : Array.isArray(input) ? 'array' : `${typeof input}${shown()}`;
     return `expected ${issue.expected}, got ${received}`;
   }
   return issue.message;
@@ -80,6 +98,13 @@ function validateOrThrow(data: unknown, source: string): EpicSpec {
   });
   const result = EpicSpec.safeParse(data, { reportInput: true });
   if (result.success) {
+    const bytes = utf8Length(JSON.stringify(result.data));
+    if (bytes > MAX_SPEC_JSON_BYTES) {
+      extra.push({
+        path: '',
+        message: `the spec is ${bytes} bytes as JSON; it travels to Temporal as one payload, and Temporal refuses payloads over 2 MiB by default, so at most ${MAX_SPEC_JSON_BYTES} bytes (shorten descriptions, or split the epic)`,
+      });
+    }
     if (extra.length) throw new SpecError(source, extra);
     return result.data;
   }

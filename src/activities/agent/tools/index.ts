@@ -1,5 +1,6 @@
 /** The agent's toolset: definitions sent to the model and the dispatcher that runs a tool_use. */
 import type Anthropic from '@anthropic-ai/sdk';
+import { secretValues } from '../../secrets';
 import { bashTool } from './bash';
 import { editTool } from './edit';
 import { globTool } from './glob';
@@ -49,9 +50,19 @@ export async function executeTool(tools: readonly AgentTool[], name: string, inp
     const parsed = tool.parse.safeParse(input);
     if (!parsed.success) throw formatZodError(name, parsed.error);
     // The API rejects an empty tool_result text.
-    return { isError: false, content: capText((await tool.run(parsed.data, ctx)) || '(no output)') };
+    return { isError: false, content: capText(withoutWorkerSecrets((await tool.run(parsed.data, ctx)) || '(no output)', ctx.env)) };
   } catch (err) {
     const message = err instanceof ToolError ? err.message : `${(err as Error)?.name ?? 'Error'}: ${(err as Error)?.message ?? String(err)}`;
-    return { isError: true, content: capText(`Error: ${message}`) };
+    return { isError: true, content: capText(withoutWorkerSecrets(`Error: ${message}`, ctx.env)) };
   }
+}
+
+/**
+ * Defence in depth: whatever a tool came across (a .env file in the workspace holding the same
+ * key, a path the sandbox could not hide), the model never sees the worker's own credentials.
+ */
+function withoutWorkerSecrets(text: string, env: NodeJS.ProcessEnv): string {
+  let out = text;
+  for (const v of secretValues(env)) if (out.includes(v)) out = out.split(v).join('[redacted: a credential of the worker]');
+  return out;
 }
