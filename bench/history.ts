@@ -1,0 +1,167 @@
+/**
+ * Reading the figures off Temporal itself: times come from history event timestamps (the
+ * server's clock, as Temporal saw the run), sizes from the encoded histories.
+ */
+import type { Client } from '@temporalio/client';
+import { defaultPayloadConverter } from '@temporalio/common';
+import { tsToMs } from '@temporalio/common/lib/time';
+import { temporal } from '@temporalio/proto';
+
+type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
+const History = temporal.api.history.v1.History;
+const Payloads = temporal.api.common.v1.Payloads;
+
+export interface FetchedHistory {
+  workflowId: string;
+  events: HistoryEvent[];
+  /** Size of the history as the server sends it (protobuf-encoded). */
+  bytes: number;
+}
+
+export async function fetchHistory(client: Client, workflowId: string): Promise<FetchedHistory> {
+  const history = await client.workflow.getHandle(workflowId).fetchHistory();
+  return { workflowId, events: history.events ?? [], bytes: History.encode(history).finish().length };
+}
+
+const at = (e: HistoryEvent) => tsToMs(e.eventTime);
+
+/** Workflow start → close, in ms of server time. */
+export function workflowSpanMs(h: FetchedHistory): number {
+  const first = h.events[0];
+  const last = h.events[h.events.length - 1];
+  if (!first?.workflowExecutionStartedEventAttributes) throw new Error(`${h.workflowId}: history does not begin with WorkflowExecutionStarted`);
+  if (!last?.workflowExecutionCompletedEventAttributes) throw new Error(`${h.workflowId}: workflow did not complete (last event ${last?.eventType})`);
+  return at(last) - at(first);
+}
+
+export interface ActivityRecord {
+  type: string;
+  scheduledAt: number;
+  startedAt?: number;
+  completedAt?: number;
+  input: unknown;
+  /** Encoded size of the result payloads (data + metadata). */
+  resultBytes: number;
+}
+
+/** The activities of one history, in scheduling order. */
+export function activities(h: FetchedHistory): ActivityRecord[] {
+  const byId = new Map<number, ActivityRecord>();
+  for (const e of h.events) {
+    const sched = e.activityTaskScheduledEventAttributes;
+    if (sched) {
+      const p = sched.input?.payloads?.[0];
+      byId.set(Number(e.eventId), { type: sched.activityType?.name ?? '', scheduledAt: at(e), input: p ? defaultPayloadConverter.fromPayload(p as never) : undefined, resultBytes: 0 });
+      continue;
+    }
+    const started = e.activityTaskStartedEventAttributes;
+    if (started) {
+      const r = byId.get(Number(started.scheduledEventId));
+      if (r) r.startedAt = at(e);
+      continue;
+    }
+    const done = e.activityTaskCompletedEventAttributes;
+    if (done) {
+      const r = byId.get(Number(done.scheduledEventId));
+      if (r) {
+        r.completedAt = at(e);
+        r.resultBytes = done.result ? Payloads.encode(done.result).finish().length : 0;
+      }
+    }
+  }
+  return [...byId.values()];
+}
+
+/** First `type` activity scheduled → last one completed (every one must have completed). */
+export function activitySpan(h: FetchedHistory, type: string): { ms: number; count: number; maxConcurrent: number } {
+  const acts = activities(h).filter((a) => a.type === type);
+  if (acts.length === 0) throw new Error(`${h.workflowId}: no ${type} activity in history`);
+  const open = acts.filter((a) => a.completedAt === undefined);
+  if (open.length) throw new Error(`${h.workflowId}: ${open.length} ${type} activities did not complete`);
+  const first = Math.min(...acts.map((a) => a.scheduledAt));
+  const last = Math.max(...acts.map((a) => a.completedAt!));
+  return { ms: last - first, count: acts.length, maxConcurrent: maxOverlap(acts.map((a) => ({ start: a.startedAt ?? a.scheduledAt, end: a.completedAt! }))) };
+}
+
+/** First child workflow initiated → last child completed (a plan's phases, say). */
+export function childSpan(h: FetchedHistory): { ms: number; count: number } {
+  const initiated = h.events.filter((e) => e.startChildWorkflowExecutionInitiatedEventAttributes);
+  const completed = h.events.filter((e) => e.childWorkflowExecutionCompletedEventAttributes);
+  if (initiated.length === 0 || completed.length !== initiated.length) {
+    throw new Error(`${h.workflowId}: ${initiated.length} children started, ${completed.length} completed`);
+  }
+  return { ms: at(completed[completed.length - 1]) - at(initiated[0]), count: initiated.length };
+}
+
+/**
+ * Where a phase's time goes, as medians over the phases of the given plans (each plan's phases
+ * in order): the plan starting the child, the phase's first workflow task (set-up, scheduling its
+ * tasks), its tasks, its close after the last task, and the plan's turn before the next phase.
+ */
+export function phaseBreakdown(plans: { plan: FetchedHistory; phases: FetchedHistory[] }[]) {
+  const rows = plans.flatMap(({ plan, phases }) => {
+    const initiated = plan.events.filter((e) => e.startChildWorkflowExecutionInitiatedEventAttributes).map(at);
+    const completed = plan.events.filter((e) => e.childWorkflowExecutionCompletedEventAttributes).map(at);
+    return phases.map((h, i) => {
+      const started = at(h.events[0]);
+      const firstTask = h.events.findIndex((e) => e.workflowTaskCompletedEventAttributes);
+      const acts = activities(h).filter((a) => a.type === 'runAgentTask');
+      const lastDone = Math.max(...acts.map((a) => a.completedAt ?? NaN));
+      return {
+        childStartMs: started - initiated[i],
+        firstWorkflowTaskMs: at(h.events[firstTask]) - started,
+        tasksMs: lastDone - Math.min(...acts.map((a) => a.scheduledAt)),
+        closeMs: at(h.events[h.events.length - 1]) - lastDone,
+        planTurnMs: i + 1 < initiated.length ? initiated[i + 1] - completed[i] : NaN,
+      };
+    });
+  });
+  const med = (key: keyof (typeof rows)[number]) => {
+    const s = rows.map((r) => r[key]).filter(Number.isFinite).sort((a, b) => a - b);
+    return s.length ? s[Math.floor(s.length / 2)] : NaN;
+  };
+  return { childStartMs: med('childStartMs'), firstWorkflowTaskMs: med('firstWorkflowTaskMs'), tasksMs: med('tasksMs'), closeMs: med('closeMs'), planTurnMs: med('planTurnMs') };
+}
+
+/** Largest number of intervals open at once (an end at t comes before a start at t). */
+function maxOverlap(intervals: { start: number; end: number }[]): number {
+  const points = intervals.flatMap((i) => [
+    { t: i.start, d: 1 },
+    { t: i.end, d: -1 },
+  ]);
+  points.sort((a, b) => a.t - b.t || a.d - b.d);
+  let open = 0;
+  let max = 0;
+  for (const p of points) max = Math.max(max, (open += p.d));
+  return max;
+}
+
+/**
+ * Every workflow of an epic, found through visibility (`PhaseflowEpic="<slug>"`), waiting until
+ * the server lists as many as expected (visibility trails the histories a little).
+ */
+export async function listEpicWorkflows(client: Client, epicSlug: string, expected: number, timeoutMs = 60_000): Promise<string[]> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const ids: string[] = [];
+    for await (const wf of client.workflow.list({ query: `PhaseflowEpic="${epicSlug}"` })) ids.push(wf.workflowId);
+    if (ids.length >= expected) return ids;
+    if (Date.now() > deadline) throw new Error(`visibility lists ${ids.length} workflows of epic ${epicSlug}, expected ${expected}`);
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
+/** Fetches many histories, a few at a time. */
+export async function fetchHistories(client: Client, ids: string[], concurrency = 8): Promise<FetchedHistory[]> {
+  const out: FetchedHistory[] = new Array(ids.length);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(concurrency, ids.length) }, async () => {
+      while (next < ids.length) {
+        const i = next++;
+        out[i] = await fetchHistory(client, ids[i]);
+      }
+    }),
+  );
+  return out;
+}
