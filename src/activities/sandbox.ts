@@ -37,10 +37,23 @@ export interface Sandboxed {
 const NS_FLAGS = ['--mount', '--pid', '--fork', '--mount-proc', '--kill-child'];
 
 /**
+ * PID 1 of the namespace, around the command. The kernel gives a namespace's init only the
+ * signals it has a handler for, so a command that was PID 1 itself would ignore the SIGTERM of a
+ * timeout or cancel and die only by SIGKILL, without its grace period. This one passes SIGTERM
+ * on to everything in the namespace and exits with the command's status.
+ */
+const INIT = `trap 'kill -TERM -1 2>/dev/null' TERM INT HUP
+"$@" &
+c=$!
+while :; do wait "$c"; s=$?; kill -0 "$c" 2>/dev/null || exit "$s"; done
+`;
+
+/**
  * Runs as root of the new namespaces, before the command: read-only mounts, hidden places, the
  * workspace mounted back writable (bound from the current directory, which still is the real
  * workspace whatever now covers its path; --no-canonicalize keeps mount from looking it up
- * again), then the command. Arguments: workspace, hide specs (d:<dir> | f:<file>), --, command.
+ * again), then the command under INIT. Arguments: workspace, hide specs (d:<dir> | f:<file>), --,
+ * command.
  */
 const SETUP = `
 set -e
@@ -62,8 +75,8 @@ mkdir -p "$ws"
 mount --no-canonicalize --bind . "$ws"
 mount -o remount,bind,rw "$ws"
 cd "$ws"
-exec "$@"
-`;
+set +e
+${INIT}`;
 
 interface Launcher {
   /** unshare and its flags, up to the program. */
@@ -106,8 +119,12 @@ export function sandboxed(file: string, args: string[], profile: SandboxProfile,
     if (m === 'require') throw new Error(`PHASEFLOW_SANDBOX=require, but the ${profile} sandbox is not available here: ${probed.reason}`);
     return { file, args, sandbox: 'none' };
   }
+  return wrap(launcher, profile, workspace, file, args);
+}
+
+function wrap(launcher: Launcher, profile: SandboxProfile, workspace: string, file: string, args: string[]): Sandboxed {
   const [bin, ...flags] = launcher.outer;
-  if (profile === 'processes') return { file: bin, args: [...flags, ...launcher.inner, file, ...args], sandbox: profile };
+  if (profile === 'processes') return { file: bin, args: [...flags, ...launcher.inner, '/bin/sh', '-c', INIT, 'phaseflow-sandbox', file, ...args], sandbox: profile };
   return { file: bin, args: [...flags, ...setupArgs(workspace), ...launcher.inner, file, ...args], sandbox: profile };
 }
 
@@ -144,20 +161,20 @@ function probe(): Probed {
   const scratch = mkdtempSync(path.join(os.tmpdir(), 'phaseflow-sandbox-probe-'));
   try {
     for (const c of candidates) {
-      // What matters, checked: we are PID 1 of a fresh /proc, at our uid; for the workspace
-      // profile also that the workspace is writable and / is not.
+      // What matters, checked the way commands will run: our parent is the namespace's init (a
+      // fresh /proc), we have our uid; in the workspace profile the workspace is writable and
+      // the rest is not (/proc/1/root is read-only there even for root).
       const expectedUid = c.how.includes('uid 0 inside') ? 0 : uid;
-      const check = `[ "$$" = 1 ] && [ "$(id -u)" = "${expectedUid}" ] && test -r /proc/1/stat`;
-      if (!out.processes) {
-        const r = spawnSync(c.outer[0], [...c.outer.slice(1), ...c.inner, '/bin/sh', '-c', check], { encoding: 'utf8', timeout: 5_000 });
-        if (r.status === 0) out.processes = c;
-        else failures.push(`${c.how}: ${describe(r)}`);
-      }
-      if (!out.workspace) {
-        const fsCheck = `${check} && touch ./probe && ! touch /phaseflow-sandbox-probe 2>/dev/null`;
-        const r = spawnSync(c.outer[0], [...c.outer.slice(1), ...setupArgs(scratch), ...c.inner, '/bin/sh', '-c', fsCheck], { encoding: 'utf8', timeout: 5_000 });
-        if (r.status === 0 && existsSync(path.join(scratch, 'probe'))) out.workspace = c;
-        else failures.push(`${c.how} (file system): ${describe(r)}`);
+      const checks: Record<SandboxProfile, string> = {
+        processes: `[ "$PPID" = 1 ] && [ "$(id -u)" = "${expectedUid}" ]`,
+        workspace: `[ "$PPID" = 1 ] && [ "$(id -u)" = "${expectedUid}" ] && touch ./probe && ! touch /usr/phaseflow-sandbox-probe 2>/dev/null`,
+      };
+      for (const profile of ['processes', 'workspace'] as const) {
+        if (out[profile]) continue;
+        const run = wrap(c, profile, scratch, '/bin/sh', ['-c', checks[profile]]);
+        const r = spawnSync(run.file, run.args, { cwd: scratch, encoding: 'utf8', timeout: 5_000 });
+        if (r.status === 0 && (profile === 'processes' || existsSync(path.join(scratch, 'probe')))) out[profile] = c;
+        else failures.push(`${c.how} (${profile}): ${describe(r)}`);
       }
       if (out.processes && out.workspace) break;
     }

@@ -226,8 +226,10 @@ describe('security: secrets in the worker environment reach no history, file, lo
     assert.match(readTilde.content, /file not found: ~\/\.bashrc/);
     assert.match(grep.content, /resolves outside the workspace/);
     if (sandboxStatus().workspace !== 'none') {
-      // In the sandbox the worker and its parent are not even there.
-      assert.match(ppid.content, /No such file or directory/);
+      // In the sandbox the worker and its parent are not even there; the shell's parent is the
+      // sandbox's init, with the same filtered environment.
+      assert.match(ppid.content, new RegExp(`^HOME=${arenas[1].workspace}$`, 'm'));
+      assert.doesNotMatch(ppid.content, /TEMPORAL_ADDRESS|PHASEFLOW_TASK_QUEUE/);
       assert.match(all.content, /^scanned\n?$/m);
       assert.match(direct.content, /No such file or directory/);
       assert.match(dotfiles.content, /No such file or directory/);

@@ -321,13 +321,20 @@ const CASES: ToolCase[] = [
   ),
 
   // ---- Bash in its sandbox ----------------------------------------------------------------------
-  { name: 'Bash cat /proc/$PPID/environ', needsSandbox: true, call: () => ['Bash', { command: 'cat /proc/$PPID/environ' }], expect: /No such file or directory/ },
+  {
+    name: "Bash cat /proc/$PPID/environ (the parent is the sandbox's init, with the filtered environment)",
+    needsSandbox: true,
+    call: () => ['Bash', { command: "echo $PPID; tr '\\0' '\\n' < /proc/$PPID/environ" }],
+    isError: false,
+    expect: /^1\n[\s\S]*^HOME=\/tmp\/[\s\S]*$/m,
+    after: async (_a, r) => assert.doesNotMatch(r.content, /TEMPORAL_|ANTHROPIC_|npm_config/),
+  },
   {
     name: 'Bash ls /proc sees only its own processes',
     needsSandbox: true,
     call: () => ['Bash', { command: 'ls /proc | grep -E "^[0-9]+$" | tr "\\n" " "' }],
     isError: false,
-    expect: /^1( \d+){0,4} $/,
+    expect: /^1( \d+){1,6} $/,
   },
   { name: 'Bash kill -0 on the worker', needsSandbox: true, call: () => ['Bash', { command: `kill -0 ${process.pid}` }], expect: /No such process/ },
   { name: 'Bash echo > ../canary/new.txt', needsSandbox: true, call: () => ['Bash', { command: 'echo pwned > ../canary/new.txt' }], expect: /No such file or directory|Read-only file system/ },
