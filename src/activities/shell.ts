@@ -124,7 +124,7 @@ export async function runShell(command: string, opts: ShellOptions): Promise<She
 }
 
 /** Logs larger than this are left as they are (reading them back would cost too much). */
-const MAX_REDACTED_LOG_BYTES = 64 * 1024 * 1024;
+const MAX_REDACTED_LOG_BYTES = 16 * 1024 * 1024;
 
 /**
  * The full log stays in the workspace, so the same redaction applies to it once the command is

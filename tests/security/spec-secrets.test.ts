@@ -96,6 +96,17 @@ function baseSpec(slug: string, workspace: string): any {
   };
 }
 
+/** The SpecError validating `spec` throws (the test fails if it is accepted). */
+function specErrorOf(spec: unknown): SpecError {
+  try {
+    validateEpic(spec, 'epic.yaml');
+  } catch (e) {
+    assert.ok(e instanceof SpecError, String(e));
+    return e;
+  }
+  assert.fail('the spec was accepted');
+}
+
 /** Where a secret is put, and the path the error must name. */
 const PLACES: { name: string; put: (spec: any, secret: string) => void; path: string }[] = [
   { name: 'task description', put: (s, v) => (s.roadmaps[0].plans[0].phases[0].tasks[0].description = `Deploy with ${v} please`), path: `${TASK}[0].description` },
@@ -115,13 +126,7 @@ describe('security: secrets in the spec are refused, masked', () => {
     it(`${c.label.source} in the ${place.name}`, () => {
       const spec = baseSpec('sec', '/tmp/never-created');
       place.put(spec, c.value);
-      let err: unknown;
-      try {
-        validateEpic(spec, 'epic.yaml');
-      } catch (e) {
-        err = e;
-      }
-      assert.ok(err instanceof SpecError, `accepted a spec with ${c.label.source}`);
+      const err = specErrorOf(spec);
       const line = err.message.split('\n').find((l) => l.startsWith(`  ${place.path}: `));
       assert.ok(line, `no problem at ${place.path}:\n${err.message}`);
       assert.match(line, c.label);
@@ -136,14 +141,7 @@ describe('security: secrets in the spec are refused, masked', () => {
     const token = `ghp_${randomAlnum(36)}`;
     const spec = baseSpec('sec', '/tmp/never-created');
     spec.roadmaps[0].plans[0].phases[0].tasks[0][token] = 'x';
-    const err = (() => {
-      try {
-        validateEpic(spec, 'epic.yaml');
-      } catch (e) {
-        return e as SpecError;
-      }
-      assert.fail('accepted');
-    })();
+    const err = specErrorOf(spec);
     assert.ok(!exposes(err.message, token.slice(4)), err.message);
     assert.match(err.message, new RegExp(`${TASK.replace(/[.[\]]/g, '\\$&')}\\[0\\]\\.\\[redacted github-token\\]: the field name looks like a GitHub token`));
     assert.match(err.message, /unknown field "\[redacted github-token\]"/);
@@ -153,14 +151,7 @@ describe('security: secrets in the spec are refused, masked', () => {
     const key = `sk-ant-api03-${randomAlnum(86)}AA`;
     const spec = baseSpec('sec', '/tmp/never-created');
     spec.settings = { maxParallel: key };
-    const err = (() => {
-      try {
-        validateEpic(spec, 'epic.yaml');
-      } catch (e) {
-        return e as SpecError;
-      }
-      assert.fail('accepted');
-    })();
+    const err = specErrorOf(spec);
     assert.match(err.message, /settings\.maxParallel: expected number, got string "\[redacted anthropic-api-key\]"/);
     assert.match(err.message, /settings\.maxParallel: looks like an Anthropic API key/);
     assert.ok(!exposes(err.message, key.slice(7)), err.message);
