@@ -5,8 +5,9 @@
  * - `processes` (command tasks and gates): a new PID namespace with its own /proc. The command
  *   sees only its own processes: not the worker, not the shell that started it, not any other
  *   process of the user, so it cannot read their /proc/<pid>/environ (readable by every process
- *   of the same user), command lines or open files, nor signal them. When the command's first
- *   process exits, the kernel kills whatever is left in the namespace.
+ *   of the same user), command lines or open files, nor signal them. When the command exits,
+ *   the namespace's init (INIT) exits with it and the kernel kills whatever is left, daemons
+ *   that left the process group included.
  * - `workspace` (the agent's Bash): the same, plus a private mount namespace in which every
  *   existing mount is read-only except the workspace, and /home, /root, the worker's home, /tmp,
  *   /var/tmp, /dev/shm and /run/user/<uid> are empty scratch tmpfs (dotfiles, SSH and cloud
