@@ -43,7 +43,8 @@ export async function startEpic(client: Client, spec: EpicSpec, opts: { id?: str
       taskQueue: opts.taskQueue,
       args: [spec],
       staticSummary: `Epic ${spec.title}: ${c.roadmaps} roadmaps, ${c.plans} plans, ${c.phases} phases, ${c.tasks} tasks (${spec.agentMode})`,
-      staticDetails: spec.description || undefined,
+      // The description is in the input already; the Web UI gets a readable slice of it.
+      staticDetails: spec.description ? spec.description.slice(0, 4000) : undefined,
       typedSearchAttributes: [
         { key: SA.epic, value: spec.slug },
         { key: SA.level, value: 'epic' },

@@ -2,11 +2,18 @@
 import { ensureSearchAttributes, connectNative, temporalConfig } from '../temporal/config';
 import { createWorker, installRuntimeLogger } from '../worker';
 import { createLogger } from '../log';
+import { hideSecretsFromProcEnviron } from '../activities/secrets';
+import { sandboxStatus } from '../activities/sandbox';
 
 export async function workerCommand(opts: { concurrency?: number; logFile?: string }): Promise<void> {
+  // First thing, before Temporal's native threads start: credentials leave /proc/<pid>/environ.
+  const scrub = hideSecretsFromProcEnviron();
   const config = temporalConfig();
   const log = createLogger({ name: 'phaseflow-worker', file: opts.logFile ?? process.env.PHASEFLOW_LOG_FILE });
   installRuntimeLogger(log);
+  const sandbox = sandboxStatus();
+  log.info({ sandbox, environScrub: { hidden: scrub.hidden.length, error: scrub.error } }, 'worker start-up');
+  if (sandbox.workspace === 'none') log.warn({ reason: sandbox.reason }, "no sandbox for the agents' Bash: commands run unconfined (only the file tools are confined)");
   const connection = await connectNative(config);
   try {
     const added = await ensureSearchAttributes(connection, config.namespace);

@@ -195,34 +195,36 @@ export function checkStructure(epic: any, report: (path: (string | number)[], me
         const cycle = findCycle(tasks.map((t) => ({ id: String(t.id), dependsOn: arr(t.dependsOn).map(String) })));
         if (cycle) {
           const ti = arr(phase?.tasks).findIndex((t) => t?.id === cycle[0]);
-          report([...at, 'tasks', ti, 'dependsOn'], `dependency cycle: ${cycle.join(' -> ')}`);
+          report([...at, 'tasks', ti, 'dependsOn'], `dependency cycle: ${cycle.length > 12 ? `${cycle.slice(0, 10).join(' -> ')} -> … (${cycle.length - 11} more) -> ${cycle[cycle.length - 1]}` : cycle.join(' -> ')}`);
         }
       });
     });
   });
 }
 
-/** Returns one dependency cycle as a list of ids (first id repeated at the end), or null. */
+/** Returns one dependency cycle as a list of ids (first id repeated at the end), or null. Iterative: a 20,000-task chain must not overflow the stack. */
 export function findCycle(tasks: Pick<TaskSpec, 'id' | 'dependsOn'>[]): string[] | null {
-  const deps = new Map(tasks.map((t) => [t.id, t.dependsOn.filter((d) => d !== t.id)]));
+  const deps = new Map(tasks.map((t) => [t.id, t.dependsOn.filter((d) => d !== t.id && d !== undefined)]));
   const state = new Map<string, 'visiting' | 'done'>();
-  const stack: string[] = [];
-  const visit = (id: string): string[] | null => {
-    if (state.get(id) === 'done' || !deps.has(id)) return null;
-    if (state.get(id) === 'visiting') return [...stack.slice(stack.indexOf(id)), id];
-    state.set(id, 'visiting');
-    stack.push(id);
-    for (const d of deps.get(id)!) {
-      const c = visit(d);
-      if (c) return c;
+  for (const root of deps.keys()) {
+    if (state.has(root)) continue;
+    // Depth-first with an explicit stack of [id, index of the next dependency to look at].
+    const stack: [string, number][] = [[root, 0]];
+    state.set(root, 'visiting');
+    while (stack.length > 0) {
+      const top = stack[stack.length - 1];
+      const next = deps.get(top[0])![top[1]++];
+      if (next === undefined) {
+        state.set(top[0], 'done');
+        stack.pop();
+      } else if (deps.has(next) && state.get(next) === 'visiting') {
+        const ids = stack.map(([id]) => id);
+        return [...ids.slice(ids.indexOf(next)), next];
+      } else if (deps.has(next) && !state.has(next)) {
+        state.set(next, 'visiting');
+        stack.push([next, 0]);
+      }
     }
-    stack.pop();
-    state.set(id, 'done');
-    return null;
-  };
-  for (const t of tasks) {
-    const c = visit(t.id);
-    if (c) return c;
   }
   return null;
 }

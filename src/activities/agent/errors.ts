@@ -4,6 +4,8 @@
  * retryable ApplicationFailure (honouring retry-after); a request the API will never accept
  * (bad request, auth, not found, spend limits) becomes non-retryable with a clear reason.
  */
+import { redactSecrets } from '../../domain/secret-scan';
+import { secretValues } from '../secrets';
 import { AnthropicError, APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from '@anthropic-ai/sdk';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { FailureTypes, type TaskRunInput } from '../../domain/types';
@@ -25,7 +27,8 @@ export function describeAttempt(input: TaskRunInput): string {
 /** Removes the API key (and anything shaped like one) from text that leaves the activity. */
 export function redact(text: string, apiKey?: string): string {
   let out = apiKey && apiKey.length >= 4 ? text.split(apiKey).join('[redacted]') : text;
-  out = out.replace(/sk-ant-[A-Za-z0-9_-]+/g, 'sk-ant-[redacted]');
+  for (const value of secretValues()) out = out.split(value).join('[redacted]');
+  out = redactSecrets(out.replace(/sk-ant-[A-Za-z0-9_-]+/g, 'sk-ant-[redacted]'));
   return out;
 }
 
