@@ -23,6 +23,15 @@ import { type Scenario, SCENARIOS } from './scenarios';
 
 const EventType = temporal.api.enums.v1.EventType;
 
+/** A scenario's epic must end within this; a stuck one fails the recording instead of hanging it. */
+const SCENARIO_LIMIT_MS = 90_000;
+
+function withTimeout<T>(p: Promise<T>, ms: number, message: () => string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const limit = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(message())), ms)));
+  return Promise.race([p, limit]).finally(() => clearTimeout(timer));
+}
+
 interface Recorded {
   entry: HistoryEntry;
   history: History;
@@ -37,7 +46,7 @@ async function recordScenario(client: Client, taskQueue: string, scenario: Scena
   await scenario.drive?.({ client, handle, workspace });
   let outcome: string;
   try {
-    await handle.result();
+    await withTimeout(handle.result(), SCENARIO_LIMIT_MS, () => `scenario ${scenario.name}: the epic did not end within ${SCENARIO_LIMIT_MS / 1000} s (waiting for a signal or decision its drive() does not send?)`);
     outcome = 'completed';
   } catch (err) {
     if (!(err instanceof WorkflowFailedError)) throw err;

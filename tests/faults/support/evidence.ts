@@ -36,7 +36,7 @@ const decode = (p: any): any => (p?.payloads?.length ? defaultPayloadConverter.f
 export interface HistoryEvidence {
   /** Every runAgentTask/runCommandTask execution of every phase run of the epic, in history order. */
   executions: TaskExecution[];
-  /** What the faults cost, over all workflows of the epic: timed-out activities by type, timed-out workflow tasks. */
+  /** What the faults cost, over all workflows of the epic: timed-out activities and workflow tasks, retried activity attempts, by type. */
   timeouts: Record<string, number>;
   /** Who picked up which task when: every ActivityTaskStarted and WorkflowTaskStarted event of the epic. */
   pickups: { identity: string; at: number; what: string }[];
@@ -53,6 +53,13 @@ export async function historyEvidence(client: Client, epic: { workflowId: string
     for (const e of r.history.events ?? []) {
       const s = e.activityTaskScheduledEventAttributes;
       if (s) types.set(Number(e.eventId), s.activityType?.name ?? '?');
+      // Activities with a retry policy (writeMirror, runGate, prepareWorkspace) retry inside the
+      // server: a timed-out attempt leaves no event, only a higher attempt number when one starts.
+      const retried = (e.activityTaskStartedEventAttributes?.attempt ?? 1) - 1;
+      if (retried > 0) {
+        const key = `${types.get(Number(e.activityTaskStartedEventAttributes!.scheduledEventId))} retry`;
+        timeouts[key] = (timeouts[key] ?? 0) + retried;
+      }
       const picked = e.activityTaskStartedEventAttributes ?? e.workflowTaskStartedEventAttributes;
       if (picked?.identity) {
         const what = e.activityTaskStartedEventAttributes ? `${types.get(Number(e.activityTaskStartedEventAttributes.scheduledEventId))}` : 'workflow task';

@@ -7,12 +7,14 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { type Client, WorkflowFailedError, type WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
+import { optionalTsToMs } from '@temporalio/common/lib/time';
 import { temporal } from '@temporalio/proto';
 import { workflowIds } from '../../../src/domain/ids';
 import type { EpicSpec } from '../../../src/domain/spec';
 import { ids, testClient, tempWorkspace, uniqueName, waitFor } from '../../support/worker-harness';
 import { historyEvidence, type HistoryEvidence, normalisedMirrors, type TaskExecution } from './evidence';
 import { commandRuns, type CommandRuns, FAULT_EPIC, faultEpic } from './fault-epic';
+import { describeRun } from './invariants';
 import { MirrorWatcher, type WatchReport } from './mirror-watch';
 import { WorkerPool } from './workers';
 
@@ -27,8 +29,10 @@ export interface FaultContext {
   where: () => string;
   /** Resolves when the epic has made progress (a new mirror version) since this call, or has closed. */
   progress: (what: string) => Promise<void>;
-  /** Activities running now, counted by the identity of the worker running them. */
-  busyWorkers: () => Promise<Map<string, number>>;
+  /** Activities running now (started, not finished), with the worker running each. */
+  runningActivities: () => Promise<RunningActivity[]>;
+  /** The identities of the workers the server has seen polling the task queue (for workflow tasks and for activities). */
+  pollers: () => Promise<{ workflow: Set<string>; activity: Set<string> }>;
 }
 
 export interface FaultOutcome {
@@ -72,8 +76,17 @@ export async function runFaultEpic(name: string, opts: { workers: number }, inje
       const seen = watcher.versionsSeen;
       await waitFor(`progress of the epic ${what}`, () => closed || watcher.versionsSeen > seen, 120_000, 20);
     };
-    const busyWorkers = () => runningActivities(client, epicWorkflowIds(spec));
-    await inject({ workspace, pool, handle, startedAt, closed: () => closed, where: () => currentPhase(workspace), progress, busyWorkers });
+    await inject({
+      workspace,
+      pool,
+      handle,
+      startedAt,
+      closed: () => closed,
+      where: () => currentPhase(workspace),
+      progress,
+      runningActivities: () => runningActivities(client, epicWorkflowIds(spec)),
+      pollers: () => pollers(client, taskQueue),
+    });
     const result = await resultPromise;
     const durationMs = Date.now() - startedAt;
     const watch = watcher.stop();
@@ -114,21 +127,37 @@ function epicWorkflowIds(spec: EpicSpec): string[] {
   ];
 }
 
-/** Started, unfinished activities of the running workflows among `workflowIds`, by worker identity. */
-async function runningActivities(client: Client, workflowIdList: string[]): Promise<Map<string, number>> {
-  const busy = new Map<string, number>();
+export interface RunningActivity {
+  workflowId: string;
+  type: string;
+  identity: string;
+  startedAt: number;
+}
+
+/** Started, unfinished activities of the running workflows among `workflowIdList` (from their pending activities). */
+async function runningActivities(client: Client, workflowIdList: string[]): Promise<RunningActivity[]> {
+  const out: RunningActivity[] = [];
   await Promise.all(
     workflowIdList.map(async (id) => {
       const d = await client.workflow.getHandle(id).describe().catch(() => undefined);
       if (d?.status.name !== 'RUNNING') return;
       for (const a of d.raw.pendingActivities ?? []) {
         if (a.state === temporal.api.enums.v1.PendingActivityState.PENDING_ACTIVITY_STATE_STARTED && a.lastWorkerIdentity) {
-          busy.set(a.lastWorkerIdentity, (busy.get(a.lastWorkerIdentity) ?? 0) + 1);
+          out.push({ workflowId: id, type: a.activityType?.name ?? '?', identity: a.lastWorkerIdentity, startedAt: optionalTsToMs(a.lastStartedTime) ?? 0 });
         }
       }
     }),
   );
-  return busy;
+  return out;
+}
+
+async function pollers(client: Client, taskQueue: string): Promise<{ workflow: Set<string>; activity: Set<string> }> {
+  const { TASK_QUEUE_TYPE_WORKFLOW, TASK_QUEUE_TYPE_ACTIVITY } = temporal.api.enums.v1.TaskQueueType;
+  const ask = async (taskQueueType: number) => {
+    const r = await client.workflowService.describeTaskQueue({ namespace: client.options.namespace, taskQueue: { name: taskQueue }, taskQueueType });
+    return new Set((r.pollers ?? []).map((p) => p.identity ?? ''));
+  };
+  return { workflow: await ask(TASK_QUEUE_TYPE_WORKFLOW), activity: await ask(TASK_QUEUE_TYPE_ACTIVITY) };
 }
 
 function currentPhase(workspace: string): string {
@@ -150,6 +179,9 @@ let baselinePromise: Promise<FaultOutcome> | undefined;
 
 /** The undisturbed run (one worker, no faults), once per suite. */
 export function undisturbedRun(): Promise<FaultOutcome> {
-  baselinePromise ??= runFaultEpic('undisturbed', { workers: 1 });
+  baselinePromise ??= runFaultEpic('undisturbed', { workers: 1 }).then((run) => {
+    console.log(`      (${describeRun('undisturbed run for comparison', run)})`);
+    return run;
+  });
   return baselinePromise;
 }

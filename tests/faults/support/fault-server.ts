@@ -9,10 +9,22 @@ import * as path from 'node:path';
 import { findTemporalBinary } from '../../../src/temporal/binary';
 import { type DevServerHandle, freePort, startDevServer } from '../../../src/temporal/dev-server';
 
+export interface Restart {
+  signal: 'SIGTERM' | 'SIGKILL';
+  /** Until the process had exited. */
+  stopMs: number;
+  /** Kept down on purpose. */
+  pauseMs: number;
+  /** Until the frontend answered again. */
+  startMs: number;
+  /** The whole time the server was unreachable. */
+  downMs: number;
+}
+
 export class RestartableServer {
   private handle: DevServerHandle | undefined;
   /** Restarts so far, with how long the frontend was unreachable each time. */
-  readonly restarts: { signal: NodeJS.Signals; downMs: number }[] = [];
+  readonly restarts: Restart[] = [];
 
   private constructor(
     readonly binary: string,
@@ -60,14 +72,16 @@ export class RestartableServer {
   }
 
   /** Stops the server, keeps it down for `downMs`, starts it again on the same port with the same file. */
-  async restart(signal: 'SIGTERM' | 'SIGKILL', downMs: number): Promise<{ downMs: number }> {
+  async restart(signal: 'SIGTERM' | 'SIGKILL', pauseMs: number): Promise<Restart> {
     const t0 = Date.now();
     await this.stop(signal);
-    await new Promise((r) => setTimeout(r, downMs));
+    const stopMs = Date.now() - t0;
+    await new Promise((r) => setTimeout(r, pauseMs));
+    const t1 = Date.now();
     await this.start();
-    const down = { signal, downMs: Date.now() - t0 };
-    this.restarts.push(down);
-    return down;
+    const r = { signal, stopMs, pauseMs, startMs: Date.now() - t1, downMs: Date.now() - t0 };
+    this.restarts.push(r);
+    return r;
   }
 
   async dispose(): Promise<void> {

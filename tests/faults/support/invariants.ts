@@ -28,6 +28,6 @@ export function describeRun(label: string, run: FaultOutcome): string {
     `${label}: ${(run.durationMs / 1000).toFixed(1)} s, ${run.executions.length} task executions ` +
     `(${run.executions.filter((x) => x.outcome === 'timedOut').length} timed out, ${retried.size} tasks retried), ` +
     `${run.watch.versionsSeen} mirror versions checked, ${run.pool.all.length} worker process(es), ` +
-    `timeouts: ${Object.entries(run.timeouts).map(([k, n]) => `${n} ${k}`).join(', ') || 'none'}`
+    `timeouts and retries: ${Object.entries(run.timeouts).map(([k, n]) => `${n} ${k}`).join(', ') || 'none'}`
   );
 }
