@@ -8,12 +8,12 @@ import { strict as assert } from 'node:assert';
 import { faultServer, type Restart } from './support/fault-server';
 import { runFaultEpic, undisturbedRun } from './support/fault-run';
 import { assertSurvived, describeRun } from './support/invariants';
-import { prng } from './support/prng';
+import { envInt, prng } from './support/prng';
 import { waitFor } from '../support/worker-harness';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** How long the server stays down (default: random, 0.5-4 s); e.g. 90000 to check workers outlast a long outage. */
-const DOWN_MS = process.env.PHASEFLOW_FAULT_SERVER_DOWN_MS ? Number(process.env.PHASEFLOW_FAULT_SERVER_DOWN_MS) : undefined;
+const DOWN_MS = envInt('PHASEFLOW_FAULT_SERVER_DOWN_MS');
 
 describe('fault: Temporal server restarted mid-run', function () {
   it('the workers reconnect and finish the epic; no completed task runs again; mirrors stay valid and end as undisturbed', async () => {

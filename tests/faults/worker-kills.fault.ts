@@ -5,7 +5,7 @@
 import { strict as assert } from 'node:assert';
 import { undisturbedRun, runFaultEpic } from './support/fault-run';
 import { assertSurvived, describeRun } from './support/invariants';
-import { prng } from './support/prng';
+import { envInt, prng } from './support/prng';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -15,7 +15,7 @@ describe('fault: worker killed (SIGKILL) again and again', function () {
     const rnd = prng('worker-kills');
     // 8-12 kills (each costs ~10-15 s: a new worker process, and the dead worker's workflow tasks
     // time out after 10 s); PHASEFLOW_FAULT_KILLS=n for a longer soak.
-    const planned = process.env.PHASEFLOW_FAULT_KILLS ? Number(process.env.PHASEFLOW_FAULT_KILLS) : rnd.int(8, 12);
+    const planned = envInt('PHASEFLOW_FAULT_KILLS') ?? rnd.int(8, 12);
     const kills: string[] = [];
     const run = await runFaultEpic('worker-kills', { workers: 1 }, async (ctx) => {
       for (let k = 1; k <= planned && !ctx.closed(); k++) {

@@ -1,6 +1,7 @@
 /**
- * Reproducible randomness for the fault tests: one seed per `npm run test:faults` run, printed at
- * the start; PHASEFLOW_FAULT_SEED=<n> replays the same choices (delays, kill points, signals).
+ * Reproducible randomness (and the env knobs) of the fault tests: one seed per
+ * `npm run test:faults` run, printed at the start; PHASEFLOW_FAULT_SEED=<n> replays the same
+ * choices (delays, kill points, signals).
  * Each test draws from its own stream (seed + test name), so running one test alone with the
  * printed seed reproduces that test.
  */
@@ -10,9 +11,8 @@ let suiteSeed: number | undefined;
 
 export function faultSeed(): number {
   if (suiteSeed === undefined) {
-    const fromEnv = process.env.PHASEFLOW_FAULT_SEED;
-    if (fromEnv !== undefined && !/^\d+$/.test(fromEnv)) throw new Error(`PHASEFLOW_FAULT_SEED must be a non-negative integer, got "${fromEnv}"`);
-    suiteSeed = fromEnv !== undefined ? Number(fromEnv) % 2 ** 32 : randomInt(2 ** 32 - 1);
+    const fromEnv = envInt('PHASEFLOW_FAULT_SEED');
+    suiteSeed = fromEnv !== undefined ? fromEnv % 2 ** 32 : randomInt(2 ** 32 - 1);
     console.log(`fault tests: seed ${suiteSeed} (PHASEFLOW_FAULT_SEED=${suiteSeed} repeats these choices)`);
   }
   return suiteSeed;
@@ -46,4 +46,12 @@ export function prng(stream: string): Prng {
     int: (min, max) => min + Math.floor((max - min + 1) * next()),
     pick: (items) => items[Math.floor(items.length * next())],
   };
+}
+
+/** A whole-number setting from the environment (undefined when unset), refused clearly when malformed. */
+export function envInt(name: string): number | undefined {
+  const v = process.env[name];
+  if (v === undefined || v === '') return undefined;
+  if (!/^\d+$/.test(v)) throw new Error(`${name} must be a non-negative integer, got "${v}"`);
+  return Number(v);
 }
