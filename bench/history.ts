@@ -11,27 +11,41 @@ type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
 const History = temporal.api.history.v1.History;
 const Payloads = temporal.api.common.v1.Payloads;
 
+/** One run of a workflow: a workflow that continued as new has several under one id. */
+export interface Execution {
+  workflowId: string;
+  runId?: string;
+}
+
 export interface FetchedHistory {
   workflowId: string;
+  runId?: string;
   events: HistoryEvent[];
   /** Size of the history as the server sends it (protobuf-encoded). */
   bytes: number;
 }
 
-export async function fetchHistory(client: Client, workflowId: string): Promise<FetchedHistory> {
-  const history = await client.workflow.getHandle(workflowId).fetchHistory();
-  return { workflowId, events: history.events ?? [], bytes: History.encode(history).finish().length };
+/** The history of one run (default: the latest run of the id). */
+export async function fetchHistory(client: Client, workflowId: string, runId?: string): Promise<FetchedHistory> {
+  const history = await client.workflow.getHandle(workflowId, runId).fetchHistory();
+  return { workflowId, runId, events: history.events ?? [], bytes: History.encode(history).finish().length };
 }
 
 const at = (e: HistoryEvent) => tsToMs(e.eventTime);
 
-/** Workflow start → close, in ms of server time. */
-export function workflowSpanMs(h: FetchedHistory): number {
-  const first = h.events[0];
-  const last = h.events[h.events.length - 1];
-  if (!first?.workflowExecutionStartedEventAttributes) throw new Error(`${h.workflowId}: history does not begin with WorkflowExecutionStarted`);
-  if (!last?.workflowExecutionCompletedEventAttributes) throw new Error(`${h.workflowId}: workflow did not complete (last event ${last?.eventType})`);
-  return at(last) - at(first);
+/**
+ * Workflow start → close in ms of server time: from the first run's start to the close of the run
+ * that completed, when given every run of a workflow that continued as new.
+ */
+export function workflowSpanMs(runs: FetchedHistory | FetchedHistory[]): number {
+  const all = Array.isArray(runs) ? runs : [runs];
+  const id = all[0]?.workflowId;
+  for (const h of all) {
+    if (!h.events[0]?.workflowExecutionStartedEventAttributes) throw new Error(`${id}: history does not begin with WorkflowExecutionStarted`);
+  }
+  const done = all.filter((h) => h.events[h.events.length - 1]?.workflowExecutionCompletedEventAttributes);
+  if (done.length !== 1) throw new Error(`${id}: ${done.length} of its ${all.length} run(s) completed, expected exactly one`);
+  return at(done[0].events[done[0].events.length - 1]) - Math.min(...all.map((h) => at(h.events[0])));
 }
 
 export interface ActivityRecord {
@@ -137,29 +151,45 @@ function maxOverlap(intervals: { start: number; end: number }[]): number {
 }
 
 /**
- * Every workflow of an epic, found through visibility (`PhaseflowEpic="<slug>"`), waiting until
- * the server lists as many as expected (visibility trails the histories a little).
+ * Every run of every workflow of an epic, found through visibility (`PhaseflowEpic="<slug>"`),
+ * once the server lists `expected` distinct workflows and none still running (visibility trails
+ * the histories a little).
  */
-export async function listEpicWorkflows(client: Client, epicSlug: string, expected: number, timeoutMs = 60_000): Promise<string[]> {
+export function listEpicRuns(client: Client, epicSlug: string, expected: number): Promise<Execution[]> {
+  return listRuns(client, `PhaseflowEpic="${epicSlug}"`, expected);
+}
+
+/** Every run of one workflow id (several when it continued as new). */
+export async function fetchWorkflowRuns(client: Client, workflowId: string): Promise<FetchedHistory[]> {
+  return fetchHistories(client, await listRuns(client, `WorkflowId="${workflowId}"`, 1));
+}
+
+async function listRuns(client: Client, query: string, expected: number, timeoutMs = 60_000): Promise<Execution[]> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const ids: string[] = [];
-    for await (const wf of client.workflow.list({ query: `PhaseflowEpic="${epicSlug}"` })) ids.push(wf.workflowId);
-    if (ids.length >= expected) return ids;
-    if (Date.now() > deadline) throw new Error(`visibility lists ${ids.length} workflows of epic ${epicSlug}, expected ${expected}`);
+    const runs: Execution[] = [];
+    let running = 0;
+    for await (const wf of client.workflow.list({ query })) {
+      runs.push({ workflowId: wf.workflowId, runId: wf.runId });
+      if (wf.status.name === 'RUNNING') running++;
+    }
+    const ids = new Set(runs.map((r) => r.workflowId)).size;
+    if (ids >= expected && running === 0) return runs;
+    if (Date.now() > deadline) throw new Error(`visibility (${query}) lists ${ids} workflows, ${running} running; expected ${expected}, all closed`);
     await new Promise((r) => setTimeout(r, 500));
   }
 }
 
 /** Fetches many histories, a few at a time. */
-export async function fetchHistories(client: Client, ids: string[], concurrency = 8): Promise<FetchedHistory[]> {
-  const out: FetchedHistory[] = new Array(ids.length);
+export async function fetchHistories(client: Client, runs: (Execution | string)[], concurrency = 8): Promise<FetchedHistory[]> {
+  const out: FetchedHistory[] = new Array(runs.length);
   let next = 0;
   await Promise.all(
-    Array.from({ length: Math.min(concurrency, ids.length) }, async () => {
-      while (next < ids.length) {
+    Array.from({ length: Math.min(concurrency, runs.length) }, async () => {
+      while (next < runs.length) {
         const i = next++;
-        out[i] = await fetchHistory(client, ids[i]);
+        const r = runs[i];
+        out[i] = typeof r === 'string' ? await fetchHistory(client, r) : await fetchHistory(client, r.workflowId, r.runId);
       }
     }),
   );

@@ -7,7 +7,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { temporal } from '@temporalio/proto';
-import { activities, fetchHistories, listEpicWorkflows } from '../history';
+import { activities, fetchHistories, listEpicRuns } from '../history';
 import { figure } from '../report';
 import { benchEpic, taskCount, workflowCount } from '../specs';
 import type { Scenario } from './scenario';
@@ -29,7 +29,7 @@ export const context: Scenario = {
     if (files.length !== taskCount(SHAPE)) throw new Error(`context: ${files.length} details files in ${outDir}, expected ${taskCount(SHAPE)}`);
     const produced = files.reduce((n, f) => n + fs.statSync(path.join(outDir, f)).size, 0);
 
-    const histories = await fetchHistories(env.client, await listEpicWorkflows(env.client, slug, workflowCount(SHAPE)));
+    const histories = await fetchHistories(env.client, await listEpicRuns(env.client, slug, workflowCount(SHAPE)));
     const results = histories.flatMap((h) => activities(h).filter((a) => a.type === 'runAgentTask'));
     const resultBytes = results.reduce((n, a) => n + a.resultBytes, 0);
     const historyBytes = histories.reduce((n, h) => n + h.bytes, 0);
@@ -50,7 +50,7 @@ export const context: Scenario = {
           label: `  same, against all history bytes of the epic`,
           value: 100 * (1 - historyBytes / produced),
           unit: '%',
-          basis: `1 − all ${histories.length} histories (${historyBytes} B, incl. specs, mirror patches, signals) / details files (${produced} B)`,
+          basis: `1 − all ${histories.length} workflow run histories (${historyBytes} B, incl. specs, mirror patches, signals) / details files (${produced} B)`,
         }),
         figure({
           key: 'context.outputTextInHistory',
@@ -68,7 +68,7 @@ export const context: Scenario = {
         taskResultBytes: resultBytes,
         taskResultBytesEach: resultBytes / results.length,
         historyBytes,
-        perWorkflow: histories.map((h) => ({ workflowId: h.workflowId, events: h.events.length, bytes: h.bytes })),
+        perRun: histories.map((h) => ({ workflowId: h.workflowId, runId: h.runId, events: h.events.length, bytes: h.bytes })),
         outputMarkerHits: markerHits,
       },
     };

@@ -8,7 +8,7 @@
  */
 import { promiseAllBaseline } from '../baseline';
 import type { BenchEnv } from '../env';
-import { activities, activitySpan, childSpan, fetchHistories, fetchHistory, type FetchedHistory, phaseBreakdown, workflowSpanMs } from '../history';
+import { activities, activitySpan, childSpan, fetchHistories, fetchHistory, type FetchedHistory, fetchWorkflowRuns, phaseBreakdown, workflowSpanMs } from '../history';
 import { figure, median } from '../report';
 import { benchEpic, phaseId, planId } from '../specs';
 import type { TaskRunInput } from '../../src/domain/types';
@@ -35,7 +35,7 @@ async function perPhase(env: BenchEnv, slug: string) {
   const spec = benchEpic({ slug, workspace: env.workspace(slug), shape: { roadmaps: 1, plans: 1, phases: PHASES, tasks: 1 }, durationMs: 0 });
   await env.runEpic(spec);
   const plan = await fetchHistory(env.client, planId(slug, 1, 1));
-  const epicMs = workflowSpanMs(await fetchHistory(env.client, `epic/${slug}`));
+  const epicMs = workflowSpanMs(await fetchWorkflowRuns(env.client, `epic/${slug}`));
   const span = childSpan(plan);
   const phases = await fetchHistories(env.client, Array.from({ length: PHASES }, (_, i) => phaseId(slug, 1, 1, i + 1)));
   const baselineMs = await promiseAllBaseline(taskInputs(phases), env.workspace(`${slug}-baseline`));

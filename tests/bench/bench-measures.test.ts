@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { promiseAllBaseline } from '../../bench/baseline';
-import { activities, activitySpan, childSpan, fetchHistories, fetchHistory, listEpicWorkflows, workflowSpanMs } from '../../bench/history';
+import { activities, activitySpan, childSpan, fetchHistories, fetchHistory, fetchWorkflowRuns, listEpicRuns, workflowSpanMs } from '../../bench/history';
 import { figure, table, writeResults, type ResultsFile } from '../../bench/report';
 import { benchEpic, parseShape, phaseId, planId, workflowCount } from '../../bench/specs';
 import type { TaskRunInput } from '../../src/domain/types';
@@ -36,16 +36,38 @@ describe('bench measurements', function () {
     assert.equal(plan.count, 2);
     assert.ok(plan.ms >= 600, `two sequential phases of 300 ms took ${plan.ms} ms`);
 
-    const ids = await listEpicWorkflows(client, slug, workflowCount(shape));
-    assert.deepEqual([...ids].sort(), [`epic/${slug}`, `epic/${slug}/r01`, planId(slug, 1, 1), phaseId(slug, 1, 1, 1), phaseId(slug, 1, 1, 2)].sort());
-    const histories = await fetchHistories(client, ids, 2);
-    assert.ok(histories.every((h) => h.bytes > 0 && h.events.length > 0));
+    const runs = await listEpicRuns(client, slug, workflowCount(shape));
+    assert.deepEqual(runs.map((r) => r.workflowId).sort(), [`epic/${slug}`, `epic/${slug}/r01`, planId(slug, 1, 1), phaseId(slug, 1, 1, 1), phaseId(slug, 1, 1, 2)].sort());
+    const histories = await fetchHistories(client, runs, 2);
+    assert.ok(histories.every((h) => h.bytes > 0 && h.events.length > 0 && h.runId));
+    const epicRuns = await fetchWorkflowRuns(client, `epic/${slug}`);
+    assert.equal(epicRuns.length, 1);
+    assert.ok(workflowSpanMs(epicRuns) >= plan.ms);
 
     const inputs = activities(phase1).filter((a) => a.type === 'runAgentTask').map((a) => a.input as TaskRunInput);
     const baselineWs = tempWorkspace();
     const ms = await promiseAllBaseline(inputs, baselineWs);
     assert.ok(ms >= 300 && ms < 1500, `three concurrent 300 ms calls took ${ms} ms in-process`);
     assert.equal(fs.readdirSync(path.join(baselineWs, '.claude/cache/agent-outputs')).length, 3, 'the baseline ran the real activity (details files written)');
+  });
+
+  it('measures an epic that continued as new from its first run to its last', async () => {
+    const slug = uniqueName('bench-can');
+    const taskQueue = uniqueName('tq-bench-can');
+    const shape = { roadmaps: 3, plans: 1, phases: 1, tasks: 1 };
+    // The smallest history limit makes the epic continue as new between roadmaps.
+    const spec = benchEpic({ slug, workspace: tempWorkspace(), shape, durationMs: 0, settings: { historyEventsLimit: 20 } });
+    const client = await testClient();
+    await withWorker(taskQueue, async () => (await startEpic(taskQueue, spec)).result());
+
+    const runs = await listEpicRuns(client, slug, workflowCount(shape));
+    const epicRuns = await fetchHistories(client, runs.filter((r) => r.workflowId === `epic/${slug}`));
+    assert.ok(epicRuns.length > 1, `the epic ran ${epicRuns.length} time(s)`);
+    assert.deepEqual((await fetchWorkflowRuns(client, `epic/${slug}`)).map((h) => h.runId).sort(), epicRuns.map((h) => h.runId).sort());
+    const whole = workflowSpanMs(epicRuns);
+    const last = workflowSpanMs(epicRuns.filter((h) => h.events[h.events.length - 1].workflowExecutionCompletedEventAttributes));
+    assert.ok(whole > last, `whole chain ${whole} ms, last run ${last} ms`);
+    assert.throws(() => workflowSpanMs(epicRuns.filter((h) => !h.events[h.events.length - 1].workflowExecutionCompletedEventAttributes)), /0 of its \d+ run\(s\) completed/);
   });
 
   it('judges figures against targets and keeps scenarios not rerun in the results file', () => {
