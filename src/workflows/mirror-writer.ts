@@ -11,7 +11,8 @@ import type { MirrorKind } from '../domain/mirrors';
 import { FailureTypes } from '../domain/types';
 
 const { writeMirror } = proxyActivities<typeof activities>({
-  startToCloseTimeout: '30 seconds',
+  // A write takes milliseconds; a worker that dies mid-write should hold the file up seconds, not half a minute.
+  startToCloseTimeout: '5 seconds',
   retry: { initialInterval: '200 milliseconds', backoffCoefficient: 1.5, maximumInterval: '10 seconds', nonRetryableErrorTypes: [FailureTypes.MirrorMissing] },
 });
 

@@ -11,7 +11,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { WorkflowFailedError, type Client, type WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
-import { ApplicationFailure } from '@temporalio/common';
+import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { historyToJSON, type History } from '@temporalio/common/lib/proto-utils';
 import { temporal } from '@temporalio/proto';
 import { startTestTemporal, stopTestTemporal } from '../support/temporal-server';
@@ -51,7 +51,7 @@ async function recordScenario(client: Client, taskQueue: string, scenario: Scena
   } catch (err) {
     if (!(err instanceof WorkflowFailedError)) throw err;
     // A failure of the workflow's own making, not a timeout or termination.
-    outcome = err.cause instanceof ApplicationFailure ? 'failed' : `ended by ${err.cause?.name}: ${err.cause?.message}`;
+    outcome = err.cause instanceof ApplicationFailure ? 'failed' : err.cause instanceof CancelledFailure ? 'cancelled' : `ended by ${err.cause?.name}: ${err.cause?.message}`;
   }
   if (outcome !== scenario.expect) throw new Error(`scenario ${scenario.name}: the epic ${outcome}, expected ${scenario.expect}`);
   console.log(`  ${scenario.name}: ${outcome} in ${((Date.now() - t0) / 1000).toFixed(1)} s`);

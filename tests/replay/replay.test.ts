@@ -36,7 +36,8 @@ describe('replay of recorded workflow histories', function () {
       const epic = manifest.entries.find((e) => e.scenario === s.name && e.workflowType === 'epicWorkflow' && e.run === 1);
       assert.ok(epic, `scenario ${s.name}: no epic history`);
       const last = manifest.entries.filter((e) => e.workflowId === epic.workflowId).sort((a, b) => b.run - a.run)[0];
-      assert.equal(last.closedBy, s.expect === 'completed' ? 'EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED' : 'EVENT_TYPE_WORKFLOW_EXECUTION_FAILED', `scenario ${s.name}`);
+      const closedBy = { completed: 'EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED', failed: 'EVENT_TYPE_WORKFLOW_EXECUTION_FAILED', cancelled: 'EVENT_TYPE_WORKFLOW_EXECUTION_CANCELED' };
+      assert.equal(last.closedBy, closedBy[s.expect], `scenario ${s.name}`);
     }
   });
 

@@ -7,7 +7,9 @@
  * where a scenario talks to the running epic (signals, updates, queries) before it ends.
  */
 import type { Client, WorkflowHandle } from '@temporalio/client';
-import { agentTask, FAST_SETTINGS } from '../support/worker-harness';
+import type { DecisionAnswer, PendingDecision } from '../../src/domain/decisions';
+import { controlSignal, decideUpdate, pendingQuery } from '../../src/workflows/messages';
+import { agentTask, FAST_SETTINGS, waitFor } from '../support/worker-harness';
 
 export interface ScenarioRun {
   client: Client;
@@ -23,9 +25,21 @@ export interface Scenario {
   what: string;
   /** The epic input (given to epicWorkflow as is, so it may be invalid on purpose). `slug` is set by the recorder. */
   spec: (workspace: string) => Record<string, unknown>;
-  expect: 'completed' | 'failed';
+  expect: 'completed' | 'failed' | 'cancelled';
   drive?: (run: ScenarioRun) => Promise<void>;
 }
+
+/** Waits for the epic's next question of `kind` (not `after`) and answers it. */
+async function answerNext(run: ScenarioRun, kind: PendingDecision['kind'], answer: DecisionAnswer, after?: PendingDecision): Promise<PendingDecision> {
+  const q = await waitFor(`a ${kind} question`, async () => {
+    const [p] = await run.handle.query(pendingQuery);
+    return p?.kind === kind && p.id !== after?.id ? p : undefined;
+  }, 60_000);
+  await run.client.workflow.getHandle(q.workflowId).executeUpdate(decideUpdate, { args: [{ decisionId: q.id, by: 'recorder', ...answer }] });
+  return q;
+}
+
+const PATIENT = { decisionTimeoutSeconds: 600 };
 
 const cmd = (id: string, command: string, extra: Record<string, unknown> = {}) => ({ id, description: `command ${id}`, kind: 'command', command, ...extra });
 
@@ -118,5 +132,64 @@ export const SCENARIOS: Scenario[] = [
     what: 'an epic started with an invalid spec fails at once with InvalidSpec and starts nothing',
     expect: 'failed',
     spec: () => ({ title: 'Replay: invalid', roadmaps: [{ slug: 'Not A Slug', title: 'x', plans: [] }] }),
+  },
+  {
+    name: 'decisions',
+    what: 'people in the loop: a failed task retried, a failed gate skipped, approvals, a budget raise, a blocked agent left to its default',
+    expect: 'completed',
+    spec: () => ({
+      ...onePlan(
+        [
+          { slug: 'budget', title: 'Budget', settings: { maxParallel: 1 }, tasks: [agentTask('1.1', 30), agentTask('1.2', 30)] },
+          { slug: 'retry', title: 'Retry', tasks: [agentTask('2.1', 30, { settings: { attempts: 1 }, dryRun: { durationMs: 30, failAttempts: 1 } }), agentTask('2.2', 30)] },
+          { slug: 'skip', title: 'Skip', tasks: [cmd('3.1', 'true')], gate: { commands: ['exit 1'] } },
+          { slug: 'blocked', title: 'Blocked', settings: { decisionTimeoutSeconds: 1, escalationDefault: 'skip' }, tasks: [agentTask('4.1', 30, { dryRun: { durationMs: 30, outcome: 'blocked' } })] },
+        ],
+        PATIENT,
+      ),
+      gating: { require_tests: false, require_phase_approval: true },
+      budget: { tokens: 1000 },
+    }),
+    drive: async (run) => {
+      await answerNext(run, 'budget', { action: 'raise', tokens: 1_000_000 });
+      const a1 = await answerNext(run, 'approval', { action: 'approve' });
+      const retry = await answerNext(run, 'escalation', { action: 'retry', note: 'flaky' });
+      await answerNext(run, 'approval', { action: 'approve' }, a1);
+      await answerNext(run, 'escalation', { action: 'skip' }, retry);
+      // The blocked phase takes its default (skip) after 1 s.
+    },
+  },
+  {
+    name: 'pause-and-cancel',
+    what: 'pause and resume passed down to a running phase, then the epic cancelled with a task running',
+    expect: 'cancelled',
+    spec: () => onePlan([{ slug: 'one', title: 'One', settings: { maxParallel: 1, timeoutBaseSeconds: 120 }, tasks: [agentTask('1', 400), agentTask('2', 20), agentTask('3', 60_000)] }]),
+    drive: async (run) => {
+      await new Promise((r) => setTimeout(r, 200));
+      await run.handle.signal(controlSignal, { paused: true, by: 'recorder' });
+      await new Promise((r) => setTimeout(r, 1500));
+      await run.handle.signal(controlSignal, { paused: false, by: 'recorder' });
+      await new Promise((r) => setTimeout(r, 2500));
+      await run.handle.cancel();
+    },
+  },
+  {
+    name: 'continue-as-new',
+    what: 'histories past historyEventsLimit: epic, roadmaps, plans and phases continue as new and carry their state',
+    expect: 'completed',
+    spec: () => ({
+      title: 'Replay: continue-as-new',
+      agentMode: 'dry-run',
+      settings: { ...FAST_SETTINGS, maxParallel: 2, historyEventsLimit: 30 },
+      roadmaps: ['r1', 'r2'].map((r) => ({
+        slug: r,
+        title: r,
+        plans: ['a', 'b'].map((p) => ({
+          slug: `${r}-${p}`,
+          title: p,
+          phases: [1, 2].map((n) => ({ slug: `p${n}`, title: `P${n}`, tasks: Array.from({ length: 8 }, (_, i) => agentTask(`${n}.${i + 1}`, 10)) })),
+        })),
+      })),
+    }),
   },
 ];
