@@ -10,20 +10,26 @@ import * as path from 'node:path';
 import { promiseAllBaseline } from '../../bench/baseline';
 import { activities, activitySpan, childSpan, fetchHistories, fetchHistory, fetchWorkflowRuns, listEpicRuns, workflowSpanMs } from '../../bench/history';
 import { figure, table, writeResults, type ResultsFile } from '../../bench/report';
-import { benchEpic, parseShape, phaseId, planId, workflowCount } from '../../bench/specs';
+import { benchEpic, type EpicOptions, parseShape, phaseId, planId, type Shape, workflowCount } from '../../bench/specs';
 import type { TaskRunInput } from '../../src/domain/types';
 import { startEpic, tempWorkspace, testClient, uniqueName, withWorker } from '../support/worker-harness';
+
+/** Runs a bench epic to completion on an in-process worker; returns its slug. */
+async function runBenchEpic(prefix: string, shape: Shape, opts: Pick<EpicOptions, 'durationMs' | 'settings'>): Promise<string> {
+  const slug = uniqueName(prefix);
+  const taskQueue = uniqueName(`tq-${prefix}`);
+  const spec = benchEpic({ slug, workspace: tempWorkspace(), shape, ...opts });
+  await withWorker(taskQueue, async () => (await startEpic(taskQueue, spec)).result());
+  return slug;
+}
 
 describe('bench measurements', function () {
   this.timeout(90_000);
 
   it('reads task spans, phase spans and the epic’s workflows off a real run, and replays its calls in-process', async () => {
-    const slug = uniqueName('bench');
-    const taskQueue = uniqueName('tq-bench');
     const shape = { roadmaps: 1, plans: 1, phases: 2, tasks: 3 };
-    const spec = benchEpic({ slug, workspace: tempWorkspace(), shape, durationMs: 300, settings: { maxParallel: 3 } });
+    const slug = await runBenchEpic('bench', shape, { durationMs: 300, settings: { maxParallel: 3 } });
     const client = await testClient();
-    await withWorker(taskQueue, async () => (await startEpic(taskQueue, spec)).result());
 
     const phase1 = await fetchHistory(client, phaseId(slug, 1, 1, 1));
     const span = activitySpan(phase1, 'runAgentTask');
@@ -52,13 +58,10 @@ describe('bench measurements', function () {
   });
 
   it('measures an epic that continued as new from its first run to its last', async () => {
-    const slug = uniqueName('bench-can');
-    const taskQueue = uniqueName('tq-bench-can');
     const shape = { roadmaps: 3, plans: 1, phases: 1, tasks: 1 };
     // The smallest history limit makes the epic continue as new between roadmaps.
-    const spec = benchEpic({ slug, workspace: tempWorkspace(), shape, durationMs: 0, settings: { historyEventsLimit: 20 } });
+    const slug = await runBenchEpic('bench-can', shape, { durationMs: 0, settings: { historyEventsLimit: 20 } });
     const client = await testClient();
-    await withWorker(taskQueue, async () => (await startEpic(taskQueue, spec)).result());
 
     const runs = await listEpicRuns(client, slug, workflowCount(shape));
     const epicRuns = await fetchHistories(client, runs.filter((r) => r.workflowId === `epic/${slug}`));
