@@ -17,5 +17,7 @@ RUN npm run build && npm prune --omit=dev --ignore-scripts
 # The named volume mounted here takes this ownership on first use.
 RUN mkdir -p /workspace && chown node:node /workspace
 ENV NODE_ENV=production
+# A bounded heap makes V8 collect instead of growing: ~330 MB peak RSS for a 10,000-task epic.
+ENV NODE_OPTIONS=--max-old-space-size=256
 USER node
 CMD ["node", "bin/phaseflow.js", "worker"]

@@ -104,7 +104,8 @@ export class WorkerProcess {
     const cli = path.join(REPO, 'bin', 'phaseflow.js');
     if (!fs.existsSync(path.join(REPO, 'lib', 'cli', 'main.js'))) throw new Error(`lib/ is not built; run \`npm run build\` first (npm run bench does)`);
     // PHASEFLOW_BENCH_WORKER_NODE_ARGS: extra node flags for the worker only, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
-    const nodeArgs = (process.env.PHASEFLOW_BENCH_WORKER_NODE_ARGS ?? '').split(' ').filter(Boolean);
+    // The worker runs as the Dockerfile runs it (NODE_OPTIONS=--max-old-space-size=256) unless told otherwise.
+    const nodeArgs = (process.env.PHASEFLOW_BENCH_WORKER_NODE_ARGS ?? '--max-old-space-size=256').split(' ').filter(Boolean);
     const child = spawn(process.execPath, [...nodeArgs, cli, 'worker', '--log-file', opts.logFile], {
       cwd: REPO,
       env: { ...process.env, TEMPORAL_ADDRESS: opts.address, TEMPORAL_NAMESPACE: 'default', PHASEFLOW_TASK_QUEUE: opts.taskQueue, PHASEFLOW_LOG_LEVEL: 'warn' },

@@ -2,6 +2,8 @@
  * The phaseflow worker: hosts the workflows and activities on the task queue. Temporal's own
  * runtime logs go through the same pino logger.
  */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { DefaultLogger, type LogEntry, makeTelemetryFilterString, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import type { Logger } from 'pino';
 import * as activities from './activities';
@@ -55,15 +57,22 @@ export interface WorkerOptions {
   workflowsPath?: string;
 }
 
+/** Built by `npm run build` next to the compiled worker; absent when running from the sources. */
+const PREBUILT_BUNDLE = path.join(__dirname, 'workflow-bundle.js');
+
 export async function createWorker(opts: WorkerOptions): Promise<Worker> {
+  const workflows =
+    !opts.workflowsPath && fs.existsSync(PREBUILT_BUNDLE) ? { workflowBundle: { codePath: PREBUILT_BUNDLE } } : { workflowsPath: opts.workflowsPath ?? require.resolve('./workflows') };
   return Worker.create({
     connection: opts.connection,
     namespace: opts.namespace,
     taskQueue: opts.taskQueue,
-    workflowsPath: opts.workflowsPath ?? require.resolve('./workflows'),
+    ...workflows,
     activities,
     maxConcurrentActivityTaskExecutions: opts.maxConcurrentActivities ?? 100,
     ...HEARTBEAT_THROTTLE,
+    // All tasks of a phase (up to its cap) start eagerly on this worker, not only the first 3.
+    maxEagerActivityReservationsPerWorkflowTask: 64,
     ...(opts.identity ? { identity: opts.identity } : {}),
   });
 }

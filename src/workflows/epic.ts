@@ -12,7 +12,6 @@ import { SA } from '../domain/search-attributes';
 import { mergeSettings } from '../domain/settings';
 import type { EpicSpecInput } from '../domain/spec';
 import { FailureTypes } from '../domain/types';
-import { parseEpic } from '../domain/validate';
 import type { EpicContext } from './epic-context';
 import { type LevelCarry, LevelRunner } from './level-runner';
 import type { ChildProgress } from './messages';
@@ -28,6 +27,10 @@ const { prepareWorkspace } = proxyActivities<typeof activities>({
 const GATE_TIMEOUT_MS = 10 * 60_000;
 
 export async function epicWorkflow(input: EpicSpecInput, carry?: LevelCarry & { workspace: string }): Promise<ChildProgress> {
+  // Loaded here, not at the top: zod is a megabyte of the bundle, and every workflow run
+  // evaluates the modules it imports. Only the epic needs the validator.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { parseEpic } = require('../domain/validate') as typeof import('../domain/validate');
   const parsed = parseEpic(input, 'workflow input');
   if (!parsed.ok) throw ApplicationFailure.nonRetryable(parsed.error, FailureTypes.InvalidSpec);
   const spec = parsed.spec;

@@ -18,7 +18,7 @@ import {
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { BudgetLine, ControlMessage } from '../domain/decisions';
+import type { BudgetLine, ControlMessage, DecisionRecord } from '../domain/decisions';
 import { workflowIds } from '../domain/ids';
 import { mirrorPaths } from '../domain/paths';
 import { SA } from '../domain/search-attributes';
@@ -128,16 +128,25 @@ export async function planWorkflow(input: PlanInput): Promise<PlanOutcome> {
     );
   };
 
+  /** Decisions arrive by signal and again in the phase's result: keep each once. */
+  const addDecisions = (records: DecisionRecord[]) => {
+    const known = new Set(state.decisions.map((d) => `${d.id}/${d.action}`));
+    state.decisions.push(...records.filter((d) => !known.has(`${d.id}/${d.action}`)));
+  };
+
   setHandler(taskUpdatesSignal, (updates) => {
     let any = false;
     for (const u of updates) any = applyTaskUpdate(state, u) || any;
     if (any) changed(false);
   });
   setHandler(phaseDecisionSignal, (e) => {
-    state.pending = e.pending ?? undefined;
-    state.decisions.push(...e.records);
+    addDecisions(e.records);
     const phase = state.phases[e.phaseIndex - 1];
-    if (phase && (phase.status === 'active' || phase.status === 'waiting')) phase.status = e.pending ? 'waiting' : 'active';
+    // A late signal from a phase that has ended (its result came first) changes nothing else.
+    if (phase && (phase.status === 'active' || phase.status === 'waiting')) {
+      state.pending = e.pending ?? undefined;
+      phase.status = e.pending ? 'waiting' : 'active';
+    }
     const raised = e.raisedLimits ?? {};
     for (const level of ['epic', 'roadmap', 'plan'] as const) {
       const limit = raised[level];
@@ -229,6 +238,8 @@ export async function planWorkflow(input: PlanInput): Promise<PlanOutcome> {
       } finally {
         currentPhaseId = undefined;
       }
+      // Updates the phase handed over in its result (maybe also received as a signal: harmless).
+      for (const u of outcome.updates ?? []) applyTaskUpdate(state, u);
       // The phase's own result is authoritative for its tasks' final states and its decisions.
       for (const t of outcome.tasks) {
         const task = phase.tasks.find((x) => x.id === t.id);
@@ -237,8 +248,7 @@ export async function planWorkflow(input: PlanInput): Promise<PlanOutcome> {
           task.attempts = Math.max(task.attempts, t.attempts);
         }
       }
-      const known = new Set(state.decisions.map((d) => `${d.id}/${d.action}`));
-      state.decisions.push(...outcome.decisions.filter((d) => !known.has(`${d.id}/${d.action}`)));
+      addDecisions(outcome.decisions);
       state.pending = undefined;
       phase.gate = outcome.gate;
       phase.status = outcome.status;
