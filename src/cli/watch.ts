@@ -10,7 +10,7 @@ import type { DecisionRecord, PendingDecision } from '../domain/decisions';
 import type { StatusNode } from '../workflows/messages';
 import { decisionLine, nodeLine, pendingLines, treeLines } from './render';
 import { CLOSED_QUERY_TIMEOUT_MS, queryStatus } from './target';
-import { decisionsIn, fetchTree, flatten, pendingIn } from './tree';
+import { decisionsIn, fetchTree, flatten, pendingIn, type TreeMode } from './tree';
 
 export interface WatchResult {
   ok: boolean;
@@ -36,9 +36,9 @@ export async function watchEpic(client: Client, workflowId: string, opts: WatchO
 
   let last: StatusNode | undefined;
   let asked: PendingDecision[] = [];
-  const tick = async (timeoutMs?: number) => {
+  const tick = async (timeoutMs?: number, mode: TreeMode = 'active') => {
     try {
-      last = await fetchTree(client, workflowId, 'active', timeoutMs);
+      last = await fetchTree(client, workflowId, mode, timeoutMs);
       // A settled question's record lives in its phase, which may have left the active chain.
       const open = new Set(pendingIn(last).map((p) => p.id));
       const settled = asked.filter((p) => !open.has(p.id));
@@ -53,7 +53,9 @@ export async function watchEpic(client: Client, workflowId: string, opts: WatchO
     await tick();
     await Promise.race([done, new Promise((r) => setTimeout(r, opts.intervalMs ?? 1000))]);
   }
-  await tick(CLOSED_QUERY_TIMEOUT_MS); // the closing state, if a worker still answers
+  // The closing state of every level, if a worker still answers (children settled between two
+  // polls are shown as they ended).
+  await tick(CLOSED_QUERY_TIMEOUT_MS, 'started');
   return outcome(workflowId, await done, last);
 }
 
