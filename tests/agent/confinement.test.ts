@@ -6,28 +6,19 @@ import assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { resolveInWorkspace } from '../../src/activities/agent/workspace';
-import { FakeAnthropic, reply } from '../fake-anthropic/server';
-import { makeSandbox, runAgent, snapshot, taskInput, TEST_KEY, toolResults, type Sandbox } from './helpers';
+import { reply } from '../fake-anthropic/server';
+import { runAgent, snapshot, taskInput, TEST_KEY, toolResults, useSandboxAndFake } from './helpers';
 
 describe('workspace confinement', () => {
-  let sb: Sandbox;
-  let fake: FakeAnthropic;
-  beforeEach(async () => {
-    sb = await makeSandbox();
-    fake = await FakeAnthropic.start({ apiKey: TEST_KEY });
-  });
-  afterEach(async () => {
-    await fake.close();
-    await sb.cleanup();
-  });
+  const rig = useSandboxAndFake();
 
   it('refuses every path that escapes, with is_error, and the loop goes on', async () => {
-    await fs.symlink(sb.sentinel, path.join(sb.workspace, 'link-dir'));
-    await fs.symlink(path.join(sb.sentinel, 'keep.txt'), path.join(sb.workspace, 'link-file'));
-    await fs.symlink(path.join(sb.sentinel, 'new-through-dangling.txt'), path.join(sb.workspace, 'dangling'));
-    await fs.writeFile(path.join(sb.workspace, 'inside.txt'), 'inside\n');
-    const before = await snapshot(sb.sentinel);
-    const outside = path.join(sb.sentinel, 'new.txt');
+    await fs.symlink(rig.sb.sentinel, path.join(rig.sb.workspace, 'link-dir'));
+    await fs.symlink(path.join(rig.sb.sentinel, 'keep.txt'), path.join(rig.sb.workspace, 'link-file'));
+    await fs.symlink(path.join(rig.sb.sentinel, 'new-through-dangling.txt'), path.join(rig.sb.workspace, 'dangling'));
+    await fs.writeFile(path.join(rig.sb.workspace, 'inside.txt'), 'inside\n');
+    const before = await snapshot(rig.sb.sentinel);
+    const outside = path.join(rig.sb.sentinel, 'new.txt');
 
     const escapes = [
       { name: 'Write', input: { file_path: '../x.txt', content: 'escaped' } },
@@ -35,7 +26,7 @@ describe('workspace confinement', () => {
       { name: 'Write', input: { file_path: 'sub/../../x.txt', content: 'escaped' } },
       { name: 'Write', input: { file_path: outside, content: 'escaped' } },
       { name: 'Read', input: { file_path: '/etc/passwd' } },
-      { name: 'Edit', input: { file_path: path.join(sb.sentinel, 'keep.txt'), old_string: 'untouched', new_string: 'edited' } },
+      { name: 'Edit', input: { file_path: path.join(rig.sb.sentinel, 'keep.txt'), old_string: 'untouched', new_string: 'edited' } },
       { name: 'Write', input: { file_path: 'link-dir/evil.txt', content: 'escaped' } },
       { name: 'Read', input: { file_path: 'link-dir/keep.txt' } },
       { name: 'Write', input: { file_path: 'link-file', content: 'escaped' } },
@@ -43,13 +34,13 @@ describe('workspace confinement', () => {
       { name: 'Read', input: { file_path: 'link-file' } },
       { name: 'Write', input: { file_path: 'dangling', content: 'escaped' } },
       { name: 'Glob', input: { pattern: '*', path: '..' } },
-      { name: 'Glob', input: { pattern: '*', path: sb.sentinel } },
+      { name: 'Glob', input: { pattern: '*', path: rig.sb.sentinel } },
       { name: 'Glob', input: { pattern: '../sentinel/*' } },
       { name: 'Grep', input: { pattern: 'untouched', path: '../sentinel' } },
       { name: 'Grep', input: { pattern: 'root', path: '/etc' } },
       { name: 'Grep', input: { pattern: 'untouched', path: 'link-dir' } },
     ];
-    fake.enqueue(
+    rig.fake.enqueue(
       reply.toolUses(escapes),
       // Bash may cd out (it is not a file tool), but Write afterwards still resolves against the workspace.
       reply.toolUses([
@@ -57,25 +48,25 @@ describe('workspace confinement', () => {
         { name: 'Write', input: { file_path: '../after-cd.txt', content: 'escaped' } },
         { name: 'Glob', input: { pattern: '**/*' } },
         { name: 'Grep', input: { pattern: 'untouched|inside' } },
-        { name: 'Read', input: { file_path: path.join(sb.workspace, 'inside.txt') } },
+        { name: 'Read', input: { file_path: path.join(rig.sb.workspace, 'inside.txt') } },
       ]),
       reply.aop('tried to escape; could not', 'failure'),
     );
-    const { result, error } = await runAgent(taskInput(sb.workspace), fake);
+    const { result, error } = await runAgent(taskInput(rig.sb.workspace), rig.fake);
     assert.equal(error, undefined);
     assert.equal(result!.status, 'failure');
     assert.equal(result!.filesChanged, 0);
 
-    const first = toolResults(fake.messageRequests[1].body);
+    const first = toolResults(rig.fake.messageRequests[1].body);
     assert.equal(first.length, escapes.length);
     first.forEach((r, i) => {
       assert.equal(r.is_error, true, `${escapes[i].name} ${JSON.stringify(escapes[i].input)} → ${r.content}`);
       assert.match(r.content, /outside the workspace|dangling symlink|must be relative/, JSON.stringify(escapes[i].input));
     });
 
-    const [bash, writeAfterCd, glob, grep, readInside] = toolResults(fake.messageRequests[2].body);
+    const [bash, writeAfterCd, glob, grep, readInside] = toolResults(rig.fake.messageRequests[2].body);
     assert.equal(bash.is_error ?? false, false);
-    assert.equal(bash.content.trim(), sb.root);
+    assert.equal(bash.content.trim(), rig.sb.root);
     assert.equal(writeAfterCd.is_error, true);
     // Listings show the workspace only, never what a symlink points out to.
     assert.ok(!glob.content.includes('keep.txt'), glob.content);
@@ -83,8 +74,8 @@ describe('workspace confinement', () => {
     assert.equal(grep.content.trim(), 'inside.txt');
     assert.equal(readInside.is_error ?? false, false);
 
-    assert.deepEqual(await snapshot(sb.sentinel), before);
-    assert.deepEqual((await fs.readdir(sb.root)).sort(), ['sentinel', 'ws']);
+    assert.deepEqual(await snapshot(rig.sb.sentinel), before);
+    assert.deepEqual((await fs.readdir(rig.sb.root)).sort(), ['sentinel', 'ws']);
   });
 
   it('the shell gets no secrets from the worker environment', async () => {
@@ -100,42 +91,42 @@ describe('workspace confinement', () => {
     const saved = { ...process.env };
     Object.assign(process.env, planted);
     try {
-      fake.enqueue(reply.toolUse('Bash', { command: 'env' }), reply.aop('printed env'));
+      rig.fake.enqueue(reply.toolUse('Bash', { command: 'env' }), reply.aop('printed env'));
       // env: undefined → the activity reads process.env, as a real worker does.
-      const { result, error } = await runAgent(taskInput(sb.workspace), fake, { env: undefined });
+      const { result, error } = await runAgent(taskInput(rig.sb.workspace), rig.fake, { env: undefined });
       assert.equal(error, undefined);
       assert.equal(result!.status, 'success');
     } finally {
       for (const k of Object.keys(planted)) if (!(k in saved)) delete process.env[k];
       Object.assign(process.env, saved);
     }
-    const [envOut] = toolResults(fake.messageRequests[1].body);
+    const [envOut] = toolResults(rig.fake.messageRequests[1].body);
     assert.equal(envOut.is_error ?? false, false);
     for (const [name, value] of Object.entries(planted)) {
       assert.ok(!envOut.content.includes(value), `${name} leaked`);
       assert.ok(!envOut.content.includes(`${name}=`), `${name} leaked`);
     }
     assert.ok(!envOut.content.includes(TEST_KEY));
-    assert.match(envOut.content, new RegExp(`^HOME=${sb.workspace}$`, 'm'));
+    assert.match(envOut.content, new RegExp(`^HOME=${rig.sb.workspace}$`, 'm'));
     assert.match(envOut.content, /^PATH=/m);
   });
 
   describe('resolveInWorkspace', () => {
     it('accepts paths inside, including ones that do not exist yet', async () => {
-      assert.equal(await resolveInWorkspace(sb.workspace, 'a/b/c.txt'), path.join(sb.workspace, 'a/b/c.txt'));
-      assert.equal(await resolveInWorkspace(sb.workspace, path.join(sb.workspace, 'x')), path.join(sb.workspace, 'x'));
-      assert.equal(await resolveInWorkspace(sb.workspace, 'a/../b'), path.join(sb.workspace, 'b'));
-      assert.equal(await resolveInWorkspace(sb.workspace, '.'), sb.workspace);
+      assert.equal(await resolveInWorkspace(rig.sb.workspace, 'a/b/c.txt'), path.join(rig.sb.workspace, 'a/b/c.txt'));
+      assert.equal(await resolveInWorkspace(rig.sb.workspace, path.join(rig.sb.workspace, 'x')), path.join(rig.sb.workspace, 'x'));
+      assert.equal(await resolveInWorkspace(rig.sb.workspace, 'a/../b'), path.join(rig.sb.workspace, 'b'));
+      assert.equal(await resolveInWorkspace(rig.sb.workspace, '.'), rig.sb.workspace);
     });
     it('follows symlinks that stay inside', async () => {
-      await fs.mkdir(path.join(sb.workspace, 'real'));
-      await fs.symlink(path.join(sb.workspace, 'real'), path.join(sb.workspace, 'alias'));
-      assert.equal(await resolveInWorkspace(sb.workspace, 'alias/new.txt'), path.join(sb.workspace, 'real/new.txt'));
+      await fs.mkdir(path.join(rig.sb.workspace, 'real'));
+      await fs.symlink(path.join(rig.sb.workspace, 'real'), path.join(rig.sb.workspace, 'alias'));
+      assert.equal(await resolveInWorkspace(rig.sb.workspace, 'alias/new.txt'), path.join(rig.sb.workspace, 'real/new.txt'));
     });
     it('rejects escapes', async () => {
-      await fs.symlink('/', path.join(sb.workspace, 'rootlink'));
-      for (const p of ['..', '../ws-other', '/tmp', 'rootlink/etc/passwd', 'rootlink', `${sb.workspace}-sibling/x`, '', 'a\0b']) {
-        await assert.rejects(resolveInWorkspace(sb.workspace, p), { name: 'ToolError' }, JSON.stringify(p));
+      await fs.symlink('/', path.join(rig.sb.workspace, 'rootlink'));
+      for (const p of ['..', '../ws-other', '/tmp', 'rootlink/etc/passwd', 'rootlink', `${rig.sb.workspace}-sibling/x`, '', 'a\0b']) {
+        await assert.rejects(resolveInWorkspace(rig.sb.workspace, p), { name: 'ToolError' }, JSON.stringify(p));
       }
     });
   });

@@ -5,23 +5,14 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { FailureTypes } from '../../src/domain/types';
 import { fault, FakeAnthropic, reply, type FakeStep } from '../fake-anthropic/server';
-import { makeSandbox, mockEnv, runAgent, taskInput, TEST_KEY, toolResults, type Sandbox } from './helpers';
+import { mockEnv, runAgent, taskInput, TEST_KEY, toolResults, useSandboxAndFake } from './helpers';
 
 describe('API faults', () => {
-  let sb: Sandbox;
-  let fake: FakeAnthropic;
-  beforeEach(async () => {
-    sb = await makeSandbox();
-    fake = await FakeAnthropic.start({ apiKey: TEST_KEY });
-  });
-  afterEach(async () => {
-    await fake.close();
-    await sb.cleanup();
-  });
+  const rig = useSandboxAndFake();
 
   async function failWith(step: FakeStep, opts = {}): Promise<ApplicationFailure> {
-    fake.enqueue(step);
-    const { result, error } = await runAgent(taskInput(sb.workspace), fake, opts);
+    rig.fake.enqueue(step);
+    const { result, error } = await runAgent(taskInput(rig.sb.workspace), rig.fake, opts);
     assert.equal(result, undefined);
     assert.ok(error instanceof ApplicationFailure, `expected an ApplicationFailure, got ${error}`);
     assert.ok(!error.message.includes(TEST_KEY), 'the key never appears in a message');
@@ -45,7 +36,7 @@ describe('API faults', () => {
     assertTransient(f);
     assert.equal(f.nextRetryDelay, 7_000);
     assert.match(f.message, /429 rate_limit_error/);
-    assert.equal(fake.messageRequests.length, 1, 'the SDK does not retry by itself');
+    assert.equal(rig.fake.messageRequests.length, 1, 'the SDK does not retry by itself');
   });
 
   it('retry-after-ms wins over retry-after', async () => {
@@ -81,8 +72,8 @@ describe('API faults', () => {
   });
 
   it('a wrong key gets a 401 from the fake → non-retryable', async () => {
-    fake.enqueue(reply.aop('never'));
-    const { error } = await runAgent(taskInput(sb.workspace), fake, { apiKey: 'sk-ant-wrong' });
+    rig.fake.enqueue(reply.aop('never'));
+    const { error } = await runAgent(taskInput(rig.sb.workspace), rig.fake, { apiKey: 'sk-ant-wrong' });
     assertPermanent(error);
     assert.ok(!error.message.includes('sk-ant-wrong'));
   });
@@ -121,9 +112,9 @@ describe('API faults', () => {
   });
 
   it('the attempt time limit aborts a model call in flight → retryable', async () => {
-    fake.enqueue(fault.hang());
+    rig.fake.enqueue(fault.hang());
     const t0 = Date.now();
-    const { error } = await runAgent(taskInput(sb.workspace, { timeoutMs: 1_000 }), fake);
+    const { error } = await runAgent(taskInput(rig.sb.workspace, { timeoutMs: 1_000 }), rig.fake);
     assertTransient(error);
     assert.match(error.message, /attempt time limit \(1000 ms\) reached during a model call/);
     assert.ok(Date.now() - t0 < 3_000);
@@ -138,15 +129,15 @@ describe('API faults', () => {
   });
 
   it('nothing listening → retryable', async () => {
-    const port = new URL(fake.baseURL).port;
-    await fake.close();
-    const { error } = await runAgent(taskInput(sb.workspace), fake, { baseURL: `http://127.0.0.1:${port}` });
+    const port = new URL(rig.fake.baseURL).port;
+    await rig.fake.close();
+    const { error } = await runAgent(taskInput(rig.sb.workspace), rig.fake, { baseURL: `http://127.0.0.1:${port}` });
     assertTransient(error);
-    fake = await FakeAnthropic.start({ apiKey: TEST_KEY });
+    rig.fake = await FakeAnthropic.start({ apiKey: TEST_KEY });
   });
 
   it('malformed tool input → is_error tool result, the loop continues', async () => {
-    fake.enqueue(
+    rig.fake.enqueue(
       reply.toolUses([
         { name: 'Write', input: { file_path: 42, content: 'x' } },
         { name: 'Edit', input: { file_path: 'a.txt', old_string: 'a' } },
@@ -156,10 +147,10 @@ describe('API faults', () => {
       ]),
       reply.aop('recovered'),
     );
-    const { result, error } = await runAgent(taskInput(sb.workspace), fake);
+    const { result, error } = await runAgent(taskInput(rig.sb.workspace), rig.fake);
     assert.equal(error, undefined);
     assert.equal(result!.status, 'success');
-    const results = toolResults(fake.messageRequests[1].body);
+    const results = toolResults(rig.fake.messageRequests[1].body);
     assert.equal(results.length, 5);
     for (const r of results) assert.equal(r.is_error, true, r.content);
     assert.match(results[0].content, /invalid input for Write: file_path/);
@@ -170,41 +161,41 @@ describe('API faults', () => {
   });
 
   it('a fault after some turns carries usage so far and leaves the transcript resumable', async () => {
-    fake.enqueue(reply.toolUse('Glob', { pattern: '*' }, { usage: { input_tokens: 1000, output_tokens: 50 } }), fault.overloaded());
-    const { error } = await runAgent(taskInput(sb.workspace), fake);
+    rig.fake.enqueue(reply.toolUse('Glob', { pattern: '*' }, { usage: { input_tokens: 1000, output_tokens: 50 } }), fault.overloaded());
+    const { error } = await runAgent(taskInput(rig.sb.workspace), rig.fake);
     assertTransient(error);
     assert.equal(error.details[0].usage.inputTokens, 1000);
     assert.equal(error.details[0].detailsFile, '.claude/cache/agent-outputs/checkout--1.1-1.json');
-    const transcript = await fs.readFile(path.join(sb.workspace, '.claude/cache/transcripts/checkout--1.1.jsonl'), 'utf8');
+    const transcript = await fs.readFile(path.join(rig.sb.workspace, '.claude/cache/transcripts/checkout--1.1.jsonl'), 'utf8');
     const end = JSON.parse(transcript.trim().split('\n').at(-1)!);
     assert.equal(end.type, 'end');
     assert.equal(end.outcome, 'interrupted');
   });
 
   it('no API key → non-retryable before any request', async () => {
-    fake.enqueue(reply.aop('never'));
-    const { error } = await runAgent(taskInput(sb.workspace), fake, { apiKey: undefined, env: {} });
+    rig.fake.enqueue(reply.aop('never'));
+    const { error } = await runAgent(taskInput(rig.sb.workspace), rig.fake, { apiKey: undefined, env: {} });
     assertPermanent(error);
     assert.match(error.message, /ANTHROPIC_API_KEY/);
-    assert.equal(fake.messageRequests.length, 0);
+    assert.equal(rig.fake.messageRequests.length, 0);
   });
 
   it('key and endpoint come from ANTHROPIC_API_KEY / ANTHROPIC_BASE_URL', async () => {
-    fake.enqueue(reply.aop('ok'));
-    const { result, error } = await runAgent(taskInput(sb.workspace), fake, {
+    rig.fake.enqueue(reply.aop('ok'));
+    const { result, error } = await runAgent(taskInput(rig.sb.workspace), rig.fake, {
       apiKey: undefined,
       baseURL: undefined,
-      env: { ANTHROPIC_API_KEY: TEST_KEY, ANTHROPIC_BASE_URL: fake.baseURL },
+      env: { ANTHROPIC_API_KEY: TEST_KEY, ANTHROPIC_BASE_URL: rig.fake.baseURL },
     });
     assert.equal(error, undefined);
     assert.equal(result!.status, 'success');
   });
 
   it('cancellation aborts the in-flight request and ends with CancelledFailure', async () => {
-    fake.enqueue(fault.hang());
+    rig.fake.enqueue(fault.hang());
     const env = mockEnv();
-    const pending = runAgent(taskInput(sb.workspace), fake, {}, env);
-    await fake.waitForRequests(1);
+    const pending = runAgent(taskInput(rig.sb.workspace), rig.fake, {}, env);
+    await rig.fake.waitForRequests(1);
     const t0 = Date.now();
     env.cancel();
     const { error } = await pending;

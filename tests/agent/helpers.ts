@@ -44,7 +44,8 @@ export async function snapshot(dir: string): Promise<Record<string, string>> {
  * A fresh sandbox and fake Messages API (expecting TEST_KEY) for every test of the calling
  * describe block; read them as `t.sb` and `t.fake` inside the tests.
  */
-export function useSandboxAndFake(): { readonly sb: Sandbox; readonly fake: FakeAnthropic } {
+/** `fake` is writable: a test that stops the fake may start another for afterEach to close. */
+export function useSandboxAndFake(): { readonly sb: Sandbox; fake: FakeAnthropic } {
   const t = {} as { sb: Sandbox; fake: FakeAnthropic };
   beforeEach(async () => {
     t.sb = await makeSandbox();
