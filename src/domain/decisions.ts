@@ -140,3 +140,12 @@ export function remaining(lines: BudgetLine[], spentTokens: number, spentUsd: nu
   }
   return { tokensLeft, usdLeft, exhausted };
 }
+
+/** Sets a level's new limit on the matching budget line; returns it, or undefined when no line matched. */
+export function applyLimit(lines: BudgetLine[], change: { level: BudgetLine['level']; slug?: string; tokens?: number; usd?: number }): Limit | undefined {
+  const line = lines.find((l) => l.level === change.level && (!change.slug || change.slug === l.slug));
+  if (!line) return undefined;
+  if (change.tokens !== undefined) line.limit.tokens = change.tokens;
+  if (change.usd !== undefined) line.limit.usd = change.usd;
+  return { ...line.limit };
+}

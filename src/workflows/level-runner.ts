@@ -17,7 +17,7 @@ import {
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { BudgetLine, ControlMessage } from '../domain/decisions';
+import { applyLimit, type BudgetLine, type ControlMessage } from '../domain/decisions';
 import type { MirrorKind } from '../domain/mirrors';
 import { SA } from '../domain/search-attributes';
 import { totalTokens } from '../domain/types';
@@ -25,7 +25,6 @@ import { bar, pendingMarkdown, STATUS_ICON, usageLine } from './details';
 import { type ChildProgress, childProgressSignal, controlSignal, pendingQuery, statusQuery } from './messages';
 import { MirrorWriter } from './mirror-writer';
 import { Outbox } from './outbox';
-import { applyLimit } from './phase';
 import { applyChildProgress, type LevelState, levelStatusNode, pendingBelow, rollup, shownLevelStatus } from './rollup';
 
 /** What a level carries into its next run when it continues as new. */

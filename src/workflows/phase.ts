@@ -22,7 +22,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type * as activities from '../activities';
-import { type BudgetLine, type DecisionRecord, type Limit, remaining } from '../domain/decisions';
+import { applyLimit, type BudgetLine, type DecisionRecord, type Limit, remaining } from '../domain/decisions';
 import { SA } from '../domain/search-attributes';
 import { mergeSettings } from '../domain/settings';
 import type { ExecutionSettings, PhaseSpec, TaskSpec } from '../domain/spec';
@@ -421,14 +421,6 @@ async function runGate(input: PhaseInput, wfId: string): Promise<GateResult> {
   return acts.runGate({ ctx: input.ctx, commands: phase.gate.commands, successCriteria: phase.gate.successCriteria, timeoutMs: input.gateTimeoutMs, run: workflowInfo().attempt });
 }
 
-/** Sets a level's new limit on the matching budget line; returns it, or undefined when no line matched. */
-export function applyLimit(lines: BudgetLine[], change: { level: BudgetLine['level']; slug?: string; tokens?: number; usd?: number }): Limit | undefined {
-  const line = lines.find((l) => l.level === change.level && (!change.slug || change.slug === l.slug));
-  if (!line) return undefined;
-  if (change.tokens !== undefined) line.limit.tokens = change.tokens;
-  if (change.usd !== undefined) line.limit.usd = change.usd;
-  return { ...line.limit };
-}
 
 const who = (s: Settled) => (s.record.source === 'default' ? `by default (no answer in time)` : `by ${s.record.by ?? 'a person'}`);
 const limitText = (l: Limit) => [l.tokens !== undefined ? `${l.tokens} tokens` : '', l.usd !== undefined ? `$${l.usd}` : ''].filter(Boolean).join(' / ') || 'none';

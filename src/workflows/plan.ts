@@ -18,7 +18,7 @@ import {
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { BudgetLine, ControlMessage, DecisionRecord } from '../domain/decisions';
+import { applyLimit, type BudgetLine, type ControlMessage, type DecisionRecord } from '../domain/decisions';
 import { workflowIds } from '../domain/ids';
 import { mirrorPaths } from '../domain/paths';
 import { SA } from '../domain/search-attributes';
@@ -30,7 +30,7 @@ import type { EpicContext } from './epic-context';
 import { childProgressSignal, type ChildProgress, controlSignal, pendingQuery, phaseDecisionSignal, type StatusNode, statusQuery, taskUpdatesSignal } from './messages';
 import { MirrorWriter } from './mirror-writer';
 import { Outbox } from './outbox';
-import { applyLimit, type PhaseOutcome, phaseWorkflow } from './phase';
+import { type PhaseOutcome, phaseWorkflow } from './phase';
 import { allTasks, applyTaskUpdate, countDone, initialPlanState, orchestratorStateDoc, type PlanState, progressDoc, sumUsage } from './plan-state';
 
 export interface PlanInput {

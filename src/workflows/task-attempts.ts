@@ -61,6 +61,7 @@ export async function runTaskAttempts(args: {
   let lastError = '';
   for (let attempt = before + 1; attempt <= last; attempt++) {
     args.report({ status: 'running', attempt });
+    const budget = args.budget?.();
     // The ladder restarts with each round a person asks for.
     const timeoutMs = attemptTimeoutMs(settings, attempt - before);
     const acts = proxyActivities<typeof activities>({
@@ -93,7 +94,7 @@ export async function runTaskAttempts(args: {
       previousFailure,
       // Only a retry by the ladder narrows the tools; a round a person asked for gets them all back.
       reducedTools: attempt > before + 1 && previousFailure !== undefined,
-      ...(args.budget?.() ? { budget: args.budget() } : {}),
+      ...(budget ? { budget } : {}),
       watchdog: { noProgressMs: settings.stuckAfterSeconds * 1000, repeatLimit: settings.toolLoopRepeats },
     };
     let retryAfterMs: number | undefined;
