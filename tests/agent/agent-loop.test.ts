@@ -37,7 +37,10 @@ describe('agent loop', () => {
     assert.ok(result.summary.endsWith('…'));
     assert.ok(JSON.stringify(result).length < 2_000, 'only a small result travels up');
     assert.ok(heartbeats.length >= 4, 'heartbeats every turn');
-    assert.deepEqual(heartbeats[0], { turn: 1 });
+    // The 1 s timer may beat before the first model call on a slow machine (turn 0); turns only grow.
+    const turns = heartbeats.map((h: any) => h.turn as number);
+    assert.equal(turns.find((t) => t > 0), 1);
+    assert.deepEqual([...turns].sort((a, b) => a - b), turns);
 
     // The model saw its tool results.
     const reqs = rig.fake.messageRequests;
