@@ -35,3 +35,25 @@ export function logFilePath(planSlug: string, name: string, attempt: number): st
 export function pidFilePath(planSlug: string, taskId: string): string {
   return `${CLAUDE_DIR}/cache/pids/${taskFileStem(planSlug, taskId)}.pid`;
 }
+
+/**
+ * The phase budget ledger: one file per agent attempt holding that attempt's cumulative usage,
+ * so the attempts running in parallel in one phase see each other's spend before each model call.
+ * The key names one phase run (across its continue-as-new) and is safe as a file name.
+ */
+export function budgetLedgerKey(planSlug: string, phaseSlug: string, firstRunId: string): string {
+  return `${planSlug}--${phaseSlug}--${firstRunId}`.replace(/[^A-Za-z0-9._-]/g, '_');
+}
+
+const LEDGER_KEY = /^[A-Za-z0-9_-][A-Za-z0-9._-]{0,199}$/;
+
+/** The ledger directory of one phase run: `.claude/cache/budget/<key>`. Throws on a key that is not a plain name. */
+export function budgetLedgerDir(key: string): string {
+  if (!LEDGER_KEY.test(key)) throw new Error(`budget ledger key ${JSON.stringify(key)} is not a plain file name (letters, digits, . _ -)`);
+  return `${CLAUDE_DIR}/cache/budget/${key}`;
+}
+
+/** One attempt's entry in the ledger: `.claude/cache/budget/<key>/<task>-<attempt>.json`. */
+export function budgetLedgerFile(key: string, taskId: string, attempt: number): string {
+  return `${budgetLedgerDir(key)}/${taskId}-${attempt}.json`;
+}

@@ -49,6 +49,13 @@ export function totalTokens(u: Usage): number {
   return u.inputTokens + u.outputTokens + u.cacheWriteTokens + u.cacheReadTokens;
 }
 
+/** What the budgets allowed a phase run before any of its own spend, and where its attempts record theirs. */
+export interface PhaseBudget {
+  ledger: string;
+  tokensLeft?: number;
+  usdLeft?: number;
+}
+
 /** Input of one task attempt (one activity execution). */
 export interface TaskRunInput {
   ctx: TaskContext;
@@ -74,8 +81,13 @@ export interface TaskRunInput {
   previousFailure?: string;
   /** A retried agent attempt runs with Read/Write only. */
   reducedTools: boolean;
-  /** What is left of the tightest budget above this task; undefined = unlimited. */
-  budget?: { tokensLeft?: number; usdLeft?: number };
+  /**
+   * What is left of the tightest budget above this task when the attempt was scheduled, counting
+   * only attempts that had ended; undefined = unlimited. `phase`: what was left for the phase as a
+   * whole when this phase run started, and the key of its budget ledger (paths.ts), where every
+   * agent attempt of the phase records its spend, so parallel attempts do not overshoot together.
+   */
+  budget?: { tokensLeft?: number; usdLeft?: number; phase?: PhaseBudget };
   /** Stuck detector: stop when no token and no tool call came for `noProgressMs`, or the same tool call came `repeatLimit` times in a row. */
   watchdog?: { noProgressMs: number; repeatLimit: number };
 }

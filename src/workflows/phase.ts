@@ -23,6 +23,7 @@ import {
 } from '@temporalio/workflow';
 import type * as activities from '../activities';
 import { applyLimit, type BudgetLine, type DecisionRecord, type Limit, remaining } from '../domain/decisions';
+import { budgetLedgerKey } from '../domain/paths';
 import { SA } from '../domain/search-attributes';
 import { mergeSettings } from '../domain/settings';
 import type { ExecutionSettings, PhaseSpec, TaskSpec } from '../domain/spec';
@@ -105,10 +106,15 @@ export async function phaseWorkflow(input: PhaseInput): Promise<PhaseOutcome> {
   let wake = 0;
 
   const usage = () => [...tasks.values()].reduce((u, s) => addUsage(u, s.usage), ZERO_USAGE);
+  // The most an agent refused by the phase budget ledger saw spent: it counts running attempts,
+  // which usage() counts only once they end, so new agent tasks are held from then on.
+  let ledgerSpent = { tokens: 0, costUsd: 0 };
   const budgetLeft = () => {
     const u = usage();
-    return remaining(budgets, totalTokens(u), u.costUsd);
+    return remaining(budgets, Math.max(totalTokens(u), ledgerSpent.tokens), Math.max(u.costUsd, ledgerSpent.costUsd));
   };
+  // One ledger per phase run, the same across continue-as-new.
+  const ledger = budgetLedgerKey(ctx.planSlug, phase.slug, workflowInfo().firstExecutionRunId);
 
   let shownStatus = '';
   const render = () => {
@@ -169,7 +175,10 @@ export async function phaseWorkflow(input: PhaseInput): Promise<PhaseOutcome> {
       personNote: personNotes.get(task.id),
       budget: () => {
         const left = budgetLeft();
-        return left.tokensLeft === undefined && left.usdLeft === undefined ? undefined : { tokensLeft: left.tokensLeft, usdLeft: left.usdLeft };
+        if (left.tokensLeft === undefined && left.usdLeft === undefined) return undefined;
+        // What the lines allow before any of this phase's spend (raised limits included): the ledger counts that spend.
+        const start = remaining(budgets, 0, 0);
+        return { tokensLeft: left.tokensLeft, usdLeft: left.usdLeft, phase: { ledger, tokensLeft: start.tokensLeft, usdLeft: start.usdLeft } };
       },
       report: (r) => {
         s.status = r.status;
@@ -181,6 +190,9 @@ export async function phaseWorkflow(input: PhaseInput): Promise<PhaseOutcome> {
         report(task, s, r.result ? { summary: r.result.summary, detailsFile: r.result.detailsFile, durationMs: r.result.durationMs } : {});
       },
     });
+    if (outcome.phaseSpent) {
+      ledgerSpent = { tokens: Math.max(ledgerSpent.tokens, outcome.phaseSpent.tokens), costUsd: Math.max(ledgerSpent.costUsd, outcome.phaseSpent.costUsd) };
+    }
     if (outcome.stuck) {
       stuck.set(task.id, outcome.stuck);
       desk.noteDetector(outcome.stuck.detector === 'tool-loop' ? 'tool-loop' : 'stuck', `task ${task.id}: ${outcome.stuck.reason}`);

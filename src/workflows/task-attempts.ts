@@ -38,6 +38,11 @@ export interface TaskOutcome {
   error?: string;
   /** Set when the stuck detector stopped the agent. */
   stuck?: { detector: 'no-progress' | 'tool-loop'; reason: string };
+  /**
+   * `budget` by the phase budget ledger: what all agent attempts of the phase had spent, by the
+   * ledger, when this one was refused (running ones included, which the workflow does not count yet).
+   */
+  phaseSpent?: { tokens: number; costUsd: number };
 }
 
 export async function runTaskAttempts(args: {
@@ -48,7 +53,7 @@ export async function runTaskAttempts(args: {
   report: (r: AttemptReport) => void;
   /** Attempts are numbered on from earlier rounds (a person's "retry"), so details files never collide. */
   attemptsBefore?: number;
-  /** What the budgets have left, read at the start of each attempt. */
+  /** What the budgets have left (and, for the phase ledger, had left when the phase run started), read at the start of each attempt. */
   budget?: () => TaskRunInput['budget'];
   /** Why a person asked for this round: the last failure and their note, for the agent to read. */
   personNote?: string;
@@ -126,7 +131,8 @@ export async function runTaskAttempts(args: {
       if (type === FailureTypes.BudgetExhausted) {
         // Not the task's fault: it goes back to waiting and keeps its conversation for later.
         args.report({ status: 'pending', attempt, error: lastError, usage });
-        return { status: 'budget', attempts: attempt, error: lastError };
+        const spent = (details as { phaseSpent?: { tokens: number; costUsd: number } }).phaseSpent;
+        return { status: 'budget', attempts: attempt, error: lastError, ...(spent ? { phaseSpent: { tokens: spent.tokens, costUsd: spent.costUsd } } : {}) };
       }
       if (type === FailureTypes.Stuck) {
         args.report({ status: 'failed', attempt, error: lastError, usage });

@@ -8,7 +8,7 @@ import { Context } from '@temporalio/activity';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import * as path from 'node:path';
 import { modelInfo } from '../../domain/models';
-import { detailsFilePath, transcriptPath } from '../../domain/paths';
+import { budgetLedgerFile, detailsFilePath, transcriptPath } from '../../domain/paths';
 import { addUsage, FailureTypes, totalTokens, ZERO_USAGE, type AgentStatus, type TaskResult, type TaskRunInput, type Usage } from '../../domain/types';
 import {
   capSummary,
@@ -21,6 +21,7 @@ import {
   type ModelCallRecord,
   type ToolCallRecord,
 } from './aop';
+import { readLedger, writeLedgerEntry } from './budget-ledger';
 import { extractSummary, needsCompaction } from './compaction';
 import { classifyModelError, describeAttempt, redact, type AbortCause } from './errors';
 import { createClient, DEFAULT_BASE_URL, DEFAULT_REQUEST_TIMEOUT_MS, streamMessage, type CallResult } from './model-call';
@@ -80,6 +81,10 @@ export class AgentRun {
   private contextTokens = 0;
   private usage: Usage = ZERO_USAGE;
   private carriedUsage: Usage | undefined;
+  /** What this attempt's own calls used (no carried usage): its entry in the phase budget ledger. */
+  private ownUsage: Usage = ZERO_USAGE;
+  /** Ledger files already warned about (unreadable ones are warned about once per attempt). */
+  private readonly ledgerWarned = new Set<string>();
   private readonly calls: ModelCallRecord[] = [];
   private readonly toolCalls: ToolCallRecord[] = [];
   private readonly compactions: CompactionRecord[] = [];
@@ -205,7 +210,7 @@ export class AgentRun {
         compactNext = false;
       }
       this.throwIfStopped();
-      this.checkBudget();
+      await this.checkBudget();
       this.turn++;
       this.turnsThisAttempt++;
       this.heartbeat();
@@ -213,6 +218,7 @@ export class AgentRun {
       const call = await this.callModel(this.request(), 'turn');
       const msg = call.message;
       const usage = this.recordCall(call, 'turn');
+      await this.recordSpend();
       if (msg.stop_reason === 'model_context_window_exceeded') {
         // The reply is unusable; shrink the conversation and ask again.
         await this.transcript.append({ type: 'call', attempt: this.input.attempt, turn: this.turn, at: now(), usage, stopReason: msg.stop_reason });
@@ -316,7 +322,7 @@ export class AgentRun {
   /** Summarises the conversation (tool use disabled) and continues from [task + summary]. */
   private async compact(): Promise<void> {
     this.throwIfStopped();
-    this.checkBudget();
+    await this.checkBudget();
     const tokensBefore = this.contextTokens;
     this.actx.log.info('agent compacts its conversation', { taskId: this.input.task.id, turn: this.turn, tokensBefore });
     const messages = structuredClone(this.messages);
@@ -326,6 +332,7 @@ export class AgentRun {
     const call = await this.callModel({ ...this.request(messages), tool_choice: { type: 'none' } }, 'compaction');
     const msg = call.message;
     const usage = this.recordCall(call, 'compaction');
+    await this.recordSpend();
     const summary = extractSummary(textOf(msg.content));
     if (!summary) {
       this.actx.log.warn('compaction returned no summary; continuing with the full conversation', { taskId: this.input.task.id });
@@ -425,12 +432,14 @@ export class AgentRun {
   /** Usage of a call that broke off after message_start: counted, and kept in the transcript. */
   private async recordPartial(msg: Anthropic.Message, purpose: ModelCallRecord['purpose']): Promise<void> {
     const usage = this.recordCall({ message: msg }, purpose, true);
+    await this.recordSpend();
     await this.transcript.append({ type: 'call', attempt: this.input.attempt, turn: this.turn, at: now(), usage, stopReason: null }).catch(() => undefined);
   }
 
   private recordCall({ message: msg, requestId }: CallResult, purpose: ModelCallRecord['purpose'], brokenOff = false): Usage {
     const usage = usageOf(this.model, msg.usage);
     this.usage = addUsage(this.usage, usage);
+    this.ownUsage = addUsage(this.ownUsage, usage);
     this.calls.push({
       turn: this.turn,
       purpose,
@@ -444,21 +453,76 @@ export class AgentRun {
     return usage;
   }
 
-  /** The next call is refused once what is spent reaches what the budget has left. */
-  private checkBudget(): void {
+  /**
+   * The next call is refused once what this attempt spent reaches its snapshot of what the budget
+   * had left (attempts that had ended), or once what the whole phase spent, by the ledger (every
+   * attempt of this phase run, this one included, running or not), reaches what the phase had left
+   * when it started. Either refuses, so a missing or unreadable ledger is never looser than the snapshot.
+   */
+  private async checkBudget(): Promise<void> {
     const b = this.input.budget;
     if (!b) return;
     const tokens = totalTokens(this.usage);
     const overTokens = b.tokensLeft !== undefined && tokens >= b.tokensLeft;
     const overUsd = b.usdLeft !== undefined && this.usage.costUsd >= b.usdLeft;
-    if (!overTokens && !overUsd) return;
-    const what = overTokens ? `${tokens} tokens spent of ${b.tokensLeft} left` : `$${this.usage.costUsd} spent of $${b.usdLeft} left`;
-    throw ApplicationFailure.create({
+    if (overTokens || overUsd) {
+      throw this.budgetExhausted(overTokens ? `${tokens} tokens spent of ${b.tokensLeft} left` : `$${this.usage.costUsd} spent of $${b.usdLeft} left`);
+    }
+    const phase = b.phase;
+    if (!phase) return;
+    const spent = await this.phaseSpent(phase.ledger);
+    if (!spent) return;
+    const phaseOverTokens = phase.tokensLeft !== undefined && spent.tokens >= phase.tokensLeft;
+    const phaseOverUsd = phase.usdLeft !== undefined && spent.costUsd >= phase.usdLeft;
+    if (!phaseOverTokens && !phaseOverUsd) return;
+    const of = `by the ${spent.attempts} agent attempt(s) of phase ${this.input.ctx.phaseSlug} so far (this one included)`;
+    throw this.budgetExhausted(
+      phaseOverTokens
+        ? `the phase's parallel spend: ${spent.tokens} tokens spent ${of}, of ${phase.tokensLeft} left when the phase started`
+        : `the phase's parallel spend: $${spent.costUsd} spent ${of}, of $${phase.usdLeft} left when the phase started`,
+      { tokens: spent.tokens, costUsd: spent.costUsd, attempts: spent.attempts },
+    );
+  }
+
+  private budgetExhausted(what: string, phaseSpent?: { tokens: number; costUsd: number; attempts: number }): ApplicationFailure {
+    return ApplicationFailure.create({
       type: FailureTypes.BudgetExhausted,
       nonRetryable: true,
       message: `${this.who}: budget exhausted (${what}); the next model call was refused. Raise the budget or stop the run.`,
-      details: [{ usage: this.usage, budget: b, turn: this.turn, detailsFile: this.detailsRel }],
+      details: [{ usage: this.usage, budget: this.input.budget, turn: this.turn, detailsFile: this.detailsRel, ...(phaseSpent ? { phaseSpent } : {}) }],
     });
+  }
+
+  /** The phase's spend by the ledger: the other attempts' files, plus this attempt from memory. */
+  private async phaseSpent(key: string): Promise<{ tokens: number; costUsd: number; attempts: number } | undefined> {
+    let sum;
+    try {
+      sum = await readLedger(this.workspace, key, budgetLedgerFile(key, this.input.task.id, this.input.attempt));
+    } catch (err) {
+      this.warnLedger(key, (err as Error).message);
+      return undefined;
+    }
+    for (const s of sum.skipped) this.warnLedger(s.file, s.reason);
+    return {
+      tokens: sum.tokens + totalTokens(this.ownUsage),
+      costUsd: Math.round((sum.costUsd + this.ownUsage.costUsd) * 1e6) / 1e6,
+      attempts: sum.entries + 1,
+    };
+  }
+
+  /** Rewrites this attempt's ledger entry after a model call (only when the phase has a budget). */
+  private async recordSpend(): Promise<void> {
+    const key = this.input.budget?.phase?.ledger;
+    if (!key) return;
+    await writeLedgerEntry(this.workspace, key, this.input.task.id, this.input.attempt, this.ownUsage).catch((err) =>
+      this.warnLedger(key, `could not record this attempt's spend: ${(err as Error).message}`),
+    );
+  }
+
+  private warnLedger(file: string, reason: string): void {
+    if (this.ledgerWarned.has(file)) return;
+    this.ledgerWarned.add(file);
+    this.actx.log.warn('budget ledger: left out of the phase budget check', { taskId: this.input.task.id, attempt: this.input.attempt, file, reason });
   }
 
   private stop(cause: AbortCause): void {
