@@ -3,7 +3,6 @@
  * workflows, the real agent activity (runClaudeAgent via runAgentTask, agentMode 'claude') and
  * the real Anthropic SDK, talking to the fake Messages API (tests/fake-anthropic/server.ts).
  */
-import type { Client } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -11,12 +10,11 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { workflowIds } from '../../src/domain/ids';
 import { detailsFilePath, transcriptPath } from '../../src/domain/paths';
-import { fault, FakeAnthropic, reply, type ApiUsage, type FakeReply } from '../fake-anthropic/server';
+import { fault, reply, type ApiUsage, type FakeReply } from '../fake-anthropic/server';
 import {
   activities,
   agentEpic,
   AgentScript,
-  connectClient,
   failureChain,
   history,
   historyBytes,
@@ -29,14 +27,12 @@ import {
   readJson,
   runEpicInProcess,
   startWorkerProcess,
-  tempWorkspace,
   TEST_KEY,
   timers,
   toolResultIds,
   toolUseIds,
   uniqueSlug,
-  useFakeApi,
-  type TempWorkspace,
+  useE2eRig,
   type WorkerProcess,
 } from './helpers';
 
@@ -63,31 +59,11 @@ const capped = (s: string, cap: number) => ([...s].length <= cap ? s : `${[...s]
 
 describe('agents on Temporal (real server, worker and SDK against the fake Messages API)', function () {
   this.timeout(90_000);
-  let client: Client;
-  let fake: FakeAnthropic;
-  let ws: TempWorkspace;
-  let restoreEnv: () => void;
-
-  before(async () => {
-    client = await connectClient();
-  });
-  after(async () => {
-    await client.connection.close();
-  });
-
-  const setUp = async () => {
-    fake = await FakeAnthropic.start();
-    ws = await tempWorkspace();
-    restoreEnv = useFakeApi(fake);
-  };
-  const tearDown = async () => {
-    restoreEnv?.();
-    await fake?.close();
-    await ws?.cleanup();
-  };
 
   // ---------------------------------------------------------------------------------------------
   describe('1 + 5. an epic of agent tasks (2 phases, 3 tasks) runs end to end', () => {
+    // One run, made in the before hook below; every test checks it.
+    const rig = useE2eRig('all');
     const slug = uniqueSlug('e2e-full');
     const plan = 'greeter';
     const roadmap = 'mvp';
@@ -114,8 +90,7 @@ describe('agents on Temporal (real server, worker and SDK against the fake Messa
     const FINAL_2_1 = reply.aop(SUMMARY_2_1, 'success', { usage: usage(100, 250, 0, 3000) });
 
     before(async function () {
-      await setUp();
-      script = new AgentScript(fake)
+      script = new AgentScript(rig.fake)
         // Phase 1, in parallel.
         .on('1.1', reply.toolUse('Write', { file_path: 'src/greet.ts', content: GREET_V1 }, { id: 'toolu_w11', usage: usage(1200, 300, 800, 0) }), FINAL_1_1)
         .on('1.2', reply.toolUse('Write', { file_path: 'docs/analysis.md', content: ANALYSIS }, { id: 'toolu_w12', usage: usage(3000, 500, 1000, 0) }), FINAL_1_2)
@@ -132,7 +107,7 @@ describe('agents on Temporal (real server, worker and SDK against the fake Messa
         );
       const spec = agentEpic({
         slug,
-        workspace: ws.dir,
+        workspace: rig.ws.dir,
         roadmap,
         plan,
         phases: [
@@ -146,13 +121,12 @@ describe('agents on Temporal (real server, worker and SDK against the fake Messa
           { slug: 'tests', tasks: [{ id: '2.1', outputType: 'tests', complexity: 'complex', domain: 'testing' }] }, // opus → claude-opus-5-5
         ],
       });
-      run = await runEpicInProcess(client, spec, `e2e-full-${slug}`);
+      run = await runEpicInProcess(rig.client, spec, `e2e-full-${slug}`);
     });
-    after(tearDown);
 
     it('completes, every scripted turn consumed, phases in order', () => {
       assert.equal(run.error, undefined, failureChain(run.error));
-      assert.equal(fake.pending, 0);
+      assert.equal(rig.fake.pending, 0);
       for (const id of ['1.1', '1.2', '2.1']) assert.equal(script.left(id), 0, `task ${id} left steps unused`);
       assert.equal(script.seen.length, 7);
       // Phase 2 starts only after both phase-1 tasks finished.
@@ -164,13 +138,13 @@ describe('agents on Temporal (real server, worker and SDK against the fake Messa
     });
 
     it("the agents' Write/Edit calls changed the workspace", async () => {
-      assert.equal(await fs.readFile(path.join(ws.dir, 'src/greet.ts'), 'utf8'), GREET_V2);
-      assert.equal(await fs.readFile(path.join(ws.dir, 'tests/greet.test.ts'), 'utf8'), TEST_FILE);
-      assert.equal(await fs.readFile(path.join(ws.dir, 'docs/analysis.md'), 'utf8'), ANALYSIS);
+      assert.equal(await fs.readFile(path.join(rig.ws.dir, 'src/greet.ts'), 'utf8'), GREET_V2);
+      assert.equal(await fs.readFile(path.join(rig.ws.dir, 'tests/greet.test.ts'), 'utf8'), TEST_FILE);
+      assert.equal(await fs.readFile(path.join(rig.ws.dir, 'docs/analysis.md'), 'utf8'), ANALYSIS);
     });
 
     it('AOP summaries land in PROGRESS.json within their caps (code 300, analysis 800, tests 400)', async () => {
-      const progress = await mirrors.progress(ws.dir, plan);
+      const progress = await mirrors.progress(rig.ws.dir, plan);
       assert.equal(progress.status, 'completed');
       const [t11, t12] = progress.phases[0].tasks;
       const [t21] = progress.phases[1].tasks;
@@ -188,7 +162,7 @@ describe('agents on Temporal (real server, worker and SDK against the fake Messa
     });
 
     it('the details files hold the full final text, the full summary and the tool calls', async () => {
-      const d11 = await readJson(path.join(ws.dir, detailsFilePath(plan, '1.1', 1)));
+      const d11 = await readJson(path.join(rig.ws.dir, detailsFilePath(plan, '1.1', 1)));
       assert.equal(d11.finalText, textOf(FINAL_1_1));
       assert.equal(d11.fullSummary, SUMMARY_1_1);
       assert.equal(d11.summary, capped(SUMMARY_1_1, 300));
@@ -200,7 +174,7 @@ describe('agents on Temporal (real server, worker and SDK against the fake Messa
       );
       assert.deepEqual(d11.filesChanged, ['src/greet.ts']);
 
-      const d21 = await readJson(path.join(ws.dir, detailsFilePath(plan, '2.1', 1)));
+      const d21 = await readJson(path.join(rig.ws.dir, detailsFilePath(plan, '2.1', 1)));
       assert.equal(d21.finalText, textOf(FINAL_2_1));
       assert.deepEqual(
         d21.toolCalls.map((c: any) => [c.turn, c.name, c.input.file_path, c.isError]),
@@ -213,7 +187,7 @@ describe('agents on Temporal (real server, worker and SDK against the fake Messa
       assert.deepEqual(d21.filesChanged, ['src/greet.ts', 'tests/greet.test.ts']);
       assert.equal(d21.calls.length, 3);
 
-      const d12 = await readJson(path.join(ws.dir, detailsFilePath(plan, '1.2', 1)));
+      const d12 = await readJson(path.join(rig.ws.dir, detailsFilePath(plan, '1.2', 1)));
       assert.equal(d12.finalText, textOf(FINAL_1_2));
       assert.equal(d12.model, 'claude-haiku-5-5');
     });
@@ -242,7 +216,7 @@ describe('agents on Temporal (real server, worker and SDK against the fake Messa
     const TOTAL = usageDoc(5450, 3070, 3800, 11500, 0.048285);
 
     it('5. usage and cost roll up exactly: task = its calls, phase = its tasks, roadmap and epic = totals', async () => {
-      const progress = await mirrors.progress(ws.dir, plan);
+      const progress = await mirrors.progress(rig.ws.dir, plan);
       assert.deepEqual(progress.phases[0].tasks[0].usage, T11);
       assert.deepEqual(progress.phases[0].tasks[1].usage, T12);
       assert.deepEqual(progress.phases[1].tasks[0].usage, T21);
@@ -250,19 +224,19 @@ describe('agents on Temporal (real server, worker and SDK against the fake Messa
       assert.deepEqual(progress.phases[1].usage, T21);
       assert.deepEqual(progress.phaseflow.usage, TOTAL);
 
-      const rm = await mirrors.roadmap(ws.dir, roadmap);
+      const rm = await mirrors.roadmap(rig.ws.dir, roadmap);
       assert.equal(rm.status, 'completed');
       assert.deepEqual(rm.phaseflow.usage, TOTAL);
       assert.equal(rm.token_allocation.used, 23820);
 
-      const epic = await mirrors.epic(ws.dir, slug);
+      const epic = await mirrors.epic(rig.ws.dir, slug);
       assert.equal(epic.status, 'completed');
       assert.equal(epic.token_budget.used_tokens, 23820);
       assert.equal(epic.token_budget.used_usd, 0.048285);
       assert.deepEqual(epic.phaseflow.usage, TOTAL);
 
       // The details files agree with the mirrors.
-      const d11 = await readJson(path.join(ws.dir, detailsFilePath(plan, '1.1', 1)));
+      const d11 = await readJson(path.join(rig.ws.dir, detailsFilePath(plan, '1.1', 1)));
       assert.deepEqual(d11.usage, { inputTokens: 1350, outputTokens: 720, cacheWriteTokens: 800, cacheReadTokens: 2000, costUsd: 0.0123 });
       assert.deepEqual(d11.calls.map((c: any) => c.usage.costUsd), [0.0074, 0.0049]);
     });
@@ -270,24 +244,23 @@ describe('agents on Temporal (real server, worker and SDK against the fake Messa
 
   // ---------------------------------------------------------------------------------------------
   describe('2 + 3. the attempt ladder', () => {
-    beforeEach(() => setUp());
-    afterEach(tearDown);
+    const rig = useE2eRig();
 
     it('2. the time limit grows 1.5x per attempt (8 s, 12 s, 18 s in the scheduled events): hang, 529, then success', async () => {
       const slug = uniqueSlug('e2e-ladder');
-      const script = new AgentScript(fake).on(
+      const script = new AgentScript(rig.fake).on(
         '1.1',
         fault.hang(), // attempt 1: never answers, past the 8 s limit
         fault.overloaded(), // attempt 2: 529
         reply.toolUse('Write', { file_path: 'ladder.txt', content: 'third time lucky\n' }, { id: 'toolu_l1' }), // attempt 3
         reply.aop('Wrote ladder.txt on the third attempt.'),
       );
-      const spec = agentEpic({ slug, workspace: ws.dir, phases: [{ slug: 'only', tasks: [{ id: '1.1' }] }] });
-      const run = await runEpicInProcess(client, spec, `e2e-ladder-${slug}`);
+      const spec = agentEpic({ slug, workspace: rig.ws.dir, phases: [{ slug: 'only', tasks: [{ id: '1.1' }] }] });
+      const run = await runEpicInProcess(rig.client, spec, `e2e-ladder-${slug}`);
       assert.equal(run.error, undefined, failureChain(run.error));
       assert.equal(script.left('1.1'), 0);
 
-      const acts = activities(await history(client, phaseWorkflowId(spec)), 'runAgentTask');
+      const acts = activities(await history(rig.client, phaseWorkflowId(spec)), 'runAgentTask');
       assert.deepEqual(acts.map((a) => a.startToCloseMs), [8_000, 12_000, 18_000]);
       assert.deepEqual(acts.map((a) => a.heartbeatMs), [5_000, 5_000, 5_000]);
       assert.deepEqual(acts.map((a) => [a.input.attempt, a.input.timeoutMs]), [[1, 8_000], [2, 12_000], [3, 18_000]]);
@@ -296,9 +269,9 @@ describe('agents on Temporal (real server, worker and SDK against the fake Messa
       assert.ok(acts[0].endedAt! - acts[0].scheduledAt >= 7_000, `attempt 1 lasted ${acts[0].endedAt! - acts[0].scheduledAt} ms`);
       assert.match(acts[0].failure?.message ?? '', /time limit \(8000 ms\)/);
       assert.match(acts[1].failure?.message ?? '', /529 overloaded_error/);
-      assert.equal(await fs.readFile(path.join(ws.dir, 'ladder.txt'), 'utf8'), 'third time lucky\n');
+      assert.equal(await fs.readFile(path.join(rig.ws.dir, 'ladder.txt'), 'utf8'), 'third time lucky\n');
 
-      const progress = await mirrors.progress(ws.dir, 'greeter');
+      const progress = await mirrors.progress(rig.ws.dir, 'greeter');
       assert.equal(progress.phases[0].tasks[0].status, 'completed');
       assert.equal(progress.phases[0].tasks[0].attempts, 3);
     });
@@ -306,7 +279,7 @@ describe('agents on Temporal (real server, worker and SDK against the fake Messa
     it('3. a 429 with retry-after: the next attempt starts no earlier than retry-after later (and no usage is lost or doubled)', async () => {
       const slug = uniqueSlug('e2e-429');
       const RETRY_AFTER_S = 3;
-      const script = new AgentScript(fake).on(
+      const script = new AgentScript(rig.fake).on(
         '1.1',
         // Attempt 1: turn 1 works, turn 2 is rate limited.
         reply.toolUse('Write', { file_path: 'rate.txt', content: 'limited\n' }, { id: 'toolu_r1', usage: usage(1000, 100) }),
@@ -314,12 +287,12 @@ describe('agents on Temporal (real server, worker and SDK against the fake Messa
         // Attempt 2 continues the conversation at turn 2.
         reply.aop('Done after the rate limit.', 'success', { usage: usage(2000, 200, 0, 1000) }),
       );
-      const spec = agentEpic({ slug, workspace: ws.dir, phases: [{ slug: 'only', tasks: [{ id: '1.1' }] }] });
-      const run = await runEpicInProcess(client, spec, `e2e-429-${slug}`);
+      const spec = agentEpic({ slug, workspace: rig.ws.dir, phases: [{ slug: 'only', tasks: [{ id: '1.1' }] }] });
+      const run = await runEpicInProcess(rig.client, spec, `e2e-429-${slug}`);
       assert.equal(run.error, undefined, failureChain(run.error));
       assert.equal(script.left('1.1'), 0);
 
-      const h = await history(client, phaseWorkflowId(spec));
+      const h = await history(rig.client, phaseWorkflowId(spec));
       const acts = activities(h, 'runAgentTask');
       assert.equal(acts.length, 2);
       assert.equal(acts[0].end, 'failed');
@@ -340,7 +313,7 @@ describe('agents on Temporal (real server, worker and SDK against the fake Messa
 
       // claude-sonnet-5-5 (in 2, out 10 $/MTok): turn 1 in 1000 out 100 → 3000 µ$ (reported by
       // the failed attempt); turn 2 in 2000 out 200 cache-read 1000 → 4000 + 2000 + 200 = 6200 µ$.
-      const progress = await mirrors.progress(ws.dir, 'greeter');
+      const progress = await mirrors.progress(rig.ws.dir, 'greeter');
       assert.deepEqual(progress.phases[0].tasks[0].usage, usageDoc(3000, 300, 0, 1000, 0.0092));
       assert.deepEqual(progress.phaseflow.usage, usageDoc(3000, 300, 0, 1000, 0.0092));
     });
@@ -348,22 +321,21 @@ describe('agents on Temporal (real server, worker and SDK against the fake Messa
 
   // ---------------------------------------------------------------------------------------------
   describe('4. a 401 fails the task at once', () => {
-    beforeEach(() => setUp());
-    afterEach(tearDown);
+    const rig = useE2eRig();
 
     it('one attempt, the epic fails naming the task and the API error, and no API key appears anywhere', async () => {
       const slug = uniqueSlug('e2e-401');
       // Some proxies echo the key they rejected: the message must still not carry it.
-      const script = new AgentScript(fake).on('1.1', fault.error(401, 'authentication_error', `invalid x-api-key: ${TEST_KEY}`));
+      const script = new AgentScript(rig.fake).on('1.1', fault.error(401, 'authentication_error', `invalid x-api-key: ${TEST_KEY}`));
       const spec = agentEpic({
         slug,
-        workspace: ws.dir,
+        workspace: rig.ws.dir,
         phases: [
           { slug: 'first', tasks: [{ id: '1.1' }] },
           { slug: 'second', tasks: [{ id: '2.1' }] },
         ],
       });
-      const run = await runEpicInProcess(client, spec, `e2e-401-${slug}`);
+      const run = await runEpicInProcess(rig.client, spec, `e2e-401-${slug}`);
       assert.ok(isWorkflowFailed(run.error), `expected the epic to fail, got ${failureChain(run.error) || JSON.stringify(run.result)}`);
       const message = failureChain(run.error);
       if (process.env.E2E_SHOW) console.log(message);
@@ -374,9 +346,9 @@ describe('agents on Temporal (real server, worker and SDK against the fake Messa
       assert.ok(!/sk-ant-(?!\[redacted\])/.test(message), message);
 
       // At once: one request, one activity, no backoff timer, phase 2 never ran.
-      assert.equal(fake.messageRequests.length, 1);
+      assert.equal(rig.fake.messageRequests.length, 1);
       assert.equal(script.requests('1.1').length, 1);
-      const h = await history(client, phaseWorkflowId(spec));
+      const h = await history(rig.client, phaseWorkflowId(spec));
       const acts = activities(h, 'runAgentTask');
       assert.equal(acts.length, 1);
       assert.equal(acts[0].end, 'failed');
@@ -384,7 +356,7 @@ describe('agents on Temporal (real server, worker and SDK against the fake Messa
       // No backoff timer (0.2 s); the only timers are the question's reminder and default (0.5 s each).
       assert.deepEqual(timers(h).map((t) => t.startToFireMs), [500, 500]);
 
-      const progress = await mirrors.progress(ws.dir, 'greeter');
+      const progress = await mirrors.progress(rig.ws.dir, 'greeter');
       const t11 = progress.phases[0].tasks[0];
       assert.equal(t11.status, 'failed');
       assert.equal(t11.attempts, 1);
@@ -394,10 +366,10 @@ describe('agents on Temporal (real server, worker and SDK against the fake Messa
 
       // The key is nowhere: not in the histories, not in any file phaseflow wrote.
       for (const id of [workflowIds.epic(slug), phaseWorkflowId(spec)]) {
-        assert.ok(!historyText(await history(client, id)).includes(TEST_KEY), `${id} history contains the API key`);
+        assert.ok(!historyText(await history(rig.client, id)).includes(TEST_KEY), `${id} history contains the API key`);
       }
-      for (const file of await fs.readdir(ws.dir, { recursive: true })) {
-        const p = path.join(ws.dir, file);
+      for (const file of await fs.readdir(rig.ws.dir, { recursive: true })) {
+        const p = path.join(rig.ws.dir, file);
         if ((await fs.stat(p)).isFile()) assert.ok(!(await fs.readFile(p, 'utf8')).includes(TEST_KEY), `${file} contains the API key`);
       }
     });
@@ -405,8 +377,7 @@ describe('agents on Temporal (real server, worker and SDK against the fake Messa
 
   // ---------------------------------------------------------------------------------------------
   describe('6. workflow history holds no transcript', () => {
-    beforeEach(() => setUp());
-    afterEach(tearDown);
+    const rig = useE2eRig();
 
     it('a 15-turn conversation of > 200 KB leaves a phase history of a few KB without any of it', async () => {
       const slug = uniqueSlug('e2e-big');
@@ -423,9 +394,9 @@ describe('agents on Temporal (real server, worker and SDK against the fake Messa
       });
       steps.push(reply.aop('Wrote and read back seven large files.', 'success'));
       assert.equal(steps.length, 15);
-      const script = new AgentScript(fake).on('1.1', ...steps);
-      const spec = agentEpic({ slug, workspace: ws.dir, phases: [{ slug: 'only', tasks: [{ id: '1.1', outputType: 'build' }] }] });
-      const run = await runEpicInProcess(client, spec, `e2e-big-${slug}`);
+      const script = new AgentScript(rig.fake).on('1.1', ...steps);
+      const spec = agentEpic({ slug, workspace: rig.ws.dir, phases: [{ slug: 'only', tasks: [{ id: '1.1', outputType: 'build' }] }] });
+      const run = await runEpicInProcess(rig.client, spec, `e2e-big-${slug}`);
       assert.equal(run.error, undefined, failureChain(run.error));
       assert.equal(script.left('1.1'), 0);
 
@@ -437,12 +408,12 @@ describe('agents on Temporal (real server, worker and SDK against the fake Messa
         .reduce((n: number, b: any) => n + Buffer.byteLength(typeof b.content === 'string' ? b.content : (b.text ?? '')), 0);
       assert.ok(resultBytes > 200_000, `tool results and texts: ${resultBytes} bytes`);
       assert.ok(JSON.stringify(last).length > 300_000);
-      for (const f of files) assert.equal(await fs.readFile(path.join(ws.dir, f.path), 'utf8'), f.content);
+      for (const f of files) assert.equal(await fs.readFile(path.join(rig.ws.dir, f.path), 'utf8'), f.content);
       // ... and it is on disk, in the transcript.
-      const transcript = await fs.readFile(path.join(ws.dir, transcriptPath('greeter', '1.1')), 'utf8');
+      const transcript = await fs.readFile(path.join(rig.ws.dir, transcriptPath('greeter', '1.1')), 'utf8');
       assert.ok(transcript.includes(`BIGFILE-${tag}-6-LINE-99`) && transcript.includes(`BIGNOTE-${tag}-13`));
 
-      const h = await history(client, phaseWorkflowId(spec));
+      const h = await history(rig.client, phaseWorkflowId(spec));
       const sizes = { json: historyJson(h).length, decoded: historyText(h).length, protobuf: historyBytes(h) };
       if (process.env.E2E_SHOW) console.log('phase history sizes', sizes, 'events', h.events?.length);
       assert.ok(sizes.json < 30_000, `phase history is ${sizes.json} bytes of JSON`);
@@ -451,7 +422,7 @@ describe('agents on Temporal (real server, worker and SDK against the fake Messa
       const decoded = historyText(h);
       assert.ok(decoded.includes('Wrote and read back seven large files.'), 'the decoded history shows payload text (sanity)');
       for (const id of [ids.phase(spec), ids.plan(spec), ids.roadmap(spec), ids.epic(spec)]) {
-        const text = historyText(await history(client, id));
+        const text = historyText(await history(rig.client, id));
         assert.ok(!text.includes(`BIGFILE-${tag}`), `${id}: history holds file content`);
         assert.ok(!text.includes(`BIGNOTE-${tag}`), `${id}: history holds assistant text`);
         assert.ok(!text.includes('xxxxxxxxxxxxxxxxxxxx'), `${id}: history holds tool input/results`);
@@ -462,9 +433,8 @@ describe('agents on Temporal (real server, worker and SDK against the fake Messa
   // ---------------------------------------------------------------------------------------------
   describe('7. a worker killed mid-conversation', () => {
     let workers: WorkerProcess[] = [];
-    beforeEach(async () => {
+    beforeEach(() => {
       workers = [];
-      await setUp();
     });
     afterEach(async () => {
       for (const w of workers) {
@@ -472,15 +442,16 @@ describe('agents on Temporal (real server, worker and SDK against the fake Messa
         const gone = await Promise.race([w.exited.then(() => true), new Promise((r) => setTimeout(() => r(false), 10_000))]);
         if (!gone) w.kill('SIGKILL');
       }
-      await tearDown();
     });
+    // Registered after the hook above, so the workers are gone before the fake and workspace go.
+    const rig = useE2eRig();
 
     it('resumes from the transcript in a new worker process: turns 1-2 are not requested again', async function () {
       const slug = uniqueSlug('e2e-kill');
       const queue = `e2e-kill-${slug}`;
       const turn = (n: number, file: string) =>
         reply.toolUse('Write', { file_path: file, content: `turn ${n}\n` }, { id: `toolu_k${n}`, usage: usage(1000 * n, 100 * n) });
-      const script = new AgentScript(fake).on(
+      const script = new AgentScript(rig.fake).on(
         '1.1',
         turn(1, 'a.txt'),
         turn(2, 'b.txt'),
@@ -489,14 +460,14 @@ describe('agents on Temporal (real server, worker and SDK against the fake Messa
         turn(4, 'd.txt'),
         reply.aop('Wrote a.txt to d.txt across a worker crash.', 'success', { usage: usage(5000, 500) }),
       );
-      const spec = agentEpic({ slug, workspace: ws.dir, phases: [{ slug: 'only', tasks: [{ id: '1.1' }] }] });
-      const env = { ANTHROPIC_BASE_URL: fake.baseURL, ANTHROPIC_API_KEY: TEST_KEY };
+      const spec = agentEpic({ slug, workspace: rig.ws.dir, phases: [{ slug: 'only', tasks: [{ id: '1.1' }] }] });
+      const env = { ANTHROPIC_BASE_URL: rig.fake.baseURL, ANTHROPIC_API_KEY: TEST_KEY };
 
       const w1 = startWorkerProcess(queue, env);
       workers.push(w1);
-      const handle = await client.workflow.start('epicWorkflow', { taskQueue: queue, workflowId: workflowIds.epic(slug), args: [spec], workflowExecutionTimeout: 80_000 });
+      const handle = await rig.client.workflow.start('epicWorkflow', { taskQueue: queue, workflowId: workflowIds.epic(slug), args: [spec], workflowExecutionTimeout: 80_000 });
       try {
-        await fake.waitForRequests(3, 40_000);
+        await rig.fake.waitForRequests(3, 40_000);
       } catch (e) {
         throw new Error(`${(e as Error).message}\nworker output:\n${w1.output()}`);
       }
@@ -506,7 +477,7 @@ describe('agents on Temporal (real server, worker and SDK against the fake Messa
       assert.equal(exit.signal, 'SIGKILL');
       const killedAt = Date.now();
       // The transcript holds turns 1-2, and no end record: the attempt just stopped.
-      const transcript = (await fs.readFile(path.join(ws.dir, transcriptPath('greeter', '1.1')), 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
+      const transcript = (await fs.readFile(path.join(rig.ws.dir, transcriptPath('greeter', '1.1')), 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
       assert.deepEqual(transcript.filter((r) => r.type === 'turn').map((r) => r.turn), [1, 2]);
       assert.equal(transcript.filter((r) => r.type === 'end').length, 0);
 
@@ -532,20 +503,20 @@ describe('agents on Temporal (real server, worker and SDK against the fake Messa
       assert.match(resumedNote, /interrupted and is resumed/);
 
       for (const [f, n] of [['a.txt', 1], ['b.txt', 2], ['c.txt', 3], ['d.txt', 4]] as const) {
-        assert.equal(await fs.readFile(path.join(ws.dir, f), 'utf8'), `turn ${n}\n`);
+        assert.equal(await fs.readFile(path.join(rig.ws.dir, f), 'utf8'), `turn ${n}\n`);
       }
 
       // In history: attempt 1 timed out on its heartbeat, attempt 2 (12 s) completed.
-      const acts = activities(await history(client, phaseWorkflowId(spec)), 'runAgentTask');
+      const acts = activities(await history(rig.client, phaseWorkflowId(spec)), 'runAgentTask');
       assert.deepEqual(acts.map((a) => a.end), ['timedOut', 'completed']);
       assert.equal(acts[0].failure?.timeoutFailureInfo?.timeoutType, temporal.api.enums.v1.TimeoutType.TIMEOUT_TYPE_HEARTBEAT);
       assert.deepEqual(acts.map((a) => a.startToCloseMs), [8_000, 12_000]);
 
-      const details = await readJson(path.join(ws.dir, detailsFilePath('greeter', '1.1', 2)));
+      const details = await readJson(path.join(rig.ws.dir, detailsFilePath('greeter', '1.1', 2)));
       assert.equal(details.conversation.mode, 'resumed');
       assert.equal(details.conversation.resumedAtTurn, 2);
       // The crashed attempt's usage (turns 1-2) is carried into the task's usage, not lost.
-      const progress = await mirrors.progress(ws.dir, 'greeter');
+      const progress = await mirrors.progress(rig.ws.dir, 'greeter');
       const t = progress.phases[0].tasks[0];
       assert.equal(t.status, 'completed');
       assert.equal(t.attempts, 2);

@@ -15,7 +15,7 @@ import { workflowIds } from '../../src/domain/ids';
 import { mirrorPaths } from '../../src/domain/paths';
 import type { EpicSpecInput } from '../../src/domain/spec';
 import { createWorker } from '../../src/worker';
-import { fault, type FakeAnthropic, type FakeFault, type FakeReply, type FakeStep, type RecordedRequest } from '../fake-anthropic/server';
+import { fault, FakeAnthropic, type FakeFault, type FakeReply, type FakeStep, type RecordedRequest } from '../fake-anthropic/server';
 
 export const TEST_KEY = 'sk-ant-e2e-test-key-0123456789abcdef';
 
@@ -134,6 +134,41 @@ export function useFakeApi(fake: FakeAnthropic, key = TEST_KEY): () => void {
       else process.env[k] = v;
     }
   };
+}
+
+/** What an e2e test works with; the fields are filled in by the hooks useE2eRig registers. */
+export interface E2eRig {
+  readonly client: Client;
+  readonly fake: FakeAnthropic;
+  readonly ws: TempWorkspace;
+}
+
+/**
+ * Registers, in the calling describe: one Temporal client for the suite, and a fresh fake
+ * Messages API, temp workspace and worker env (useFakeApi) for each test (`'each'`) or once for
+ * the suite (`'all'`, for a suite whose tests all check one run made in its own before hook,
+ * which runs after this one as it is registered later).
+ */
+export function useE2eRig(fresh: 'each' | 'all' = 'each'): E2eRig {
+  const t = {} as { client: Client; fake: FakeAnthropic; ws: TempWorkspace };
+  let restoreEnv: (() => void) | undefined;
+  before(async () => {
+    t.client = await connectClient();
+  });
+  after(async () => {
+    await t.client?.connection.close();
+  });
+  (fresh === 'each' ? beforeEach : before)(async () => {
+    t.fake = await FakeAnthropic.start();
+    t.ws = await tempWorkspace();
+    restoreEnv = useFakeApi(t.fake);
+  });
+  (fresh === 'each' ? afterEach : after)(async () => {
+    restoreEnv?.();
+    await t.fake?.close();
+    await t.ws?.cleanup();
+  });
+  return t;
 }
 
 // ---- scripting the fake by task --------------------------------------------------------------

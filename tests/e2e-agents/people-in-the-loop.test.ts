@@ -7,8 +7,8 @@ import type { Client } from '@temporalio/client';
 import assert from 'node:assert/strict';
 import type { DecisionRecord, PendingDecision } from '../../src/domain/decisions';
 import { decideUpdate, pendingQuery } from '../../src/workflows/messages';
-import { FakeAnthropic, fault, reply, type ApiUsage } from '../fake-anthropic/server';
-import { agentEpic, AgentScript, connectClient, failureChain, mirrors, runEpicInProcess, tempWorkspace, uniqueSlug, useFakeApi, type TempWorkspace } from './helpers';
+import { fault, reply, type ApiUsage } from '../fake-anthropic/server';
+import { agentEpic, AgentScript, failureChain, mirrors, runEpicInProcess, uniqueSlug, useE2eRig } from './helpers';
 
 const usage = (input_tokens: number, output_tokens: number): Partial<ApiUsage> => ({ input_tokens, output_tokens, cache_creation_input_tokens: 0, cache_read_input_tokens: 0 });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -26,49 +26,29 @@ async function waitForQuestion(client: Client, epicId: string, kind: PendingDeci
 
 describe('agents and people (real server, real agent activity, fake Messages API)', function () {
   this.timeout(90_000);
-  let client: Client;
-  let fake: FakeAnthropic;
-  let ws: TempWorkspace;
-  let restoreEnv: () => void;
-
-  before(async () => {
-    client = await connectClient();
-  });
-  after(async () => {
-    await client.connection.close();
-  });
-  beforeEach(async () => {
-    fake = await FakeAnthropic.start();
-    ws = await tempWorkspace();
-    restoreEnv = useFakeApi(fake);
-  });
-  afterEach(async () => {
-    restoreEnv?.();
-    await fake?.close();
-    await ws?.cleanup();
-  });
+  const rig = useE2eRig();
 
   it('a spent budget stops the next model call (the fake sees no request after it); a raise lets the agent go on from its transcript', async () => {
     const slug = uniqueSlug('e2e-budget');
     // 700 tokens per turn against a plan budget of 1,000: turn 2 is still allowed (300 left),
     // turn 3 is not (1,400 spent).
-    const script = new AgentScript(fake).on(
+    const script = new AgentScript(rig.fake).on(
       '1.1',
       reply.toolUse('Write', { file_path: 'a.txt', content: 'a\n' }, { id: 'toolu_b1', usage: usage(600, 100) }),
       reply.toolUse('Write', { file_path: 'b.txt', content: 'b\n' }, { id: 'toolu_b2', usage: usage(600, 100) }),
       reply.aop('Wrote a.txt and b.txt.', 'success', { usage: usage(600, 100) }),
     );
-    const spec = agentEpic({ slug, workspace: ws.dir, phases: [{ slug: 'only', tasks: [{ id: '1.1' }] }], settings: { decisionTimeoutSeconds: 600 } });
+    const spec = agentEpic({ slug, workspace: rig.ws.dir, phases: [{ slug: 'only', tasks: [{ id: '1.1' }] }], settings: { decisionTimeoutSeconds: 600 } });
     (spec.roadmaps[0].plans[0] as any).budget = { tokens: 1000 };
 
     let question: PendingDecision | undefined;
     let requestsWhileWaiting = -1;
     let record: DecisionRecord | undefined;
-    const run = await runEpicInProcess(client, spec, `e2e-budget-${slug}`, 60_000, async () => {
-      question = await waitForQuestion(client, `epic/${slug}`, 'budget');
+    const run = await runEpicInProcess(rig.client, spec, `e2e-budget-${slug}`, 60_000, async () => {
+      question = await waitForQuestion(rig.client, `epic/${slug}`, 'budget');
       await sleep(2000);
-      requestsWhileWaiting = fake.messageRequests.length;
-      record = await client.workflow.getHandle(question.workflowId).executeUpdate(decideUpdate, { args: [{ action: 'raise', tokens: 100_000, by: 'alice', decisionId: question.id }] });
+      requestsWhileWaiting = rig.fake.messageRequests.length;
+      record = await rig.client.workflow.getHandle(question.workflowId).executeUpdate(decideUpdate, { args: [{ action: 'raise', tokens: 100_000, by: 'alice', decisionId: question.id }] });
     });
     assert.equal(run.error, undefined, failureChain(run.error));
     assert.equal(question?.budgetLevel, 'plan');
@@ -80,7 +60,7 @@ describe('agents and people (real server, real agent activity, fake Messages API
     assert.equal(third.messages.filter((m: any) => m.role === 'assistant').length, 2);
     assert.equal(record?.source, 'person');
 
-    const progress = await mirrors.progress(ws.dir, 'greeter');
+    const progress = await mirrors.progress(rig.ws.dir, 'greeter');
     assert.equal(progress.status, 'completed');
     assert.equal(progress.phases[0].tasks[0].usage.input_tokens, 1800, 'no usage lost or doubled over the pause');
     assert.deepEqual(progress.decisions.map((d: DecisionRecord) => [d.kind, d.action, d.source, d.by]), [['budget', 'raise', 'person', 'alice']]);
@@ -88,27 +68,27 @@ describe('agents and people (real server, real agent activity, fake Messages API
 
   it('the stuck detector stops a scripted hang (pings, no tokens) and asks a person; the detector and the answer are recorded', async () => {
     const slug = uniqueSlug('e2e-hang');
-    const script = new AgentScript(fake).on('1.1', reply.toolUse('Write', { file_path: 'a.txt', content: 'a\n' }, { id: 'toolu_h1', usage: usage(100, 10) }), fault.pingsOnly(200));
+    const script = new AgentScript(rig.fake).on('1.1', reply.toolUse('Write', { file_path: 'a.txt', content: 'a\n' }, { id: 'toolu_h1', usage: usage(100, 10) }), fault.pingsOnly(200));
     const spec = agentEpic({
       slug,
-      workspace: ws.dir,
+      workspace: rig.ws.dir,
       phases: [
         { slug: 'first', tasks: [{ id: '1.1' }] },
         { slug: 'second', tasks: [{ id: '2.1' }] },
       ],
       settings: { decisionTimeoutSeconds: 600, stuckAfterSeconds: 1.5 },
     });
-    new AgentScript(fake).on('2.1', reply.aop('Phase 2 done.', 'success', { usage: usage(10, 10) }));
+    new AgentScript(rig.fake).on('2.1', reply.aop('Phase 2 done.', 'success', { usage: usage(10, 10) }));
     let question: PendingDecision | undefined;
-    const run = await runEpicInProcess(client, spec, `e2e-hang-${slug}`, 60_000, async () => {
-      question = await waitForQuestion(client, `epic/${slug}`, 'escalation');
-      await client.workflow.getHandle(question.workflowId).executeUpdate(decideUpdate, { args: [{ action: 'skip', by: 'bob', decisionId: question.id }] });
+    const run = await runEpicInProcess(rig.client, spec, `e2e-hang-${slug}`, 60_000, async () => {
+      question = await waitForQuestion(rig.client, `epic/${slug}`, 'escalation');
+      await rig.client.workflow.getHandle(question.workflowId).executeUpdate(decideUpdate, { args: [{ action: 'skip', by: 'bob', decisionId: question.id }] });
     });
     assert.equal(run.error, undefined, failureChain(run.error));
     assert.equal(question?.cause, 'stuck');
     assert.match(question!.detail, /no token or tool call for 1\.5 s/);
     assert.equal(script.requests('1.1').length, 2, 'one attempt: the detector is not retried by the ladder');
-    const progress = await mirrors.progress(ws.dir, 'greeter');
+    const progress = await mirrors.progress(rig.ws.dir, 'greeter');
     assert.deepEqual(
       progress.decisions.map((d: DecisionRecord) => [d.kind, d.action, d.source]),
       [
@@ -122,14 +102,14 @@ describe('agents and people (real server, real agent activity, fake Messages API
   it('the stuck detector stops an agent repeating the same tool call; the fake sees no request after the loop', async () => {
     const slug = uniqueSlug('e2e-loop');
     const same = () => reply.toolUse('Bash', { command: 'ls' }, { usage: usage(50, 5) });
-    const script = new AgentScript(fake).on('1.1', same(), same(), same(), same(), same());
-    const spec = agentEpic({ slug, workspace: ws.dir, phases: [{ slug: 'only', tasks: [{ id: '1.1' }] }], settings: { decisionTimeoutSeconds: 1, toolLoopRepeats: 3 } });
-    const run = await runEpicInProcess(client, spec, `e2e-loop-${slug}`);
+    const script = new AgentScript(rig.fake).on('1.1', same(), same(), same(), same(), same());
+    const spec = agentEpic({ slug, workspace: rig.ws.dir, phases: [{ slug: 'only', tasks: [{ id: '1.1' }] }], settings: { decisionTimeoutSeconds: 1, toolLoopRepeats: 3 } });
+    const run = await runEpicInProcess(rig.client, spec, `e2e-loop-${slug}`);
     assert.ok(run.error, 'the default (abort) ends the epic');
     assert.match(failureChain(run.error), /tool call Bash \{"command":"ls"\} repeated 3 times in a row/);
     assert.equal(script.requests('1.1').length, 3);
     assert.equal(script.left('1.1'), 2);
-    const progress = await mirrors.progress(ws.dir, 'greeter');
+    const progress = await mirrors.progress(rig.ws.dir, 'greeter');
     assert.deepEqual(
       progress.decisions.map((d: DecisionRecord) => [d.kind, d.cause, d.action, d.source]),
       [
