@@ -10,6 +10,18 @@ import { historyFromJSON, type History } from '@temporalio/common/lib/proto-util
 
 export const HISTORY_DIR = path.join(__dirname, 'histories');
 export const MANIFEST_FILE = path.join(HISTORY_DIR, 'manifest.json');
+/**
+ * Sets recorded by earlier workflow code, one directory each (same layout as HISTORY_DIR), never
+ * re-recorded: runs those versions started must still replay after an upgrade, so the paths
+ * behind `patched()` that only old runs take stay tested.
+ */
+export const ARCHIVE_DIR = path.join(__dirname, 'archive');
+
+/** The archived sets, by directory name (oldest first: names start with the date). */
+export function archiveSets(): string[] {
+  if (!fs.existsSync(ARCHIVE_DIR)) return [];
+  return fs.readdirSync(ARCHIVE_DIR, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => path.join(ARCHIVE_DIR, d.name)).sort();
+}
 
 export interface HistoryEntry {
   /** Relative to HISTORY_DIR, POSIX-style. */
@@ -31,14 +43,15 @@ export interface Manifest {
   entries: HistoryEntry[];
 }
 
-export function readManifest(): Manifest {
-  if (!fs.existsSync(MANIFEST_FILE)) throw new Error(`${MANIFEST_FILE} is missing: run \`npm run record:histories\``);
-  return JSON.parse(fs.readFileSync(MANIFEST_FILE, 'utf8')) as Manifest;
+export function readManifest(dir = HISTORY_DIR): Manifest {
+  const file = path.join(dir, 'manifest.json');
+  if (!fs.existsSync(file)) throw new Error(`${file} is missing: run \`npm run record:histories\``);
+  return JSON.parse(fs.readFileSync(file, 'utf8')) as Manifest;
 }
 
 /** Loads one recorded history as the SDK's History object (throws naming the file if it does not parse). */
-export function loadHistory(entry: HistoryEntry): History {
-  const full = path.join(HISTORY_DIR, entry.file);
+export function loadHistory(entry: HistoryEntry, dir = HISTORY_DIR): History {
+  const full = path.join(dir, entry.file);
   try {
     return historyFromJSON(JSON.parse(fs.readFileSync(full, 'utf8')));
   } catch (err) {
@@ -46,14 +59,14 @@ export function loadHistory(entry: HistoryEntry): History {
   }
 }
 
-/** Every .json file under HISTORY_DIR except the manifest, relative and POSIX-style. */
-export function historyFilesOnDisk(): string[] {
-  if (!fs.existsSync(HISTORY_DIR)) return [];
+/** Every .json file under `dir` except the manifest, relative and POSIX-style. */
+export function historyFilesOnDisk(dir = HISTORY_DIR): string[] {
+  if (!fs.existsSync(dir)) return [];
   const walk = (dir: string): string[] =>
     fs.readdirSync(dir, { withFileTypes: true }).flatMap((d) => (d.isDirectory() ? walk(path.join(dir, d.name)) : [path.join(dir, d.name)]));
-  return walk(HISTORY_DIR)
-    .filter((f) => f.endsWith('.json') && f !== MANIFEST_FILE)
-    .map((f) => path.relative(HISTORY_DIR, f).split(path.sep).join('/'))
+  return walk(dir)
+    .filter((f) => f.endsWith('.json') && f !== path.join(dir, 'manifest.json'))
+    .map((f) => path.relative(dir, f).split(path.sep).join('/'))
     .sort();
 }
 

@@ -6,7 +6,7 @@
  * and activities, runs every scenario of ./scenarios.ts at once, checks each ended as expected,
  * saves every workflow run of each epic (children and continue-as-new runs: ./history-walk.ts),
  * replays them all once as a check, and only then replaces the old files. Nothing is written if
- * any step fails.
+ * any step fails. `--archive <name>` first keeps the set it replaces in tests/replay/archive.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -17,7 +17,7 @@ import { temporal } from '@temporalio/proto';
 import { startTestTemporal, stopTestTemporal } from '../support/temporal-server';
 import { ids, startEpic, tempWorkspace, testClient, uniqueName, withWorker } from '../support/worker-harness';
 import { walkWorkflowTree } from './history-walk';
-import { HISTORY_DIR, type HistoryEntry, historyFileName, type Manifest, MANIFEST_FILE } from './history-files';
+import { ARCHIVE_DIR, HISTORY_DIR, type HistoryEntry, historyFileName, type Manifest, MANIFEST_FILE } from './history-files';
 import { replayEntries } from './replay-histories';
 import { type Scenario, SCENARIOS } from './scenarios';
 
@@ -75,8 +75,22 @@ async function recordScenario(client: Client, taskQueue: string, scenario: Scena
   });
 }
 
+/**
+ * `--archive <name>` keeps the set being replaced in tests/replay/archive/<name> (use it when the
+ * workflows changed behind patched(): runs of the old code must go on replaying).
+ */
+function archiveName(): string | undefined {
+  const i = process.argv.indexOf('--archive');
+  if (i < 0) return undefined;
+  const name = process.argv[i + 1];
+  if (!name || !/^[\w.-]+$/.test(name)) throw new Error(`--archive needs a directory name (letters, digits, . _ -), got ${JSON.stringify(name)}`);
+  if (fs.existsSync(path.join(ARCHIVE_DIR, name))) throw new Error(`--archive ${name}: ${path.join(ARCHIVE_DIR, name)} exists already`);
+  return name;
+}
+
 async function main(): Promise<void> {
   const t0 = Date.now();
+  const archiveAs = archiveName();
   delete process.env.TEMPORAL_ADDRESS;
   await startTestTemporal();
   try {
@@ -88,6 +102,10 @@ async function main(): Promise<void> {
     const failures = await replayEntries(recorded.map((r) => ({ entry: r.entry, history: r.history })));
     if (failures.length) throw new Error(`recorded histories do not replay:\n${failures.join('\n')}`);
 
+    if (archiveAs) {
+      fs.cpSync(HISTORY_DIR, path.join(ARCHIVE_DIR, archiveAs), { recursive: true, errorOnExist: true, force: false });
+      console.log(`  the previous set is kept as ${path.relative(process.cwd(), path.join(ARCHIVE_DIR, archiveAs))}`);
+    }
     fs.rmSync(HISTORY_DIR, { recursive: true, force: true });
     for (const r of recorded) {
       const file = path.join(HISTORY_DIR, r.entry.file);

@@ -7,7 +7,8 @@
 import { strict as assert } from 'node:assert';
 import type { History } from '@temporalio/common/lib/proto-utils';
 import * as workflows from '../../src/workflows';
-import { historyFilesOnDisk, loadHistory, readManifest } from './history-files';
+import * as path from 'node:path';
+import { archiveSets, historyFilesOnDisk, loadHistory, readManifest } from './history-files';
 import { replayEntries } from './replay-histories';
 import { SCENARIOS } from './scenarios';
 
@@ -64,5 +65,32 @@ describe('replay of recorded workflow histories', function () {
     const failures = await replayEntries([{ entry, history }]);
     assert.equal(failures.length, 1, `tampered ${entry.file} (activity ${original} renamed) replayed without error`);
     assert.match(failures[0], /DeterminismViolationError/);
+  });
+});
+
+describe('replay of histories recorded by earlier workflow code (tests/replay/archive)', function () {
+  this.timeout(120_000);
+  const sets = archiveSets();
+  const hasPatchMarker = (h: History) => (h.events ?? []).some((e) => e.markerRecordedEventAttributes);
+
+  it('there is at least one archived set, and each lists exactly its files', () => {
+    assert.ok(sets.length >= 1, 'no archived set: runs started by an earlier version are not covered');
+    for (const dir of sets) assert.deepEqual(historyFilesOnDisk(dir), readManifest(dir).entries.map((e) => e.file).sort(), dir);
+  });
+
+  for (const dir of sets) {
+    it(`${path.basename(dir)}: every history replays against the current workflow code`, async () => {
+      const items = readManifest(dir).entries.map((entry) => ({ entry, history: loadHistory(entry, dir) }));
+      const failures = await replayEntries(items);
+      assert.deepEqual(failures, [], `runs started by that version would break after an upgrade: make the change deterministic with patched()`);
+    });
+  }
+
+  it('the archive takes the pre-patch path: its phases recorded no patch marker, the current ones did', () => {
+    const phases = (dir?: string) => readManifest(dir).entries.filter((e) => e.workflowType === 'phaseWorkflow' && e.closedBy.endsWith('COMPLETED'));
+    const oldest = sets[0];
+    assert.ok(phases(oldest).length > 0 && phases().length > 0);
+    assert.equal(phases(oldest).filter((e) => hasPatchMarker(loadHistory(e, oldest))).length, 0, `${oldest}: a phase with a patch marker`);
+    assert.equal(phases().filter((e) => !hasPatchMarker(loadHistory(e))).length, 0, 'a current phase history without the patch marker');
   });
 });
