@@ -151,6 +151,18 @@ function taskType(t: TaskState): ProgressTaskDoc['task_type'] {
   return t.kind === 'command' ? 'validation' : 'implementation';
 }
 
+/**
+ * What the plan shows (mirrors, search attribute, status tree): waiting on a person beats paused
+ * beats the status, as for roadmaps and epics (rollup's shownLevelStatus).
+ */
+export function shownPlanStatus(plan: PlanState): PlanStatus {
+  if (plan.status !== 'active' && plan.status !== 'pending') return plan.status;
+  return plan.pending ? 'waiting' : plan.paused ? 'paused' : plan.status;
+}
+
+/** A paused plan holds its running phase too (it takes no new tasks). */
+const shownPhaseStatus = (plan: PlanState, p: PhaseState): PhaseStatus => (p.status === 'active' && plan.paused ? 'paused' : p.status);
+
 /** CCASP knows pending/active/completed/failed/paused; phaseflow's own status goes beside it. */
 const ccaspStatus = (s: PhaseStatus | PlanStatus): ProgressDoc['status'] =>
   s === 'waiting' || s === 'cancelled' ? 'paused' : s === 'skipped' ? 'completed' : s;
@@ -164,63 +176,67 @@ export function progressDoc(plan: PlanState, revision: number): ProgressDoc {
     roadmap_id: plan.roadmapSlug,
     epic_id: plan.epicSlug,
     project_name: plan.title,
-    status: ccaspStatus(plan.status),
+    status: ccaspStatus(shownPlanStatus(plan)),
     created: plan.created,
     updated: plan.updated,
     completion_percentage: percent(countDone(tasks), tasks.length),
     ...(plan.failureReason ? { failure_reason: plan.failureReason } : {}),
-    phases: plan.phases.map((p) => ({
-      id: p.index,
-      slug: p.slug,
-      name: p.title,
-      status: ccaspStatus(p.status),
-      ...(ccaspStatus(p.status) !== p.status ? { phaseflow_status: p.status } : {}),
-      ...(p.status === 'skipped' ? { skipped: true } : {}),
-      success_criteria: p.successCriteria,
-      completion_percentage: percent(countDone(p.tasks), p.tasks.length),
-      gate: p.gate && {
-        passed: p.gate.passed,
-        ...(p.gate.reason ? { reason: p.gate.reason } : {}),
-        checked_at: p.gate.checkedAt,
-        checks: p.gate.checks.map((c) => ({
-          name: c.name,
-          command: c.command,
-          exit_code: c.exitCode,
-          passed: c.passed,
-          duration_ms: c.durationMs,
-          output_excerpt: c.outputExcerpt,
-          log_file: c.logFile,
-          ...(c.timedOut ? { timed_out: true } : {}),
-        })),
-      },
-      ...(p.failureReason ? { failure_reason: p.failureReason } : {}),
-      ...(p.startedAt ? { started_at: p.startedAt } : {}),
-      ...(p.completedAt ? { completed_at: p.completedAt } : {}),
-      usage: usageDoc(sumUsage(p.tasks)),
-      tasks: p.tasks.map((t) => ({
-        id: t.id,
-        description: t.description,
-        completed: t.status === 'completed',
-        ...(t.agent ? { agent: t.agent } : {}),
-        task_type: taskType(t),
-        status: t.status,
-        kind: t.kind,
-        attempts: t.attempts,
-        ...(t.summary !== undefined ? { summary: t.summary } : {}),
-        ...(t.detailsFile ? { details_file: t.detailsFile } : {}),
-        ...(t.error ? { error: t.error } : {}),
-        usage: usageDoc(t.usage),
-        ...(t.durationMs !== undefined ? { duration_ms: Math.round(t.durationMs) } : {}),
-        ...(t.startedAt ? { started_at: t.startedAt } : {}),
-        ...(t.completedAt ? { completed_at: t.completedAt } : {}),
-        depends_on: t.dependsOn,
-        files: t.files,
-      })),
-    })),
+    phases: plan.phases.map((p) => phaseDoc(p, shownPhaseStatus(plan, p))),
     // A copy: the mirror writer diffs against what it last wrote, so nothing it holds may change under it.
     decisions: [...plan.decisions],
     ...(plan.pending ? { waiting_for: plan.pending } : {}),
     phaseflow: meta(plan, revision),
+  };
+}
+
+function phaseDoc(p: PhaseState, shown: PhaseStatus): ProgressDoc['phases'][number] {
+  return {
+    id: p.index,
+    slug: p.slug,
+    name: p.title,
+    status: ccaspStatus(shown),
+    ...(ccaspStatus(shown) !== shown ? { phaseflow_status: shown } : {}),
+    ...(p.status === 'skipped' ? { skipped: true } : {}),
+    success_criteria: p.successCriteria,
+    completion_percentage: percent(countDone(p.tasks), p.tasks.length),
+    gate: p.gate && {
+      passed: p.gate.passed,
+      ...(p.gate.reason ? { reason: p.gate.reason } : {}),
+      checked_at: p.gate.checkedAt,
+      checks: p.gate.checks.map((c) => ({
+        name: c.name,
+        command: c.command,
+        exit_code: c.exitCode,
+        passed: c.passed,
+        duration_ms: c.durationMs,
+        output_excerpt: c.outputExcerpt,
+        log_file: c.logFile,
+        ...(c.timedOut ? { timed_out: true } : {}),
+      })),
+    },
+    ...(p.failureReason ? { failure_reason: p.failureReason } : {}),
+    ...(p.startedAt ? { started_at: p.startedAt } : {}),
+    ...(p.completedAt ? { completed_at: p.completedAt } : {}),
+    usage: usageDoc(sumUsage(p.tasks)),
+    tasks: p.tasks.map((t) => ({
+      id: t.id,
+      description: t.description,
+      completed: t.status === 'completed',
+      ...(t.agent ? { agent: t.agent } : {}),
+      task_type: taskType(t),
+      status: t.status,
+      kind: t.kind,
+      attempts: t.attempts,
+      ...(t.summary !== undefined ? { summary: t.summary } : {}),
+      ...(t.detailsFile ? { details_file: t.detailsFile } : {}),
+      ...(t.error ? { error: t.error } : {}),
+      usage: usageDoc(t.usage),
+      ...(t.durationMs !== undefined ? { duration_ms: Math.round(t.durationMs) } : {}),
+      ...(t.startedAt ? { started_at: t.startedAt } : {}),
+      ...(t.completedAt ? { completed_at: t.completedAt } : {}),
+      depends_on: t.dependsOn,
+      files: t.files,
+    })),
   };
 }
 
@@ -229,7 +245,7 @@ function meta(plan: PlanState, revision: number) {
   return {
     revision,
     workflow_id: plan.workflowId,
-    status: plan.status,
+    status: shownPlanStatus(plan),
     usage: usageDoc(sumUsage(tasks)),
     tasks_total: tasks.length,
     tasks_completed: countDone(tasks),
@@ -241,7 +257,8 @@ export function orchestratorStateDoc(plan: PlanState, revision: number, tokenLim
   const done = tasks.filter((t) => t.status === 'completed');
   const usage = sumUsage(tasks);
   const durations = done.map((t) => t.durationMs ?? 0);
-  const stateStatus = plan.status === 'pending' ? 'initializing' : plan.status === 'waiting' || plan.status === 'cancelled' ? 'paused' : plan.status;
+  const shown = shownPlanStatus(plan);
+  const stateStatus = shown === 'pending' ? 'initializing' : shown === 'waiting' || shown === 'cancelled' ? 'paused' : shown;
   return {
     planId: plan.planSlug,
     planPath: mirrorPaths.progress(plan.planSlug),

@@ -116,7 +116,8 @@ export function roadmapDoc(level: LevelState, args: { epicSlug: string; descript
     epic_slug: args.epicSlug,
     status: pendingBelow(level).length ? 'blocked' : level.paused && level.status === 'active' ? 'paused' : ccaspStatus(level.status),
     order: args.order,
-    estimated_phases: level.children.length,
+    // All phases of all its plans (EPIC.json's estimated_phases for this roadmap says the same).
+    estimated_phases: r.phasesTotal,
     completion_percentage: percent(r.tasksCompleted, r.tasksTotal),
     created: level.created,
     updated: level.updated,
@@ -149,6 +150,8 @@ export function epicDoc(level: LevelState, args: { description: string; tags: st
     title: level.title,
     description: args.description,
     // CCASP's "blocked" is "waiting for a person": a failed epic, or one with a question pending.
+    // CCASP has no paused epic: a paused one stays "active", and phaseflow.status says "paused"
+    // (as in ROADMAP.json and PROGRESS.json, whose CCASP status can say it too).
     status: level.status === 'failed' || pendingBelow(level).length ? 'blocked' : level.status,
     completion_percentage: percent(r.tasksCompleted, r.tasksTotal),
     created: level.created,
