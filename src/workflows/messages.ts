@@ -4,7 +4,7 @@
  */
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { ControlMessage, DecisionAnswer, DecisionRecord, Limit, PendingDecision } from '../domain/decisions';
-import type { Usage } from '../domain/types';
+import type { GateResult, Usage } from '../domain/types';
 import type { TaskUpdate } from './plan-state';
 
 export type LevelStatus = 'pending' | 'active' | 'completed' | 'failed' | 'cancelled';
@@ -33,6 +33,8 @@ export interface PhaseDecisionEvent {
   pending: PendingDecision | null;
   records: DecisionRecord[];
   raisedLimits?: { epic?: Limit; roadmap?: Limit; plan?: Limit };
+  /** The phase's last gate result, so PROGRESS.json shows it while the phase waits (e.g. for approval). */
+  gate?: GateResult | null;
 }
 
 /** phase -> plan: task state changes, batched. */
