@@ -12,6 +12,7 @@ import {
   continueAsNew,
   getExternalWorkflowHandle,
   isCancellation,
+  patched,
   setCurrentDetails,
   setHandler,
   startChild,
@@ -137,7 +138,9 @@ export async function planWorkflow(input: PlanInput): Promise<PlanOutcome> {
   setHandler(taskUpdatesSignal, (updates) => {
     let any = false;
     for (const u of updates) any = applyTaskUpdate(state, u) || any;
-    if (any) changed(false);
+    // While the plan waits or is paused, the levels above hear of the last tasks' spend too (their
+    // updates may arrive after the question did), so every level shows the same usage.
+    if (any) changed((state.pending !== undefined || state.paused) && patched('plan-usage-up-while-waiting'));
   });
   setHandler(phaseDecisionSignal, (e) => {
     addDecisions(e.records);
@@ -146,6 +149,7 @@ export async function planWorkflow(input: PlanInput): Promise<PlanOutcome> {
     if (phase && (phase.status === 'active' || phase.status === 'waiting')) {
       state.pending = e.pending ?? undefined;
       phase.status = e.pending ? 'waiting' : 'active';
+      if (e.gate !== undefined) phase.gate = e.gate;
     }
     const raised = e.raisedLimits ?? {};
     for (const level of ['epic', 'roadmap', 'plan'] as const) {
