@@ -27,7 +27,7 @@ export async function demoCommand(opts: { workspace?: string; keepServer?: boole
   let server: DevServerHandle | undefined;
   if (!(await isServerReachable(config.address, config.namespace))) {
     if (process.env.TEMPORAL_ADDRESS) throw new CliError(`TEMPORAL_ADDRESS=${config.address} is set but no server answers there`);
-    server = await startLocalServer({}, console.log);
+    server = await startLocalServer({}, console.log, () => `stop what listens there, or set TEMPORAL_ADDRESS to a running Temporal server`);
   }
   const uiBase = server?.uiUrl ?? 'http://127.0.0.1:8233';
   const spec = loadEpicFile(DEMO_SPEC);

@@ -51,7 +51,7 @@ export function program(): Command {
   p.command('validate')
     .argument('<file>', 'epic spec (YAML or JSON)')
     .description('check an epic spec; every problem is printed with its field path')
-    .option('--json', 'print the validated spec as JSON (workspace resolved), e.g. for `temporal workflow start --input @file`')
+    .option('--json', 'print the validated spec as JSON (workspace resolved), e.g. for `temporal workflow start --input-file epic.json`')
     .action((file, o) => validateCommand(file, { json: o.json }));
 
   p.command('schema')
@@ -151,8 +151,15 @@ export async function main(argv = process.argv): Promise<void> {
       if (err.message) console.error(`error: ${err.message}`);
       process.exitCode = err.exitCode;
     } else {
-      console.error(`error: ${(err as Error)?.stack ?? err}`);
+      // Anything else is one line too; the stack only when asked for (PHASEFLOW_DEBUG=1).
+      console.error(`error: ${errorText(err)}`);
+      if (process.env.PHASEFLOW_DEBUG && err instanceof Error && err.stack) console.error(err.stack);
       process.exitCode = 1;
     }
   }
+}
+
+/** The message alone: a SpecFileError reads "<file>: no such file", a failed connection says why. */
+function errorText(err: unknown): string {
+  return (err instanceof Error ? err.message : '') || String(err);
 }

@@ -1,7 +1,8 @@
 /** `phaseflow server`: Temporal's dev server with a SQLite file, the Web UI and our search attributes. */
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { startDevServer, type DevServerHandle } from '../temporal/dev-server';
+import { DevServerStartError, startDevServer, type DevServerHandle } from '../temporal/dev-server';
+import { CliError } from './errors';
 import { defaultDbFile, defaultServerLog } from './paths';
 
 export interface ServerOptions {
@@ -11,17 +12,29 @@ export interface ServerOptions {
   headless?: boolean;
 }
 
-export async function startLocalServer(opts: ServerOptions = {}, say: (msg: string) => void = () => {}): Promise<DevServerHandle> {
+/** What to do about a port in use; `phaseflow server` has flags for it, the demo does not. */
+type BusyHint = (busy: NonNullable<DevServerStartError['portInUse']>) => string;
+
+const flagHint: BusyHint = (busy) =>
+  busy.which === 'UI' ? 'pick another with --ui-port N (or --headless)' : `pick another with --port N, or use the server running there (TEMPORAL_ADDRESS=127.0.0.1:${busy.port})`;
+
+export async function startLocalServer(opts: ServerOptions = {}, say: (msg: string) => void = () => {}, hint: BusyHint = flagHint): Promise<DevServerHandle> {
   const dbFile = path.resolve(opts.dbFile ?? defaultDbFile());
   mkdirSync(path.dirname(dbFile), { recursive: true });
   say(`Starting Temporal dev server (state in ${dbFile}) …`);
-  return startDevServer({
-    dbFile,
-    port: opts.port ?? 7233,
-    uiPort: opts.uiPort ?? 8233,
-    headless: opts.headless,
-    logFile: defaultServerLog(),
-  });
+  try {
+    return await startDevServer({
+      dbFile,
+      port: opts.port ?? 7233,
+      uiPort: opts.uiPort ?? 8233,
+      headless: opts.headless,
+      logFile: defaultServerLog(),
+    });
+  } catch (err) {
+    const busy = err instanceof DevServerStartError ? err.portInUse : undefined;
+    if (!busy) throw err;
+    throw new CliError(`cannot start the Temporal dev server: the ${busy.which} port ${busy.port} is already in use (another server or program listens there); ${hint(busy)}`);
+  }
 }
 
 export async function serverCommand(opts: ServerOptions): Promise<void> {

@@ -13,7 +13,7 @@ import { watchEpic } from './watch';
 export function validateCommand(file: string, opts: { json?: boolean } = {}): void {
   const spec = loadEpicFile(file);
   if (opts.json) {
-    // The normalised spec as plain JSON: what `temporal workflow start --input @epic.json` takes.
+    // The normalised spec as plain JSON: what `temporal workflow start --input-file epic.json` takes.
     console.log(JSON.stringify(spec, null, 2));
     return;
   }

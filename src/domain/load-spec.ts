@@ -14,6 +14,15 @@ export { SpecError, validateEpic } from './validate';
 
 export const MAX_SPEC_BYTES = 5 * 1024 * 1024;
 
+/**
+ * The yaml library's message without its code frame (prettyErrors appends " at line L, column C:"
+ * and the source lines): the position is already the problem's path, and a frame would echo the
+ * file's text (a secret in it) unredacted.
+ */
+function yamlMessage(message: string): string {
+  return message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '').replace(/:$/, '');
+}
+
 /** Parses YAML or JSON text (by extension, else sniffed) without validating. */
 export function parseSpecText(text: string, file: string): unknown {
   const ext = path.extname(file).toLowerCase();
@@ -34,7 +43,7 @@ export function parseSpecText(text: string, file: string): unknown {
   // Warnings count too: an unresolved tag (`!include x`) would otherwise quietly become a string.
   const errors = [...doc.errors, ...doc.warnings].map((e) => ({
     path: e.linePos ? `line ${e.linePos[0].line}, column ${e.linePos[0].col}` : '',
-    message: e.message.includes('call stack') ? 'nested too deeply to parse' : e.message.split('\n')[0],
+    message: e.message.includes('call stack') ? 'nested too deeply to parse' : yamlMessage(e.message),
   }));
   if (errors.length) throw new SpecError(file, errors);
   try {
@@ -45,16 +54,49 @@ export function parseSpecText(text: string, file: string): unknown {
   }
 }
 
+/**
+ * A spec file that cannot be read at all (missing, a directory, no permission): a usage error
+ * (exit 1), not a bad spec (exit 2), since there is no spec to judge.
+ */
+export class SpecFileError extends Error {
+  constructor(
+    readonly file: string,
+    readonly reason: string,
+  ) {
+    super(`${file}: ${reason}`);
+    this.name = 'SpecFileError';
+  }
+}
+
+const READ_ERRORS: Record<string, string> = {
+  ENOENT: 'no such file',
+  ENOTDIR: 'no such file (a part of the path is not a directory)',
+  EISDIR: 'is a directory, expected a YAML or JSON spec file',
+  EACCES: 'permission denied',
+  EPERM: 'permission denied',
+};
+
+function unreadable(file: string, e: unknown): SpecFileError {
+  const code = (e as NodeJS.ErrnoException).code;
+  return new SpecFileError(file, (code && READ_ERRORS[code]) ?? `cannot read it: ${(e as Error).message}`);
+}
+
 /** Loads and validates an epic file; the workspace is resolved against the file's directory. */
 export function loadEpicFile(file: string): EpicSpec {
-  let size: number;
+  let stat: ReturnType<typeof statSync>;
   try {
-    size = statSync(file).size;
+    stat = statSync(file);
   } catch (e) {
-    throw new SpecError(file, [{ path: '', message: `cannot read file: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}` }]);
+    throw unreadable(file, e);
   }
-  if (size > MAX_SPEC_BYTES) throw new SpecError(file, [{ path: '', message: `file is ${size} bytes; an epic spec may be at most ${MAX_SPEC_BYTES} bytes` }]);
-  const bytes = readFileSync(file);
+  if (stat.isDirectory()) throw new SpecFileError(file, READ_ERRORS.EISDIR);
+  if (stat.size > MAX_SPEC_BYTES) throw new SpecError(file, [{ path: '', message: `file is ${stat.size} bytes; an epic spec may be at most ${MAX_SPEC_BYTES} bytes` }]);
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(file);
+  } catch (e) {
+    throw unreadable(file, e);
+  }
   if ((bytes[0] === 0xff && bytes[1] === 0xfe) || (bytes[0] === 0xfe && bytes[1] === 0xff)) {
     throw new SpecError(file, [{ path: '', message: 'the file is UTF-16 (it starts with a UTF-16 byte order mark); save it as UTF-8' }]);
   }

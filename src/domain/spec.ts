@@ -154,26 +154,31 @@ export type EpicSpecInput = z.input<typeof EpicSpec>;
  */
 export function checkStructure(epic: any, report: (path: (string | number)[], message: string) => void): void {
   const arr = (v: unknown): any[] => (Array.isArray(v) ? v : []);
-  const dup = (items: any[], key: (t: any) => unknown, at: (i: number) => (string | number)[], what: string) => {
+  // `roadmaps[0].plans[1]`: where the first use is, spelled like the path of the problem.
+  const spell = (p: (string | number)[]) => p.map((k, i) => (typeof k === 'number' ? `[${k}]` : i ? `.${k}` : k)).join('');
+  /** `at(i)` is the id field's path; the first use is named by its item (the path without the field). */
+  const dup = (items: any[], key: (t: any) => unknown, at: (i: number) => (string | number)[], what: (k: string) => string) => {
     const seen = new Map<string, number>();
     items.forEach((item, i) => {
       const k = key(item);
       if (typeof k !== 'string') return;
-      if (seen.has(k)) report(at(i), `duplicate ${what} "${k}" (first used at index ${seen.get(k)})`);
+      const first = seen.get(k);
+      if (first !== undefined) report(at(i), `duplicate ${what(`"${k}"`)}: already used by ${spell(at(first).slice(0, -1))}`);
       else seen.set(k, i);
     });
   };
   const roadmaps = arr(epic?.roadmaps);
-  dup(roadmaps, (r) => r?.slug, (i) => ['roadmaps', i, 'slug'], 'roadmap slug');
+  dup(roadmaps, (r) => r?.slug, (i) => ['roadmaps', i, 'slug'], (k) => `roadmap slug ${k}`);
   roadmaps.forEach((roadmap, ri) => {
     const plans = arr(roadmap?.plans);
-    dup(plans, (p) => p?.slug, (i) => ['roadmaps', ri, 'plans', i, 'slug'], 'plan slug');
+    dup(plans, (p) => p?.slug, (i) => ['roadmaps', ri, 'plans', i, 'slug'], (k) => `plan slug ${k}`);
     plans.forEach((plan, pi) => {
       const base = ['roadmaps', ri, 'plans', pi];
       const phases = arr(plan?.phases);
-      dup(phases, (p) => p?.slug, (i) => [...base, 'phases', i, 'slug'], 'phase slug');
+      dup(phases, (p) => p?.slug, (i) => [...base, 'phases', i, 'slug'], (k) => `phase slug ${k}`);
       const allTasks = phases.flatMap((ph, phi) => arr(ph?.tasks).map((t, ti) => ({ t, at: [...base, 'phases', phi, 'tasks', ti] })));
-      dup(allTasks, (x) => x.t?.id, (i) => [...allTasks[i].at, 'id'], 'task id in this plan');
+      // Ids name a task's files and decisions within its plan, so they are unique across the plan's phases.
+      dup(allTasks, (x) => x.t?.id, (i) => [...allTasks[i].at, 'id'], (k) => `task id ${k} in plan ${typeof plan?.slug === 'string' ? plan.slug : spell(base)}`);
       phases.forEach((phase, phi) => {
         const at = [...base, 'phases', phi];
         const tasks = arr(phase?.tasks).filter((t) => t && typeof t === 'object');

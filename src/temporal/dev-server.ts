@@ -125,10 +125,9 @@ export async function startDevServer(opts: DevServerOptions): Promise<DevServerH
   for (;;) {
     if (exited !== undefined) {
       await stop();
-      throw new Error(
-        `temporal dev server (${binary}) exited during startup (${exited}) on ${address}.\n` +
-          `Last server output:\n${output.tail()}`,
-      );
+      const busy = portInUse(output.tail());
+      if (busy) throw new DevServerStartError(`${busy.which} port ${busy.port} is already in use on ${HOST}`, busy);
+      throw new DevServerStartError(`temporal dev server (${binary}) exited during startup (${exited}) on ${address}.\nLast server output:\n${output.tail()}`);
     }
     const probe = isServerReachable(address, opts.namespace ?? 'default', 1000);
     if (await Promise.race([probe, exitPromise.then(() => false)])) break;
@@ -142,6 +141,25 @@ export async function startDevServer(opts: DevServerOptions): Promise<DevServerH
     await Promise.race([sleep(200), exitPromise]);
   }
   return { address, uiUrl, process: child, stop };
+}
+
+/** The dev server did not come up; `portInUse` when its frontend or UI port was taken. */
+export class DevServerStartError extends Error {
+  constructor(
+    message: string,
+    readonly portInUse?: { which: 'frontend' | 'UI'; port: number },
+  ) {
+    super(message);
+    this.name = 'DevServerStartError';
+  }
+}
+
+/** `can't set frontend port 7233: listen tcp 127.0.0.1:7233: bind: address already in use` in the server's output. */
+function portInUse(output: string): DevServerStartError['portInUse'] {
+  const m = /can't set (frontend|UI) port (\d+):[^\n]*address already in use/.exec(output);
+  if (m) return { which: m[1] as 'frontend' | 'UI', port: Number(m[2]) };
+  const any = /listen tcp [^\s]*:(\d+): bind: address already in use/.exec(output);
+  return any ? { which: 'frontend', port: Number(any[1]) } : undefined;
 }
 
 /** True when a frontend answers at `address` and knows `namespace`; gives up after ~timeoutMs. */

@@ -5,11 +5,13 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { testTemporal } from '../support/temporal-server';
 import { tempWorkspace, testClient, uniqueName, withWorker } from '../support/worker-harness';
+import { run, shown } from './run-cli';
 
 const BIN = path.resolve(__dirname, '../../bin/phaseflow.js');
 
@@ -57,8 +59,52 @@ describe('phaseflow CLI', () => {
     assert.match(r.stderr, new RegExp(`${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: 4 problems`));
     assert.match(r.stderr, /^ {2}slug: expected a slug/m);
     assert.match(r.stderr, /roadmaps\[0\]\.plans\[0\]\.phases\[0\]\.tasks\[1\]\.colour: unknown field "colour"/);
-    assert.match(r.stderr, /roadmaps\[0\]\.plans\[0\]\.phases\[0\]\.tasks\[1\]\.id: duplicate task id in this plan "1\.1"/);
+    assert.match(r.stderr, /^ {2}roadmaps\[0\]\.plans\[0\]\.phases\[0\]\.tasks\[1\]\.id: duplicate task id "1\.1" in plan p: already used by roadmaps\[0\]\.plans\[0\]\.phases\[0\]\.tasks\[0\]$/m);
     assert.match(r.stderr, /roadmaps\[0\]\.plans\[0\]\.phases\[0\]\.tasks\[0\]\.dependsOn\[0\]: no task "nope" in this phase/);
+  });
+
+  it('validate names a YAML syntax error by line and column, on one line', () => {
+    const file = path.join(dir, 'syntax.yaml');
+    writeFileSync(file, 'slug: a\ntitle: b\nroadmaps: [x\n');
+    const r = phaseflow(['validate', file]);
+    assert.equal(r.code, 2, r.stderr);
+    assert.equal(r.stderr, `${file}: 1 problem\n  line 4, column 1: Flow sequence in block collection must be sufficiently indented and end with a ]\n`);
+  });
+
+  it('validate and start: a path that is no readable file is a usage error (exit 1, one line, no stack)', () => {
+    const missing = path.join(dir, 'nope.yaml');
+    for (const [args, expected] of [
+      [['validate', dir], `error: ${dir}: is a directory, expected a YAML or JSON spec file\n`],
+      [['validate', missing], `error: ${missing}: no such file\n`],
+      [['start', missing], `error: ${missing}: no such file\n`],
+    ] as const) {
+      const r = phaseflow([...args]);
+      assert.equal(r.code, 1, `${args.join(' ')}: ${r.stderr}`);
+      assert.equal(r.stderr, expected);
+    }
+  });
+
+  it('validate --help names the temporal CLI flag that reads the JSON (--input-file)', () => {
+    const r = phaseflow(['validate', '--help']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout.replace(/\s+/g, ' '), /temporal workflow start --input-file epic\.json/);
+    assert.doesNotMatch(r.stdout, /--input @/);
+  });
+
+  it('server on a port in use says which port and how to pick another, in one line', async () => {
+    const busy = net.createServer();
+    await new Promise<void>((resolve) => busy.listen(0, '127.0.0.1', resolve));
+    const port = (busy.address() as net.AddressInfo).port;
+    try {
+      const r = await run(process.execPath, [BIN, 'server', '--port', String(port), '--headless', '--db', path.join(dir, 'db.sqlite')], { PHASEFLOW_DATA_DIR: dir });
+      assert.equal(r.code, 1, shown(r));
+      assert.equal(
+        r.stderr,
+        `error: cannot start the Temporal dev server: the frontend port ${port} is already in use (another server or program listens there); pick another with --port N, or use the server running there (TEMPORAL_ADDRESS=127.0.0.1:${port})\n`,
+      );
+    } finally {
+      busy.close();
+    }
   });
 
   it('validate --json prints the normalised spec with an absolute workspace', () => {

@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import { loadEpicFile, MAX_SPEC_BYTES, SpecError } from '../../src/domain/load-spec';
+import { loadEpicFile, MAX_SPEC_BYTES, SpecError, SpecFileError } from '../../src/domain/load-spec';
 import { eventTypeName, fetchEvents, ids, startEpic, tempWorkspace, uniqueName, withWorker, workflowExists } from '../support/worker-harness';
 
 const FIXTURES = path.join(__dirname, 'fixtures', 'bad');
@@ -41,8 +41,8 @@ const CASES: Case[] = [
   { file: 'bad-slug.yaml', path: 'slug', fragment: 'expected a slug' },
   { file: 'bad-phase-slug.yaml', path: 'roadmaps[0].plans[0].phases[0].slug', fragment: 'expected a slug' },
   // Structure
-  { file: 'duplicate-task-ids.yaml', path: 'roadmaps[0].plans[0].phases[1].tasks[1].id', fragment: 'duplicate task id in this plan "1.1"' },
-  { file: 'duplicate-phase-slugs.yaml', path: 'roadmaps[0].plans[0].phases[1].slug', fragment: 'duplicate phase slug "build"' },
+  { file: 'duplicate-task-ids.yaml', path: 'roadmaps[0].plans[0].phases[1].tasks[1].id', fragment: 'duplicate task id "1.1" in plan p: already used by roadmaps[0].plans[0].phases[0].tasks[0]' },
+  { file: 'duplicate-phase-slugs.yaml', path: 'roadmaps[0].plans[0].phases[1].slug', fragment: 'duplicate phase slug "build": already used by roadmaps[0].plans[0].phases[0]' },
   { file: 'dependency-cycle.yaml', path: `${TASK}[1].dependsOn`, fragment: /dependency cycle: a -> c -> b -> a/ },
   { file: 'missing-dependency.yaml', path: `${TASK}[1].dependsOn[0]`, fragment: 'no task "zz" in this phase' },
   { file: 'command-without-command.yaml', path: `${TASK}[0].command`, fragment: 'a task of kind "command" needs a command' },
@@ -58,9 +58,9 @@ const CASES: Case[] = [
     ],
   },
   // Not a usable document
-  { file: 'invalid-yaml-syntax.yaml', path: 'line 7, column 5', fragment: 'Flow sequence' },
+  { file: 'invalid-yaml-syntax.yaml', path: 'line 7, column 5', fragment: /: Flow sequence in block collection must be sufficiently indented and end with a \]$/ },
   { file: 'invalid-json-syntax.json', path: '(root)', fragment: 'not valid JSON' },
-  { file: 'duplicate-yaml-keys.yaml', path: 'line 4, column 1', fragment: 'Map keys must be unique' },
+  { file: 'duplicate-yaml-keys.yaml', path: 'line 4, column 1', fragment: /: Map keys must be unique$/ },
   { file: 'alias-bomb.yaml', path: '(root)', fragment: /YAML could not be expanded: Excessive alias count/ },
   { file: 'non-utf8.yaml', path: '(root)', fragment: 'not valid UTF-8 (first bad byte at offset 24)' },
   // The stray byte (0xff) comes after valid multi-byte characters, at byte offset 47.
@@ -118,10 +118,21 @@ describe('bad epic specs', () => {
     expectSpecError(file, [['(root)', `file is ${MAX_SPEC_BYTES + 1} bytes; an epic spec may be at most ${MAX_SPEC_BYTES} bytes`]]);
   });
 
-  it('refuses a file that does not exist, naming it', () => {
-    const file = path.join(tempWorkspace('phaseflow-spec-'), 'nope.yaml');
-    expectSpecError(file, [['(root)', 'cannot read file: ENOENT']]);
-  });
+  // Nothing to judge: a usage error (SpecFileError, exit 1 in the CLI), not a bad spec.
+  for (const [what, make, reason] of [
+    ['does not exist', (dir: string) => path.join(dir, 'nope.yaml'), 'no such file'],
+    ['is a directory', (dir: string) => dir, 'is a directory, expected a YAML or JSON spec file'],
+    ['sits under a file', (dir: string) => (fs.writeFileSync(path.join(dir, 'f'), ''), path.join(dir, 'f', 'x.yaml')), 'no such file (a part of the path is not a directory)'],
+  ] as const) {
+    it(`refuses a path that ${what}, naming it`, () => {
+      const file = make(tempWorkspace('phaseflow-spec-'));
+      assert.throws(() => loadEpicFile(file), (e: unknown) => {
+        assert.ok(e instanceof SpecFileError, `expected a SpecFileError, got ${e}`);
+        assert.equal(e.message, `${file}: ${reason}`);
+        return true;
+      });
+    });
+  }
 });
 
 describe('the epic workflow refuses invalid raw input (temporal workflow start --input)', function () {
