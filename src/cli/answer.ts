@@ -51,7 +51,11 @@ async function sendDecision(client: Client, p: PendingDecision, answer: Decision
   try {
     return await client.workflow.getHandle(p.workflowId).executeUpdate<DecisionRecord, [DecisionAnswer]>('decide', { args: [full] });
   } catch (err) {
-    if (err instanceof WorkflowUpdateFailedError) throw new CliError(`${p.workflowId} refused "${answer.action}" for decision ${p.id}: ${err.cause?.message ?? err.message}`);
+    if (err instanceof WorkflowUpdateFailedError) {
+      // The validator names its workflow for plain `temporal` users; here it is said once.
+      const reason = (err.cause?.message ?? err.message).replace(`${p.workflowId}: `, '');
+      throw new CliError(`${p.workflowId} refused "${answer.action}" for decision ${p.id}: ${reason}; nothing changed`);
+    }
     throw err;
   }
 }

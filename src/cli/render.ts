@@ -3,7 +3,7 @@
  * asked, how to answer, when the default fires) and the decisions taken. Pure functions of
  * StatusNode / PendingDecision and the current time, so they are tested on fixtures.
  */
-import { ACTION_HELP, type DecisionRecord, type PendingDecision } from '../domain/decisions';
+import { ACTION_HELP, type DecisionRecord, newLimitText, type PendingDecision, usdText } from '../domain/decisions';
 import { totalTokens, type Usage } from '../domain/types';
 import type { StatusNode } from '../workflows/messages';
 import { flatten } from './tree';
@@ -84,7 +84,7 @@ export function pendingLines(p: PendingDecision, now: number, indent = '', opts:
 
 export function decisionLine(d: DecisionRecord): string {
   const who = d.source === 'person' ? `by ${d.by ?? 'a person'}` : d.source === 'default' ? 'default (no answer in time)' : 'detector';
-  return `${utc(d.decidedAt)} ${d.id} ${d.kind} (${d.cause}) → ${d.action}, ${who}${d.note ? `: ${d.note}` : ''}`;
+  return `${utc(d.decidedAt)} ${d.id} ${d.kind} (${d.cause}) → ${d.action}${d.newLimit ? ` (${newLimitText(d)})` : ''}, ${who}${d.note ? `: ${d.note}` : ''}`;
 }
 
 /** One node's line: icon, level and slug, then bar, counts, cost and flags. */
@@ -108,7 +108,7 @@ function nodeParts(n: StatusNode, opts: { bars?: boolean }): { label: string; re
 function budgetText(b: NonNullable<StatusNode['budget']>): string {
   const parts = [
     b.limit.tokens !== undefined ? `${b.usedTokens.toLocaleString('en-US')}/${b.limit.tokens.toLocaleString('en-US')} tokens` : '',
-    b.limit.usd !== undefined ? `$${b.usedUsd.toFixed(2)}/$${b.limit.usd}` : '',
+    b.limit.usd !== undefined ? `${usdText(b.usedUsd)}/${usdText(b.limit.usd)}` : '',
   ].filter(Boolean);
   return parts.length ? `budget ${parts.join(', ')}` : '';
 }

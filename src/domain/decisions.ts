@@ -27,7 +27,7 @@ export const ACTION_HELP: Record<DecisionAction, string> = {
   'retry-phase': 're-run every task of the phase',
   skip: 'mark the phase skipped and go on with the next',
   abort: 'stop the plan (and the epic) here',
-  approve: 'let the next phase start',
+  approve: 'accept the phase: the next one starts (after the last, the plan completes)',
   reject: 'stop the plan here, with a note saying why',
   raise: 'raise the spent budget (tokens and/or usd) and go on',
 };
@@ -86,6 +86,8 @@ export interface DecisionRecord {
   note?: string;
   askedAt: string;
   decidedAt: string;
+  /** A `raise`: the new limits it set (absolute), and on which level's budget. */
+  newLimit?: { level: BudgetLevel } & Limit;
 }
 
 /** Budget limits per level; undefined = unlimited. */
@@ -110,15 +112,148 @@ export interface ControlMessage {
   by?: string;
 }
 
-/** Checks an answer against the pending question; returns the problem or null. */
-export function answerProblem(pending: PendingDecision | undefined, a: DecisionAnswer): string | null {
+/** What a budget question's level stands at when it is answered: its limit and what is spent on it. */
+export interface BudgetStanding {
+  level: BudgetLevel;
+  slug: string;
+  limit: Limit;
+  spentTokens: number;
+  spentUsd: number;
+}
+
+const BUDGET_LEVELS: readonly BudgetLevel[] = ['epic', 'roadmap', 'plan'];
+const ANSWER_KEYS = ['action', 'decisionId', 'note', 'by', 'tokens', 'usd', 'level'];
+
+/**
+ * Checks an answer against the pending question; returns the problem or null. The answer comes
+ * from anyone with `temporal workflow update`, so its shape is checked too. `budget` is where the
+ * question's level stands: a raise must lift every spent limit above what is already spent.
+ */
+export function answerProblem(pending: PendingDecision | undefined, answer: unknown, budget?: BudgetStanding): string | null {
   if (!pending) return 'no decision is pending here';
+  if (!isRecord(answer)) return `the answer must be an object like {"action":"${pending.actions[0]}"}, got ${typeName(answer)}`;
+  const a = answer as Partial<DecisionAnswer>;
+  const shape = unknownKeys(answer, ANSWER_KEYS) ?? stringFields(answer, ['decisionId', 'note', 'by']);
+  if (shape) return shape;
   if (a.decisionId && a.decisionId !== pending.id) return `decision ${a.decisionId} is not the pending one (${pending.id})`;
-  if (!pending.actions.includes(a.action)) return `"${a.action}" does not answer ${pending.kind === 'escalation' ? 'an' : 'a'} ${pending.kind} decision; expected one of: ${pending.actions.join(', ')}`;
-  if (a.action === 'raise' && a.tokens === undefined && a.usd === undefined) return 'raise needs tokens and/or usd (the new limit)';
-  if (a.tokens !== undefined && !(Number.isInteger(a.tokens) && a.tokens > 0)) return 'tokens must be a positive integer';
-  if (a.usd !== undefined && !(typeof a.usd === 'number' && a.usd > 0)) return 'usd must be a positive number';
+  if (!pending.actions.includes(a.action as DecisionAction)) {
+    return `${JSON.stringify(a.action ?? null)} does not answer ${pending.kind === 'escalation' ? 'an' : 'a'} ${pending.kind} decision; expected one of: ${pending.actions.join(', ')}`;
+  }
+  const amounts = amountProblem(a);
+  if (amounts) return amounts;
+  if (a.level !== undefined && !BUDGET_LEVELS.includes(a.level)) return `level must be one of ${BUDGET_LEVELS.join(', ')}, got ${JSON.stringify(a.level)}`;
+  if (a.action !== 'raise') return null;
+  if (a.tokens === undefined && a.usd === undefined) return 'raise needs tokens and/or usd (the new limit)';
+  if (a.level !== undefined && pending.budgetLevel && a.level !== pending.budgetLevel) {
+    return `this question is about the ${pending.budgetLevel} budget, not the ${a.level} budget (leave the level out, or give "${pending.budgetLevel}")`;
+  }
+  return budget ? raiseProblem(a, budget) : null;
+}
+
+/** A raise that leaves the level spent would only bring the same question back. */
+function raiseProblem(a: Partial<DecisionAnswer>, b: BudgetStanding): string | null {
+  const on = `on the ${b.level} budget of ${b.slug}`;
+  if (a.tokens !== undefined && a.tokens <= b.spentTokens) return `${tokensText(a.tokens)} is not above the ${groupDigits(b.spentTokens)} already spent ${on}`;
+  if (a.usd !== undefined && a.usd <= b.spentUsd) return `${usdText(a.usd)} is not above the ${usdText(b.spentUsd)} already spent ${on}`;
+  if (a.tokens === undefined && b.limit.tokens !== undefined && b.limit.tokens <= b.spentTokens) {
+    return `the token limit ${on} (${groupDigits(b.limit.tokens)}) is spent too (${groupDigits(b.spentTokens)} used): give tokens above ${groupDigits(b.spentTokens)}`;
+  }
+  if (a.usd === undefined && b.limit.usd !== undefined && b.limit.usd <= b.spentUsd) {
+    return `the USD limit ${on} (${usdText(b.limit.usd)}) is spent too (${usdText(b.spentUsd)} used): give usd above ${usdText(b.spentUsd)}`;
+  }
   return null;
+}
+
+const ALLOWED_CONTROL = ['paused', 'budget', 'by'];
+const ALLOWED_BUDGET = ['level', 'slug', 'tokens', 'usd'];
+
+/**
+ * Checks a `control` signal; returns the problem or null. A signal cannot be refused, and anyone
+ * can send one with `temporal workflow signal`, so a level ignores (and logs) a message that fails
+ * this instead of letting it into its state, its mirror and its children.
+ */
+export function controlProblem(msg: unknown): string | null {
+  if (!isRecord(msg)) return `expected an object like {"paused":true} or {"budget":{"level":"epic","tokens":2000000}}, got ${typeName(msg)}`;
+  const shape = unknownKeys(msg, ALLOWED_CONTROL) ?? stringFields(msg, ['by']);
+  if (shape) return shape;
+  if (msg.paused === undefined && msg.budget === undefined) return 'nothing to do: expected "paused" and/or "budget"';
+  if (msg.paused !== undefined && typeof msg.paused !== 'boolean') return `paused must be true or false, got ${JSON.stringify(msg.paused)}`;
+  if (msg.budget === undefined) return null;
+  const b = msg.budget;
+  if (!isRecord(b)) return `budget must be an object like {"level":"epic","tokens":2000000}, got ${typeName(b)}`;
+  const inner = unknownKeys(b, ALLOWED_BUDGET, 'budget.');
+  if (inner) return inner;
+  if (!BUDGET_LEVELS.includes(b.level as BudgetLevel)) return `budget.level must be one of ${BUDGET_LEVELS.join(', ')}, got ${JSON.stringify(b.level ?? null)}`;
+  if (b.slug !== undefined && !(typeof b.slug === 'string' && b.slug.length > 0)) return `budget.slug must be a non-empty string, got ${JSON.stringify(b.slug)}`;
+  if (b.tokens === undefined && b.usd === undefined) return 'budget needs tokens and/or usd (the new limit)';
+  const amounts = amountProblem(b, 'budget.');
+  return amounts;
+}
+
+function amountProblem(o: { tokens?: unknown; usd?: unknown }, prefix = ''): string | null {
+  if (o.tokens !== undefined && !(typeof o.tokens === 'number' && Number.isSafeInteger(o.tokens) && o.tokens > 0)) {
+    return `${prefix}tokens must be a positive integer, got ${JSON.stringify(o.tokens)}`;
+  }
+  if (o.usd !== undefined && !(typeof o.usd === 'number' && Number.isFinite(o.usd) && o.usd > 0)) return `${prefix}usd must be a positive number, got ${JSON.stringify(o.usd)}`;
+  return null;
+}
+
+function unknownKeys(o: Record<string, unknown>, allowed: string[], prefix = ''): string | null {
+  const extra = Object.keys(o).filter((k) => !allowed.includes(k));
+  return extra.length ? `unknown field${extra.length > 1 ? 's' : ''} ${extra.map((k) => `"${prefix}${k}"`).join(', ')}; expected: ${allowed.join(', ')}` : null;
+}
+
+function stringFields(o: Record<string, unknown>, keys: string[]): string | null {
+  const bad = keys.find((k) => o[k] !== undefined && typeof o[k] !== 'string');
+  return bad ? `${bad} must be a string, got ${JSON.stringify(o[bad])}` : null;
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function typeName(v: unknown): string {
+  return v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v === 'object' ? 'an object' : `${typeof v} ${JSON.stringify(v)}`;
+}
+
+/** 6348 → "6,348" (no locale data needed: workflow code). */
+export function groupDigits(n: number): string {
+  const [int, frac] = String(Math.abs(n)).split('.');
+  return `${n < 0 ? '−' : ''}${int.replace(/\B(?=(\d{3})+(?!\d))/g, ',')}${frac ? `.${frac}` : ''}`;
+}
+
+export const tokensText = (n: number): string => `${groupDigits(n)} tokens`;
+
+/** Dollars with 2 decimals, or 4 under a cent: "$0.50", "$12.00", "$0.0132". */
+export function usdText(x: number): string {
+  const abs = Math.abs(x);
+  return `${x < 0 ? '−' : ''}$${abs > 0 && abs < 0.01 ? abs.toFixed(4) : abs.toFixed(2)}`;
+}
+
+/** "6,000 tokens / $0.50", "6,000 tokens" (no USD limit), or "none". */
+export function limitText(l: Limit): string {
+  return [l.tokens !== undefined ? tokensText(l.tokens) : '', l.usd !== undefined ? usdText(l.usd) : ''].filter(Boolean).join(' / ') || 'none';
+}
+
+/** A budget question's detail: the limit, what is spent, by how much it is over (never "$∞" or "$-0.01"). */
+export function spentText(b: BudgetStanding): string {
+  const spent: string[] = [];
+  const standing: string[] = [];
+  const say = (over: number, text: (n: number) => string, none: string) => standing.push(over > 0 ? `over by ${text(over)}` : over === 0 ? none : `${text(-over)} left`);
+  if (b.limit.tokens !== undefined) {
+    spent.push(tokensText(b.spentTokens));
+    say(b.spentTokens - b.limit.tokens, tokensText, 'no tokens left');
+  }
+  if (b.limit.usd !== undefined) {
+    spent.push(usdText(b.spentUsd));
+    say(Math.round((b.spentUsd - b.limit.usd) * 1e6) / 1e6, usdText, 'no USD left');
+  }
+  return `limit ${limitText(b.limit)}; spent ${spent.join(' / ') || 'nothing'}${standing.length ? ` (${standing.join(', ')})` : ''}`;
+}
+
+/** A raise's new limit for a record line: "epic limit 50,000 tokens / $2.00". */
+export function newLimitText(r: Pick<DecisionRecord, 'newLimit'>): string {
+  return r.newLimit ? `${r.newLimit.level} limit ${limitText(r.newLimit)}` : '';
 }
 
 /** What is left of the tightest budget line after `spent` more; undefined fields = unlimited. */

@@ -8,6 +8,7 @@ import { condition, log, setHandler } from '@temporalio/workflow';
 import {
   ACTIONS,
   answerProblem,
+  type BudgetStanding,
   type DecisionAction,
   type DecisionAnswer,
   type DecisionCause,
@@ -25,6 +26,8 @@ export interface Question {
   defaultAction: DecisionAction;
   failedTasks?: string[];
   budgetLevel?: PendingDecision['budgetLevel'];
+  /** Budget questions: where the spent level stands now, so a raise that leaves it spent is refused. */
+  standing?: () => BudgetStanding;
 }
 
 export interface Settled {
@@ -37,6 +40,7 @@ export class DecisionDesk {
   readonly records: DecisionRecord[];
   private seq: number;
   private settled: Settled | undefined;
+  private standing: (() => BudgetStanding) | undefined;
 
   constructor(
     private readonly where: Pick<PendingDecision, 'workflowId' | 'epicSlug' | 'roadmapSlug' | 'planSlug' | 'phaseSlug' | 'phaseTitle'>,
@@ -49,7 +53,7 @@ export class DecisionDesk {
     this.seq = carried?.seq ?? 0;
     setHandler(decideUpdate, (answer) => this.settle(answer, 'person').record, {
       validator: (answer) => {
-        const problem = answerProblem(this.pending, answer);
+        const problem = answerProblem(this.pending, answer, this.standing?.());
         if (problem) throw new Error(`${this.where.workflowId}: ${problem}`);
       },
     });
@@ -84,6 +88,7 @@ export class DecisionDesk {
     // The reminder goes out `reminderBeforeMs` before the default; at half-time when the limit is shorter.
     const remindAfterMs = this.limits.reminderBeforeMs < timeoutMs ? timeoutMs - this.limits.reminderBeforeMs : Math.floor(timeoutMs / 2);
     this.settled = undefined;
+    this.standing = q.standing;
     this.pending = {
       id: `${this.idPrefix()}#${++this.seq}`,
       kind: q.kind,
@@ -123,6 +128,7 @@ export class DecisionDesk {
 
   private settle(answer: DecisionAnswer, source: 'person' | 'default'): Settled {
     const p = this.pending!;
+    const raisedLevel = answer.action === 'raise' ? (answer.level ?? p.budgetLevel) : undefined;
     const record: DecisionRecord = {
       id: p.id,
       kind: p.kind,
@@ -135,10 +141,12 @@ export class DecisionDesk {
       ...(answer.note ? { note: answer.note } : {}),
       askedAt: p.askedAt,
       decidedAt: new Date().toISOString(),
+      ...(raisedLevel ? { newLimit: { level: raisedLevel, ...newLimit(answer) } } : {}),
     };
     this.records.push(record);
     this.settled = { record, answer };
     this.pending = undefined;
+    this.standing = undefined;
     log.info('phaseflow: decision taken', { decision: record.id, action: record.action, source, by: record.by });
     this.onChange({ pending: undefined, record });
     return this.settled;
@@ -148,3 +156,5 @@ export class DecisionDesk {
     return `${this.where.roadmapSlug}/${this.where.planSlug}/${this.where.phaseSlug}`;
   }
 }
+
+const newLimit = (a: DecisionAnswer) => ({ ...(a.tokens !== undefined ? { tokens: a.tokens } : {}), ...(a.usd !== undefined ? { usd: a.usd } : {}) });

@@ -17,12 +17,12 @@ import {
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import { applyLimit, type BudgetLine, type ControlMessage } from '../domain/decisions';
+import { applyLimit, type BudgetLine, type ControlMessage, controlProblem } from '../domain/decisions';
 import type { MirrorKind } from '../domain/mirrors';
 import { SA } from '../domain/search-attributes';
 import { totalTokens } from '../domain/types';
 import { bar, pendingMarkdown, STATUS_ICON, usageLine } from './details';
-import { type ChildProgress, childProgressSignal, controlSignal, pendingQuery, statusQuery } from './messages';
+import { type ChildProgress, childProgressProblem, childProgressSignal, controlSignal, ignoredSignal, pendingQuery, statusQuery } from './messages';
 import { MirrorWriter } from './mirror-writer';
 import { Outbox } from './outbox';
 import { applyChildProgress, type LevelState, levelStatusNode, pendingBelow, rollup, shownLevelStatus } from './rollup';
@@ -69,12 +69,14 @@ export class LevelRunner {
     this.writerLoop = this.writer.run();
     this.outboxLoop = this.toParent.run();
     setHandler(childProgressSignal, (p) => {
+      if (ignoredSignal('childProgress', childProgressProblem(p))) return;
       const raised = p.raisedLimits ?? {};
       if (raised[opts.kind]) Object.assign(this.state.limit, raised[opts.kind]);
       if (raised.epic) applyLimit(this.budgetsAbove, { level: 'epic', ...raised.epic });
       if (applyChildProgress(this.state, p, now()) || raised.epic || raised.roadmap) this.changed(raised.epic && opts.kind !== 'epic' ? { raisedLimits: { epic: raised.epic } } : {});
     });
     setHandler(controlSignal, (msg: ControlMessage) => {
+      if (ignoredSignal('control', controlProblem(msg))) return;
       if (msg.paused !== undefined) this.state.paused = msg.paused;
       if (msg.budget?.level === opts.kind && (!msg.budget.slug || msg.budget.slug === this.state.slug)) {
         if (msg.budget.tokens !== undefined) this.state.limit.tokens = msg.budget.tokens;

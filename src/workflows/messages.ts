@@ -2,7 +2,7 @@
  * Signals and queries between phaseflow's workflows, and from people. Names are what
  * `temporal workflow signal|query --name …` takes.
  */
-import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import { defineQuery, defineSignal, defineUpdate, log, workflowInfo } from '@temporalio/workflow';
 import type { ControlMessage, DecisionAnswer, DecisionRecord, Limit, PendingDecision } from '../domain/decisions';
 import type { GateResult, Usage } from '../domain/types';
 import type { TaskUpdate } from './plan-state';
@@ -83,3 +83,111 @@ export interface StatusNode {
 
 /** The live status of a workflow and what it knows below it. */
 export const statusQuery = defineQuery<StatusNode>('status');
+
+/*
+ * The signals between phaseflow's workflows carry what our own code sent, but anyone can send one
+ * with `temporal workflow signal`. A signal cannot be refused, and a handler that throws fails the
+ * workflow task again and again, so each handler checks its payload with these and ignores (and
+ * logs) one that does not fit, before it reaches the workflow's state and mirror files.
+ */
+
+type Problem = string | null;
+type Check = (v: unknown, at: string) => Problem;
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const show = (v: unknown) => (v === undefined ? 'nothing' : JSON.stringify(v)?.slice(0, 60) ?? String(v));
+const expect = (ok: boolean, at: string, what: string, v: unknown): Problem => (ok ? null : `${at}: expected ${what}, got ${show(v)}`);
+
+const str: Check = (v, at) => expect(typeof v === 'string', at, 'a string', v);
+const int: Check = (v, at) => expect(typeof v === 'number' && Number.isSafeInteger(v), at, 'a whole number', v);
+const count: Check = (v, at) => expect(typeof v === 'number' && Number.isSafeInteger(v) && v >= 0, at, 'a whole number ≥ 0', v);
+const index: Check = (v, at) => expect(typeof v === 'number' && Number.isSafeInteger(v) && v >= 1, at, 'a whole number ≥ 1', v);
+const amount: Check = (v, at) => expect(typeof v === 'number' && Number.isFinite(v) && v >= 0, at, 'a number ≥ 0', v);
+const bool: Check = (v, at) => expect(typeof v === 'boolean', at, 'true or false', v);
+const isoTime: Check = (v, at) => expect(typeof v === 'string' && /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$/.test(v), at, 'an ISO time', v);
+const oneOf =
+  (values: readonly string[]): Check =>
+  (v, at) =>
+    expect(values.includes(v as string), at, `one of ${values.join(', ')}`, v);
+const optional =
+  (check: Check): Check =>
+  (v, at) =>
+    v === undefined ? null : check(v, at);
+const arrayOf =
+  (check: Check): Check =>
+  (v, at) => {
+    if (!Array.isArray(v)) return expect(false, at, 'an array', v);
+    for (let i = 0; i < v.length; i++) {
+      const p = check(v[i], `${at}[${i}]`);
+      if (p) return p;
+    }
+    return null;
+  };
+const shape =
+  (fields: Record<string, Check>): Check =>
+  (v, at) => {
+    if (!isObject(v)) return expect(false, at, 'an object', v);
+    for (const [k, check] of Object.entries(fields)) {
+      const p = check(v[k], `${at}.${k}`);
+      if (p) return p;
+    }
+    return null;
+  };
+
+const usage = shape({ inputTokens: count, outputTokens: count, cacheWriteTokens: count, cacheReadTokens: count, costUsd: amount });
+const limit = shape({ tokens: optional(index), usd: optional(amount) });
+const raisedLimits = optional(shape({ epic: optional(limit), roadmap: optional(limit), plan: optional(limit) }));
+const pending = shape({ id: str, kind: oneOf(['escalation', 'approval', 'budget']), workflowId: str, question: str, detail: str, actions: arrayOf(str), askedAt: isoTime, defaultAt: isoTime });
+const record = shape({ id: str, kind: str, cause: str, phaseSlug: str, question: str, action: str, source: oneOf(['person', 'default', 'detector']), by: optional(str), note: optional(str), askedAt: isoTime, decidedAt: isoTime });
+const TASK_STATUSES = ['pending', 'running', 'completed', 'failed', 'not_started', 'blocked', 'cancelled'] as const;
+
+const taskUpdates = arrayOf(
+  shape({
+    phaseIndex: index,
+    at: isoTime,
+    id: str,
+    status: oneOf(TASK_STATUSES),
+    attempts: count,
+    summary: optional(str),
+    detailsFile: optional(str),
+    error: optional(str),
+    usage: optional(usage),
+    durationMs: optional(amount),
+  }),
+);
+const orNull =
+  (check: Check): Check =>
+  (v, at) =>
+    v === null ? null : check(v, at);
+const gateCheck = shape({ name: str, command: str, exitCode: orNull(int), passed: bool, durationMs: amount, outputExcerpt: str, logFile: str, timedOut: optional(bool) });
+const gate = shape({ passed: bool, checks: arrayOf(gateCheck), successCriteria: arrayOf(str), reason: optional(str), checkedAt: isoTime });
+const phaseDecision = shape({ phaseIndex: index, pending: orNull(pending), records: arrayOf(record), raisedLimits, gate: optional(orNull(gate)) });
+const childProgress = shape({
+  slug: str,
+  status: oneOf(['pending', 'active', 'completed', 'failed', 'cancelled']),
+  tasksTotal: count,
+  tasksCompleted: count,
+  phasesTotal: count,
+  phasesCompleted: count,
+  usage,
+  current: optional(str),
+  failureReason: optional(str),
+  pending: optional(arrayOf(pending)),
+  paused: optional(bool),
+  raisedLimits,
+});
+
+/** What is wrong with a `taskUpdates` payload (phase → plan), or null. */
+export const taskUpdatesProblem = (v: unknown): Problem => taskUpdates(v, 'taskUpdates');
+/** What is wrong with a `phaseDecision` payload (phase → plan), or null. */
+export const phaseDecisionProblem = (v: unknown): Problem => phaseDecision(v, 'phaseDecision');
+/** What is wrong with a `childProgress` payload (plan → roadmap → epic), or null. */
+export const childProgressProblem = (v: unknown): Problem => childProgress(v, 'childProgress');
+
+/** Logs and returns true when a signal's payload has a problem: the handler then ignores the signal. */
+export function ignoredSignal(signal: string, problem: Problem): boolean {
+  if (!problem) return false;
+  const workflowId = workflowInfo().workflowId;
+  log.warn(`phaseflow: ${workflowId} ignored a "${signal}" signal: ${problem}`, { workflowId, signal, problem });
+  return true;
+}

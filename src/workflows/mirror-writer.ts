@@ -4,7 +4,7 @@
  * and the file never goes backwards. Only the difference from the last write travels (and is
  * kept in history); a file that went missing is rewritten whole.
  */
-import { ActivityFailure, ApplicationFailure, CancellationScope, condition, proxyActivities, workflowInfo } from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, CancellationScope, condition, log, proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type * as activities from '../activities';
 import { diff } from '../domain/json-patch';
 import type { MirrorKind } from '../domain/mirrors';
@@ -79,7 +79,19 @@ export class MirrorWriter {
           this.dirty = true;
           continue;
         }
-        throw err;
+        if (!(err instanceof ActivityFailure)) throw err;
+        // Refused for good (the document would not validate). Failing here would fail every
+        // workflow task from now on; instead the file stays at its last good revision and the next
+        // change writes the whole document again (a patch against a file someone broke stays broken).
+        log.warn(`phaseflow: ${workflowInfo().workflowId} could not write ${this.file} revision ${revision}; it stays at revision ${this.revision}: ${failureText(err)}`, {
+          workflowId: workflowInfo().workflowId,
+          mirror: this.file,
+          kind: this.kind,
+          revision,
+          lastGoodRevision: this.revision,
+        });
+        this.last = undefined;
+        continue;
       }
       this.revision = revision;
       this.last = doc;
@@ -93,3 +105,6 @@ export class MirrorWriter {
     await condition(() => this.finished);
   }
 }
+
+/** The activity's own message (the "would be invalid: …" reason), not the ActivityFailure wrapper's. */
+const failureText = (err: ActivityFailure) => err.cause?.message ?? err.message;

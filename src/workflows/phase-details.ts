@@ -1,5 +1,5 @@
 /** The phase's "current details" in the Web UI: progress, the task table, and the question it waits on. */
-import type { BudgetLine, DecisionRecord, PendingDecision } from '../domain/decisions';
+import { type BudgetLine, type DecisionRecord, limitText, newLimitText, type PendingDecision } from '../domain/decisions';
 import type { EffectiveSettings } from '../domain/settings';
 import type { PhaseSpec } from '../domain/spec';
 import type { GateResult, TaskContext, Usage } from '../domain/types';
@@ -37,8 +37,8 @@ export function phaseDetails(p: {
   if (p.gate) lines.push('', `Gate: ${p.gate.passed ? 'passed' : `**failed**: ${p.gate.reason}`}`);
   if (p.failureReason) lines.push('', `**${p.status === 'skipped' ? 'Skipped' : 'Failed'}:** ${p.failureReason}`);
   const limited = p.budgets.filter((b) => b.limit.tokens !== undefined || b.limit.usd !== undefined);
-  if (limited.length) lines.push('', `Budgets: ${limited.map((b) => `${b.level} ${b.limit.tokens ?? '∞'} tokens / $${b.limit.usd ?? '∞'}`).join(' · ')}`);
-  if (p.decisions.length) lines.push('', 'Decisions:', ...p.decisions.map((d) => `- ${d.decidedAt} ${d.kind} → **${d.action}** (${d.source}${d.by ? ` ${d.by}` : ''})${d.note ? `: ${d.note}` : ''}`));
+  if (limited.length) lines.push('', `Budgets: ${limited.map((b) => `${b.level} ${limitText(b.limit)}`).join(' · ')}`);
+  if (p.decisions.length) lines.push('', 'Decisions:', ...p.decisions.map((d) => `- ${d.decidedAt} ${d.kind} → **${d.action}**${d.newLimit ? ` (${newLimitText(d)})` : ''} (${d.source}${d.by ? ` ${d.by}` : ''})${d.note ? `: ${d.note}` : ''}`));
   return lines.join('\n');
 }
 

@@ -22,7 +22,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type * as activities from '../activities';
-import { applyLimit, type BudgetLine, type DecisionRecord, type Limit, remaining } from '../domain/decisions';
+import { applyLimit, type BudgetLine, type BudgetStanding, controlProblem, type DecisionRecord, remaining, spentText } from '../domain/decisions';
 import { budgetLedgerKey } from '../domain/paths';
 import { SA } from '../domain/search-attributes';
 import { mergeSettings } from '../domain/settings';
@@ -30,7 +30,7 @@ import type { ExecutionSettings, PhaseSpec, TaskSpec } from '../domain/spec';
 import { addUsage, type GateResult, type TaskContext, type TaskRunInput, totalTokens, type Usage, ZERO_USAGE } from '../domain/types';
 import { DecisionDesk, type Settled } from './decision-desk';
 import { phaseDetails } from './phase-details';
-import { controlSignal, type PhaseDecisionEvent, phaseDecisionSignal, type StatusNode, statusQuery, pendingQuery, taskUpdatesSignal } from './messages';
+import { controlSignal, ignoredSignal, type PhaseDecisionEvent, phaseDecisionSignal, type StatusNode, statusQuery, pendingQuery, taskUpdatesSignal } from './messages';
 import { Outbox } from './outbox';
 import type { TaskStatus, TaskUpdate } from './plan-state';
 import { runTaskAttempts, type TaskOutcome } from './task-attempts';
@@ -45,6 +45,8 @@ export interface PhaseInput {
   gateTimeoutMs: number;
   /** gating.require_phase_approval */
   requireApproval?: boolean;
+  /** How many phases the plan has (the approval question after the last one asks no "next phase"). */
+  phasesTotal?: number;
   /** Budgets of the epic, roadmap and plan, with what each had spent before this phase. */
   budgets?: BudgetLine[];
   paused?: boolean;
@@ -109,9 +111,18 @@ export async function phaseWorkflow(input: PhaseInput): Promise<PhaseOutcome> {
   // The most an agent refused by the phase budget ledger saw spent: it counts running attempts,
   // which usage() counts only once they end, so new agent tasks are held from then on.
   let ledgerSpent = { tokens: 0, costUsd: 0 };
-  const budgetLeft = () => {
+  const phaseSpent = () => {
     const u = usage();
-    return remaining(budgets, Math.max(totalTokens(u), ledgerSpent.tokens), Math.max(u.costUsd, ledgerSpent.costUsd));
+    return { tokens: Math.max(totalTokens(u), ledgerSpent.tokens), usd: Math.max(u.costUsd, ledgerSpent.costUsd) };
+  };
+  const budgetLeft = () => {
+    const spent = phaseSpent();
+    return remaining(budgets, spent.tokens, spent.usd);
+  };
+  /** A budget line as it stands now: spent before this phase plus this phase's spend. */
+  const standing = (line: BudgetLine): BudgetStanding => {
+    const spent = phaseSpent();
+    return { level: line.level, slug: line.slug, limit: { ...line.limit }, spentTokens: line.usedTokens + spent.tokens, spentUsd: Math.round((line.usedUsd + spent.usd) * 1e6) / 1e6 };
   };
   // One ledger per phase run, the same across continue-as-new.
   const ledger = budgetLedgerKey(ctx.planSlug, phase.slug, workflowInfo().firstExecutionRunId);
@@ -158,6 +169,7 @@ export async function phaseWorkflow(input: PhaseInput): Promise<PhaseOutcome> {
   setHandler(pendingQuery, () => (desk.pending ? [desk.pending] : []));
   setHandler(controlSignal, (msg) => {
     if (msg.paused !== undefined) paused = msg.paused;
+    if (ignoredSignal('control', controlProblem(msg))) return;
     if (msg.budget) applyLimit(budgets, msg.budget);
     wake++;
     render();
@@ -252,17 +264,17 @@ export async function phaseWorkflow(input: PhaseInput): Promise<PhaseOutcome> {
   };
 
   const askForBudget = async (line: BudgetLine): Promise<boolean> => {
-    const spent = budgetLeft();
     const settled = await desk.ask({
       kind: 'budget',
       cause: 'budget',
       budgetLevel: line.level,
       question: `The ${line.level} budget of ${line.slug} is spent. Raise it, or abort?`,
-      detail: `limit ${limitText(line.limit)}; left ${spent.tokensLeft ?? '∞'} tokens / $${spent.usdLeft ?? '∞'}`,
+      detail: spentText(standing(line)),
+      standing: () => standing(line),
       defaultAction: 'abort',
     });
     if (settled.answer.action === 'abort') {
-      failureReason = `the ${line.level} budget of ${line.slug} was spent; aborted ${who(settled)}`;
+      failureReason = `the ${line.level} budget of ${line.slug} was spent; ${decided('aborted', settled)}`;
       return false;
     }
     const level = settled.answer.level ?? line.level;
@@ -296,10 +308,10 @@ export async function phaseWorkflow(input: PhaseInput): Promise<PhaseOutcome> {
         return true;
       case 'skip':
         status = 'skipped';
-        failureReason = `skipped ${who(settled)}${settled.answer.note ? ` (${settled.answer.note})` : ''}; ${failureReason ?? ''}`.replace(/; $/, '');
+        failureReason = `${decided('skipped', settled)}; ${failureReason ?? ''}`.replace(/; $/, '');
         return false;
       default:
-        failureReason = [failureReason, `aborted ${who(settled)}${settled.answer.note ? ` (${settled.answer.note})` : ''}`].filter(Boolean).join('; ');
+        failureReason = [failureReason, decided('aborted', settled)].filter(Boolean).join('; ');
         return false;
     }
   };
@@ -368,7 +380,9 @@ export async function phaseWorkflow(input: PhaseInput): Promise<PhaseOutcome> {
         const settled = await desk.ask({
           kind: 'approval',
           cause: 'approval',
-          question: `Phase ${ctx.phaseIndex} (${phase.slug}) of plan ${ctx.planSlug} passed${gate ? ' its gate' : ''}. Approve, so the next phase starts?`,
+          question: `Phase ${ctx.phaseIndex} (${phase.slug}) of plan ${ctx.planSlug} passed${gate ? ' its gate' : ''}. ${
+            ctx.phaseIndex === input.phasesTotal ? 'It is the last phase of the plan: approve, so the plan completes?' : 'Approve, so the next phase starts?'
+          }`,
           detail: `${phase.tasks.length} task(s) completed${gate ? `; gate: ${gate.checks.map((c) => `${c.name} ${c.passed ? 'passed' : 'failed'}`).join(', ')}` : ''}`,
           defaultAction: settings.approvalDefault,
         });
@@ -435,4 +449,5 @@ async function runGate(input: PhaseInput, wfId: string): Promise<GateResult> {
 
 
 const who = (s: Settled) => (s.record.source === 'default' ? `by default (no answer in time)` : `by ${s.record.by ?? 'a person'}`);
-const limitText = (l: Limit) => [l.tokens !== undefined ? `${l.tokens} tokens` : '', l.usd !== undefined ? `$${l.usd}` : ''].filter(Boolean).join(' / ') || 'none';
+/** "aborted by alice (too pricey)": what was done, by whom, and the person's note. */
+const decided = (what: string, s: Settled) => `${what} ${who(s)}${s.answer.note ? ` (${s.answer.note})` : ''}`;

@@ -19,7 +19,7 @@ import {
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import { applyLimit, type BudgetLine, type ControlMessage, type DecisionRecord } from '../domain/decisions';
+import { applyLimit, type BudgetLine, type ControlMessage, controlProblem, type DecisionRecord } from '../domain/decisions';
 import { workflowIds } from '../domain/ids';
 import { mirrorPaths } from '../domain/paths';
 import { SA } from '../domain/search-attributes';
@@ -28,7 +28,19 @@ import type { ExecutionSettings, PlanSpec } from '../domain/spec';
 import { totalTokens } from '../domain/types';
 import { bar, pendingMarkdown, STATUS_ICON, usageLine } from './details';
 import type { EpicContext } from './epic-context';
-import { childProgressSignal, type ChildProgress, controlSignal, pendingQuery, phaseDecisionSignal, type StatusNode, statusQuery, taskUpdatesSignal } from './messages';
+import {
+  childProgressSignal,
+  type ChildProgress,
+  controlSignal,
+  ignoredSignal,
+  pendingQuery,
+  phaseDecisionProblem,
+  phaseDecisionSignal,
+  type StatusNode,
+  statusQuery,
+  taskUpdatesProblem,
+  taskUpdatesSignal,
+} from './messages';
 import { MirrorWriter } from './mirror-writer';
 import { Outbox } from './outbox';
 import { type PhaseOutcome, phaseWorkflow } from './phase';
@@ -63,14 +75,15 @@ export async function planWorkflow(input: PlanInput): Promise<PlanOutcome> {
     ...(input.budgets ?? []),
     { level: 'plan', slug: plan.slug, limit: { ...plan.budget }, usedTokens: 0, usedUsd: 0 },
   ];
-  const planLimit = () => budgets.find((b) => b.level === 'plan')!.limit;
+  // state.json's tokenBudget.limit: the nearest live token limit (plan, else roadmap, else epic), raises included.
+  const tokenLimit = () => (['plan', 'roadmap', 'epic'] as const).map((level) => budgets.find((b) => b.level === level)?.limit.tokens).find((t) => t !== undefined);
 
   const progress = new MirrorWriter('progress', epic.workspace, mirrorPaths.progress(plan.slug), (rev) => progressDoc(state, rev), input.carry?.revisions.progress);
   const orchestrator = new MirrorWriter(
     'state',
     epic.workspace,
     mirrorPaths.orchestratorState(),
-    (rev) => orchestratorStateDoc(state, rev, planLimit().tokens ?? epic.budget.tokens),
+    (rev) => orchestratorStateDoc(state, rev, tokenLimit()),
     input.carry?.revisions.orchestrator,
   );
   const writers = [progress, orchestrator];
@@ -136,6 +149,7 @@ export async function planWorkflow(input: PlanInput): Promise<PlanOutcome> {
   };
 
   setHandler(taskUpdatesSignal, (updates) => {
+    if (ignoredSignal('taskUpdates', taskUpdatesProblem(updates))) return;
     let any = false;
     for (const u of updates) any = applyTaskUpdate(state, u) || any;
     // While the plan waits or is paused, the levels above hear of the last tasks' spend too (their
@@ -143,6 +157,7 @@ export async function planWorkflow(input: PlanInput): Promise<PlanOutcome> {
     if (any) changed((state.pending !== undefined || state.paused) && patched('plan-usage-up-while-waiting'));
   });
   setHandler(phaseDecisionSignal, (e) => {
+    if (ignoredSignal('phaseDecision', phaseDecisionProblem(e))) return;
     addDecisions(e.records);
     const phase = state.phases[e.phaseIndex - 1];
     // A late signal from a phase that has ended (its result came first) changes nothing else.
@@ -159,6 +174,7 @@ export async function planWorkflow(input: PlanInput): Promise<PlanOutcome> {
     changed(true, raised.epic || raised.roadmap ? { raisedLimits: { epic: raised.epic, roadmap: raised.roadmap } } : {});
   });
   setHandler(controlSignal, (msg: ControlMessage) => {
+    if (ignoredSignal('control', controlProblem(msg))) return;
     if (msg.paused !== undefined) state.paused = msg.paused;
     if (msg.budget) applyLimit(budgets, msg.budget);
     if (currentPhaseId) void getExternalWorkflowHandle(currentPhaseId).signal(controlSignal, msg).catch(() => undefined);
@@ -216,6 +232,7 @@ export async function planWorkflow(input: PlanInput): Promise<PlanOutcome> {
               agentMode: epic.agentMode,
               gateTimeoutMs: epic.gateTimeoutMs,
               requireApproval: epic.requirePhaseApproval,
+              phasesTotal: state.phases.length,
               budgets: budgets.map((b) => ({ ...b, usedTokens: b.usedTokens + totalTokens(spent), usedUsd: b.usedUsd + spent.costUsd })),
               paused: state.paused,
             },
