@@ -249,6 +249,7 @@ describe('people in the loop (real server)', function () {
       const handle = await startEpic(taskQueue, spec);
       const q = await waitForQuestion(handle, 'approval');
       assert.equal(q.phaseSlug, 'design');
+      assert.match(q.question, /^Phase 1 \(design\) of plan core passed its gate\. Approve, so the next phase starts\?$/);
       await new Promise((r) => setTimeout(r, 1500));
       assert.equal((await runsOf(slug, 'design')).length, 1);
       const client = await testClient();
@@ -283,15 +284,71 @@ describe('people in the loop (real server)', function () {
       assert.equal(q.budgetLevel, 'epic');
       assert.deepEqual(q.actions, ['raise', 'abort']);
       assert.equal((await runsOf(slug, 'build')).length, 1, 'no agent task starts once the budget is spent');
+      // The detail says what is spent and by how much it is over, in plain numbers (no USD limit: no "$").
+      const spent = Number(/^limit 1,000 tokens; spent ([\d,]+) tokens \(over by ([\d,]+) tokens\)$/.exec(q.detail)?.[1].replace(/,/g, ''));
+      assert.ok(spent > 1000, q.detail);
+      assert.ok(q.detail.includes(`over by ${(spent - 1000).toLocaleString('en-US')} tokens`), q.detail);
+
+      // Raises that would leave the budget spent, or that are about another budget, are refused and change nothing.
       await assert.rejects(answer(q, { action: 'raise' }), refused(/raise needs tokens/));
-      await answer(q, { action: 'raise', tokens: 1_000_000 });
+      await assert.rejects(answer(q, { action: 'raise', tokens: 1000 }), refused(new RegExp(`1,000 tokens is not above the ${spent.toLocaleString('en-US')} already spent on the epic budget of ${slug}`)));
+      await assert.rejects(answer(q, { action: 'raise', tokens: spent }), refused(/is not above the .* already spent/), 'a raise to exactly what is spent leaves nothing');
+      await assert.rejects(answer(q, { action: 'raise', tokens: 1_000_000, level: 'roadmap' }), refused(/about the epic budget, not the roadmap budget/));
+      await assert.rejects(answer(q, { action: 'raise', usd: 5 }), refused(/token limit on the epic budget .* is spent too/));
+      await assert.rejects(answer(q, { action: 'raise', tokens: 2.5 } as DecisionAnswer), refused(/tokens must be a positive integer/));
+      await assert.rejects(answer(q, { action: 'raise', tokens: 1_000_000, extra: 1 } as DecisionAnswer), refused(/unknown field "extra"/));
+      assert.equal((await pendingAt(handle))?.id, q.id, 'the refused answers left the question open');
+
+      const record = await answer(q, { action: 'raise', tokens: 1_000_000, level: 'epic' });
+      assert.deepEqual(record.newLimit, { level: 'epic', tokens: 1_000_000 });
       await handle.result();
     });
     assert.equal((await runsOf(slug, 'build')).length, 3);
     const epic = readJson(mirrorFile.epic(ws, slug));
     assert.equal(epic.token_budget.tokens, 1_000_000);
     assert.deepEqual(ccaspProblems('epic', epic), []);
-    assert.deepEqual(progressOf(ws).decisions.map((d: DecisionRecord) => [d.kind, d.action, d.by]), [['budget', 'raise', 'tester']]);
+    const progress = progressOf(ws);
+    assert.deepEqual(ccaspProblems('progress', progress), []);
+    // The record says what the raise set; state.json follows the live limit, not the spec's.
+    assert.deepEqual(progress.decisions.map((d: DecisionRecord) => [d.kind, d.action, d.by, d.newLimit]), [['budget', 'raise', 'tester', { level: 'epic', tokens: 1_000_000 }]]);
+    const state = readJson(mirrorFile.state(ws));
+    assert.equal(state.tokenBudget.limit, 1_000_000);
+    assert.deepEqual(ccaspProblems('state', state), []);
+    const events = await fetchEvents(ids.phase(slug, R, P, 'build'));
+    assert.equal(events.filter((e) => eventTypeName(e) === 'EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED').length, 1, 'refused answers leave no trace in history');
+  });
+
+  it('a budget abort keeps the note; USD amounts read as dollars (2 decimals, 4 under a cent), never "$-0.01"', async () => {
+    const { slug, taskQueue, ws } = setup('budget-abort');
+    const spec = onePlanEpic(slug, ws, [{ slug: 'build', title: 'Build', settings: { maxParallel: 1 }, tasks: [agentTask('1.1', 20), agentTask('1.2', 20)] }], {
+      budget: { tokens: 1_000_000, usd: 0.0001 },
+    });
+    let failure = '';
+    await withWorker(taskQueue, async () => {
+      const handle = await startEpic(taskQueue, spec);
+      const q = await waitForQuestion(handle, 'budget');
+      assert.match(q.detail, /^limit 1,000,000 tokens \/ \$0\.0001; spent [\d,]+ tokens \/ \$\d+\.\d{2,4} \([\d,]+ tokens left, over by \$\d+\.\d{2,4}\)$/);
+      const spentUsd = Number(/ \/ \$(\d+\.\d+) \(/.exec(q.detail)![1]);
+      await assert.rejects(answer(q, { action: 'raise', usd: spentUsd / 2 }), refused(/is not above the \$[\d.]+ already spent on the epic budget/));
+      await answer(q, { action: 'abort', note: 'too pricey' });
+      failure = await handle.result().then(
+        () => 'completed',
+        (err) => String(err.cause?.message),
+      );
+    });
+    assert.match(failure, /the epic budget of \S+ was spent; aborted by tester \(too pricey\)/);
+  });
+
+  it('the approval question after the last phase of a plan does not speak of a next phase', async () => {
+    const { slug, taskQueue, ws } = setup('approve-last');
+    const spec = onePlanEpic(slug, ws, [{ slug: 'only', title: 'Only', tasks: [agentTask('1.1', 20)] }], { gating: { require_tests: false, require_phase_approval: true } });
+    await withWorker(taskQueue, async () => {
+      const handle = await startEpic(taskQueue, spec);
+      const q = await waitForQuestion(handle, 'approval');
+      assert.equal(q.question, `Phase 1 (only) of plan ${P} passed. It is the last phase of the plan: approve, so the plan completes?`);
+      await answer(q, { action: 'approve' });
+      await handle.result();
+    });
   });
 
   it('pause holds new tasks (running ones finish); resume lets them start', async () => {
@@ -305,7 +362,7 @@ describe('people in the loop (real server)', function () {
       await waitFor('the phase shows paused', async () => (await listIds(`PhaseflowEpic="${slug}" AND PhaseflowStatus="paused"`)).includes(ids.phase(slug, R, P, 'build')));
       await new Promise((r) => setTimeout(r, 1500));
       assert.equal((await runsOf(slug, 'build')).length, 1, 'no task starts while paused');
-      assert.equal(progressOf(ws).status, 'active');
+      assert.equal(progressOf(ws).status, 'paused', 'PROGRESS.json says paused, as ROADMAP.json does');
       await handle.signal(controlSignal, { paused: false, by: 'tester' });
       await handle.result();
     });
