@@ -168,8 +168,8 @@ export async function phaseWorkflow(input: PhaseInput): Promise<PhaseOutcome> {
   }));
   setHandler(pendingQuery, () => (desk.pending ? [desk.pending] : []));
   setHandler(controlSignal, (msg) => {
-    if (msg.paused !== undefined) paused = msg.paused;
     if (ignoredSignal('control', controlProblem(msg))) return;
+    if (msg.paused !== undefined) paused = msg.paused;
     if (msg.budget) applyLimit(budgets, msg.budget);
     wake++;
     render();
