@@ -27,7 +27,7 @@ export const ACTION_HELP: Record<DecisionAction, string> = {
   'retry-phase': 're-run every task of the phase',
   skip: 'mark the phase skipped and go on with the next',
   abort: 'stop the plan (and the epic) here',
-  approve: 'accept the phase: the next one starts (after the last, the plan completes)',
+  approve: 'let the next phase start (after the last phase: let the plan complete)',
   reject: 'stop the plan here, with a note saying why',
   raise: 'raise the spent budget (tokens and/or usd) and go on',
 };
