@@ -87,7 +87,7 @@ describe('CLI rendering', () => {
     const lines = treeLines(tree);
     const bars = lines.map((l) => l.search(/[█░]{20}/));
     assert.ok(bars.every((b) => b === bars[0] && b > 0), `bars start in one column: ${bars}\n${lines.join('\n')}`);
-    assert.match(lines[0], /^⏳ epic shop waiting +████████░{12} · 4\/10 tasks · 123,456 tokens · \$1\.5000 · ⏸ paused · budget 123,456\/500,000 tokens, \$1\.50\/\$20$/);
+    assert.match(lines[0], /^⏳ epic shop waiting +████████░{12} · 4\/10 tasks · 123,456 tokens · \$1\.5000 · ⏸ paused · budget 123,456\/500,000 tokens, \$1\.50\/\$20\.00$/);
     assert.match(lines[4], /^ {6}⏳ phase models waiting +████████░{12} · 2\/5 tasks · 2,000 tokens · \$0\.0200 · reason: gate: npm test exited 1$/);
     assert.match(lines[5], /^ {6}○ phase routes pending +░{20} · 0\/3 tasks/);
     assert.equal(lines.length, 6);
