@@ -224,10 +224,11 @@ export function groupDigits(n: number): string {
 
 export const tokensText = (n: number): string => `${groupDigits(n)} tokens`;
 
-/** Dollars with 2 decimals, or 4 under a cent: "$0.50", "$12.00", "$0.0132". */
+/** Dollars with 2 decimals ("$0.50", "$12.00", "$1.23"); under $1 and not whole cents, 4 ("$0.0132", "$0.0001"). */
 export function usdText(x: number): string {
   const abs = Math.abs(x);
-  return `${x < 0 ? '−' : ''}$${abs > 0 && abs < 0.01 ? abs.toFixed(4) : abs.toFixed(2)}`;
+  const cents = Math.abs(abs * 100 - Math.round(abs * 100)) < 1e-9;
+  return `${x < 0 ? '−' : ''}$${abs >= 1 || cents ? abs.toFixed(2) : abs.toFixed(4)}`;
 }
 
 /** "6,000 tokens / $0.50", "6,000 tokens" (no USD limit), or "none". */
