@@ -92,6 +92,7 @@ export async function phaseWorkflow(input: PhaseInput): Promise<PhaseOutcome> {
     pending: batch[batch.length - 1].pending,
     records: batch.flatMap((e) => e.records),
     raisedLimits: Object.assign({}, ...batch.map((e) => e.raisedLimits ?? {})),
+    gate: batch[batch.length - 1].gate,
   }));
   const loops = [toPlan.run(), decisionsToPlan.run()];
 
@@ -141,7 +142,7 @@ export async function phaseWorkflow(input: PhaseInput): Promise<PhaseOutcome> {
     { workflowId: wfId, epicSlug: ctx.epicSlug, roadmapSlug: ctx.roadmapSlug, planSlug: ctx.planSlug, phaseSlug: phase.slug, phaseTitle: phase.title },
     { timeoutMs: settings.decisionTimeoutSeconds * 1000, reminderBeforeMs: settings.reminderBeforeSeconds * 1000 },
     ({ pending, record }) => {
-      decisionsToPlan.push({ phaseIndex: ctx.phaseIndex, pending: pending ?? null, records: record ? [record] : [] });
+      decisionsToPlan.push({ phaseIndex: ctx.phaseIndex, pending: pending ?? null, records: record ? [record] : [], gate });
       render();
     },
     input.carry?.desk,
