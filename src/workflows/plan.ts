@@ -44,7 +44,7 @@ import {
 import { MirrorWriter } from './mirror-writer';
 import { Outbox } from './outbox';
 import { type PhaseOutcome, phaseWorkflow } from './phase';
-import { allTasks, applyTaskUpdate, countDone, initialPlanState, orchestratorStateDoc, type PlanState, progressDoc, sumUsage } from './plan-state';
+import { allTasks, applyTaskUpdate, countDone, initialPlanState, orchestratorStateDoc, type PlanState, progressDoc, shownPlanStatus, sumUsage } from './plan-state';
 
 export interface PlanInput {
   epic: EpicContext;
@@ -95,7 +95,7 @@ export async function planWorkflow(input: PlanInput): Promise<PlanOutcome> {
   const outboxLoop = toRoadmap.run();
   let currentPhaseId: string | undefined;
 
-  const shownStatus = () => (['active', 'pending'].includes(state.status) ? (state.pending ? 'waiting' : state.paused ? 'paused' : state.status) : state.status);
+  const shownStatus = () => shownPlanStatus(state);
   const snapshot = (): ChildProgress => {
     const tasks = allTasks(state);
     return {
