@@ -1,4 +1,5 @@
 /** runGate: a phase's validation gate. Every command runs; its exit status and output are the evidence. */
+import { existsSync } from 'node:fs';
 import { CancelledFailure, Context } from '@temporalio/activity';
 import { logFilePath } from '../domain/paths';
 import type { GateCommand } from '../domain/spec';
@@ -13,18 +14,26 @@ export interface GateInput {
   successCriteria: string[];
   /** Default time limit per command. */
   timeoutMs: number;
-  /** Which gate run this is (a retried phase runs its gate again). */
+  /**
+   * The lowest gate run number to use in log names. The phase passes the same number on every
+   * run of its gate (a person's retry runs it again), so the activity moves on to the first
+   * number with no log yet: a re-run never overwrites the evidence of the run before.
+   */
   run: number;
 }
 
 export async function runGate(input: GateInput): Promise<GateResult> {
   const ctx = Context.current();
   const checks: GateCheck[] = [];
+  const names = input.commands.map((c, i) => (typeof c === 'string' ? undefined : c.name) ?? `gate-${i + 1}`);
+  const logOf = (name: string, run: number) => logFilePath(input.ctx.planSlug, `${input.ctx.phaseSlug}-${name}`, run);
+  let run = input.run;
+  while (names.some((n) => existsSync(inWorkspace(input.ctx.workspace, logOf(n, run))))) run++;
   for (const [i, c] of input.commands.entries()) {
     const command = typeof c === 'string' ? c : c.run;
-    const name = (typeof c === 'string' ? undefined : c.name) ?? `gate-${i + 1}`;
+    const name = names[i];
     const timeoutMs = typeof c === 'string' || !c.timeoutSeconds ? input.timeoutMs : c.timeoutSeconds * 1000;
-    const logFile = logFilePath(input.ctx.planSlug, `${input.ctx.phaseSlug}-${name}`, input.run);
+    const logFile = logOf(name, run);
     const res = await runShell(command, {
       cwd: input.ctx.workspace,
       timeoutMs,
