@@ -16,6 +16,13 @@ export async function pauseCommand(id: string, paused: boolean): Promise<void> {
   await withClient(async (client) => {
     const target = await resolveTarget(client, id);
     requireRunning(target, paused ? 'pause' : 'resume');
+    // Nothing to do when it already is: say so instead of sending a signal that changes nothing.
+    // (Without an answer from a worker the signal goes anyway; it is harmless.)
+    const now = await queryStatus(client, target.workflowId).catch(() => undefined);
+    if (now && Boolean(now.paused) === paused) {
+      console.log(paused ? `${target.workflowId} is already paused; nothing sent (\`phaseflow resume ${target.given}\` resumes it)` : `${target.workflowId} is not paused; nothing sent`);
+      return;
+    }
     const msg: ControlMessage = { paused, by: operator() };
     await client.workflow.getHandle(target.workflowId).signal('control', msg);
     const seen = await confirm(client, target.workflowId, (n) => n.paused === paused);

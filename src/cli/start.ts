@@ -8,7 +8,7 @@ import { SA } from '../domain/search-attributes';
 import { temporalConfig } from '../temporal/config';
 import { CliError } from './errors';
 import { withClient } from './target';
-import { watchEpic } from './watch';
+import { leaveOnCtrlC, watchEpic } from './watch';
 
 export function validateCommand(file: string, opts: { json?: boolean } = {}): void {
   const spec = loadEpicFile(file);
@@ -74,7 +74,8 @@ export async function startCommand(file: string, opts: StartOptions): Promise<vo
       console.log(`Follow it with \`phaseflow watch ${id}\`; \`phaseflow pending\` lists questions waiting on you.`);
       return;
     }
-    const result = await watchEpic(client, id);
+    const unhook = leaveOnCtrlC(id);
+    const result = await watchEpic(client, id).finally(unhook);
     console.log(result.message);
     printMirrors(spec);
     if (!result.ok) throw new CliError('', 1);

@@ -1,7 +1,7 @@
 /** `phaseflow status ID`: the tree of a run, what it waits on, and the decisions taken so far. */
 import { decisionLine, pendingLines, treeLines } from './render';
 import { CLOSED_QUERY_TIMEOUT_MS, resolveTarget, withClient } from './target';
-import { decisionsIn, fetchTree, pendingIn } from './tree';
+import { decisionsIn, fetchTree, pendingIn, SETTLED_STATUSES } from './tree';
 import type { StatusNode } from '../workflows/messages';
 
 export async function statusCommand(id: string, opts: { json?: boolean }): Promise<void> {
@@ -22,11 +22,12 @@ export async function statusCommand(id: string, opts: { json?: boolean }): Promi
       console.log(JSON.stringify({ workflowId: target.workflowId, epicId: target.epicId, status: target.status, tree, pending, decisions }, null, 2));
       return;
     }
-    console.log(`${target.workflowId}: ${target.status}`);
     if (!tree) {
+      console.log(`${target.workflowId}: workflow ${target.status.toLowerCase()}`);
       console.log(`  (no status tree: ${problem})`);
       return;
     }
+    console.log(`${target.workflowId}: ${headline(tree, target.status)}`);
     for (const line of treeLines(tree)) console.log(`  ${line}`);
     const now = Date.now();
     if (pending.length) {
@@ -38,4 +39,14 @@ export async function statusCommand(id: string, opts: { json?: boolean }): Promi
       for (const d of decisions) console.log(`  ${decisionLine(d)}`);
     }
   });
+}
+
+/**
+ * What the tree says (`phase failed`), and the Temporal execution status when it says something
+ * else: a phase whose tasks failed still completes its workflow, handing the outcome to its plan.
+ */
+export function headline(tree: StatusNode, workflowStatus: string): string {
+  const workflow = workflowStatus.toLowerCase();
+  const same = workflow === tree.status || (workflow === 'running' && !SETTLED_STATUSES.has(tree.status));
+  return `${tree.level} ${tree.status}${same ? '' : ` (workflow ${workflow})`}`;
 }

@@ -5,6 +5,7 @@
 import os from 'node:os';
 import { type Client, type WorkflowExecutionDescription, WorkflowNotFoundError } from '@temporalio/client';
 import { workflowIds } from '../domain/ids';
+import { SLUG } from '../domain/spec';
 import { SA } from '../domain/search-attributes';
 import type { PendingDecision } from '../domain/decisions';
 import { connectClient, temporalConfig } from '../temporal/config';
@@ -56,24 +57,54 @@ export function candidateIds(given: string): string[] {
 export async function resolveTarget(client: Client, given: string): Promise<Target> {
   const tried = candidateIds(given);
   for (const workflowId of tried) {
-    let description: WorkflowExecutionDescription;
-    try {
-      description = await client.workflow.getHandle(workflowId).describe();
-    } catch (err) {
-      if (err instanceof WorkflowNotFoundError) continue;
-      throw err;
-    }
-    return {
-      given,
-      workflowId,
-      epicId: description.rootExecution?.workflowId ?? workflowId,
-      level: description.typedSearchAttributes.get(SA.level),
-      status: description.status.name,
-      description,
-    };
+    const description = await describeOrUndefined(client, workflowId);
+    if (description) return target(given, workflowId, description);
   }
+  // An epic started under its own id (`phaseflow start --id NAME`) is still found by its slug.
+  const bySlug = given.includes('/') ? undefined : await epicBySlug(client, given.trim());
+  if (bySlug) return target(given, bySlug, (await describeOrUndefined(client, bySlug))!);
   const { address, namespace } = temporalConfig();
-  throw new CliError(`no workflow ${tried.map((t) => `"${t}"`).join(' or ')} on ${address} (namespace ${namespace}); \`phaseflow pending\` lists the running epics`);
+  throw new CliError(
+    `no workflow ${tried.map((t) => `"${t}"`).join(' or ')} on ${address} (namespace ${namespace})${given.includes('/') ? '' : `, and no epic with the slug "${given.trim()}" (PhaseflowEpic)`}; \`phaseflow pending\` lists the running epics`,
+  );
+}
+
+async function describeOrUndefined(client: Client, workflowId: string): Promise<WorkflowExecutionDescription | undefined> {
+  try {
+    return await client.workflow.getHandle(workflowId).describe();
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) return undefined;
+    throw err;
+  }
+}
+
+function target(given: string, workflowId: string, description: WorkflowExecutionDescription): Target {
+  return {
+    given,
+    workflowId,
+    epicId: description.rootExecution?.workflowId ?? workflowId,
+    level: description.typedSearchAttributes.get(SA.level),
+    status: description.status.name,
+    description,
+  };
+}
+
+/**
+ * The epic workflow whose PhaseflowEpic search attribute is `slug` (a visibility query): the
+ * running one, else the one started last. Several running under one slug is ambiguous.
+ */
+async function epicBySlug(client: Client, slug: string): Promise<string | undefined> {
+  if (!SLUG.test(slug)) return undefined; // the query is built from it
+  const running: string[] = [];
+  let latest: { id: string; at: number } | undefined;
+  for await (const wf of client.workflow.list({ query: `${SA.epic.name}="${slug}" AND ${SA.level.name}="epic"` })) {
+    if (wf.status.name === 'RUNNING') running.push(wf.workflowId);
+    const at = wf.startTime.getTime();
+    if (!latest || at > latest.at) latest = { id: wf.workflowId, at };
+  }
+  const unique = [...new Set(running)];
+  if (unique.length > 1) throw new CliError(`several running epics have the slug "${slug}": ${unique.join(', ')}; give the workflow id`);
+  return unique[0] ?? latest?.id;
 }
 
 /** Commands that change a run refuse closed workflows with one clear message. */
@@ -81,12 +112,16 @@ export function requireRunning(t: Target, doing: string): void {
   if (t.status !== 'RUNNING') throw new CliError(`cannot ${doing} ${t.workflowId}: it is ${t.status.toLowerCase()}, not running`);
 }
 
+/** A query reached a workflow that has not run its first task (it registers its handlers there). */
+export class NotStartedYet extends CliError {}
+
 /** A query with a time limit: a workflow whose worker is down would otherwise hang the CLI. */
 export async function queryWorkflow<T>(client: Client, workflowId: string, name: 'status' | 'pending', timeoutMs = QUERY_TIMEOUT_MS): Promise<T> {
   try {
     return await client.connection.withDeadline(Date.now() + timeoutMs, () => client.workflow.getHandle(workflowId).query<T>(name));
   } catch (err) {
     const msg = (err as Error)?.message ?? String(err);
+    if (/did not register a handler for/.test(msg)) throw new NotStartedYet(`${workflowId} has not run its first workflow task yet (no "${name}" query handler registered); try again in a moment`);
     const hint = /deadline|timeout|timed out/i.test(msg) ? ` (no worker answered within ${timeoutMs / 1000} s: is \`phaseflow worker\` running on task queue ${temporalConfig().taskQueue}?)` : '';
     throw new CliError(`query "${name}" on ${workflowId} failed: ${msg}${hint}`);
   }

@@ -6,10 +6,12 @@ import type { Client } from '@temporalio/client';
 import type { DecisionRecord, PendingDecision } from '../domain/decisions';
 import { workflowIds } from '../domain/ids';
 import type { StatusNode } from '../workflows/messages';
-import { queryStatus } from './target';
+import { CLOSED_QUERY_TIMEOUT_MS, queryStatus } from './target';
 
+/** Statuses of a node that has ended. */
+export const CLOSED_STATUSES = new Set(['completed', 'failed', 'cancelled', 'skipped', 'blocked']);
 /** Statuses of a child that has not started or has ended (nothing live to ask it). */
-const SETTLED = new Set(['pending', 'not_started', 'completed', 'failed', 'cancelled', 'skipped', 'blocked']);
+export const SETTLED_STATUSES = new Set(['pending', 'not_started', ...CLOSED_STATUSES]);
 
 /**
  * `active`: only the running chain (epic → roadmap → plan → phase), what a live view polls.
@@ -17,23 +19,40 @@ const SETTLED = new Set(['pending', 'not_started', 'completed', 'failed', 'cance
  */
 export type TreeMode = 'active' | 'started';
 
-/** `timeoutMs` limits each query: a closed run is answered only while some worker replays it. */
-export async function fetchTree(client: Client, workflowId: string, mode: TreeMode = 'active', timeoutMs?: number): Promise<StatusNode> {
-  return expand(client, await queryStatus(client, workflowId, timeoutMs), workflowId, mode, timeoutMs);
+/**
+ * `timeoutMs` limits each query: a closed run is answered only while some worker replays it.
+ * `wasOpen`: workflows a live view saw open in its last poll. One that has closed since is asked
+ * once more in `active` mode, so its last state and its children's reach the view (without it, a
+ * roadmap that finished between two polls would hide how its last plan and phase ended).
+ */
+export async function fetchTree(client: Client, workflowId: string, mode: TreeMode = 'active', timeoutMs?: number, wasOpen: ReadonlySet<string> = new Set()): Promise<StatusNode> {
+  return expand(client, await queryStatus(client, workflowId, timeoutMs), workflowId, { mode, timeoutMs, wasOpen });
 }
 
-async function expand(client: Client, node: StatusNode, workflowId: string, mode: TreeMode, timeoutMs?: number): Promise<StatusNode> {
+async function expand(client: Client, node: StatusNode, workflowId: string, opts: { mode: TreeMode; timeoutMs?: number; wasOpen: ReadonlySet<string> }): Promise<StatusNode> {
   const children = await Promise.all(
     (node.children ?? []).map(async (child) => {
-      const wanted = mode === 'active' ? !SETTLED.has(child.status) : child.status !== 'pending' && child.status !== 'not_started';
-      if (!wanted) return child;
       const childId = child.workflowId ?? workflowIds.child(workflowId, child.slug);
+      const justClosed = opts.wasOpen.has(childId) && CLOSED_STATUSES.has(child.status);
+      const wanted = opts.mode === 'active' ? !SETTLED_STATUSES.has(child.status) || justClosed : child.status !== 'pending' && child.status !== 'not_started';
+      if (!wanted) return child;
+      // A closed workflow is answered only by a worker replaying it: do not wait long for none.
+      const timeoutMs = justClosed ? Math.min(opts.timeoutMs ?? CLOSED_QUERY_TIMEOUT_MS, CLOSED_QUERY_TIMEOUT_MS) : opts.timeoutMs;
       // A child that is gone or whose worker does not answer keeps the summary its parent gave.
       const sub = await queryStatus(client, childId, timeoutMs).catch(() => undefined);
-      return sub ? expand(client, sub, childId, mode, timeoutMs) : { ...child, workflowId: childId };
+      return sub ? expand(client, sub, childId, opts) : { ...child, workflowId: childId };
     }),
   );
   return { ...node, workflowId: node.workflowId ?? workflowId, ...(node.children ? { children } : {}) };
+}
+
+/** The workflow ids of the nodes still open (not settled) in a tree. */
+export function openWorkflows(tree: StatusNode): Set<string> {
+  return new Set(
+    flatten(tree)
+      .filter(({ node }) => node.workflowId && !SETTLED_STATUSES.has(node.status))
+      .map(({ node }) => node.workflowId!),
+  );
 }
 
 /** Every node, parents before children. */

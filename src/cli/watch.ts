@@ -9,8 +9,11 @@ import { CancelledFailure, type Client, TerminatedFailure, WorkflowFailedError }
 import type { DecisionRecord, PendingDecision } from '../domain/decisions';
 import type { StatusNode } from '../workflows/messages';
 import { decisionLine, nodeLine, pendingLines, treeLines } from './render';
-import { CLOSED_QUERY_TIMEOUT_MS, queryStatus } from './target';
-import { decisionsIn, fetchTree, flatten, pendingIn, type TreeMode } from './tree';
+import { CLOSED_QUERY_TIMEOUT_MS, NotStartedYet, queryStatus } from './target';
+import { CLOSED_STATUSES, decisionsIn, fetchTree, openWorkflows, pendingIn, type TreeMode } from './tree';
+
+/** How long a run may be "not started yet" before watch says so (a worker should pick it up well within). */
+const QUIET_START_MS = 15_000;
 
 export interface WatchResult {
   ok: boolean;
@@ -34,11 +37,12 @@ export async function watchEpic(client: Client, workflowId: string, opts: WatchO
   let finished = (await handle.describe()).status.name !== 'RUNNING';
   void done.then(() => (finished = true));
 
+  const attached = Date.now();
   let last: StatusNode | undefined;
   let asked: PendingDecision[] = [];
   const tick = async (timeoutMs?: number, mode: TreeMode = 'active') => {
     try {
-      last = await fetchTree(client, workflowId, mode, timeoutMs);
+      last = await fetchTree(client, workflowId, mode, timeoutMs, last ? openWorkflows(last) : undefined);
       // A settled question's record lives in its phase, which may have left the active chain.
       const open = new Set(pendingIn(last).map((p) => p.id));
       const settled = asked.filter((p) => !open.has(p.id));
@@ -46,6 +50,9 @@ export async function watchEpic(client: Client, workflowId: string, opts: WatchO
       asked = pendingIn(last);
       view.show(last, Date.now(), [...decisionsIn(last), ...records.flat()]);
     } catch (err) {
+      // Attached before the workflow ran its first task: it is starting, not broken. Said only if
+      // it stays that way (a worker that never picks the workflow up).
+      if (err instanceof NotStartedYet && Date.now() - attached < QUIET_START_MS) return;
       view.problem((err as Error).message);
     }
   };
@@ -57,6 +64,19 @@ export async function watchEpic(client: Client, workflowId: string, opts: WatchO
   // polls are shown as they ended).
   await tick(CLOSED_QUERY_TIMEOUT_MS, 'started');
   return outcome(workflowId, await done, last);
+}
+
+/**
+ * Ctrl-C while watching: the run is not the watcher's to stop. Leaves with a line that says so
+ * and how to come back, exit 130 (stopped by SIGINT, as shells report it). Returns the undo.
+ */
+export function leaveOnCtrlC(workflowId: string, out: NodeJS.WriteStream = process.stdout): () => void {
+  const leave = () => {
+    out.write(`${out.isTTY ? '\n' : ''}stopped watching; the run goes on (phaseflow watch ${workflowId} to reattach)\n`);
+    process.exit(130);
+  };
+  process.once('SIGINT', leave);
+  return () => process.off('SIGINT', leave);
 }
 
 /** The final line: how the run ended, with its figures. */
@@ -138,7 +158,7 @@ export function frame(tree: StatusNode, now: number, screen: { columns: number; 
 }
 
 /** Not a terminal: a timestamped line for each node that changed and each question asked or settled. */
-class ChangeLog implements View {
+export class ChangeLog implements View {
   private lines = new Map<string, string>();
   private asked = new Set<string>();
   private note = '';
@@ -148,16 +168,20 @@ class ChangeLog implements View {
   show(tree: StatusNode, now: number, records: DecisionRecord[]): void {
     this.note = '';
     const stamp = new Date(now).toISOString().slice(11, 19);
-    const path: string[] = [];
-    for (const { node, depth } of flatten(tree)) {
-      path.length = depth;
-      path.push(node.slug);
-      const key = path.join('/');
+    // A node that closed is printed after its children: what happened inside it (seen in the
+    // same poll) comes before "epic … completed", as it happened.
+    const walk = (node: StatusNode, parent: string) => {
+      const key = parent ? `${parent}/${node.slug}` : node.slug;
       // Questions get lines of their own below; the slug is spelled as its path to be unambiguous.
       const line = nodeLine({ ...node, slug: key, pending: undefined }, { bars: false });
-      if (this.lines.get(key) !== line) this.out.write(`${stamp} ${line}\n`);
+      const changed = this.lines.get(key) !== line;
       this.lines.set(key, line);
-    }
+      const closing = CLOSED_STATUSES.has(node.status);
+      if (changed && !closing) this.out.write(`${stamp} ${line}\n`);
+      for (const c of node.children ?? []) walk(c, key);
+      if (changed && closing) this.out.write(`${stamp} ${line}\n`);
+    };
+    walk(tree, '');
     const pending = pendingIn(tree);
     for (const p of pending) {
       if (!this.asked.has(p.id)) for (const l of pendingLines(p, now)) this.out.write(`${stamp} ${l}\n`);

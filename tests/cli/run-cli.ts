@@ -18,7 +18,8 @@ export interface RunningCli {
   stdout(): string;
   stderr(): string;
   done: Promise<CliRun>;
-  kill(): void;
+  /** SIGKILL unless another signal is named (SIGINT: Ctrl-C). */
+  kill(signal?: NodeJS.Signals): void;
 }
 
 export function startPhaseflow(args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 120_000): RunningCli {
@@ -44,7 +45,7 @@ function start(command: string, args: string[], env: NodeJS.ProcessEnv, timeoutM
       resolve({ code, stdout, stderr });
     });
   });
-  return { stdout: () => stdout, stderr: () => stderr, done, kill: () => child.kill('SIGKILL') };
+  return { stdout: () => stdout, stderr: () => stderr, done, kill: (signal: NodeJS.Signals = 'SIGKILL') => child.kill(signal) };
 }
 
 /** Runs `phaseflow …` to its end. */
