@@ -83,7 +83,8 @@ export function pendingLines(p: PendingDecision, now: number, indent = '', opts:
 }
 
 export function decisionLine(d: DecisionRecord): string {
-  const who = d.source === 'person' ? `by ${d.by ?? 'a person'}` : d.source === 'default' ? 'default (no answer in time)' : 'detector';
+  // An answer sent with plain `temporal` may leave out `by`: say so rather than invent a name.
+  const who = d.source === 'person' ? `by ${d.by ?? 'a person (no "by" given)'}` : d.source === 'default' ? 'default (no answer in time)' : 'detector';
   return `${utc(d.decidedAt)} ${d.id} ${d.kind} (${d.cause}) → ${d.action}${d.newLimit ? ` (${newLimitText(d)})` : ''}, ${who}${d.note ? `: ${d.note}` : ''}`;
 }
 

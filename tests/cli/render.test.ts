@@ -6,7 +6,7 @@
 import { strict as assert } from 'node:assert';
 import type { DecisionRecord, PendingDecision } from '../../src/domain/decisions';
 import { ZERO_USAGE } from '../../src/domain/types';
-import { answerHint, duration, pendingLines, pendingTable, treeLines, until } from '../../src/cli/render';
+import { answerHint, decisionLine, duration, pendingLines, pendingTable, treeLines, until } from '../../src/cli/render';
 import { decisionsIn, pendingIn } from '../../src/cli/tree';
 import { frame } from '../../src/cli/watch';
 import { pickDecision } from '../../src/cli/answer';
@@ -91,6 +91,13 @@ describe('CLI rendering', () => {
     assert.match(lines[4], /^ {6}⏳ phase models waiting +████████░{12} · 2\/5 tasks · 2,000 tokens · \$0\.0200 · reason: gate: npm test exited 1$/);
     assert.match(lines[5], /^ {6}○ phase routes pending +░{20} · 0\/3 tasks/);
     assert.equal(lines.length, 6);
+  });
+
+  it('a decision line names who took it, and says when an answer gave no name', () => {
+    assert.equal(decisionLine(retried), '2026-11-21 11:31 UTC build/api/models#1 escalation (task-failed) → retry, by alice: fixture fixed');
+    // `temporal workflow update execute … --input '{"action":"retry"}'` carries no `by`.
+    const { by: _, note: __, ...anonymous } = retried;
+    assert.equal(decisionLine(anonymous), '2026-11-21 11:31 UTC build/api/models#1 escalation (task-failed) → retry, by a person (no "by" given)');
   });
 
   it('a question is found once however many levels carry it; decisions once, oldest first', () => {
