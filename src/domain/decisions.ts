@@ -186,8 +186,7 @@ export function controlProblem(msg: unknown): string | null {
   if (!BUDGET_LEVELS.includes(b.level as BudgetLevel)) return `budget.level must be one of ${BUDGET_LEVELS.join(', ')}, got ${JSON.stringify(b.level ?? null)}`;
   if (b.slug !== undefined && !(typeof b.slug === 'string' && b.slug.length > 0)) return `budget.slug must be a non-empty string, got ${JSON.stringify(b.slug)}`;
   if (b.tokens === undefined && b.usd === undefined) return 'budget needs tokens and/or usd (the new limit)';
-  const amounts = amountProblem(b, 'budget.');
-  return amounts;
+  return amountProblem(b, 'budget.');
 }
 
 function amountProblem(o: { tokens?: unknown; usd?: unknown }, prefix = ''): string | null {
