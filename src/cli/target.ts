@@ -18,12 +18,18 @@ export const QUERY_TIMEOUT_MS = 15_000;
 /** The same for a closed workflow: only a worker replaying it answers, and often none is up. */
 export const CLOSED_QUERY_TIMEOUT_MS = 4_000;
 
-/** Connects to the configured server (a clear error when none answers), runs `fn`, closes. */
-export async function withClient<T>(fn: (client: Client) => Promise<T>): Promise<T> {
+/** The configured server's config, or a one-line error when none answers there. */
+export async function requireServer(): Promise<ReturnType<typeof temporalConfig>> {
   const config = temporalConfig();
   if (!(await isServerReachable(config.address, config.namespace))) {
     throw new CliError(`no Temporal server at ${config.address} (namespace ${config.namespace}); start one with \`phaseflow server\` or set TEMPORAL_ADDRESS`);
   }
+  return config;
+}
+
+/** Connects to the configured server (a clear error when none answers), runs `fn`, closes. */
+export async function withClient<T>(fn: (client: Client) => Promise<T>): Promise<T> {
+  const config = await requireServer();
   const client = await connectClient(config);
   try {
     return await fn(client);

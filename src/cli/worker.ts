@@ -1,14 +1,16 @@
 /** `phaseflow worker`: runs the workflows and activities against the configured server. */
-import { ensureSearchAttributes, connectNative, temporalConfig } from '../temporal/config';
+import { ensureSearchAttributes, connectNative } from '../temporal/config';
 import { createWorker, installRuntimeLogger } from '../worker';
 import { createLogger } from '../log';
+import { requireServer } from './target';
 import { hideSecretsFromProcEnviron } from '../activities/secrets';
 import { sandboxStatus } from '../activities/sandbox';
 
 export async function workerCommand(opts: { concurrency?: number; logFile?: string }): Promise<void> {
   // First thing, before Temporal's native threads start: credentials leave /proc/<pid>/environ.
   const scrub = hideSecretsFromProcEnviron();
-  const config = temporalConfig();
+  // No server: one line, rather than the native client's transport error.
+  const config = await requireServer();
   const log = createLogger({ name: 'phaseflow-worker', file: opts.logFile ?? process.env.PHASEFLOW_LOG_FILE });
   installRuntimeLogger(log);
   const sandbox = sandboxStatus();

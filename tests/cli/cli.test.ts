@@ -150,6 +150,12 @@ describe('phaseflow CLI', () => {
     assert.match(r.stderr, /no Temporal server at 127\.0\.0\.1:1/);
   });
 
+  it('worker names the missing server in one line (no transport error, no stack)', () => {
+    const r = phaseflow(['worker', '--log-file', path.join(dir, 'worker.log')], { TEMPORAL_ADDRESS: '127.0.0.1:1' });
+    assert.equal(r.code, 1, r.stderr);
+    assert.equal(r.stderr, 'error: no Temporal server at 127.0.0.1:1 (namespace default); start one with `phaseflow server` or set TEMPORAL_ADDRESS\n');
+  });
+
   it('demo runs the demo epic to completion and prints mirrors and the Web UI link', function () {
     this.timeout(180_000);
     const ws = path.join(dir, 'demo');
