@@ -76,6 +76,12 @@ mkdir -p "$ws"
 mount --no-canonicalize --bind . "$ws"
 mount -o remount,bind,rw "$ws"
 cd "$ws"
+# phaseflow's own records stay read-only to the agent's shell, as to its file tools: transcripts,
+# details files, logs, the budget ledger, the orchestrator state and the mirror files.
+mkdir -p .claude/cache .claude/orchestrator
+for p in .claude/cache .claude/orchestrator .claude/epics/*/EPIC.json .claude/roadmaps/*/ROADMAP.json .claude/phase-plans/*/PROGRESS.json; do
+  if [ -e "$p" ]; then mount --bind "$p" "$p"; mount -o remount,bind,ro "$p"; fi
+done
 set +e
 ${INIT}`;
 

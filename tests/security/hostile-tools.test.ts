@@ -45,6 +45,16 @@ const IN_GIT = /is inside \.git and cannot be written by an agent/;
 const big = (n: number) => 'x'.repeat(n);
 const MARKER = `phaseflow-sec-${randomBytes(4).toString('hex')}`;
 
+/** Files phaseflow keeps in a workspace, with made-up contents. */
+const RECORDS: [string, string][] = [
+  ['.claude/cache/budget/p--h--run/1.1-1.json', '{"tokens":400}'],
+  ['.claude/cache/transcripts/p--1.1.jsonl', '{"turn":1}\n'],
+  ['.claude/orchestrator/state.json', '{"state":1}'],
+  ['.claude/epics/e/EPIC.json', '{"epic":1}'],
+  ['.claude/roadmaps/r/ROADMAP.json', '{"roadmap":1}'],
+  ['.claude/phase-plans/p/PROGRESS.json', '{"progress":1}'],
+];
+
 async function unchanged(file: string, content: string): Promise<void> {
   assert.equal(await fs.readFile(file, 'utf8'), content, `${file} changed`);
 }
@@ -341,6 +351,23 @@ const CASES: ToolCase[] = [
   { name: 'Bash cat of the canary .bashrc (its /tmp is hidden)', needsSandbox: true, call: (a) => ['Bash', { command: `cat ${path.join(a.canary, '.bashrc')}` }], expect: /No such file or directory/ },
   { name: "Bash listing the worker user's real home", needsSandbox: true, call: () => ['Bash', { command: `ls -A ${os.homedir()} | wc -l` }], isError: false, expect: /^0\n$/ },
   { name: 'Bash touch /etc/…', needsSandbox: true, call: () => ['Bash', { command: `touch /etc/${MARKER}` }], expect: /Read-only file system|Permission denied/, after: async () => assert.equal(await exists(`/etc/${MARKER}`), false) },
+  {
+    name: "Bash writing, moving or deleting phaseflow's records (cache, budget ledger, orchestrator state, mirrors)",
+    needsSandbox: true,
+    setup: async (a) => {
+      for (const [f, body] of RECORDS) {
+        await fs.mkdir(path.dirname(ws(a, f)), { recursive: true });
+        await fs.writeFile(ws(a, f), body);
+      }
+    },
+    call: () => ['Bash', { command: RECORDS.map(([f]) => `echo pwned > ${f}; rm -f ${f}; mv ${f} ${f}.x`).join('; ') + '; mkdir .claude/cache/new; echo done' }],
+    isError: false,
+    expect: /Read-only file system[\s\S]*done\n$/,
+    after: async (a) => {
+      for (const [f, body] of RECORDS) await unchanged(ws(a, f), body);
+      assert.equal(await exists(ws(a, '.claude/cache/new')), false);
+    },
+  },
   { name: 'Bash writing in the workspace still works', needsSandbox: true, call: () => ['Bash', { command: 'echo ok > made-by-bash.txt && cat made-by-bash.txt' }], isError: false, expect: /^ok\n$/ },
   {
     name: 'Bash leaving a setsid daemon behind',

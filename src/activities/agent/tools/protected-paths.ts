@@ -15,7 +15,7 @@ import { ToolError } from './tool-error';
 export const MAX_WRITE_BYTES = 5 * 1024 * 1024;
 
 /** Directories Glob and Grep do not walk (phaseflow's records are noise in a search). */
-export const PROTECTED_DIRS = [`${CLAUDE_DIR}/cache/transcripts`, `${CLAUDE_DIR}/cache/agent-outputs`];
+export const PROTECTED_DIRS = [`${CLAUDE_DIR}/cache/transcripts`, `${CLAUDE_DIR}/cache/agent-outputs`, `${CLAUDE_DIR}/cache/budget`];
 
 const BY_PHASEFLOW = 'is maintained by phaseflow and cannot be written by an agent';
 
