@@ -2,6 +2,8 @@
  * Structured logs (pino JSON) to a file or stderr; human output goes to stdout elsewhere.
  * Secrets are redacted by key name, by the value of every credential in the environment, and by shape.
  */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import pino, { type Logger } from 'pino';
 import { secretValues } from './activities/secrets';
 import { redactSecrets } from './domain/secret-scan';
@@ -9,7 +11,9 @@ import { redactSecrets } from './domain/secret-scan';
 const SECRET_KEYS = ['apiKey', 'api_key', 'authorization', 'Authorization', 'x-api-key', 'token', 'password', 'ANTHROPIC_API_KEY', 'GITHUB_TOKEN'];
 
 export function createLogger(opts: { name: string; file?: string; level?: string }): Logger {
-  const destination = opts.file ? pino.destination({ dest: opts.file, mkdir: true, sync: false }) : pino.destination(2);
+  // An fd opened here, not a path pino opens later: a process that exits early (a failed start)
+  // would otherwise hit "sonic boom is not ready yet" in pino's exit hook.
+  const destination = opts.file ? pino.destination({ dest: openLogFile(opts.file), sync: false }) : pino.destination(2);
   return pino(
     {
       name: opts.name,
@@ -35,4 +39,9 @@ function redactSecretValues(line: string): string {
     if (escaped !== v) out = out.split(escaped).join('[redacted]');
   }
   return redactSecrets(out);
+}
+
+function openLogFile(file: string): number {
+  fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+  return fs.openSync(file, 'a');
 }
