@@ -64,7 +64,7 @@ describe('phase budget ledger (real server, real agent activity, fake Messages A
     const [a1] = script.requests('1.1');
     assert.ok(script.requests('1.2').every((r) => r.req.closedAt! < a1.req.closedAt!), "precondition: 1.2's calls ended during 1.1's first");
     assert.equal(question?.budgetLevel, 'plan');
-    assert.match(question!.detail, /limit 1000 tokens; left -200 tokens/, 'the question counts the spend the refused agent saw');
+    assert.match(question!.detail, /^limit 1,000 tokens; spent 1,200 tokens \(over by 200 tokens\)$/, 'the question counts the spend the refused agent saw');
     assert.equal(requestsWhileWaiting, 3, "1.1's second call was refused (1 + 2 calls), and nothing started while the question waited");
     assert.equal(script.requests('1.1').length, 2, 'after the raise one more call finished 1.1');
     assert.equal(script.requests('1.1')[1].req.body.messages.filter((m: any) => m.role === 'assistant').length, 1, 'the conversation went on');
