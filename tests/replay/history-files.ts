@@ -17,7 +17,7 @@ export const MANIFEST_FILE = path.join(HISTORY_DIR, 'manifest.json');
  */
 export const ARCHIVE_DIR = path.join(__dirname, 'archive');
 
-/** The archived sets, by directory name (oldest first: names start with the date). */
+/** The archived sets' directories, by name (`<date>-<commit recorded at>`). */
 export function archiveSets(): string[] {
   if (!fs.existsSync(ARCHIVE_DIR)) return [];
   return fs.readdirSync(ARCHIVE_DIR, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => path.join(ARCHIVE_DIR, d.name)).sort();

@@ -88,7 +88,7 @@ describe('replay of histories recorded by earlier workflow code (tests/replay/ar
 
   it('the archive takes the pre-patch path: its phases recorded no patch marker, the current ones did', () => {
     const phases = (dir?: string) => readManifest(dir).entries.filter((e) => e.workflowType === 'phaseWorkflow' && e.closedBy.endsWith('COMPLETED'));
-    const oldest = sets[0];
+    const oldest = [...sets].sort((a, b) => readManifest(a).recordedAt.localeCompare(readManifest(b).recordedAt))[0];
     assert.ok(phases(oldest).length > 0 && phases().length > 0);
     assert.equal(phases(oldest).filter((e) => hasPatchMarker(loadHistory(e, oldest))).length, 0, `${oldest}: a phase with a patch marker`);
     assert.equal(phases().filter((e) => !hasPatchMarker(loadHistory(e))).length, 0, 'a current phase history without the patch marker');
