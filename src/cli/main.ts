@@ -51,7 +51,7 @@ export function program(): Command {
   p.command('validate')
     .argument('<file>', 'epic spec (YAML or JSON)')
     .description('check an epic spec; every problem is printed with its field path')
-    .option('--json', 'print the validated spec as JSON (workspace resolved), e.g. for `temporal workflow start --input-file epic.json`')
+    .option('--json', 'print the validated spec as JSON (workspace resolved), e.g. for `temporal workflow start --input-file epic.json`; an invalid spec prints {"valid": false, "problems": [{"path", "message"}]} (exit 2)')
     .action((file, o) => validateCommand(file, { json: o.json }));
 
   p.command('schema')

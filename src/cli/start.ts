@@ -1,7 +1,7 @@
 /** `phaseflow validate` and `start`. */
 import { type Client, WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import { workflowIds, WORKFLOW_TYPES } from '../domain/ids';
-import { loadEpicFile } from '../domain/load-spec';
+import { loadEpicFile, SpecError } from '../domain/load-spec';
 import { mirrorPaths } from '../domain/paths';
 import type { EpicSpec } from '../domain/spec';
 import { SA } from '../domain/search-attributes';
@@ -11,15 +11,29 @@ import { withClient } from './target';
 import { leaveOnCtrlC, watchEpic } from './watch';
 
 export function validateCommand(file: string, opts: { json?: boolean } = {}): void {
-  const spec = loadEpicFile(file);
+  let spec: EpicSpec;
+  try {
+    spec = loadEpicFile(file);
+  } catch (err) {
+    // A tool asking for JSON gets the problems as JSON too (stdout); people still read stderr.
+    if (opts.json && err instanceof SpecError) console.log(JSON.stringify({ valid: false, file, problems: err.problems }, null, 2));
+    throw err;
+  }
   if (opts.json) {
     // The normalised spec as plain JSON: what `temporal workflow start --input-file epic.json` takes.
     console.log(JSON.stringify(spec, null, 2));
     return;
   }
   const counts = countOf(spec);
-  console.log(`${file}: valid epic "${spec.slug}": ${counts.roadmaps} roadmaps, ${counts.plans} plans, ${counts.phases} phases, ${counts.tasks} tasks`);
+  console.log(`${file}: valid epic "${spec.slug}": ${countsText(counts)}`);
 }
+
+/** "1 roadmap, 2 plans, …": the counts of a spec in words. */
+export function countsText(c: ReturnType<typeof countOf>): string {
+  return (['roadmap', 'plan', 'phase', 'task'] as const).map((k) => plural(c[`${k}s`], k)).join(', ');
+}
+
+const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
 
 export function countOf(spec: EpicSpec) {
   const plans = spec.roadmaps.flatMap((r) => r.plans);
@@ -42,7 +56,7 @@ export async function startEpic(client: Client, spec: EpicSpec, opts: { id?: str
       workflowId,
       taskQueue: opts.taskQueue,
       args: [spec],
-      staticSummary: `Epic ${spec.title}: ${c.roadmaps} roadmaps, ${c.plans} plans, ${c.phases} phases, ${c.tasks} tasks (${spec.agentMode})`,
+      staticSummary: `Epic ${spec.title}: ${countsText(c)} (${spec.agentMode})`,
       // The description is in the input already; the Web UI gets a readable slice of it.
       staticDetails: spec.description ? spec.description.slice(0, 4000) : undefined,
       typedSearchAttributes: [
@@ -64,7 +78,7 @@ export async function startCommand(file: string, opts: StartOptions): Promise<vo
   const loaded = loadEpicFile(file);
   const spec: EpicSpec = opts.dryRun ? { ...loaded, agentMode: 'dry-run' } : loaded;
   if (spec.agentMode === 'claude' && !process.env.ANTHROPIC_API_KEY) {
-    console.error('note: agentMode is "claude"; the worker needs ANTHROPIC_API_KEY (use --dry-run to simulate agents)');
+    console.error('note: this shell has no ANTHROPIC_API_KEY; the worker needs one for agentMode "claude" (use --dry-run to simulate agents)');
   }
   const { taskQueue } = temporalConfig();
   await withClient(async (client) => {

@@ -32,6 +32,34 @@ describe('phaseflow CLI', () => {
     assert.match(r.stdout, /valid epic "demo-greeter": 2 roadmaps, 3 plans, 9 phases, 20 tasks/);
   });
 
+  it('validate counts in words: one roadmap, not "1 roadmaps"', () => {
+    const file = path.join(dir, 'mini.yaml');
+    writeFileSync(file, 'slug: mini\ntitle: x\nworkspace: ws\nroadmaps: [{ slug: r, title: R, plans: [{ slug: p, title: P, phases: [{ slug: one, title: One, tasks: [{ id: "1", description: a }] }] }] }]\n');
+    const r = phaseflow(['validate', file]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, `${file}: valid epic "mini": 1 roadmap, 1 plan, 1 phase, 1 task\n`);
+  });
+
+  it('validate --json on an invalid spec prints the problems as JSON on stdout, the text on stderr, exit 2', () => {
+    const file = path.join(dir, 'bad.yaml');
+    writeFileSync(file, 'slug: Bad Slug\ntitle: x\nworkspace: ws\ncolour: red\nroadmaps: []\n');
+    const r = phaseflow(['validate', file, '--json']);
+    assert.equal(r.code, 2, shown(r));
+    const out = JSON.parse(r.stdout);
+    assert.equal(out.valid, false);
+    assert.equal(out.file, file);
+    const byPath = new Map(out.problems.map((p: { path: string; message: string }) => [p.path, p.message]));
+    assert.match(String(byPath.get('slug')), /expected a slug/);
+    assert.match(String(byPath.get('colour')), /unknown field "colour"/);
+    assert.match(String(byPath.get('roadmaps')), /at least one roadmap/);
+    assert.equal(out.problems.length, 3, r.stdout);
+    assert.match(r.stderr, new RegExp(`: 3 problems\n {2}`));
+    // A file that cannot be read is no spec to judge: a usage error, nothing on stdout.
+    const missing = phaseflow(['validate', path.join(dir, 'nope.yaml'), '--json']);
+    assert.equal(missing.code, 1, shown(missing));
+    assert.equal(missing.stdout, '');
+  });
+
   it('validate prints every problem with its field path and exits 2', () => {
     const file = path.join(dir, 'bad.yaml');
     writeFileSync(
