@@ -10,6 +10,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { parseArgs } from 'node:util';
 import { WorkflowFailedError, type Client, type WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { historyToJSON, type History } from '@temporalio/common/lib/proto-utils';
@@ -75,22 +76,52 @@ async function recordScenario(client: Client, taskQueue: string, scenario: Scena
   });
 }
 
+const USAGE = 'usage: npm run record:histories [-- --archive <name>]';
+
+/** A bad command line: reported as one line and exit status 2, before anything starts. */
+class UsageError extends Error {}
+
+/** An archive's directory name: no leading dot or dash (no hidden or option-like directories), no path. */
+const ARCHIVE_NAME = /^[A-Za-z0-9][\w.-]*$/;
+
 /**
  * `--archive <name>` keeps the set being replaced in tests/replay/archive/<name> (use it when the
- * workflows changed behind patched(): runs of the old code must go on replaying).
+ * workflows changed behind patched(): runs of the old code must go on replaying). Parsed strictly
+ * so that a typo (`--archiv old`) is refused instead of silently replacing the set unarchived.
  */
-function archiveName(): string | undefined {
-  const i = process.argv.indexOf('--archive');
-  if (i < 0) return undefined;
-  const name = process.argv[i + 1];
-  if (!name || !/^[\w.-]+$/.test(name)) throw new Error(`--archive needs a directory name (letters, digits, . _ -), got ${JSON.stringify(name)}`);
-  if (fs.existsSync(path.join(ARCHIVE_DIR, name))) throw new Error(`--archive ${name}: ${path.join(ARCHIVE_DIR, name)} exists already`);
-  return name;
+function parseOptions(argv: string[]): { archive?: string; help: boolean } {
+  let values: { archive?: string[]; help?: boolean };
+  try {
+    ({ values } = parseArgs({ args: argv, options: { archive: { type: 'string', multiple: true }, help: { type: 'boolean', short: 'h' } }, strict: true }));
+  } catch (err) {
+    const e = err as Error & { code?: string };
+    // parseArgs' own messages run over several lines and suggest `--archive=-XYZ`; say it in one.
+    if (e.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') throw new UsageError(`--archive needs a directory name after it (starting with a letter or digit); ${USAGE}`);
+    if (e.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' || e.code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL') throw new UsageError(`${e.message.split('\n')[0].replace(/\.$/, '')}; ${USAGE}`);
+    throw err;
+  }
+  if (values.help) return { help: true };
+  if (!values.archive) return { help: false };
+  if (values.archive.length > 1) throw new UsageError(`--archive given ${values.archive.length} times (${values.archive.map((a) => JSON.stringify(a)).join(', ')}); give it once`);
+  const name = values.archive[0];
+  // The first character rules out '', '.', '..', '.hidden' and '-foo'; the rest, any path.
+  if (!ARCHIVE_NAME.test(name)) {
+    throw new UsageError(`--archive ${JSON.stringify(name)}: expected a directory name of letters, digits, . _ - starting with a letter or digit, e.g. 2026-11-21-1013def`);
+  }
+  const dir = path.join(ARCHIVE_DIR, name);
+  if (fs.existsSync(dir)) throw new UsageError(`--archive ${name}: ${path.relative(process.cwd(), dir)} exists already; choose another name`);
+  if (!fs.existsSync(MANIFEST_FILE)) throw new UsageError(`--archive ${name}: there is no recorded set to archive (${path.relative(process.cwd(), MANIFEST_FILE)} is missing)`);
+  return { archive: name, help: false };
 }
 
 async function main(): Promise<void> {
   const t0 = Date.now();
-  const archiveAs = archiveName();
+  // Checked before the server starts: a refused command line records and changes nothing.
+  const { archive: archiveAs, help } = parseOptions(process.argv.slice(2));
+  if (help) {
+    console.log(`${USAGE}\n  --archive <name>  first keep the set being replaced in ${path.relative(process.cwd(), ARCHIVE_DIR)}/<name>`);
+    return;
+  }
   delete process.env.TEMPORAL_ADDRESS;
   await startTestTemporal();
   try {
@@ -135,6 +166,11 @@ async function main(): Promise<void> {
 main().then(
   () => process.exit(0),
   (err) => {
+    if (err instanceof UsageError) {
+      console.error(`record-histories: ${err.message}`);
+      process.exit(2);
+    }
+    // A failure while recording: the stack says where.
     console.error(`record-histories failed: ${err instanceof Error ? (err.stack ?? err.message) : err}`);
     process.exit(1);
   },
