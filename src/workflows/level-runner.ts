@@ -35,6 +35,10 @@ export interface LevelCarry {
   budgetsAbove: BudgetLine[];
 }
 
+/** The counts a child (plan or roadmap) ends with. */
+export type ChildCounts = Pick<ChildProgress, 'tasksCompleted' | 'phasesCompleted'>;
+type ChildWorkflow = (...args: any[]) => Promise<ChildCounts>;
+
 export interface ChildStart {
   /** Budget lines for the child: the levels above and this one, with what was spent so far. */
   budgets: BudgetLine[];
@@ -111,7 +115,7 @@ export class LevelRunner {
    * Runs each child not yet done, in order; returns when all completed or one failed. `onBetween`
    * runs before each child (continue-as-new happens there).
    */
-  async runChildren(children: { slug: string; start: (s: ChildStart) => Promise<ChildWorkflowHandle<any>> }[], onBetween: () => Promise<void>): Promise<void> {
+  async runChildren(children: { slug: string; start: (s: ChildStart) => Promise<ChildWorkflowHandle<ChildWorkflow>> }[], onBetween: () => Promise<void>): Promise<void> {
     if (this.state.status === 'pending') {
       this.state.status = 'active';
       this.changed();
@@ -126,10 +130,13 @@ export class LevelRunner {
         try {
           const handle = await child.start({ budgets: this.childBudgets(), paused: this.state.paused });
           this.currentChildId = handle.workflowId;
-          await handle.result();
+          const result: Partial<ChildCounts> | undefined = await handle.result();
           progress.status = 'completed';
-          progress.tasksCompleted = progress.tasksTotal;
-          progress.phasesCompleted = progress.phasesTotal;
+          // A child that completed did not necessarily run everything: a skipped phase's tasks
+          // never ran. Its result has the final counts. (Results recorded before they carried
+          // phasesCompleted leave the child's last progress report in place.)
+          if (typeof result?.tasksCompleted === 'number') progress.tasksCompleted = result.tasksCompleted;
+          if (typeof result?.phasesCompleted === 'number') progress.phasesCompleted = result.phasesCompleted;
           progress.pending = [];
           this.changed();
         } catch (err) {

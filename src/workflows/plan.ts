@@ -58,10 +58,17 @@ export interface PlanInput {
   carry?: { state: PlanState; revisions: { progress: number; orchestrator: number }; budgets: BudgetLine[] };
 }
 
+/** What a plan ends with: its counts, which the roadmap takes as final (skipped phases' tasks never ran). */
 export interface PlanOutcome {
   status: 'completed';
   tasksCompleted: number;
+  tasksTotal: number;
+  /** Completed or skipped phases, as the plan's progress reports count them. */
+  phasesCompleted: number;
+  phasesTotal: number;
 }
+
+const phasesDone = (state: PlanState) => state.phases.filter((p) => p.status === 'completed' || p.status === 'skipped').length;
 
 export async function planWorkflow(input: PlanInput): Promise<PlanOutcome> {
   const { epic, plan } = input;
@@ -104,7 +111,7 @@ export async function planWorkflow(input: PlanInput): Promise<PlanOutcome> {
       tasksTotal: tasks.length,
       tasksCompleted: countDone(tasks),
       phasesTotal: state.phases.length,
-      phasesCompleted: state.phases.filter((p) => p.status === 'completed' || p.status === 'skipped').length,
+      phasesCompleted: phasesDone(state),
       usage: sumUsage(tasks),
       current: state.phases[state.currentPhase - 1]?.title,
       ...(state.failureReason ? { failureReason: state.failureReason } : {}),
@@ -303,7 +310,8 @@ export async function planWorkflow(input: PlanInput): Promise<PlanOutcome> {
 
   await flush();
   if (state.status === 'failed') throw ApplicationFailure.nonRetryable(`plan ${plan.slug}: ${state.failureReason}`, 'PlanFailed');
-  return { status: 'completed', tasksCompleted: countDone(allTasks(state)) };
+  const tasks = allTasks(state);
+  return { status: 'completed', tasksCompleted: countDone(tasks), tasksTotal: tasks.length, phasesCompleted: phasesDone(state), phasesTotal: state.phases.length };
 }
 
 function planStatusNode(state: PlanState, status: string, budgets: BudgetLine[]): StatusNode {
