@@ -1,7 +1,9 @@
 /** `phaseflow status ID`: the tree of a run, what it waits on, and the decisions taken so far. */
+import { type Client, WorkflowFailedError } from '@temporalio/client';
 import { decisionLine, pendingLines, treeLines } from './render';
 import { CLOSED_QUERY_TIMEOUT_MS, resolveTarget, withClient } from './target';
 import { decisionsIn, fetchTree, pendingIn, SETTLED_STATUSES } from './tree';
+import { failureReason } from './watch';
 import type { StatusNode } from '../workflows/messages';
 
 export async function statusCommand(id: string, opts: { json?: boolean }): Promise<void> {
@@ -18,12 +20,17 @@ export async function statusCommand(id: string, opts: { json?: boolean }): Promi
     // A closed run waits for nobody, whatever a closed phase still reports.
     const pending = tree && target.status === 'RUNNING' ? pendingIn(tree) : [];
     const decisions = tree ? decisionsIn(tree) : [];
+    // No tree to say why a closed run ended (it failed before it could answer, or no worker
+    // replays it): its close event says.
+    const failure = !tree && target.status !== 'RUNNING' ? await closeFailure(client, target.workflowId) : undefined;
     if (opts.json) {
-      console.log(JSON.stringify({ workflowId: target.workflowId, epicId: target.epicId, status: target.status, tree, pending, decisions }, null, 2));
+      console.log(JSON.stringify({ workflowId: target.workflowId, epicId: target.epicId, status: target.status, tree, ...(failure ? { failure } : {}), pending, decisions }, null, 2));
       return;
     }
     if (!tree) {
+      // Exit 0 as for any run that status can describe, failed or not.
       console.log(`${target.workflowId}: workflow ${target.status.toLowerCase()}`);
+      if (failure) for (const line of failure.split('\n')) console.log(`  ${line}`);
       console.log(`  (no status tree: ${problem})`);
       return;
     }
@@ -49,4 +56,17 @@ export function headline(tree: StatusNode, workflowStatus: string): string {
   const workflow = workflowStatus.toLowerCase();
   const same = workflow === tree.status || (workflow === 'running' && !SETTLED_STATUSES.has(tree.status));
   return `${tree.level} ${tree.status}${same ? '' : ` (workflow ${workflow})`}`;
+}
+
+/**
+ * How a closed workflow failed, from its close event (no worker needed): the failure that says
+ * why (an epic's input check lists every field path); undefined if it completed.
+ */
+async function closeFailure(client: Client, workflowId: string): Promise<string | undefined> {
+  try {
+    await client.connection.withDeadline(Date.now() + CLOSED_QUERY_TIMEOUT_MS, () => client.workflow.getHandle(workflowId).result());
+    return undefined;
+  } catch (err) {
+    return err instanceof WorkflowFailedError ? failureReason(err) : undefined;
+  }
 }

@@ -127,10 +127,24 @@ export async function queryWorkflow<T>(client: Client, workflowId: string, name:
     return await client.connection.withDeadline(Date.now() + timeoutMs, () => client.workflow.getHandle(workflowId).query<T>(name));
   } catch (err) {
     const msg = (err as Error)?.message ?? String(err);
-    if (/did not register a handler for/.test(msg)) throw new NotStartedYet(`${workflowId} has not run its first workflow task yet (no "${name}" query handler registered); try again in a moment`);
+    if (/did not register a handler for/.test(msg)) throw new NotStartedYet(await notStartedText(client, workflowId, name));
     const hint = /deadline|timeout|timed out/i.test(msg) ? ` (no worker answered within ${timeoutMs / 1000} s: is \`phaseflow worker\` running on task queue ${temporalConfig().taskQueue}?)` : '';
     throw new CliError(`query "${name}" on ${workflowId} failed: ${msg}${hint}`);
   }
+}
+
+/**
+ * A workflow without the handler: one still starting will register it soon; one that closed
+ * in its first task (an epic whose input failed its check) never will, so no "try again".
+ */
+async function notStartedText(client: Client, workflowId: string, name: string): Promise<string> {
+  const status = await client.workflow
+    .getHandle(workflowId)
+    .describe()
+    .then((d) => d.status.name, () => 'RUNNING');
+  return status === 'RUNNING'
+    ? `${workflowId} has not run its first workflow task yet (no "${name}" query handler registered); try again in a moment`
+    : `${workflowId} ${status.toLowerCase()} in its first workflow task, before it registered its "${name}" query handler`;
 }
 
 export const queryStatus = (client: Client, workflowId: string, timeoutMs?: number) => queryWorkflow<StatusNode>(client, workflowId, 'status', timeoutMs);

@@ -3,7 +3,8 @@
  * an epic started under its own id is found by its slug; pausing a paused run says so; Ctrl-C in
  * watch leaves the run going and says how to come back; watch attached before the workflow's
  * first task stays quiet and prints each level's end after what ended inside it; `status` of a phase that failed says so (its workflow completed); a gate
- * run again after a person's retry keeps the log of the run before.
+ * run again after a person's retry keeps the log of the run before; `status` of an epic that failed
+ * its own input check shows the failure with its field paths.
  */
 import { strict as assert } from 'node:assert';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -86,6 +87,33 @@ describe('phaseflow operating edges (real server)', function () {
     // Each level's closing line comes after those of the levels inside it, as they happened.
     const closed = [...r.stdout.matchAll(/^\d\d:\d\d:\d\d ✔ (\w+) \S+ completed/gm)].map((m) => m[1]);
     assert.deepEqual(closed, ['phase', 'plan', 'roadmap', 'epic'], shown(r));
+  });
+
+  it('status of an epic that failed its input check (no status tree) prints the failure with its field paths, no "try again"', async () => {
+    const e = epic('edge-badinput', [{ slug: 'one', title: 'One', tasks: [agentTask('1.1', 50)] }]);
+    // Raw input, as `temporal workflow start` passes it: nothing checked it before the workflow.
+    const bad = { ...e.spec, colour: 'red', settings: { ...e.spec.settings, maxParallel: 0 } };
+    await withWorker(e.taskQueue, async () => {
+      const handle = await startEpic(e.taskQueue, bad);
+      await assert.rejects(handle.result(), (err: Error) => /^workflow input: 2 problems/.test(String(err.cause?.message)));
+      // The worker is still up: the query reaches the closed workflow, which has no handler.
+      const r = await phaseflow(['status', e.slug]);
+      assert.equal(r.code, 0, shown(r));
+      assert.equal(r.stderr, '', shown(r));
+      const lines = r.stdout.split('\n');
+      assert.equal(lines[0], `${e.epicId}: workflow failed`, shown(r));
+      assert.equal(lines[1], '  workflow input: 2 problems', shown(r));
+      assert.ok(lines.includes('    colour: unknown field "colour"'), shown(r));
+      assert.ok(lines.some((l) => /^ {4}settings\.maxParallel: .*>=1/.test(l)), shown(r));
+      assert.match(r.stdout, /failed in its first workflow task, before it registered its "status" query handler/);
+      assert.doesNotMatch(r.stdout, /try again/);
+      const json = await phaseflow(['status', e.slug, '--json']);
+      assert.equal(json.code, 0, shown(json));
+      const out = JSON.parse(json.stdout);
+      assert.equal(out.status, 'FAILED');
+      assert.match(out.failure, /^workflow input: 2 problems\n {2}/);
+      assert.match(out.failure, /colour: unknown field "colour"/);
+    });
   });
 
   it('a gate run again after a retry keeps both logs; status of the phase that then failed says "phase failed (workflow completed)"', async () => {
