@@ -95,7 +95,7 @@ describe('phaseflow operating edges (real server)', function () {
     const bad = { ...e.spec, colour: 'red', settings: { ...e.spec.settings, maxParallel: 0 } };
     await withWorker(e.taskQueue, async () => {
       const handle = await startEpic(e.taskQueue, bad);
-      await assert.rejects(handle.result(), (err: Error) => /^workflow input: 2 problems/.test(String(err.cause?.message)));
+      await assert.rejects(handle.result(), (err: Error) => /^workflow input: 2 problems/.test(String((err.cause as Error)?.message)));
       // The worker is still up: the query reaches the closed workflow, which has no handler.
       const r = await phaseflow(['status', e.slug]);
       assert.equal(r.code, 0, shown(r));
