@@ -50,6 +50,8 @@ export interface ClassifyOptions {
   requestTimeoutMs?: number;
   /** Merged into the failure's details (usage so far, the details file …). */
   details?: Record<string, unknown>;
+  /** The API's base URL the client used, and where it came from (e.g. ANTHROPIC_BASE_URL), for connection failures. */
+  endpoint?: { url: string; from?: string };
 }
 
 /** Maps an error thrown by a model call to the failure the activity should throw. */
@@ -79,10 +81,7 @@ export function classifyModelError(err: unknown, input: TaskRunInput, opts: Clas
     return transient(`Anthropic API request timed out${opts.requestTimeoutMs ? ` after ${opts.requestTimeoutMs} ms` : ''}`, { timeout: true });
   }
   if (err instanceof APIUserAbortError) return transient('Anthropic API request aborted');
-  if (err instanceof APIConnectionError) {
-    const cause = (err as { cause?: unknown }).cause;
-    return transient(`connection to the Anthropic API failed: ${err.message}${cause instanceof Error ? ` (${cause.message})` : ''}`);
-  }
+  if (err instanceof APIConnectionError) return transient(connectionFailure(err, opts.endpoint));
   if (err instanceof APIError) {
     const status = err.status as number | undefined;
     const apiMessage = err.apiMessage ?? err.message;
@@ -110,7 +109,7 @@ export function classifyModelError(err: unknown, input: TaskRunInput, opts: Clas
     // the connection dropped mid-response.
     return transient(`Anthropic API response broken off: ${err.message}`);
   }
-  if (isNetworkError(err)) return transient(`connection to the Anthropic API failed: ${(err as Error).message}`);
+  if (isNetworkError(err)) return transient(connectionFailure(err as Error, opts.endpoint));
   return err instanceof Error ? err : new Error(String(err));
 }
 
@@ -121,4 +120,61 @@ function isNetworkError(err: unknown): boolean {
     (err instanceof TypeError && /terminated|fetch failed|other side closed/i.test(err.message)) ||
     (typeof code === 'string' && /^(ECONNRESET|ECONNREFUSED|EPIPE|ETIMEDOUT|UND_ERR_)/.test(code))
   );
+}
+
+/** What a few socket error codes mean, for people who do not know them by heart. */
+const SOCKET_CODE_MEANING: Record<string, string> = {
+  ECONNREFUSED: 'nothing listens there',
+  ENOTFOUND: 'no such host',
+  EAI_AGAIN: 'host name lookup failed for now',
+  ECONNRESET: 'the other side reset the connection',
+  EPIPE: 'the other side closed the connection',
+  ETIMEDOUT: 'no answer in time',
+  UND_ERR_CONNECT_TIMEOUT: 'no answer to the connect in time',
+  UND_ERR_SOCKET: 'the other side closed the connection',
+  EHOSTUNREACH: 'host unreachable',
+  ENETUNREACH: 'network unreachable',
+};
+
+type NetError = Error & { code?: unknown; address?: unknown; port?: unknown; hostname?: unknown; errors?: unknown };
+
+/**
+ * "connection to the Anthropic API at http://127.0.0.1:1234 (ANTHROPIC_BASE_URL) failed:
+ * ECONNREFUSED 127.0.0.1:1234 (nothing listens there)". The SDK's own words ("Connection error.",
+ * "fetch failed") say nothing; the reason is at the end of the cause chain (APIConnectionError →
+ * fetch's TypeError → the socket's error, or an AggregateError of one per address tried).
+ */
+export function connectionFailure(err: Error, endpoint?: ClassifyOptions['endpoint']): string {
+  const at = endpoint ? ` at ${safeUrl(endpoint.url)}${endpoint.from ? ` (${endpoint.from})` : ''}` : '';
+  // A cause may quote the URL it refused (fetch does for one with credentials): without its secrets.
+  return `connection to the Anthropic API${at} failed: ${socketReason(err).replace(/\b[a-z][a-z0-9+.-]*:\/\/[^\s'"]+/gi, safeUrl)}`;
+}
+
+/** The innermost cause, as "CODE address:port (meaning)" when it has a code, else its message. */
+export function socketReason(err: Error): string {
+  const chain: NetError[] = [];
+  for (let e: unknown = err; e instanceof Error && chain.length < 10 && !chain.includes(e as NetError); e = (e as { cause?: unknown }).cause) chain.push(e as NetError);
+  const coded = [...chain].reverse().find((e) => typeof e.code === 'string');
+  if (!coded) {
+    const inner = chain[chain.length - 1];
+    // fetch refuses some ports outright (the Fetch standard's "bad ports": 1, 9, 22, 25, …).
+    if (/^bad port$/i.test(inner.message)) return 'fetch refuses this port ("bad port": the Fetch standard blocks it; use another port)';
+    return inner.message;
+  }
+  // Several addresses tried (IPv6 and IPv4 for "localhost"): the first says where.
+  const where = [coded, ...(Array.isArray(coded.errors) ? (coded.errors as NetError[]) : [])].find((e) => typeof e?.address === 'string' || typeof e?.hostname === 'string');
+  const place = where ? (typeof where.address === 'string' ? `${where.address}${where.port !== undefined ? `:${where.port}` : ''}` : String(where.hostname)) : '';
+  const code = coded.code as string;
+  const meaning = SOCKET_CODE_MEANING[code] ?? coded.message;
+  return [code, place, meaning ? `(${meaning})` : ''].filter(Boolean).join(' ');
+}
+
+/** The URL without user info, query or fragment (a base URL may carry a token). */
+function safeUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.protocol}//${u.host}${u.pathname === '/' ? '' : u.pathname}`;
+  } catch {
+    return '(unparsable URL)';
+  }
 }
