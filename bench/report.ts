@@ -68,30 +68,74 @@ export function machineInfo(repo: string, temporalBinary: string) {
   };
 }
 
-export interface ResultsFile {
-  machine: ReturnType<typeof machineInfo>;
+export type Machine = ReturnType<typeof machineInfo>;
+
+/** One scenario's entry in results.json: its figures and exactly how and where it was measured. */
+export interface ResultEntry extends ScenarioResult {
+  scenario: string;
+  /** The bench options that shaped this entry (repeats, or the scale epic's shape). */
   options: Record<string, unknown>;
-  scenarios: Record<string, ScenarioResult & { machine?: ReturnType<typeof machineInfo> }>;
+  machine: Machine;
+}
+
+export interface ResultsFile {
+  note: string;
+  /** What the last `npm run bench` wrote into this file: it may have re-run only some entries. */
+  lastRun: { date: string; gitCommit?: string; wrote: string[]; options: Record<string, unknown> };
+  /**
+   * By key: the scenario's name, or `scale@RxPxHxT` for a scale epic of another shape than the
+   * full 10×10×10×10. Entries not re-run keep their own machine, commit and options.
+   */
+  scenarios: Record<string, ResultEntry>;
+}
+
+const NOTE =
+  'Written by `npm run bench` (bench/run.ts; bench/README.md explains each figure). Each entry under "scenarios" was measured separately ' +
+  'and carries its own machine, commit and options; a run re-writes only the entries it measured. "scale" is the full 10x10x10x10 epic; ' +
+  'a scale epic of another shape is kept as "scale@RxPxHxT".';
+
+/** The results file at `file`, or undefined if there is none; a file that is not one is refused (nothing would be kept of it). */
+export function readResults(file: string): ResultsFile | undefined {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new Error(`${file}: cannot read it (${(err as Error).message})`);
+  }
+  let parsed: Partial<ResultsFile>;
+  try {
+    parsed = JSON.parse(text);
+  } catch (err) {
+    throw new Error(`${file}: not JSON (${(err as Error).message}); move it away or give another --out`);
+  }
+  const entryProblem = ([key, e]: [string, Partial<ResultEntry>]) => (!e?.machine || !e.options || !Array.isArray(e.figures) ? `entry "${key}" lacks machine, options or figures` : undefined);
+  const problem =
+    typeof parsed !== 'object' || parsed === null
+      ? 'not an object'
+      : !parsed.lastRun
+        ? 'no "lastRun"'
+        : typeof parsed.scenarios !== 'object' || parsed.scenarios === null
+          ? 'no "scenarios"'
+          : Object.entries(parsed.scenarios).map(entryProblem).find(Boolean);
+  if (problem) throw new Error(`${file}: not a bench results file of this layout (${problem}); move it away or give another --out`);
+  return parsed as ResultsFile;
 }
 
 /**
- * Writes the scenarios of this run into `file`. Scenarios not run this time (`--only`) keep
- * their earlier entries, each with the machine and commit it was measured on.
+ * Writes this run's entries into `file`; the entries it did not measure (other scenarios under
+ * `--only`, other scale shapes) stay as they were. Returns what was written.
  */
-export function writeResults(file: string, run: ResultsFile): void {
-  let previous: ResultsFile | undefined;
-  try {
-    previous = JSON.parse(fs.readFileSync(file, 'utf8'));
-  } catch {
-    previous = undefined;
-  }
-  const scenarios: ResultsFile['scenarios'] = {};
-  for (const [name, s] of Object.entries(previous?.scenarios ?? {})) {
-    if (!(name in run.scenarios)) scenarios[name] = { ...s, machine: s.machine ?? previous!.machine };
-  }
-  for (const [name, s] of Object.entries(run.scenarios)) scenarios[name] = { ...s, machine: run.machine };
+export function writeResults(file: string, run: { machine: Machine; options: Record<string, unknown>; entries: Record<string, Omit<ResultEntry, 'machine'>> }): ResultsFile {
+  const out: ResultsFile = {
+    note: NOTE,
+    lastRun: { date: run.machine.date, gitCommit: run.machine.gitCommit, wrote: Object.keys(run.entries), options: run.options },
+    scenarios: { ...readResults(file)?.scenarios },
+  };
+  for (const [key, e] of Object.entries(run.entries)) out.scenarios[key] = { ...e, machine: run.machine };
   fs.mkdirSync(path.dirname(file), { recursive: true });
-  fs.writeFileSync(file, JSON.stringify({ machine: run.machine, options: run.options, scenarios }, null, 2) + '\n');
+  fs.writeFileSync(file, JSON.stringify(out, null, 2) + '\n');
+  return out;
 }
 
 /** The table printed at the end: figure, measured, target, pass/fail. */

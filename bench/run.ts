@@ -1,64 +1,99 @@
 /**
  * `npm run bench`: phaseflow's performance figures on a local Temporal dev server it starts
- * itself, with dry-run agents (no API key). Prints a table and writes bench/results.json.
- *
- *   npm run bench                          all scenarios, scale epic 10×10×10×10
- *   npm run bench -- --only scale          one scenario (or a comma-separated list)
- *   npm run bench -- --scale small         scale epic 2×2×2×10 (or RxPxHxT; env PHASEFLOW_BENCH_SCALE)
- *   npm run bench -- --repeat 5            repeats of the quick scenarios (medians; default 3)
- *   npm run bench -- --out FILE --keep     results elsewhere; keep the temp dir (server db, logs)
+ * itself, with dry-run agents (no API key). Prints a table and writes bench/results.json; the
+ * options are in USAGE below (`npm run bench -- --help`) and bench/README.md.
  */
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { startBenchEnv } from './env';
-import { type Figure, machineInfo, type ScenarioResult, table, writeResults } from './report';
+import { type Figure, machineInfo, readResults, type ResultEntry, table, writeResults } from './report';
 import { context } from './scenarios/context';
 import { overhead } from './scenarios/overhead';
 import { parallel } from './scenarios/parallel';
 import type { Scenario } from './scenarios/scenario';
 import { scale } from './scenarios/scale';
-import { benchEpic, parseShape, type Shape } from './specs';
+import { benchEpic, parseShape, resultKey, shapeText } from './specs';
 
 const REPO = path.resolve(__dirname, '..');
 const SCENARIOS: Scenario[] = [parallel, overhead, context, scale];
-const SCALES: Record<string, Shape> = {
-  full: { roadmaps: 10, plans: 10, phases: 10, tasks: 10 },
-  small: { roadmaps: 2, plans: 2, phases: 2, tasks: 10 },
-};
+const DEFAULT_OUT = path.join(REPO, 'bench', 'results.json');
+
+const USAGE = `usage: npm run bench [-- options]
+  --only NAME[,NAME]  run only these scenarios: ${SCENARIOS.map((s) => s.name).join(', ')} (default: all)
+  --scale SHAPE       the scale epic: full = 10x10x10x10 (default), small = 2x2x2x10, or RxPxHxT;
+                      also PHASEFLOW_BENCH_SCALE. Any shape but full is kept as its own entry,
+                      "scale@RxPxHxT", and never replaces the full-scale "scale" entry
+  --repeat N          runs of the quick scenarios (parallel, overhead); figures are medians (default 3)
+  --out FILE          the results file (default bench/results.json); only the entries measured are
+                      replaced, the others are kept with the machine and commit they came from
+  --keep              keep the temp dir (server database and logs)
+  -h, --help          this text`;
 
 const log = (msg: string) => process.stderr.write(`${msg}\n`);
 
-function options() {
-  const { values } = parseArgs({
-    options: {
-      only: { type: 'string', multiple: true },
-      scale: { type: 'string', default: process.env.PHASEFLOW_BENCH_SCALE || 'full' },
-      repeat: { type: 'string', default: '3' },
-      out: { type: 'string', default: path.join(REPO, 'bench', 'results.json') },
-      keep: { type: 'boolean', default: false },
-    },
-  });
+/** A bad command line: one line on stderr and exit status 2, before anything starts. */
+class UsageError extends Error {}
+
+function options(argv: string[]) {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: {
+        only: { type: 'string', multiple: true },
+        scale: { type: 'string' },
+        repeat: { type: 'string', default: '3' },
+        out: { type: 'string', default: DEFAULT_OUT },
+        keep: { type: 'boolean', default: false },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+      strict: true,
+    }));
+  } catch (err) {
+    // parseArgs' messages go on over several lines of advice; the first says what is wrong.
+    throw new UsageError((err as Error).message.split('\n')[0].replace(/\.$/, ''));
+  }
+  if (values.help) return undefined;
   const names = (values.only ?? []).flatMap((o) => o.split(',')).filter(Boolean);
   const unknown = names.filter((n) => !SCENARIOS.some((s) => s.name === n));
-  if (unknown.length) throw new Error(`--only: unknown scenario ${unknown.join(', ')}; expected ${SCENARIOS.map((s) => s.name).join(', ')}`);
-  const repeat = Number(values.repeat);
-  if (!Number.isInteger(repeat) || repeat < 1) throw new Error(`--repeat: expected a positive integer, got "${values.repeat}"`);
+  if (unknown.length) throw new UsageError(`--only: unknown scenario ${unknown.join(', ')}; expected ${SCENARIOS.map((s) => s.name).join(', ')}`);
+  if (values.only && !names.length) throw new UsageError(`--only: no scenario named; expected ${SCENARIOS.map((s) => s.name).join(', ')}`);
+  if (!/^\d+$/.test(values.repeat!) || Number(values.repeat) < 1) throw new UsageError(`--repeat: expected a positive integer, got "${values.repeat}"`);
+  const fromEnv = values.scale === undefined && !!process.env.PHASEFLOW_BENCH_SCALE;
+  const scaleName = values.scale ?? (process.env.PHASEFLOW_BENCH_SCALE || 'full');
+  let shape;
+  try {
+    shape = parseShape(scaleName);
+  } catch (err) {
+    throw new UsageError(`${(err as Error).message}${fromEnv ? ' (from PHASEFLOW_BENCH_SCALE)' : ''}`);
+  }
+  const out = path.resolve(values.out!);
+  // Refused now, not after minutes of measuring: a file whose entries could not be kept.
+  try {
+    readResults(out);
+  } catch (err) {
+    throw new UsageError(`--out ${(err as Error).message}`);
+  }
   return {
     scenarios: names.length ? SCENARIOS.filter((s) => names.includes(s.name)) : SCENARIOS,
-    scaleName: values.scale!,
-    scale: SCALES[values.scale!] ?? parseShape(values.scale!),
-    repeat,
-    out: path.resolve(values.out!),
+    scaleName,
+    scale: shape,
+    repeat: Number(values.repeat),
+    out,
     keep: values.keep!,
   };
 }
 
 async function main(): Promise<void> {
-  const opts = options();
+  const opts = options(process.argv.slice(2));
+  if (!opts) {
+    console.log(USAGE);
+    return;
+  }
   const runId = Date.now().toString(36);
   const env = await startBenchEnv({ keep: opts.keep, log });
-  const results: Record<string, ScenarioResult> = {};
+  const entries: Record<string, Omit<ResultEntry, 'machine'>> = {};
   const figures: Figure[] = [];
   try {
     // A first epic bundles nothing new but warms the worker (JIT, workflow isolates, connections).
@@ -70,25 +105,39 @@ async function main(): Promise<void> {
       const before = os.loadavg();
       const started = performance.now();
       const r = await s.run({ env, runId, repeat: opts.repeat, scale: opts.scale, log });
-      results[s.name] = { ...r, measuredAt: new Date().toISOString(), durationS: Math.round((performance.now() - started) / 100) / 10, loadAverage: { before, after: os.loadavg() } };
+      entries[resultKey(s.name, opts.scale)] = {
+        scenario: s.name,
+        options: Object.fromEntries(s.uses.map((u) => (u === 'repeat' ? ['repeat', opts.repeat] : ['scale', { name: opts.scaleName, shape: shapeText(opts.scale) }]))),
+        ...r,
+        measuredAt: new Date().toISOString(),
+        durationS: Math.round((performance.now() - started) / 100) / 10,
+        loadAverage: { before, after: os.loadavg() },
+      };
       figures.push(...r.figures);
     }
   } finally {
     await env.close();
   }
-  writeResults(opts.out, {
+  const written = writeResults(opts.out, {
     machine: machineInfo(REPO, env.binary),
-    options: { scenarios: opts.scenarios.map((s) => s.name), scale: opts.scaleName, scaleShape: opts.scale, repeat: opts.repeat },
-    scenarios: results,
+    options: { only: opts.scenarios.map((s) => s.name), scale: { name: opts.scaleName, shape: shapeText(opts.scale) }, repeat: opts.repeat },
+    entries,
   });
   const judged = figures.filter((f) => f.pass !== undefined);
+  const kept = Object.keys(written.scenarios).filter((k) => !(k in entries));
   console.log(table(figures));
   console.log(`\n${judged.filter((f) => f.pass).length} of ${judged.length} targets met; every figure and how it was measured: ${path.relative(process.cwd(), opts.out)}`);
+  console.log(`  written: ${Object.keys(entries).join(', ')}${kept.length ? `; kept from earlier runs: ${kept.join(', ')}` : ''}`);
 }
 
 main().then(
   () => process.exit(0),
   (err) => {
+    if (err instanceof UsageError) {
+      console.error(`bench: ${err.message}; npm run bench -- --help lists the options`);
+      process.exit(2);
+    }
+    // A failure while measuring: the stack says where.
     console.error(`bench failed: ${(err as Error)?.stack ?? err}`);
     process.exit(1);
   },

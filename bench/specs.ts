@@ -75,11 +75,29 @@ export function planId(epicSlug: string, r: number, p: number): string {
   return `epic/${epicSlug}/${roadmapSlug(r)}/${planSlug(r, p)}`;
 }
 
-/** `2x2x2x10` → a shape. */
+/** The named scale epics; `full` is the one the targets are set for (10,000 tasks). */
+export const SCALES: Record<string, Shape> = {
+  full: { roadmaps: 10, plans: 10, phases: 10, tasks: 10 },
+  small: { roadmaps: 2, plans: 2, phases: 2, tasks: 10 },
+};
+
+/** `full`, `small` or `2x2x2x10` → a shape. */
 export function parseShape(text: string): Shape {
+  if (Object.hasOwn(SCALES, text)) return SCALES[text];
   const m = /^(\d+)x(\d+)x(\d+)x(\d+)$/.exec(text);
   if (!m) throw new Error(`--scale: expected "small", "full" or RxPxHxT such as 2x2x2x10, got "${text}"`);
   const [roadmaps, plans, phases, tasks] = m.slice(1).map(Number);
   if ([roadmaps, plans, phases, tasks].some((n) => n < 1)) throw new Error(`--scale ${text}: every count must be at least 1`);
   return { roadmaps, plans, phases, tasks };
+}
+
+export const shapeText = (s: Shape) => `${s.roadmaps}x${s.plans}x${s.phases}x${s.tasks}`;
+
+/**
+ * A scenario's key in results.json. The scale scenario's figures depend on the epic's shape, so
+ * a run at any other shape than `full` gets its own entry (`scale@2x2x2x10`) and never replaces
+ * the full-scale one.
+ */
+export function resultKey(scenario: string, scale: Shape): string {
+  return scenario === 'scale' && shapeText(scale) !== shapeText(SCALES.full) ? `scale@${shapeText(scale)}` : scenario;
 }

@@ -19,6 +19,7 @@ const OUTPUT_MARKER = Buffer.from('simulated work on');
 
 export const context: Scenario = {
   name: 'context',
+  uses: [],
   async run({ env, runId }) {
     const slug = `bench-ctx-${runId}`;
     const workspace = env.workspace(slug);

@@ -56,6 +56,7 @@ async function perPhase(env: BenchEnv, slug: string) {
 
 export const overhead: Scenario = {
   name: 'overhead',
+  uses: ['repeat'],
   async run({ env, runId, repeat, log }) {
     const taskRuns = [];
     const phaseRuns = [];

@@ -18,6 +18,7 @@ const CASES = [
 
 export const parallel: Scenario = {
   name: 'parallel',
+  uses: ['repeat'],
   async run({ env, runId, repeat, log }) {
     const figures = [];
     const details: Record<string, unknown> = { taskMs: TASK_MS, cap: CAP };

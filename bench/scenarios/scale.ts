@@ -15,6 +15,7 @@ const MB = 1024 * 1024;
 
 export const scale: Scenario = {
   name: 'scale',
+  uses: ['scale'],
   async run({ env, runId, scale: shape, log }) {
     const slug = `bench-scale-${runId}`;
     const tasks = taskCount(shape);

@@ -16,5 +16,7 @@ export interface ScenarioContext {
 
 export interface Scenario {
   name: string;
+  /** The options its figures depend on, recorded with its entry in results.json. */
+  uses: ('repeat' | 'scale')[];
   run(ctx: ScenarioContext): Promise<{ figures: Figure[]; details: Record<string, unknown> }>;
 }
