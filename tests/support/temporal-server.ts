@@ -22,7 +22,7 @@ let server: DevServerHandle | undefined;
 let tmpDir: string | undefined;
 
 export function testTemporal(): TestTemporal {
-  if (!current) throw new Error('no test Temporal server: run mocha with tests/support/global.ts in `require` (.mocharc.json)');
+  if (!current) throw new Error('no test Temporal server: run mocha with tests/support/global.ts in `require` (.mocharc.js)');
   return current;
 }
 

@@ -1,7 +1,9 @@
 /**
  * Reproducible randomness (and the env knobs) of the fault tests: one seed per
  * `npm run test:faults` run, printed at the start; PHASEFLOW_FAULT_SEED=<n> replays the same
- * choices (delays, kill points, signals).
+ * choices (how many kills, the delay before each, which worker, the signals' order, how long the
+ * server stays down). Not the machine's timing: where in the epic a kill lands still depends on
+ * how fast the run goes.
  * Each test draws from its own stream (seed + test name), so running one test alone with the
  * printed seed reproduces that test.
  */
