@@ -10,8 +10,24 @@ import { killLeftover, runShell } from './shell';
 import { capSummary } from './summaries';
 import { inWorkspace } from './workspace';
 
-/** Leave the command a little less than the attempt's timeout, so we record its exit ourselves. */
+/**
+ * The command is killed this long before the attempt's start-to-close timeout (a quarter of a
+ * shorter limit), so the activity itself records the kill, the exit and the log excerpt, and
+ * returns before Temporal times the attempt out (which would lose all of that).
+ */
 const TIMEOUT_MARGIN_MS = 500;
+
+/** When a command attempt with this start-to-close timeout is killed, in ms from its start. */
+export function commandKillAtMs(attemptTimeoutMs: number): number {
+  return Math.round(attemptTimeoutMs - Math.min(TIMEOUT_MARGIN_MS, attemptTimeoutMs / 4));
+}
+
+/** "timed out: killed at 4.0 s of the attempt's 4.5 s limit (0.5 s kept to report)" */
+export function timedOutHead(attemptTimeoutMs: number, killAtMs: number): string {
+  return `timed out: killed at ${seconds(killAtMs)} of the attempt's ${seconds(attemptTimeoutMs)} limit (${seconds(attemptTimeoutMs - killAtMs)} kept to report)`;
+}
+
+const seconds = (ms: number) => `${(ms / 1000).toFixed(ms % 100 === 0 ? 1 : 2)} s`;
 
 export async function runCommandTask(input: TaskRunInput): Promise<TaskResult> {
   const ctx = Context.current();
@@ -20,10 +36,11 @@ export async function runCommandTask(input: TaskRunInput): Promise<TaskResult> {
   const pidFile = inWorkspace(input.ctx.workspace, pidFilePath(input.ctx.planSlug, task.id));
   await killLeftover(pidFile);
   await mkdir(path.dirname(pidFile), { recursive: true });
+  const killAtMs = commandKillAtMs(input.timeoutMs);
   const res = await runShell(task.command!, {
     onSpawn: (pgid) => writeFileSync(pidFile, String(pgid)),
     cwd: input.ctx.workspace,
-    timeoutMs: Math.max(1000, input.timeoutMs - TIMEOUT_MARGIN_MS),
+    timeoutMs: killAtMs,
     logFile: inWorkspace(input.ctx.workspace, logFile),
     signal: ctx.cancellationSignal,
     onProgress: () => ctx.heartbeat({ running: task.id }),
@@ -32,7 +49,7 @@ export async function runCommandTask(input: TaskRunInput): Promise<TaskResult> {
   await unlink(pidFile).catch(() => undefined);
   if (res.cancelled) throw new CancelledFailure(`task ${task.id} (${input.ctx.planSlug}, attempt ${attempt}) cancelled`);
   const ok = res.exitCode === 0;
-  const head = res.timedOut ? `timed out after ${res.durationMs} ms` : `exit ${res.exitCode ?? res.signal} in ${res.durationMs} ms`;
+  const head = res.timedOut ? timedOutHead(input.timeoutMs, killAtMs) : `exit ${res.exitCode ?? res.signal} in ${res.durationMs} ms`;
   return {
     taskId: task.id,
     kind: 'command',
