@@ -1,4 +1,4 @@
-/** Mocha global fixture (listed in .mocharc.json `require`): one Temporal server per test run. */
+/** Mocha global fixture (listed in .mocharc.js `require`): one Temporal server per test run. */
 import { startTestTemporal, stopTestTemporal } from './temporal-server';
 
 export async function mochaGlobalSetup(): Promise<void> {
