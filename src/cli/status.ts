@@ -13,7 +13,7 @@ export async function statusCommand(id: string, opts: { json?: boolean }): Promi
     let problem: string | undefined;
     try {
       // A closed run answers only while a worker is up to replay it: do not wait long for none.
-      tree = await fetchTree(client, target.workflowId, 'started', target.status === 'RUNNING' ? undefined : CLOSED_QUERY_TIMEOUT_MS);
+      tree = await fetchTree(client, target.workflowId, { mode: 'started', timeoutMs: target.status === 'RUNNING' ? undefined : CLOSED_QUERY_TIMEOUT_MS });
     } catch (err) {
       problem = (err as Error).message;
     }

@@ -17,6 +17,12 @@ import { CliError } from './errors';
 export const QUERY_TIMEOUT_MS = 15_000;
 /** The same for a closed workflow: only a worker replaying it answers, and often none is up. */
 export const CLOSED_QUERY_TIMEOUT_MS = 4_000;
+/**
+ * The same for a child in a live view: one that does not answer keeps the summary its parent
+ * gave, and the view must not stand still meanwhile (a query lost between worker and server
+ * otherwise holds every poll for the full QUERY_TIMEOUT_MS).
+ */
+export const CHILD_QUERY_TIMEOUT_MS = 4_000;
 
 /** The configured server's config, or a one-line error when none answers there. */
 export async function requireServer(): Promise<ReturnType<typeof temporalConfig>> {

@@ -6,7 +6,7 @@ import type { Client } from '@temporalio/client';
 import type { DecisionRecord, PendingDecision } from '../domain/decisions';
 import { workflowIds } from '../domain/ids';
 import type { StatusNode } from '../workflows/messages';
-import { CLOSED_QUERY_TIMEOUT_MS, queryStatus } from './target';
+import { CLOSED_QUERY_TIMEOUT_MS, QUERY_TIMEOUT_MS, queryStatus } from './target';
 
 /** Statuses of a node that has ended. */
 export const CLOSED_STATUSES = new Set(['completed', 'failed', 'cancelled', 'skipped', 'blocked']);
@@ -19,27 +19,44 @@ export const SETTLED_STATUSES = new Set(['pending', 'not_started', ...CLOSED_STA
  */
 export type TreeMode = 'active' | 'started';
 
-/**
- * `timeoutMs` limits each query: a closed run is answered only while some worker replays it.
- * `wasOpen`: workflows a live view saw open in its last poll. One that has closed since is asked
- * once more in `active` mode, so its last state and its children's reach the view (without it, a
- * roadmap that finished between two polls would hide how its last plan and phase ended).
- */
-export async function fetchTree(client: Client, workflowId: string, mode: TreeMode = 'active', timeoutMs?: number, wasOpen: ReadonlySet<string> = new Set()): Promise<StatusNode> {
-  return expand(client, await queryStatus(client, workflowId, timeoutMs), workflowId, { mode, timeoutMs, wasOpen });
+export interface TreeQuery {
+  mode?: TreeMode;
+  /** Limit of each query (default QUERY_TIMEOUT_MS): a closed run is answered only while some worker replays it. */
+  timeoutMs?: number;
+  /** Limit of each child's query, if lower: a child that does not answer keeps the summary its parent gave. */
+  childTimeoutMs?: number;
+  /** No query runs past this time (epoch ms): the levels are asked one after another, so per-query limits add up. */
+  deadline?: number;
+  /**
+   * Workflows a live view saw open in its last poll. One that has closed since is asked once
+   * more in `active` mode, so its last state and its children's reach the view (without it, a
+   * roadmap that finished between two polls would hide how its last plan and phase ended).
+   */
+  wasOpen?: ReadonlySet<string>;
 }
 
-async function expand(client: Client, node: StatusNode, workflowId: string, opts: { mode: TreeMode; timeoutMs?: number; wasOpen: ReadonlySet<string> }): Promise<StatusNode> {
+export async function fetchTree(client: Client, workflowId: string, q: TreeQuery = {}): Promise<StatusNode> {
+  const opts = { mode: q.mode ?? 'active', wasOpen: q.wasOpen ?? new Set<string>(), timeoutMs: q.timeoutMs ?? QUERY_TIMEOUT_MS, childTimeoutMs: q.childTimeoutMs, deadline: q.deadline };
+  return expand(client, await queryStatus(client, workflowId, within(opts.timeoutMs, opts.deadline)), workflowId, opts);
+}
+
+type ExpandOptions = Required<Pick<TreeQuery, 'mode' | 'wasOpen' | 'timeoutMs'>> & Pick<TreeQuery, 'childTimeoutMs' | 'deadline'>;
+
+/** A query's limit cut to what is left before the deadline (at least a moment, for the root's own error). */
+const within = (timeoutMs: number, deadline?: number) => (deadline === undefined ? timeoutMs : Math.max(1, Math.min(timeoutMs, deadline - Date.now())));
+
+async function expand(client: Client, node: StatusNode, workflowId: string, opts: ExpandOptions): Promise<StatusNode> {
   const children = await Promise.all(
     (node.children ?? []).map(async (child) => {
       const childId = child.workflowId ?? workflowIds.child(workflowId, child.slug);
       const justClosed = opts.wasOpen.has(childId) && CLOSED_STATUSES.has(child.status);
       const wanted = opts.mode === 'active' ? !SETTLED_STATUSES.has(child.status) || justClosed : child.status !== 'pending' && child.status !== 'not_started';
       if (!wanted) return child;
+      if (opts.deadline !== undefined && Date.now() >= opts.deadline) return { ...child, workflowId: childId };
       // A closed workflow is answered only by a worker replaying it: do not wait long for none.
-      const timeoutMs = justClosed ? Math.min(opts.timeoutMs ?? CLOSED_QUERY_TIMEOUT_MS, CLOSED_QUERY_TIMEOUT_MS) : opts.timeoutMs;
+      const limit = Math.min(opts.timeoutMs, opts.childTimeoutMs ?? Infinity, justClosed ? CLOSED_QUERY_TIMEOUT_MS : Infinity);
       // A child that is gone or whose worker does not answer keeps the summary its parent gave.
-      const sub = await queryStatus(client, childId, timeoutMs).catch(() => undefined);
+      const sub = await queryStatus(client, childId, within(limit, opts.deadline)).catch(() => undefined);
       return sub ? expand(client, sub, childId, opts) : { ...child, workflowId: childId };
     }),
   );

@@ -9,11 +9,13 @@ import { CancelledFailure, type Client, TerminatedFailure, WorkflowFailedError }
 import type { DecisionRecord, PendingDecision } from '../domain/decisions';
 import type { StatusNode } from '../workflows/messages';
 import { decisionLine, nodeLine, pendingLines, treeLines } from './render';
-import { CLOSED_QUERY_TIMEOUT_MS, NotStartedYet, queryStatus } from './target';
-import { CLOSED_STATUSES, decisionsIn, fetchTree, openWorkflows, pendingIn, type TreeMode } from './tree';
+import { CHILD_QUERY_TIMEOUT_MS, CLOSED_QUERY_TIMEOUT_MS, NotStartedYet, queryStatus } from './target';
+import { CLOSED_STATUSES, decisionsIn, fetchTree, openWorkflows, pendingIn, type TreeQuery } from './tree';
 
 /** How long a run may be "not started yet" before watch says so (a worker should pick it up well within). */
 const QUIET_START_MS = 15_000;
+/** How long the closing poll may take in all (closed workflows answer only through a replay). */
+const FINAL_POLL_MS = 8_000;
 
 export interface WatchResult {
   ok: boolean;
@@ -40,16 +42,22 @@ export async function watchEpic(client: Client, workflowId: string, opts: WatchO
   const attached = Date.now();
   let last: StatusNode | undefined;
   let asked: PendingDecision[] = [];
-  const tick = async (timeoutMs?: number, mode: TreeMode = 'active') => {
+  // Each poll's number: a poll overtaken by a later one (left behind when the run closed) shows nothing.
+  let polls = 0;
+  const tick = async (q: TreeQuery = {}) => {
+    const poll = ++polls;
     try {
-      last = await fetchTree(client, workflowId, mode, timeoutMs, last ? openWorkflows(last) : undefined);
+      const tree = await fetchTree(client, workflowId, { childTimeoutMs: CHILD_QUERY_TIMEOUT_MS, ...q, wasOpen: last ? openWorkflows(last) : undefined });
       // A settled question's record lives in its phase, which may have left the active chain.
-      const open = new Set(pendingIn(last).map((p) => p.id));
+      const open = new Set(pendingIn(tree).map((p) => p.id));
       const settled = asked.filter((p) => !open.has(p.id));
-      const records = await Promise.all(settled.map((p) => queryStatus(client, p.workflowId).then((n) => n.decisions ?? [], () => [])));
-      asked = pendingIn(last);
-      view.show(last, Date.now(), [...decisionsIn(last), ...records.flat()]);
+      const records = await Promise.all(settled.map((p) => queryStatus(client, p.workflowId, CHILD_QUERY_TIMEOUT_MS).then((n) => n.decisions ?? [], () => [])));
+      if (poll !== polls) return;
+      last = tree;
+      asked = pendingIn(tree);
+      view.show(tree, Date.now(), [...decisionsIn(tree), ...records.flat()]);
     } catch (err) {
+      if (poll !== polls) return;
       // Attached before the workflow ran its first task: it is starting, not broken. Said only if
       // it stays that way (a worker that never picks the workflow up).
       if (err instanceof NotStartedYet && Date.now() - attached < QUIET_START_MS) return;
@@ -57,12 +65,15 @@ export async function watchEpic(client: Client, workflowId: string, opts: WatchO
     }
   };
   while (!finished) {
-    await tick();
+    // A query that does not come back (no worker, or one lost on the way) must not hold the
+    // view once the run has closed: the closing poll below goes on without it.
+    await Promise.race([tick(), done]);
     await Promise.race([done, new Promise((r) => setTimeout(r, opts.intervalMs ?? 1000))]);
   }
   // The closing state of every level, if a worker still answers (children settled between two
-  // polls are shown as they ended).
-  await tick(CLOSED_QUERY_TIMEOUT_MS, 'started');
+  // polls are shown as they ended). One limit for the whole tree: asked level after level, a
+  // limit per query would add up (4 levels × 4 s).
+  await tick({ mode: 'started', timeoutMs: CLOSED_QUERY_TIMEOUT_MS, deadline: Date.now() + FINAL_POLL_MS });
   return outcome(workflowId, await done, last);
 }
 

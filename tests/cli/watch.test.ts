@@ -1,7 +1,8 @@
 /**
  * `phaseflow watch ID` on a real server: it attaches to a run it did not start, prints a line per
  * change when stdout is not a terminal (the question too, with the command that answers it),
- * exits with the final status when the epic closes, and reattaches to a closed run. On a
+ * exits with the final status when the epic closes (soon, even while a poll waits on a query no
+ * worker answers), and reattaches to a closed run. On a
  * terminal the frame is redrawn in place and kept inside the screen.
  */
 import { strict as assert } from 'node:assert';
@@ -10,7 +11,7 @@ import { Writable } from 'node:stream';
 import type { PendingDecision } from '../../src/domain/decisions';
 import { watchEpic } from '../../src/cli/watch';
 import { agentTask, epicSpec, FAST_SETTINGS, ids, startEpic, tempWorkspace, testClient, uniqueName, waitFor, withWorker } from '../support/worker-harness';
-import { phaseflow, shown, startPhaseflow } from './run-cli';
+import { phaseflow, type RunningCli, shown, startPhaseflow } from './run-cli';
 
 const ME = os.userInfo().username;
 
@@ -84,6 +85,26 @@ describe('phaseflow watch (real server)', function () {
       assert.match(r.stdout, /✔ decided: .+ → abort, default \(no answer in time\)/);
       assert.match(r.stdout, new RegExp(`^Epic ${e.epicId} failed: .*task 1\\.1`, 'm'));
     });
+  });
+
+  it('ends within seconds of the run closing, even while a poll waits on a query no worker answers', async () => {
+    const e = epic('watch-gone', [{ slug: 'long', title: 'Long', tasks: [agentTask('1.1', 120_000)] }]);
+    let watch: RunningCli | undefined;
+    await withWorker(e.taskQueue, async () => {
+      await startEpic(e.taskQueue, e.spec);
+      watch = startPhaseflow(['watch', e.slug, '--interval', '0.2']);
+      await waitFor('watch to print the tree', () => / phase \S+\/long /.test(watch!.stdout()), 20_000, 100);
+    });
+    // The worker is gone: the poll under way waits for the epic's full query limit (15 s).
+    await new Promise((r) => setTimeout(r, 1000));
+    const closedAt = Date.now();
+    await (await testClient()).workflow.getHandle(e.epicId).terminate('closed while watched');
+    const r = await watch!.done;
+    const took = Date.now() - closedAt;
+    assert.equal(r.code, 1, shown(r));
+    assert.match(r.stdout, new RegExp(`^Epic ${e.epicId} terminated: closed while watched$`, 'm'), shown(r));
+    // The closing poll still asks (4 s, no worker answers it); the poll left behind is not waited for.
+    assert.ok(took < 9_000, `watch ended ${took} ms after the run closed\n${shown(r)}`);
   });
 
   it('on a terminal redraws the frame in place, inside the screen', async () => {
