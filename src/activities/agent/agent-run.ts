@@ -63,6 +63,8 @@ export class AgentRun {
   private readonly model: string;
   private readonly apiKey: string;
   private readonly client: Anthropic;
+  /** The API's base URL and where it came from, for connection failures. */
+  private readonly endpoint: { url: string; from?: string };
   private readonly maxTurns: number;
   private readonly maxTokens: number;
   private readonly requestTimeoutMs: number;
@@ -121,7 +123,12 @@ export class AgentRun {
     this.maxTurns = opts.maxTurns ?? DEFAULT_MAX_TURNS;
     this.maxTokens = opts.maxTokens ?? Math.min(modelInfo(this.model).maxOutputTokens, MAX_TOKENS_CEILING);
     this.requestTimeoutMs = opts.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
-    this.client = createClient(apiKey, opts.baseURL ?? this.env.ANTHROPIC_BASE_URL ?? DEFAULT_BASE_URL, this.requestTimeoutMs);
+    this.endpoint = opts.baseURL
+      ? { url: opts.baseURL }
+      : this.env.ANTHROPIC_BASE_URL
+        ? { url: this.env.ANTHROPIC_BASE_URL, from: 'ANTHROPIC_BASE_URL' }
+        : { url: DEFAULT_BASE_URL, from: 'default' };
+    this.client = createClient(apiKey, this.endpoint.url, this.requestTimeoutMs);
     this.tools = toolsFor(input.reducedTools);
     this.detailsRel = detailsFilePath(input.ctx.planSlug, input.task.id, input.attempt);
     this.transcriptRel = transcriptPath(input.ctx.planSlug, input.task.id);
@@ -400,6 +407,7 @@ export class AgentRun {
       const pastDeadline = boundedByDeadline && Date.now() >= this.deadline - 100;
       throw classifyModelError(err, this.input, {
         apiKey: this.apiKey,
+        endpoint: this.endpoint,
         abortCause: this.abortCause ?? (pastDeadline ? 'deadline' : stalledMs !== undefined ? 'stall' : undefined),
         requestTimeoutMs: stalledMs ?? timeoutMs,
         details: { purpose, turn: this.turn, usage: this.usage, detailsFile: this.detailsRel },
@@ -600,7 +608,7 @@ export class AgentRun {
 
   /** Records how the attempt ended (best effort) and returns the failure to throw. */
   private async fail(err: unknown): Promise<unknown> {
-    const failure = err instanceof ApplicationFailure || err instanceof CancelledFailure ? err : classifyModelError(err, this.input, { apiKey: this.apiKey });
+    const failure = err instanceof ApplicationFailure || err instanceof CancelledFailure ? err : classifyModelError(err, this.input, { apiKey: this.apiKey, endpoint: this.endpoint });
     if (!this.transcript) return failure;
     // Only a conversation that failed on its own terms is closed for good; anything that
     // interrupted a sound conversation leaves it resumable (see resume.ts).
