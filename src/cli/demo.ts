@@ -1,11 +1,12 @@
 /**
- * `phaseflow demo`: the demo epic end to end on the local server, no API key needed. Starts a
- * server if none is reachable, runs a worker in this process, runs the epic in a fresh workspace,
- * prints the outcome, the mirror paths and the Web UI link.
+ * `phaseflow demo`: the demo epic end to end on the local server, no API key needed. Uses the
+ * server at TEMPORAL_ADDRESS (default 127.0.0.1:7233) and starts one if none answers, runs a
+ * worker in this process, runs the epic in a fresh workspace, prints the outcome, the mirror
+ * paths and the Web UI link (when it knows where the UI is).
  */
 import { rmSync } from 'node:fs';
 import path from 'node:path';
-import { WorkflowNotFoundError } from '@temporalio/client';
+import { type Client, WorkflowNotFoundError } from '@temporalio/client';
 import { workflowIds } from '../domain/ids';
 import { loadEpicFile } from '../domain/load-spec';
 import { createLogger } from '../log';
@@ -13,7 +14,7 @@ import { connectClient, connectNative, ensureSearchAttributes, temporalConfig } 
 import type { DevServerHandle } from '../temporal/dev-server';
 import { isServerReachable } from '../temporal/dev-server';
 import { createWorker, installRuntimeLogger } from '../worker';
-import { defaultWorkerLog, webUiUrl } from './paths';
+import { defaultWorkerLog, uiBaseUrl, webUiUrl } from './paths';
 import { startLocalServer } from './server';
 import { CliError } from './errors';
 import { printMirrors, startEpic } from './start';
@@ -21,15 +22,21 @@ import { watchEpic } from './watch';
 
 export const DEMO_SPEC = path.resolve(__dirname, '../../examples/demo-epic.yaml');
 
-export async function demoCommand(opts: { workspace?: string; keepServer?: boolean }): Promise<void> {
+export async function demoCommand(opts: { workspace?: string; keepServer?: boolean; uiUrl?: string }): Promise<void> {
   const started = Date.now();
   const config = temporalConfig();
+  const givenUi = uiBaseUrl(opts.uiUrl);
   let server: DevServerHandle | undefined;
   if (!(await isServerReachable(config.address, config.namespace))) {
     if (process.env.TEMPORAL_ADDRESS) throw new CliError(`TEMPORAL_ADDRESS=${config.address} is set but no server answers there`);
     server = await startLocalServer({}, console.log, () => `stop what listens there, or set TEMPORAL_ADDRESS to a running Temporal server`);
+  } else {
+    console.log(`Using the Temporal server already at ${config.address} (namespace ${config.namespace})`);
   }
-  const uiBase = server?.uiUrl ?? 'http://127.0.0.1:8233';
+  // A server the demo started has its UI where it put it; another's UI could be anywhere.
+  const uiBase = givenUi ?? server?.uiUrl;
+  const uiLine = (id: string) =>
+    uiBase ? `Web UI: ${webUiUrl(uiBase, config.namespace, id)}` : `Web UI: the one of the server at ${config.address} (pass --ui-url or set PHASEFLOW_UI_URL to print links)`;
   const spec = loadEpicFile(DEMO_SPEC);
   spec.workspace = path.resolve(opts.workspace ?? spec.workspace);
   rmSync(spec.workspace, { recursive: true, force: true }); // a fresh workspace every run
@@ -39,26 +46,21 @@ export async function demoCommand(opts: { workspace?: string; keepServer?: boole
   const native = await connectNative(config);
   const client = await connectClient(config);
   try {
-    await ensureSearchAttributes(native, config.namespace);
+    const added = await ensureSearchAttributes(native, config.namespace);
+    if (added.length) console.log(`Registered phaseflow's search attributes on ${config.address}: ${added.join(', ')}`);
     const id = workflowIds.epic(spec.slug);
-    // A demo interrupted earlier may still be running in the persisted server: replace it.
-    await client.workflow
-      .getHandle(id)
-      .terminate('superseded by a new `phaseflow demo` run')
-      .catch((e) => {
-        if (!(e instanceof WorkflowNotFoundError)) throw e;
-      });
+    await terminateEarlierDemo(client, id, config.address);
     const taskQueue = `${config.taskQueue}-demo-${process.pid}`;
     const worker = await createWorker({ connection: native, namespace: config.namespace, taskQueue });
     console.log(`Running the demo epic "${spec.title}" in ${spec.workspace} (worker log: ${logFile})`);
-    console.log(`Web UI: ${webUiUrl(uiBase, config.namespace, id)}`);
+    console.log(uiLine(id));
     const result = await worker.runUntil(async () => {
       await startEpic(client, spec, { taskQueue });
       return watchEpic(client, id);
     });
     console.log(result.message);
     printMirrors(spec);
-    console.log(`Web UI: ${webUiUrl(uiBase, config.namespace, id)}`);
+    if (uiBase) console.log(uiLine(id));
     console.log(`Demo wall time: ${((Date.now() - started) / 1000).toFixed(1)} s`);
     if (!result.ok) throw new CliError('the demo epic did not complete', 1);
     if (server && opts.keepServer) {
@@ -72,4 +74,19 @@ export async function demoCommand(opts: { workspace?: string; keepServer?: boole
     await native.close();
     await server?.stop();
   }
+}
+
+/** A demo interrupted earlier may still be running on this server: it is replaced, and said so. */
+async function terminateEarlierDemo(client: Client, id: string, address: string): Promise<void> {
+  const running = await client.workflow
+    .getHandle(id)
+    .describe()
+    .then((d) => (d.status.name === 'RUNNING' ? d.runId : undefined))
+    .catch((e) => {
+      if (e instanceof WorkflowNotFoundError) return undefined;
+      throw e;
+    });
+  if (!running) return;
+  await client.workflow.getHandle(id, running).terminate('superseded by a new `phaseflow demo` run');
+  console.log(`Terminated the earlier demo run still running on ${address} (${id}, run ${running})`);
 }

@@ -26,6 +26,7 @@ const positive = (v: string) => {
 };
 
 const ID_HELP = 'epic slug, or workflow id (epic/<slug>[/<roadmap>/<plan>/<phase>])';
+const uiHelp = (fallback = '') => `the Web UI of the server (e.g. http://127.0.0.1:8233), for links to the run (default: PHASEFLOW_UI_URL${fallback})`;
 const DECISION_HELP = 'the pending decision meant (its id, as `phaseflow pending` shows); needed when several wait';
 
 export function program(): Command {
@@ -64,7 +65,8 @@ export function program(): Command {
     .option('-w, --watch', 'show live progress until it ends')
     .option('--dry-run', 'simulate the agents (no API key, no cost)')
     .option('--id <workflowId>', 'workflow id (default epic/<slug>)')
-    .action((file, o) => startCommand(file, { watch: o.watch, dryRun: o.dryRun, id: o.id }));
+    .option('--ui-url <url>', uiHelp())
+    .action((file, o) => startCommand(file, { watch: o.watch, dryRun: o.dryRun, id: o.id, uiUrl: o.uiUrl }));
 
   p.command('status')
     .argument('<id>', ID_HELP)
@@ -133,10 +135,11 @@ export function program(): Command {
     .action((id, o) => cancelCommand(id, { waitSeconds: o.wait }));
 
   p.command('demo')
-    .description('run the demo epic on the local server (started if needed), no API key needed')
+    .description('run the demo epic on the server at TEMPORAL_ADDRESS (default 127.0.0.1:7233; a dev server is started if none answers), no API key needed; an earlier demo run still running there is terminated')
     .option('--workspace <dir>', 'where the demo works (default ./demo-workspace, recreated)')
     .option('--keep-server', 'keep a server the demo started running afterwards')
-    .action((o) => demoCommand({ workspace: o.workspace, keepServer: o.keepServer }));
+    .option('--ui-url <url>', uiHelp(', else the UI of a server the demo started itself'))
+    .action((o) => demoCommand({ workspace: o.workspace, keepServer: o.keepServer, uiUrl: o.uiUrl }));
   return p;
 }
 

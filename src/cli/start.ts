@@ -7,6 +7,7 @@ import type { EpicSpec } from '../domain/spec';
 import { SA } from '../domain/search-attributes';
 import { temporalConfig } from '../temporal/config';
 import { CliError } from './errors';
+import { uiBaseUrl, webUiUrl } from './paths';
 import { withClient } from './target';
 import { leaveOnCtrlC, watchEpic } from './watch';
 
@@ -45,6 +46,7 @@ export interface StartOptions {
   watch?: boolean;
   dryRun?: boolean;
   id?: string;
+  uiUrl?: string;
 }
 
 /** Starts an epic workflow from a validated spec. Nothing is started when validation fails. */
@@ -80,10 +82,14 @@ export async function startCommand(file: string, opts: StartOptions): Promise<vo
   if (spec.agentMode === 'claude' && !process.env.ANTHROPIC_API_KEY) {
     console.error('note: this shell has no ANTHROPIC_API_KEY; the worker needs one for agentMode "claude" (use --dry-run to simulate agents)');
   }
-  const { taskQueue } = temporalConfig();
+  const { taskQueue, namespace } = temporalConfig();
+  const uiBase = uiBaseUrl(opts.uiUrl);
   await withClient(async (client) => {
     const id = await startEpic(client, spec, { id: opts.id, taskQueue });
     console.log(`Started ${id} on task queue ${taskQueue} (workspace ${spec.workspace})`);
+    // Where to see its history: the Web UI when told where it is, else the temporal CLI (which
+    // reads the same TEMPORAL_ADDRESS and TEMPORAL_NAMESPACE).
+    console.log(uiBase ? `Web UI: ${webUiUrl(uiBase, namespace, id)}` : `History: temporal workflow show --workflow-id ${id}`);
     if (!opts.watch) {
       console.log(`Follow it with \`phaseflow watch ${id}\`; \`phaseflow pending\` lists questions waiting on you.`);
       return;

@@ -170,6 +170,32 @@ describe('phaseflow CLI', () => {
     }
   });
 
+  it('start prints the Web UI link when given one (--ui-url, PHASEFLOW_UI_URL), else the temporal command that shows the run', async () => {
+    const slug = uniqueName('cli-ui');
+    const file = path.join(dir, 'ok.json');
+    writeFileSync(file, JSON.stringify({ slug, title: 'x', workspace: path.join(dir, 'ws'), agentMode: 'dry-run', roadmaps: [{ slug: 'r', title: 'R', plans: [{ slug: 'p', title: 'P', phases: [{ slug: 'one', title: 'One', tasks: [{ id: '1', description: 'a' }] }] }] }] }));
+    // No worker polls this queue: the epics just wait, and are terminated below.
+    const env = { PHASEFLOW_TASK_QUEUE: uniqueName('no-worker'), PHASEFLOW_UI_URL: '' };
+    const client = await testClient();
+    try {
+      const plain = phaseflow(['start', file], env);
+      assert.equal(plain.code, 0, plain.stderr);
+      assert.match(plain.stdout, new RegExp(`^History: temporal workflow show --workflow-id epic/${slug}$`, 'm'));
+      const flag = phaseflow(['start', file, '--id', `${slug}-flag`, '--ui-url', 'https://temporal.example.com/ui/'], env);
+      assert.equal(flag.code, 0, flag.stderr);
+      assert.match(flag.stdout, new RegExp(`^Web UI: https://temporal\\.example\\.com/ui/namespaces/default/workflows/${slug}-flag$`, 'm'));
+      const fromEnv = phaseflow(['start', file, '--id', `${slug}-env`], { ...env, PHASEFLOW_UI_URL: 'http://127.0.0.1:18233' });
+      assert.equal(fromEnv.code, 0, fromEnv.stderr);
+      assert.match(fromEnv.stdout, new RegExp(`^Web UI: http://127\\.0\\.0\\.1:18233/namespaces/default/workflows/${slug}-env$`, 'm'));
+      const bad = phaseflow(['start', file, '--id', `${slug}-bad`, '--ui-url', '127.0.0.1:8233'], env);
+      assert.equal(bad.code, 1, bad.stderr);
+      assert.equal(bad.stderr, 'error: --ui-url: expected an http or https URL, e.g. http://127.0.0.1:8233; got "127.0.0.1:8233"\n');
+      await assert.rejects(client.workflow.getHandle(`${slug}-bad`).describe(), /not found/i);
+    } finally {
+      for (const id of [`epic/${slug}`, `${slug}-flag`, `${slug}-env`]) await client.workflow.getHandle(id).terminate('test done').catch(() => undefined);
+    }
+  });
+
   it('start names the missing server when none answers', () => {
     const file = path.join(dir, 'ok.yaml');
     writeFileSync(file, readFileSync('examples/demo-epic.yaml', 'utf8'));
@@ -184,13 +210,20 @@ describe('phaseflow CLI', () => {
     assert.equal(r.stderr, 'error: no Temporal server at 127.0.0.1:1 (namespace default); start one with `phaseflow server` or set TEMPORAL_ADDRESS\n');
   });
 
-  it('demo runs the demo epic to completion and prints mirrors and the Web UI link', function () {
+  it('demo on a running server says it uses it, terminates an earlier demo run there, and links the Web UI it is given', async function () {
     this.timeout(180_000);
     const ws = path.join(dir, 'demo');
-    const r = phaseflow(['demo', '--workspace', ws], { PHASEFLOW_LOG_FILE: path.join(dir, 'demo.log') }, 170_000);
-    assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);
+    // An earlier demo run, still running (no worker polls its queue).
+    const client = await testClient();
+    const earlier = await client.workflow.start('epicWorkflow', { workflowId: 'epic/demo-greeter', taskQueue: uniqueName('no-worker'), args: [{}] });
+    const { address } = testTemporal();
+    const r = await run(process.execPath, [BIN, 'demo', '--workspace', ws, '--ui-url', 'http://ui.example:18233/'], { PHASEFLOW_LOG_FILE: path.join(dir, 'demo.log') }, 170_000);
+    assert.equal(r.code, 0, shown(r));
+    assert.match(r.stdout, new RegExp(`^Using the Temporal server already at ${address.replace(/\./g, '\\.')} \\(namespace default\\)$`, 'm'));
+    assert.ok(r.stdout.includes(`Terminated the earlier demo run still running on ${address} (epic/demo-greeter, run ${earlier.firstExecutionRunId})\n`), shown(r));
     assert.match(r.stdout, /Epic epic\/demo-greeter completed: 20\/20 tasks/);
-    assert.match(r.stdout, /Web UI: http:\/\/127\.0\.0\.1:\d+\/namespaces\/default\/workflows\/epic%2Fdemo-greeter/);
+    const links = r.stdout.split('\n').filter((l) => l.startsWith('Web UI: '));
+    assert.deepEqual(links, Array(2).fill('Web UI: http://ui.example:18233/namespaces/default/workflows/epic%2Fdemo-greeter'), shown(r));
     const epic = JSON.parse(readFileSync(path.join(ws, '.claude/epics/demo-greeter/EPIC.json'), 'utf8'));
     assert.equal(epic.status, 'completed');
     assert.equal(epic.completion_percentage, 100);
