@@ -211,7 +211,15 @@ describe('security: the CLI refuses a spec with a secret (exit 2), shows it mask
     it(`phaseflow ${args.join(' ')}`, async () => {
       const r = phaseflow([args[0], file, ...args.slice(1)]);
       assert.equal(r.code, 2, r.stderr);
-      assert.equal(r.stdout, '', 'nothing on stdout (no normalised spec, no "Started")');
+      if (args.includes('--json')) {
+        // validate --json lists the problems as JSON on stdout: masked, and never the spec itself.
+        const out = JSON.parse(r.stdout);
+        assert.deepEqual(Object.keys(out).sort(), ['file', 'problems', 'valid']);
+        assert.equal(out.valid, false);
+        assert.deepEqual(out.problems.map((p: { path: string }) => p.path), ['roadmaps[0].plans[0].phases[0].tasks[1].command']);
+      } else {
+        assert.equal(r.stdout, '', 'nothing on stdout (no normalised spec, no "Started")');
+      }
       assert.match(r.stderr, new RegExp(`^${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: 1 problem`));
       assert.match(r.stderr, /tasks\[1\]\.command: looks like a GitHub token \(ghp_… \(40 characters\)\)/);
       assert.ok(!exposes(r.stdout + r.stderr, token.slice(4)), r.stderr);
