@@ -4,7 +4,7 @@
  * the default is taken. Answers arrive through the `decide` update, which is validated first so a
  * wrong answer changes nothing and leaves no trace in history.
  */
-import { condition, log, setHandler } from '@temporalio/workflow';
+import { condition, log, patched, setHandler } from '@temporalio/workflow';
 import {
   ACTIONS,
   answerProblem,
@@ -108,15 +108,44 @@ export class DecisionDesk {
     this.onChange({ pending: this.pending });
 
     let answered = await condition(() => this.settled !== undefined, remindAfterMs);
-    if (!answered) {
-      log.warn(`phaseflow reminder: ${this.where.workflowId} still waits for a decision: ${q.question} (default "${q.defaultAction}" at ${this.pending.defaultAt})`, {
-        decision: this.pending.id,
-        answerWith: `phaseflow resolve|approve|reject|budget ${this.where.workflowId} …`,
-      });
-      answered = await condition(() => this.settled !== undefined, timeoutMs - remindAfterMs);
-    }
+    if (!answered) answered = await this.remindThenWait(q, askedMs + timeoutMs, timeoutMs - remindAfterMs);
     if (!answered) this.settle({ action: q.defaultAction }, 'default');
     return this.settled!;
+  }
+
+  /**
+   * After the reminder timer: waits until the question's own limit. The reminder timer fires late
+   * when no worker ran at its time (worker or server down); the wait is then what is left of the
+   * limit (workflow time), so a worker that returns after the limit takes the default at once
+   * instead of `reminderBeforeSeconds` later. Runs recorded before this change waited a fixed
+   * `oldWaitMs` after the reminder, and replay keeps that for them.
+   */
+  private async remindThenWait(q: Question, deadlineMs: number, oldWaitMs: number): Promise<boolean> {
+    const answered = () => this.settled !== undefined;
+    if (!patched(DEADLINE_PATCH)) {
+      this.remind(q);
+      return condition(answered, oldWaitMs);
+    }
+    const leftMs = deadlineMs - Date.now();
+    // An answer may have arrived in the same workflow task as the late timer.
+    if (answered()) return true;
+    if (leftMs <= 0) {
+      const p = this.pending!;
+      log.warn(`phaseflow: ${this.where.workflowId}: the limit for a decision (${p.defaultAt}) passed while no worker ran; taking the default "${q.defaultAction}" now: ${q.question}`, {
+        decision: p.id,
+      });
+      return false;
+    }
+    this.remind(q);
+    return condition(answered, leftMs);
+  }
+
+  private remind(q: Question): void {
+    const p = this.pending!;
+    log.warn(`phaseflow reminder: ${this.where.workflowId} still waits for a decision: ${q.question} (default "${q.defaultAction}" at ${p.defaultAt})`, {
+      decision: p.id,
+      answerWith: `phaseflow resolve|approve|reject|budget ${this.where.workflowId} …`,
+    });
   }
 
   /** The run ended (cancelled) before anyone answered: the question is no longer asked. */
@@ -156,5 +185,8 @@ export class DecisionDesk {
     return `${this.where.roadmapSlug}/${this.where.planSlug}/${this.where.phaseSlug}`;
   }
 }
+
+/** patched() id: the wait after the reminder ends at the question's limit (not a fixed time after the reminder). */
+const DEADLINE_PATCH = 'decision-deadline-absolute';
 
 const newLimit = (a: DecisionAnswer) => ({ ...(a.tokens !== undefined ? { tokens: a.tokens } : {}), ...(a.usd !== undefined ? { usd: a.usd } : {}) });
