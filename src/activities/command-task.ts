@@ -1,6 +1,5 @@
 /** runCommandTask: a `command` task runs a real shell command in the workspace. */
 import { CancelledFailure, Context } from '@temporalio/activity';
-import { writeFileSync } from 'node:fs';
 import { mkdir, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { logFilePath, pidFilePath } from '../domain/paths';
@@ -38,7 +37,7 @@ export async function runCommandTask(input: TaskRunInput): Promise<TaskResult> {
   await mkdir(path.dirname(pidFile), { recursive: true });
   const killAtMs = commandKillAtMs(input.timeoutMs);
   const res = await runShell(task.command!, {
-    onSpawn: (pgid) => writeFileSync(pidFile, String(pgid)),
+    pidFile,
     cwd: input.ctx.workspace,
     timeoutMs: killAtMs,
     logFile: inWorkspace(input.ctx.workspace, logFile),

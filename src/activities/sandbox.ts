@@ -18,11 +18,16 @@
  * namespaces (on by default on Debian, Fedora, Arch; Ubuntu 24.04 restricts them through
  * AppArmor); where the probe fails commands run unsandboxed and `sandboxStatus()` says why.
  * PHASEFLOW_SANDBOX=off turns it off; =require makes a missing sandbox an error.
+ *
+ * Sandboxed or not, what runs dies with the worker (parent-death.ts): unshare gets SIGKILL when
+ * the worker dies and takes the namespace down with --kill-child; an unsandboxed command runs
+ * under a guard that kills its process group.
  */
 import { spawnSync } from 'node:child_process';
-import { accessSync, constants, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { findOnPath, groupDiesWithParent, parentDeathStatus, withParentDeath } from '../parent-death';
 import { isInside } from './workspace';
 
 export type SandboxProfile = 'processes' | 'workspace';
@@ -107,10 +112,11 @@ function mode(env: NodeJS.ProcessEnv): 'auto' | 'off' | 'require' {
 }
 
 /** What each profile gets on this machine, and why not, for logs and the docs. */
-export function sandboxStatus(env: NodeJS.ProcessEnv = process.env): { processes: string; workspace: string; reason?: string } {
-  if (mode(env) === 'off') return { processes: 'none', workspace: 'none', reason: 'PHASEFLOW_SANDBOX=off' };
+export function sandboxStatus(env: NodeJS.ProcessEnv = process.env): { processes: string; workspace: string; reason?: string; diesWithWorker: string } {
+  const diesWithWorker = parentDeathStatus();
+  if (mode(env) === 'off') return { processes: 'none', workspace: 'none', reason: 'PHASEFLOW_SANDBOX=off', diesWithWorker };
   probed ??= probe();
-  return { processes: probed.processes?.how ?? 'none', workspace: probed.workspace?.how ?? 'none', reason: probed.reason };
+  return { processes: probed.processes?.how ?? 'none', workspace: probed.workspace?.how ?? 'none', reason: probed.reason, diesWithWorker };
 }
 
 /**
@@ -119,14 +125,16 @@ export function sandboxStatus(env: NodeJS.ProcessEnv = process.env): { processes
  */
 export function sandboxed(file: string, args: string[], profile: SandboxProfile, workspace: string, env: NodeJS.ProcessEnv = process.env): Sandboxed {
   const m = mode(env);
-  if (m === 'off') return { file, args, sandbox: 'none' };
+  if (m === 'off') return { ...groupDiesWithParent(file, args), sandbox: 'none' };
   probed ??= probe();
   const launcher = probed[profile];
   if (!launcher) {
     if (m === 'require') throw new Error(`PHASEFLOW_SANDBOX=require, but the ${profile} sandbox is not available here: ${probed.reason}`);
-    return { file, args, sandbox: 'none' };
+    return { ...groupDiesWithParent(file, args), sandbox: 'none' };
   }
-  return wrap(launcher, profile, workspace, file, args);
+  const run = wrap(launcher, profile, workspace, file, args);
+  // unshare dies with the worker; --kill-child then kills the namespace's init, and with it the namespace.
+  return { ...withParentDeath(run.file, run.args, 'KILL'), sandbox: run.sandbox };
 }
 
 function wrap(launcher: Launcher, profile: SandboxProfile, workspace: string, file: string, args: string[]): Sandboxed {
@@ -193,16 +201,4 @@ function probe(): Probed {
 
 function describe(r: ReturnType<typeof spawnSync>): string {
   return r.error?.message ?? (String(r.stderr ?? '').trim().split('\n')[0] || `exit ${r.status}`);
-}
-
-function findOnPath(name: string): string | undefined {
-  const dirs = `${process.env.PATH ?? ''}:/usr/bin:/bin:/usr/sbin:/sbin`.split(path.delimiter).filter((d) => path.isAbsolute(d));
-  return dirs.map((d) => path.join(d, name)).find((p) => {
-    try {
-      accessSync(p, constants.X_OK);
-      return true;
-    } catch {
-      return false;
-    }
-  });
 }

@@ -3,8 +3,9 @@
  * a short excerpt for history, heartbeats while it runs, and no orchestrator secrets in its env.
  */
 import { spawn } from 'node:child_process';
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, readFileSync, writeFileSync } from 'node:fs';
 import { mkdir, readFile, unlink } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { redactSecrets } from '../domain/secret-scan';
 import { writeFileAtomic } from './fs-atomic';
@@ -51,8 +52,8 @@ export interface ShellOptions {
   signal?: AbortSignal;
   onProgress?: () => void;
   progressEveryMs?: number;
-  /** Called with the command's process group id once it runs. */
-  onSpawn?: (pgid: number) => void;
+  /** Where the command's process group is recorded while it runs, for `killLeftover`. */
+  pidFile?: string;
 }
 
 export async function runShell(command: string, opts: ShellOptions): Promise<ShellResult> {
@@ -73,7 +74,7 @@ export async function runShell(command: string, opts: ShellOptions): Promise<She
     detached: true, // own process group, so a timeout kills the whole tree
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  if (child.pid) opts.onSpawn?.(child.pid);
+  if (child.pid && opts.pidFile) writeFileSync(opts.pidFile, JSON.stringify(processRecord(child.pid)));
   const killTree = () => {
     try {
       if (child.pid) process.kill(-child.pid, 'SIGKILL');
@@ -139,18 +140,78 @@ async function redactLogFile(file: string, bytes: number): Promise<void> {
 }
 
 /**
- * A command outlives a worker that was killed (it runs in its own process group), so the next
- * attempt of the same task kills what the last one left behind before starting again.
+ * Who a pid file names: the group's id plus what tells that process apart from a later one with
+ * the same number: the host and its boot (a workspace on a volume shared by hosts or containers,
+ * or a reboot) and the leader's start time in clock ticks since boot (pid reuse).
  */
-export async function killLeftover(pidFile: string): Promise<void> {
-  const text = await readFile(pidFile, 'utf8').catch(() => '');
-  const pgid = Number(text.trim());
-  if (Number.isInteger(pgid) && pgid > 1) {
+export interface ProcessRecord {
+  pgid: number;
+  host: string;
+  bootId: string;
+  startTime: string;
+}
+
+export function processRecord(pgid: number): ProcessRecord {
+  return { pgid, host: os.hostname(), bootId: bootId(), startTime: startTimeOf(pgid) ?? '' };
+}
+
+function bootId(): string {
+  try {
+    return readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+  } catch {
+    return '';
+  }
+}
+
+/** Field 22 of /proc/<pid>/stat (after the command name, which may hold spaces and parentheses). */
+function startTimeOf(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+  } catch {
+    return undefined;
+  }
+}
+
+/** Why a recorded group may not be killed, or undefined when it is verifiably the one recorded. */
+export function leftoverMismatch(text: string): string | undefined {
+  let rec: Partial<ProcessRecord>;
+  try {
+    rec = JSON.parse(text) as Partial<ProcessRecord>;
+  } catch {
+    return 'not a process record';
+  }
+  // A bare number is the format before the record (JSON.parse reads it as a number): with no start
+  // time to compare, the group it names may be anyone's by now, so it is not killed.
+  if (typeof rec !== 'object' || rec === null) return 'old format without host, boot id and start time';
+  const pgid = rec.pgid;
+  if (typeof pgid !== 'number' || !Number.isInteger(pgid) || pgid <= 1) return `bad process group ${String(pgid)}`;
+  if (!rec.startTime || !rec.bootId) return 'no start time or boot id recorded';
+  if (rec.host !== os.hostname()) return `recorded on host ${rec.host}, this is ${os.hostname()}`;
+  if (rec.bootId !== bootId()) return 'recorded before a reboot (another boot id)';
+  const now = startTimeOf(pgid);
+  if (now === undefined) return `process ${pgid} is gone`;
+  if (now !== rec.startTime) return `process ${pgid} is another process now (started at tick ${now}, recorded ${rec.startTime})`;
+  return undefined;
+}
+
+/**
+ * A command should die with its worker (parent-death.ts), but where that is not available, or the
+ * group's leader escaped it, the next attempt of the same task kills what the last one left behind
+ * before starting again: only a group verifiably the one recorded (same host, same boot, a leader
+ * with the recorded start time), never whatever now has that number. Returns why it did not kill.
+ */
+export async function killLeftover(pidFile: string): Promise<string | undefined> {
+  const text = await readFile(pidFile, 'utf8').catch(() => undefined);
+  if (text === undefined) return 'no pid file';
+  const mismatch = leftoverMismatch(text);
+  if (!mismatch) {
     try {
-      process.kill(-pgid, 'SIGKILL');
+      process.kill(-JSON.parse(text).pgid, 'SIGKILL');
     } catch {
       /* already gone */
     }
   }
   await unlink(pidFile).catch(() => undefined);
+  return mismatch;
 }
