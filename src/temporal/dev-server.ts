@@ -9,6 +9,7 @@ import * as net from 'node:net';
 import { Connection } from '@temporalio/client';
 import { SearchAttributeType } from '@temporalio/common';
 import { ALL_SEARCH_ATTRIBUTES } from '../domain/search-attributes';
+import { withParentDeath } from '../parent-death';
 import { findTemporalBinary } from './binary';
 
 export interface DevServerOptions {
@@ -89,7 +90,10 @@ export async function startDevServer(opts: DevServerOptions): Promise<DevServerH
   const address = `${HOST}:${port}`;
   const uiUrl = opts.headless ? undefined : `http://${HOST}:${opts.uiPort ?? 8233}`;
 
-  const child = spawn(binary, devServerArgs(opts), { stdio: ['ignore', 'pipe', 'pipe'] });
+  // SIGTERM when this process dies, even by kill -9 (where the 'exit' hook below never runs): the
+  // server shuts down as on Ctrl-C and frees its ports, rather than running on as an orphan.
+  const run = withParentDeath(binary, devServerArgs(opts), 'TERM');
+  const child = spawn(run.file, run.args, { stdio: ['ignore', 'pipe', 'pipe'] });
   const output = new OutputTail(opts.logFile);
   child.stdout!.on('data', (c: Buffer) => output.add(c));
   child.stderr!.on('data', (c: Buffer) => output.add(c));
