@@ -4,12 +4,15 @@
  * below it); the answer goes as the `decide` update to the phase workflow that asked, which checks
  * it and replies with the DecisionRecord (or refuses, and nothing changes).
  */
-import { type Client, WorkflowUpdateFailedError } from '@temporalio/client';
+import { type Client, WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError } from '@temporalio/client';
 import { ACTION_HELP, type BudgetLevel, type ControlMessage, type DecisionAction, type DecisionAnswer, type DecisionRecord, type PendingDecision } from '../domain/decisions';
 import { SA } from '../domain/search-attributes';
 import { CliError } from './errors';
 import { answerHint, decisionLine } from './render';
 import { operator, queryPending, requireRunning, resolveTarget, withClient } from './target';
+
+/** How long an answer waits for a worker to take the `decide` update. */
+export const UPDATE_TIMEOUT_MS = 20_000;
 
 export interface AnswerOptions {
   note?: string;
@@ -49,8 +52,17 @@ export function pickDecision(where: string, pending: PendingDecision[], action: 
 async function sendDecision(client: Client, p: PendingDecision, answer: DecisionAnswer): Promise<DecisionRecord> {
   const full: DecisionAnswer = { ...dropUndefined(answer), decisionId: p.id, by: operator() };
   try {
-    return await client.workflow.getHandle(p.workflowId).executeUpdate<DecisionRecord, [DecisionAnswer]>('decide', { args: [full] });
+    // A deadline: an update waits for a worker to accept it, and the worker may have just gone.
+    return await client.connection.withDeadline(Date.now() + UPDATE_TIMEOUT_MS, () =>
+      client.workflow.getHandle(p.workflowId).executeUpdate<DecisionRecord, [DecisionAnswer]>('decide', { args: [full] }),
+    );
   } catch (err) {
+    if (err instanceof WorkflowUpdateRPCTimeoutOrCancelledError) {
+      // The server keeps the update and hands it to the next worker, which applies it (or refuses it).
+      throw new CliError(
+        `no answer from a worker within ${UPDATE_TIMEOUT_MS / 1000} s for "${answer.action}" on decision ${p.id} of ${p.workflowId}; the update stays queued on the server and will be applied when a worker runs (check with \`phaseflow pending\`)`,
+      );
+    }
     if (err instanceof WorkflowUpdateFailedError) {
       // The validator names its workflow for plain `temporal` users; here it is said once.
       const reason = (err.cause?.message ?? err.message).replace(`${p.workflowId}: `, '');

@@ -7,7 +7,7 @@ import type { Client } from '@temporalio/client';
 import type { ControlMessage } from '../domain/decisions';
 import { CliError } from './errors';
 import { duration } from './render';
-import { operator, queryStatus, requireRunning, resolveTarget, withClient } from './target';
+import { noWorkerText, operator, queryStatus, requireRunning, resolveTarget, taskQueueOf, withClient, workerPolling } from './target';
 
 /** How long pause/resume wait to see the new state in the `status` query before saying so. */
 const CONFIRM_MS = 10_000;
@@ -16,6 +16,15 @@ export async function pauseCommand(id: string, paused: boolean): Promise<void> {
   await withClient(async (client) => {
     const target = await resolveTarget(client, id);
     requireRunning(target, paused ? 'pause' : 'resume');
+    const msg: ControlMessage = { paused, by: operator() };
+    // No worker: nothing can answer the status query; the signal waits in the history for one.
+    const tq = await idleTaskQueue(client, target.workflowId);
+    if (tq) {
+      await client.workflow.getHandle(target.workflowId).signal('control', msg);
+      console.log(`${paused ? 'Pause' : 'Resume'} sent to ${target.workflowId} (signal control ${JSON.stringify(msg)}); no worker is running, so it takes effect when one starts`);
+      console.log(`  ${noWorkerText(tq)}`);
+      return;
+    }
     // Nothing to do when it already is: say so instead of sending a signal that changes nothing.
     // (Without an answer from a worker the signal goes anyway; it is harmless.)
     const now = await queryStatus(client, target.workflowId).catch(() => undefined);
@@ -23,7 +32,6 @@ export async function pauseCommand(id: string, paused: boolean): Promise<void> {
       console.log(paused ? `${target.workflowId} is already paused; nothing sent (\`phaseflow resume ${target.given}\` resumes it)` : `${target.workflowId} is not paused; nothing sent`);
       return;
     }
-    const msg: ControlMessage = { paused, by: operator() };
     await client.workflow.getHandle(target.workflowId).signal('control', msg);
     const seen = await confirm(client, target.workflowId, (n) => n.paused === paused);
     const what = paused ? 'Paused' : 'Resumed';
@@ -32,6 +40,12 @@ export async function pauseCommand(id: string, paused: boolean): Promise<void> {
     // The signal is in the history either way; a worker that comes back applies it.
     else console.error(`warning: its status did not show ${paused ? 'paused' : 'resumed'} within ${CONFIRM_MS / 1000} s (is a worker running?)`);
   });
+}
+
+/** The workflow's task queue when no worker polls it, else undefined (a worker runs, or unsure). */
+async function idleTaskQueue(client: Client, workflowId: string): Promise<string | undefined> {
+  const tq = await taskQueueOf(client, workflowId).catch(() => undefined);
+  return tq && !(await workerPolling(client, tq).catch(() => true)) ? tq : undefined;
 }
 
 async function confirm(client: Client, workflowId: string, ok: (n: { paused?: boolean }) => boolean): Promise<boolean> {
@@ -51,9 +65,16 @@ export async function cancelCommand(id: string, opts: { waitSeconds: number }): 
     const handle = client.workflow.getHandle(epicId);
     const before = epicId === target.workflowId ? target.status : (await handle.describe()).status.name;
     if (before !== 'RUNNING') throw new CliError(`cannot cancel ${epicId}: it is ${before.toLowerCase()}, not running`);
+    const tq = await idleTaskQueue(client, epicId);
     const started = Date.now();
     await handle.cancel();
     console.log(`Requested cancellation of ${epicId}${epicId !== target.workflowId ? ` (the epic of ${target.workflowId})` : ''} by ${operator()}`);
+    if (tq) {
+      // Nothing runs to stop: the request waits in the history, and the next worker ends the run.
+      console.log('  cancellation requested; no worker is running, so the run ends when one starts');
+      console.log(`  ${noWorkerText(tq)}`);
+      return;
+    }
     const closed = await Promise.race([
       handle.result().then(
         () => true,

@@ -4,6 +4,7 @@
  */
 import os from 'node:os';
 import { type Client, type WorkflowExecutionDescription, WorkflowNotFoundError } from '@temporalio/client';
+import { temporal } from '@temporalio/proto';
 import { workflowIds } from '../domain/ids';
 import { SLUG } from '../domain/spec';
 import { SA } from '../domain/search-attributes';
@@ -127,15 +128,115 @@ export function requireRunning(t: Target, doing: string): void {
 /** A query reached a workflow that has not run its first task (it registers its handlers there). */
 export class NotStartedYet extends CliError {}
 
+/**
+ * How long a task queue may go without a poll before the CLI says no worker runs. A live worker
+ * long-polls, and the server records a poll when it starts: an idle worker's last poll is up to
+ * a minute old (Temporal's long-poll interval), so less than that would call a live worker gone.
+ * PHASEFLOW_WORKER_SILENT_SECONDS changes it (tests that stop a worker use a few seconds).
+ */
+export function workerSilentMs(): number {
+  const s = Number(process.env.PHASEFLOW_WORKER_SILENT_SECONDS);
+  return (Number.isFinite(s) && s > 0 ? s : 70) * 1000;
+}
+
+/** No worker polls the workflow's task queue: a query cannot be answered, signals and updates wait. */
+export class NoWorker extends CliError {
+  constructor(readonly taskQueue: string, prefix = '') {
+    super(`${prefix}${noWorkerText(taskQueue)}`);
+  }
+}
+
+/** "no worker is polling task queue q (start one with `phaseflow worker`)". */
+export function noWorkerText(taskQueue: string): string {
+  const start = taskQueue === temporalConfig().taskQueue ? 'phaseflow worker' : `PHASEFLOW_TASK_QUEUE=${taskQueue} phaseflow worker`;
+  return `no worker is polling task queue ${taskQueue} (start one with \`${start}\`)`;
+}
+
+// Per client: a workflow's task queue, and whether a worker polled it lately (for a few seconds,
+// so a live view asking many workflows asks the server once).
+const taskQueues = new WeakMap<Client, Map<string, string>>();
+const seenCache = new WeakMap<Client, Map<string, { at: number; seen: boolean }>>();
+const SEEN_CACHE_MS = 2_000;
+
+/** The task queue `workflowId` runs on (a describe; no worker needed). */
+export async function taskQueueOf(client: Client, workflowId: string): Promise<string> {
+  const known = taskQueues.get(client) ?? new Map<string, string>();
+  taskQueues.set(client, known);
+  const hit = known.get(workflowId);
+  if (hit) return hit;
+  const tq = (await client.workflow.getHandle(workflowId).describe()).taskQueue;
+  known.set(workflowId, tq);
+  return tq;
+}
+
+/**
+ * Whether a worker polled `taskQueue` for workflow tasks within workerSilentMs() (the server's
+ * poller list, DescribeTaskQueue): without one, queries fail only after their full time limit.
+ */
+export async function workerPolling(client: Client, taskQueue: string): Promise<boolean> {
+  const cache = seenCache.get(client) ?? new Map<string, { at: number; seen: boolean }>();
+  seenCache.set(client, cache);
+  const hit = cache.get(taskQueue);
+  if (hit && Date.now() - hit.at < SEEN_CACHE_MS) return hit.seen;
+  const { pollers } = await client.workflowService.describeTaskQueue({
+    namespace: client.options.namespace,
+    taskQueue: { name: taskQueue, kind: temporal.api.enums.v1.TaskQueueKind.TASK_QUEUE_KIND_NORMAL },
+    taskQueueType: temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
+  });
+  const newest = Math.max(0, ...(pollers ?? []).map((p) => Number(p.lastAccessTime?.seconds ?? 0) * 1000));
+  const seen = Date.now() - newest < workerSilentMs();
+  cache.set(taskQueue, { at: Date.now(), seen });
+  return seen;
+}
+
+/** Throws NoWorker when no worker polls `workflowId`'s task queue (a server unsure says nothing). */
+export async function requireWorker(client: Client, workflowId: string, prefix = ''): Promise<void> {
+  const tq = await taskQueueOf(client, workflowId).catch(() => undefined);
+  if (tq && !(await workerPolling(client, tq).catch(() => true))) throw new NoWorker(tq, prefix);
+}
+
+/** gRPC status codes (grpc-js `status`, not a direct dependency). */
+const GRPC = { DEADLINE_EXCEEDED: 4, FAILED_PRECONDITION: 9 } as const;
+
+/** The gRPC status codes of an error and its causes (the SDK wraps the server's ServiceError). */
+function grpcCodes(err: unknown): { codes: number[]; messages: string[] } {
+  const codes: number[] = [];
+  const messages: string[] = [];
+  for (let e = err as { code?: unknown; message?: string; cause?: unknown } | undefined, depth = 0; e && depth < 8; e = e.cause as typeof e, depth++) {
+    if (typeof e.code === 'number') codes.push(e.code);
+    if (e.message) messages.push(e.message);
+  }
+  return { codes, messages };
+}
+
+/**
+ * A query's failure in words: the SDK's own message ("Failed to query Workflow") hides the cause;
+ * the server's FAILED_PRECONDITION "no poller seen" and DEADLINE_EXCEEDED are in its cause chain.
+ */
+export async function queryFailure(client: Client, workflowId: string, name: string, err: unknown, timeoutMs: number): Promise<CliError> {
+  const { codes, messages } = grpcCodes(err);
+  const prefix = `query "${name}" on ${workflowId} failed: `;
+  const tq = () => taskQueueOf(client, workflowId).catch(() => temporalConfig().taskQueue);
+  if (codes.includes(GRPC.FAILED_PRECONDITION) && messages.some((m) => /no poller/i.test(m))) return new NoWorker(await tq(), prefix);
+  if (codes.includes(GRPC.DEADLINE_EXCEEDED) || messages.some((m) => /deadline|timed out/i.test(m))) {
+    return new QueryTimedOut(`${prefix}no worker answered within ${timeoutMs / 1000} s (is \`phaseflow worker\` running on task queue ${await tq()}?)`);
+  }
+  return new CliError(`${prefix}${messages.join(': ')}`);
+}
+
+/** A query no worker answered in time (a worker may be busy, or just gone). */
+export class QueryTimedOut extends CliError {}
+
 /** A query with a time limit: a workflow whose worker is down would otherwise hang the CLI. */
 export async function queryWorkflow<T>(client: Client, workflowId: string, name: 'status' | 'pending', timeoutMs = QUERY_TIMEOUT_MS): Promise<T> {
+  // No worker polls: say so now rather than after the time limit.
+  await requireWorker(client, workflowId, `query "${name}" on ${workflowId} failed: `);
   try {
     return await client.connection.withDeadline(Date.now() + timeoutMs, () => client.workflow.getHandle(workflowId).query<T>(name));
   } catch (err) {
     const msg = (err as Error)?.message ?? String(err);
     if (/did not register a handler for/.test(msg)) throw new NotStartedYet(await notStartedText(client, workflowId, name));
-    const hint = /deadline|timeout|timed out/i.test(msg) ? ` (no worker answered within ${timeoutMs / 1000} s: is \`phaseflow worker\` running on task queue ${temporalConfig().taskQueue}?)` : '';
-    throw new CliError(`query "${name}" on ${workflowId} failed: ${msg}${hint}`);
+    throw await queryFailure(client, workflowId, name, err, timeoutMs);
   }
 }
 

@@ -1,0 +1,90 @@
+/**
+ * The operating commands when no worker runs (a real server, the worker stopped while a question
+ * waits): they say a worker is missing and which task queue wants one, fail fast instead of
+ * waiting out query time limits, and what they send (pause, cancel) takes effect once a worker
+ * starts again.
+ */
+import { strict as assert } from 'node:assert';
+import { WorkflowFailedError } from '@temporalio/client';
+import type { PendingDecision } from '../../src/domain/decisions';
+import { agentTask, epicSpec, FAST_SETTINGS, ids, startEpic, tempWorkspace, testClient, uniqueName, waitFor, withWorker } from '../support/worker-harness';
+import { phaseflow, shown } from './run-cli';
+
+/** The CLI calls a worker gone after this many seconds without a poll (70 in production). */
+const SILENT_SECONDS = 2;
+const ENV = { PHASEFLOW_WORKER_SILENT_SECONDS: String(SILENT_SECONDS) };
+
+const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/** Runs `phaseflow …` with the short worker-silence limit; returns the run and how long it took. */
+async function timed(args: string[]) {
+  const t = Date.now();
+  const r = await phaseflow(args, ENV);
+  return { ...r, ms: Date.now() - t };
+}
+
+describe('phaseflow commands with no worker running (real server)', function () {
+  this.timeout(180_000);
+
+  it('pending says which epics wait (search attribute) and exits 1; status and answers name the missing worker; pause and cancel apply when a worker starts', async () => {
+    const slug = uniqueName('nowk');
+    const taskQueue = uniqueName('tq-nowk');
+    const epicId = ids.epic(slug);
+    const spec = epicSpec({
+      slug,
+      title: 'No worker',
+      workspace: tempWorkspace(),
+      settings: { ...FAST_SETTINGS, decisionTimeoutSeconds: 600 },
+      roadmaps: [{ slug: 'r', title: 'R', plans: [{ slug: 'p', title: 'P', phases: [{ slug: 'f', title: 'F', tasks: [agentTask('1.1', 30, { settings: { attempts: 1 }, dryRun: { durationMs: 30, outcome: 'failure' } })] }] }] }],
+    });
+    const client = await testClient();
+    const handle = await withWorker(taskQueue, async () => {
+      const h = await startEpic(taskQueue, spec);
+      await waitFor('an escalation in the epic', async () => ((await h.query<PendingDecision[]>('pending')).length > 0 ? true : undefined), 30_000);
+      return h;
+    });
+    // The worker is gone; once its last poll is older than the limit, the CLI says so.
+    await new Promise((r) => setTimeout(r, (SILENT_SECONDS + 1) * 1000));
+    const noWorker = new RegExp(`no worker is polling task queue ${escape(taskQueue)} \\(start one with \`PHASEFLOW_TASK_QUEUE=${escape(taskQueue)} phaseflow worker\`\\)`);
+
+    const all = await timed(['pending']);
+    assert.equal(all.code, 1, shown(all));
+    assert.ok(all.ms < 10_000, `pending took ${all.ms} ms\n${shown(all)}`);
+    assert.doesNotMatch(all.stdout, /No decisions are pending/);
+    assert.match(all.stdout, new RegExp(`^Waiting on a question \\(details need a running worker\\):$[^]*^  ${escape(epicId)}: ${noWorker.source}$`, 'm'));
+
+    const one = await timed(['pending', slug]);
+    assert.equal(one.code, 1, shown(one));
+    assert.ok(one.ms < 10_000, `pending ${slug} took ${one.ms} ms`);
+    assert.match(one.stdout, new RegExp(`^Waiting on a question \\(details need a running worker\\):\\n  ${escape(epicId)}: ${noWorker.source}$`, 'm'));
+
+    const status = await timed(['status', slug]);
+    assert.match(status.stdout + status.stderr, new RegExp(`query "status" on ${escape(epicId)} failed: ${noWorker.source}`), shown(status));
+    assert.ok(status.ms < 10_000, `status took ${status.ms} ms`);
+
+    const answer = await timed(['resolve', slug, 'skip']);
+    assert.equal(answer.code, 1, shown(answer));
+    assert.match(answer.stderr, new RegExp(`query "pending" on ${escape(epicId)} failed: ${noWorker.source}`));
+    assert.ok(answer.ms < 10_000, `resolve took ${answer.ms} ms`);
+
+    const pause = await timed(['pause', slug]);
+    assert.equal(pause.code, 0, shown(pause));
+    assert.match(pause.stdout, new RegExp(`^Pause sent to ${escape(epicId)} \\(signal control .*\\); no worker is running, so it takes effect when one starts\\n  ${noWorker.source}$`, 'm'));
+    assert.ok(pause.ms < 10_000, `pause took ${pause.ms} ms`);
+
+    const cancel = await timed(['cancel', slug]);
+    assert.equal(cancel.code, 0, shown(cancel));
+    assert.match(cancel.stdout, new RegExp(`^  cancellation requested; no worker is running, so the run ends when one starts\\n  ${noWorker.source}$`, 'm'));
+    assert.doesNotMatch(cancel.stdout + cancel.stderr, /being stopped/);
+    assert.ok(cancel.ms < 10_000, `cancel took ${cancel.ms} ms`);
+    assert.equal((await handle.describe()).status.name, 'RUNNING');
+
+    // A worker again: the signal and the cancellation sent meanwhile are applied.
+    await withWorker(taskQueue, async () => {
+      await assert.rejects(handle.result(), (err) => err instanceof WorkflowFailedError && /cancel/i.test(String(err.cause?.message ?? err.message)));
+    });
+    const events = (await handle.fetchHistory()).events ?? [];
+    assert.ok(events.some((e) => e.workflowExecutionSignaledEventAttributes?.signalName === 'control'), 'the pause signal is in the history');
+    assert.equal((await client.workflow.getHandle(epicId).describe()).status.name, 'CANCELLED');
+  });
+});
