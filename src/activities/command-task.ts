@@ -33,7 +33,10 @@ export async function runCommandTask(input: TaskRunInput): Promise<TaskResult> {
   const { task, attempt } = input;
   const logFile = logFilePath(input.ctx.planSlug, task.id, attempt);
   const pidFile = inWorkspace(input.ctx.workspace, pidFilePath(input.ctx.planSlug, task.id));
-  await killLeftover(pidFile);
+  const leftover = await killLeftover(pidFile);
+  const what = `task ${task.id} (${input.ctx.planSlug}, attempt ${attempt})`;
+  if (leftover.killed) ctx.log.warn(`${what}: killed the process group an earlier attempt left running`);
+  if (leftover.skipped) ctx.log.warn(`${what}: left alone the process group named in ${pidFile}: ${leftover.skipped}`);
   await mkdir(path.dirname(pidFile), { recursive: true });
   const killAtMs = commandKillAtMs(input.timeoutMs);
   const res = await runShell(task.command!, {

@@ -173,7 +173,10 @@ function startTimeOf(pid: number): string | undefined {
   }
 }
 
-/** Why a recorded group may not be killed, or undefined when it is verifiably the one recorded. */
+/**
+ * Why a recorded group may not be killed (`gone`: nothing of it is left to kill), or undefined
+ * when it is verifiably the one recorded.
+ */
 export function leftoverMismatch(text: string): string | undefined {
   let rec: Partial<ProcessRecord>;
   try {
@@ -190,7 +193,7 @@ export function leftoverMismatch(text: string): string | undefined {
   if (rec.host !== os.hostname()) return `recorded on host ${rec.host}, this is ${os.hostname()}`;
   if (rec.bootId !== bootId()) return 'recorded before a reboot (another boot id)';
   const now = startTimeOf(pgid);
-  if (now === undefined) return `process ${pgid} is gone`;
+  if (now === undefined) return 'gone';
   if (now !== rec.startTime) return `process ${pgid} is another process now (started at tick ${now}, recorded ${rec.startTime})`;
   return undefined;
 }
@@ -199,11 +202,12 @@ export function leftoverMismatch(text: string): string | undefined {
  * A command should die with its worker (parent-death.ts), but where that is not available, or the
  * group's leader escaped it, the next attempt of the same task kills what the last one left behind
  * before starting again: only a group verifiably the one recorded (same host, same boot, a leader
- * with the recorded start time), never whatever now has that number. Returns why it did not kill.
+ * with the recorded start time), never whatever now has that number. `skipped` says why a pid
+ * file naming a live process was not acted on.
  */
-export async function killLeftover(pidFile: string): Promise<string | undefined> {
+export async function killLeftover(pidFile: string): Promise<{ killed: boolean; skipped?: string }> {
   const text = await readFile(pidFile, 'utf8').catch(() => undefined);
-  if (text === undefined) return 'no pid file';
+  if (text === undefined) return { killed: false };
   const mismatch = leftoverMismatch(text);
   if (!mismatch) {
     try {
@@ -213,5 +217,5 @@ export async function killLeftover(pidFile: string): Promise<string | undefined>
     }
   }
   await unlink(pidFile).catch(() => undefined);
-  return mismatch;
+  return mismatch === undefined ? { killed: true } : { killed: false, ...(mismatch === 'gone' ? {} : { skipped: mismatch }) };
 }

@@ -125,18 +125,28 @@ describe('security: children die with phaseflow', function () {
       it(`a pid file with ${what} is removed, the process is left alone`, async () => {
         const file = path.join(dir, 'x.pid');
         writeFileSync(file, text(victim.pid!));
-        const why = await killLeftover(file);
-        assert.match(String(why), reason);
+        const r = await killLeftover(file);
+        assert.equal(r.killed, false);
+        assert.match(String(r.skipped), reason);
         assert.equal(existsSync(file), false, 'stale pid file removed');
         await sleep(100);
         assert.ok(alive(victim.pid!), `unrelated sleep ${victim.pid} was killed`);
       });
     }
 
+    it('a pid file of a group that is gone is removed quietly', async () => {
+      const file = path.join(dir, 'x.pid');
+      writeFileSync(file, JSON.stringify(processRecord(victim.pid!)));
+      process.kill(-victim.pid!, 'SIGKILL');
+      await new Promise((r) => victim.once('exit', r));
+      assert.deepEqual(await killLeftover(file), { killed: false });
+      assert.equal(existsSync(file), false);
+    });
+
     it('a pid file written for that group kills it', async () => {
       const file = path.join(dir, 'x.pid');
       writeFileSync(file, JSON.stringify(processRecord(victim.pid!)));
-      assert.equal(await killLeftover(file), undefined);
+      assert.deepEqual(await killLeftover(file), { killed: true });
       await waitFor(`sleep ${victim.pid} killed`, () => !alive(victim.pid!), 1_000);
       assert.equal(existsSync(file), false);
     });
