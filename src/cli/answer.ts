@@ -49,18 +49,19 @@ export function pickDecision(where: string, pending: PendingDecision[], action: 
   return fitting[0];
 }
 
-async function sendDecision(client: Client, p: PendingDecision, answer: DecisionAnswer): Promise<DecisionRecord> {
+/** Sends `answer` as the `decide` update to the phase that asked `p`; its DecisionRecord, or a CliError. */
+export async function sendDecision(client: Client, p: PendingDecision, answer: DecisionAnswer, timeoutMs = UPDATE_TIMEOUT_MS): Promise<DecisionRecord> {
   const full: DecisionAnswer = { ...dropUndefined(answer), decisionId: p.id, by: operator() };
   try {
     // A deadline: an update waits for a worker to accept it, and the worker may have just gone.
-    return await client.connection.withDeadline(Date.now() + UPDATE_TIMEOUT_MS, () =>
+    return await client.connection.withDeadline(Date.now() + timeoutMs, () =>
       client.workflow.getHandle(p.workflowId).executeUpdate<DecisionRecord, [DecisionAnswer]>('decide', { args: [full] }),
     );
   } catch (err) {
     if (err instanceof WorkflowUpdateRPCTimeoutOrCancelledError) {
       // The server keeps the update and hands it to the next worker, which applies it (or refuses it).
       throw new CliError(
-        `no answer from a worker within ${UPDATE_TIMEOUT_MS / 1000} s for "${answer.action}" on decision ${p.id} of ${p.workflowId}; the update stays queued on the server and will be applied when a worker runs (check with \`phaseflow pending\`)`,
+        `no answer from a worker within ${timeoutMs / 1000} s for "${answer.action}" on decision ${p.id} of ${p.workflowId}; the update stays queued on the server and will be applied when a worker runs (check with \`phaseflow pending\`)`,
       );
     }
     if (err instanceof WorkflowUpdateFailedError) {

@@ -2,12 +2,13 @@
  * The operating commands when no worker runs (a real server, the worker stopped while a question
  * waits): they say a worker is missing and which task queue wants one, fail fast instead of
  * waiting out query time limits, and what they send (pause, cancel) takes effect once a worker
- * starts again.
+ * starts again; so does an answer whose `decide` update no worker took in time.
  */
 import { strict as assert } from 'node:assert';
 import { WorkflowFailedError } from '@temporalio/client';
 import type { PendingDecision } from '../../src/domain/decisions';
 import { agentTask, epicSpec, FAST_SETTINGS, ids, startEpic, tempWorkspace, testClient, uniqueName, waitFor, withWorker } from '../support/worker-harness';
+import { sendDecision } from '../../src/cli/answer';
 import { phaseflow, shown } from './run-cli';
 
 /** The CLI calls a worker gone after this many seconds without a poll (70 in production). */
@@ -38,10 +39,13 @@ describe('phaseflow commands with no worker running (real server)', function () 
       roadmaps: [{ slug: 'r', title: 'R', plans: [{ slug: 'p', title: 'P', phases: [{ slug: 'f', title: 'F', tasks: [agentTask('1.1', 30, { settings: { attempts: 1 }, dryRun: { durationMs: 30, outcome: 'failure' } })] }] }] }],
     });
     const client = await testClient();
-    const handle = await withWorker(taskQueue, async () => {
+    const { handle, question } = await withWorker(taskQueue, async () => {
       const h = await startEpic(taskQueue, spec);
-      await waitFor('an escalation in the epic', async () => ((await h.query<PendingDecision[]>('pending')).length > 0 ? true : undefined), 30_000);
-      return h;
+      const [q] = await waitFor('an escalation in the epic', async () => {
+        const pending = await h.query<PendingDecision[]>('pending');
+        return pending.length > 0 ? pending : undefined;
+      }, 30_000);
+      return { handle: h, question: q };
     });
     // The worker is gone; once its last poll is older than the limit, the CLI says so.
     await new Promise((r) => setTimeout(r, (SILENT_SECONDS + 1) * 1000));
@@ -67,6 +71,15 @@ describe('phaseflow commands with no worker running (real server)', function () 
     assert.match(answer.stderr, new RegExp(`query "pending" on ${escape(epicId)} failed: ${noWorker.source}`));
     assert.ok(answer.ms < 10_000, `resolve took ${answer.ms} ms`);
 
+    // The answer as the CLI sends it (a worker gone between its query and its update): a time
+    // limit, and the update stays on the server until a worker takes it (checked below).
+    const t = Date.now();
+    await assert.rejects(sendDecision(client, question, { action: 'retry', note: 'sent with no worker' }, 3_000), (err: Error) => {
+      assert.equal(err.message, `no answer from a worker within 3 s for "retry" on decision ${question.id} of ${question.workflowId}; the update stays queued on the server and will be applied when a worker runs (check with \`phaseflow pending\`)`);
+      return true;
+    });
+    assert.ok(Date.now() - t < 8_000, `the update waited ${Date.now() - t} ms`);
+
     const pause = await timed(['pause', slug]);
     assert.equal(pause.code, 0, shown(pause));
     assert.match(pause.stdout, new RegExp(`^Pause sent to ${escape(epicId)} \\(signal control .*\\); no worker is running, so it takes effect when one starts\\n  ${noWorker.source}$`, 'm'));
@@ -86,5 +99,9 @@ describe('phaseflow commands with no worker running (real server)', function () 
     const events = (await handle.fetchHistory()).events ?? [];
     assert.ok(events.some((e) => e.workflowExecutionSignaledEventAttributes?.signalName === 'control'), 'the pause signal is in the history');
     assert.equal((await client.workflow.getHandle(epicId).describe()).status.name, 'CANCELLED');
+    // The update sent with no worker was taken by the new one and accepted (a refused one leaves no event).
+    const phaseEvents = (await client.workflow.getHandle(question.workflowId).fetchHistory()).events ?? [];
+    assert.ok(phaseEvents.some((e) => e.workflowExecutionUpdateAcceptedEventAttributes?.acceptedRequest?.input?.name === 'decide'), 'the decide update was accepted after the worker came back');
+    assert.ok(phaseEvents.some((e) => e.workflowExecutionUpdateCompletedEventAttributes), 'and completed');
   });
 });
