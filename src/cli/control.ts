@@ -7,7 +7,7 @@ import type { Client } from '@temporalio/client';
 import type { ControlMessage } from '../domain/decisions';
 import { CliError } from './errors';
 import { duration } from './render';
-import { noWorkerText, operator, queryStatus, requireRunning, resolveTarget, taskQueueOf, withClient, workerPolling } from './target';
+import { idleTaskQueue, noWorkerText, operator, queryStatus, requireRunning, resolveTarget, withClient } from './target';
 
 /** How long pause/resume wait to see the new state in the `status` query before saying so. */
 const CONFIRM_MS = 10_000;
@@ -40,12 +40,6 @@ export async function pauseCommand(id: string, paused: boolean): Promise<void> {
     // The signal is in the history either way; a worker that comes back applies it.
     else console.error(`warning: its status did not show ${paused ? 'paused' : 'resumed'} within ${CONFIRM_MS / 1000} s (is a worker running?)`);
   });
-}
-
-/** The workflow's task queue when no worker polls it, else undefined (a worker runs, or unsure). */
-async function idleTaskQueue(client: Client, workflowId: string): Promise<string | undefined> {
-  const tq = await taskQueueOf(client, workflowId).catch(() => undefined);
-  return tq && !(await workerPolling(client, tq).catch(() => true)) ? tq : undefined;
 }
 
 async function confirm(client: Client, workflowId: string, ok: (n: { paused?: boolean }) => boolean): Promise<boolean> {

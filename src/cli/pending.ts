@@ -33,8 +33,10 @@ export async function pendingCommand(id: string | undefined, opts: { json?: bool
     else if (rows.length > 0 || (problems.length === 0 && unasked.length === 0)) for (const line of pendingTable(rows, Date.now())) console.log(line);
     const waiting = unasked.filter((u) => u.waiting);
     if (waiting.length > 0) {
-      console.log(`${rows.length ? '\n' : ''}Waiting on a question (details need a running worker):`);
-      for (const u of waiting) console.log(`  ${u.epicId}: ${u.why}`);
+      // With --json, stdout stays the JSON rows.
+      const say = opts.json ? console.error : console.log;
+      say(`${rows.length && !opts.json ? '\n' : ''}Waiting on a question (details need a running worker):`);
+      for (const u of waiting) say(`  ${u.epicId}: ${u.why}`);
     }
     for (const u of unasked.filter((x) => !x.waiting)) console.error(`warning: ${u.epicId} not asked (${u.why}); its PhaseflowStatus does not say waiting`);
     // Some epics could not be asked: the list is incomplete, and the exit code says so.

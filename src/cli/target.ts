@@ -155,7 +155,7 @@ export function noWorkerText(taskQueue: string): string {
 // Per client: a workflow's task queue, and whether a worker polled it lately (for a few seconds,
 // so a live view asking many workflows asks the server once).
 const taskQueues = new WeakMap<Client, Map<string, string>>();
-const seenCache = new WeakMap<Client, Map<string, { at: number; seen: boolean }>>();
+const seenCache = new WeakMap<Client, Map<string, { at: number; seen: true }>>();
 const SEEN_CACHE_MS = 2_000;
 
 /** The task queue `workflowId` runs on (a describe; no worker needed). */
@@ -174,10 +174,10 @@ export async function taskQueueOf(client: Client, workflowId: string): Promise<s
  * poller list, DescribeTaskQueue): without one, queries fail only after their full time limit.
  */
 export async function workerPolling(client: Client, taskQueue: string): Promise<boolean> {
-  const cache = seenCache.get(client) ?? new Map<string, { at: number; seen: boolean }>();
+  const cache = seenCache.get(client) ?? new Map<string, { at: number; seen: true }>();
   seenCache.set(client, cache);
   const hit = cache.get(taskQueue);
-  if (hit && Date.now() - hit.at < SEEN_CACHE_MS) return hit.seen;
+  if (hit && Date.now() - hit.at < SEEN_CACHE_MS) return true;
   const { pollers } = await client.workflowService.describeTaskQueue({
     namespace: client.options.namespace,
     taskQueue: { name: taskQueue, kind: temporal.api.enums.v1.TaskQueueKind.TASK_QUEUE_KIND_NORMAL },
@@ -185,14 +185,21 @@ export async function workerPolling(client: Client, taskQueue: string): Promise<
   });
   const newest = Math.max(0, ...(pollers ?? []).map((p) => Number(p.lastAccessTime?.seconds ?? 0) * 1000));
   const seen = Date.now() - newest < workerSilentMs();
-  cache.set(taskQueue, { at: Date.now(), seen });
+  // Only a worker seen is remembered: one may start any moment, and then it counts at once.
+  if (seen) cache.set(taskQueue, { at: Date.now(), seen });
   return seen;
 }
 
-/** Throws NoWorker when no worker polls `workflowId`'s task queue (a server unsure says nothing). */
-export async function requireWorker(client: Client, workflowId: string, prefix = ''): Promise<void> {
+/** The workflow's task queue when no worker polls it, else undefined (a worker polls, or unsure). */
+export async function idleTaskQueue(client: Client, workflowId: string): Promise<string | undefined> {
   const tq = await taskQueueOf(client, workflowId).catch(() => undefined);
-  if (tq && !(await workerPolling(client, tq).catch(() => true))) throw new NoWorker(tq, prefix);
+  return tq && !(await workerPolling(client, tq).catch(() => true)) ? tq : undefined;
+}
+
+/** Throws NoWorker when no worker polls `workflowId`'s task queue. */
+export async function requireWorker(client: Client, workflowId: string, prefix = ''): Promise<void> {
+  const tq = await idleTaskQueue(client, workflowId);
+  if (tq) throw new NoWorker(tq, prefix);
 }
 
 /** gRPC status codes (grpc-js `status`, not a direct dependency). */

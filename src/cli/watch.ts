@@ -9,7 +9,7 @@ import { CancelledFailure, type Client, TerminatedFailure, WorkflowFailedError }
 import type { DecisionRecord, PendingDecision } from '../domain/decisions';
 import type { StatusNode } from '../workflows/messages';
 import { decisionLine, nodeLine, pendingLines, treeLines } from './render';
-import { CHILD_QUERY_TIMEOUT_MS, CLOSED_QUERY_TIMEOUT_MS, NotStartedYet, queryStatus } from './target';
+import { CHILD_QUERY_TIMEOUT_MS, CLOSED_QUERY_TIMEOUT_MS, NotStartedYet, NoWorker, queryStatus } from './target';
 import { CLOSED_STATUSES, decisionsIn, fetchTree, openWorkflows, pendingIn, type TreeQuery } from './tree';
 
 /** How long a run may be "not started yet" before watch says so (a worker should pick it up well within). */
@@ -59,8 +59,9 @@ export async function watchEpic(client: Client, workflowId: string, opts: WatchO
     } catch (err) {
       if (poll !== polls) return;
       // Attached before the workflow ran its first task: it is starting, not broken. Said only if
-      // it stays that way (a worker that never picks the workflow up).
-      if (err instanceof NotStartedYet && Date.now() - attached < QUIET_START_MS) return;
+      // it stays that way (a worker that never picks the workflow up); so is one whose worker is
+      // just starting (a run started, then its worker).
+      if ((err instanceof NotStartedYet || err instanceof NoWorker) && Date.now() - attached < QUIET_START_MS) return;
       view.problem((err as Error).message);
     }
   };

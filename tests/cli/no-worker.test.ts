@@ -62,6 +62,11 @@ describe('phaseflow commands with no worker running (real server)', function () 
     assert.ok(one.ms < 10_000, `pending ${slug} took ${one.ms} ms`);
     assert.match(one.stdout, new RegExp(`^Waiting on a question \\(details need a running worker\\):\\n  ${escape(epicId)}: ${noWorker.source}$`, 'm'));
 
+    const json = await timed(['pending', slug, '--json']);
+    assert.equal(json.code, 1, shown(json));
+    assert.deepEqual(JSON.parse(json.stdout), []);
+    assert.match(json.stderr, new RegExp(`^  ${escape(epicId)}: ${noWorker.source}$`, 'm'));
+
     const status = await timed(['status', slug]);
     assert.match(status.stdout + status.stderr, new RegExp(`query "status" on ${escape(epicId)} failed: ${noWorker.source}`), shown(status));
     assert.ok(status.ms < 10_000, `status took ${status.ms} ms`);
