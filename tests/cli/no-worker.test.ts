@@ -71,6 +71,11 @@ describe('phaseflow commands with no worker running (real server)', function () 
     assert.match(status.stdout + status.stderr, new RegExp(`query "status" on ${escape(epicId)} failed: ${noWorker.source}`), shown(status));
     assert.ok(status.ms < 10_000, `status took ${status.ms} ms`);
 
+    // Without the poller check (a limit longer than the silence), the query runs into the
+    // server's own answer: FAILED_PRECONDITION "no poller seen", in the SDK error's cause chain.
+    const asked = await phaseflow(['status', slug], { PHASEFLOW_WORKER_SILENT_SECONDS: '100000' });
+    assert.match(asked.stdout, new RegExp(`query "status" on ${escape(epicId)} failed: ${noWorker.source}`), shown(asked));
+
     const answer = await timed(['resolve', slug, 'skip']);
     assert.equal(answer.code, 1, shown(answer));
     assert.match(answer.stderr, new RegExp(`query "pending" on ${escape(epicId)} failed: ${noWorker.source}`));
