@@ -203,7 +203,7 @@ export async function requireWorker(client: Client, workflowId: string, prefix =
 }
 
 /** gRPC status codes (grpc-js `status`, not a direct dependency). */
-const GRPC = { DEADLINE_EXCEEDED: 4, FAILED_PRECONDITION: 9 } as const;
+const GRPC = { CANCELLED: 1, DEADLINE_EXCEEDED: 4, FAILED_PRECONDITION: 9 } as const;
 
 /** The gRPC status codes of an error and its causes (the SDK wraps the server's ServiceError). */
 function grpcCodes(err: unknown): { codes: number[]; messages: string[] } {
@@ -220,12 +220,13 @@ function grpcCodes(err: unknown): { codes: number[]; messages: string[] } {
  * A query's failure in words: the SDK's own message ("Failed to query Workflow") hides the cause;
  * the server's FAILED_PRECONDITION "no poller seen" and DEADLINE_EXCEEDED are in its cause chain.
  */
-export async function queryFailure(client: Client, workflowId: string, name: string, err: unknown, timeoutMs: number): Promise<CliError> {
+export async function queryFailure(client: Client, workflowId: string, name: string, err: unknown, timeoutMs: number, deadlinePassed = false): Promise<CliError> {
   const { codes, messages } = grpcCodes(err);
   const prefix = `query "${name}" on ${workflowId} failed: `;
   const tq = () => taskQueueOf(client, workflowId).catch(() => temporalConfig().taskQueue);
   if (codes.includes(GRPC.FAILED_PRECONDITION) && messages.some((m) => /no poller/i.test(m))) return new NoWorker(await tq(), prefix);
-  if (codes.includes(GRPC.DEADLINE_EXCEEDED) || messages.some((m) => /deadline|timed out/i.test(m))) {
+  // Our own deadline ends the call as CANCELLED ("Call cancelled") when it comes before the server's answer.
+  if (codes.includes(GRPC.DEADLINE_EXCEEDED) || messages.some((m) => /deadline|timed out/i.test(m)) || (deadlinePassed && codes.includes(GRPC.CANCELLED))) {
     return new QueryTimedOut(`${prefix}no worker answered within ${timeoutMs / 1000} s (is \`phaseflow worker\` running on task queue ${await tq()}?)`);
   }
   return new CliError(`${prefix}${messages.join(': ')}`);
@@ -238,12 +239,13 @@ export class QueryTimedOut extends CliError {}
 export async function queryWorkflow<T>(client: Client, workflowId: string, name: 'status' | 'pending', timeoutMs = QUERY_TIMEOUT_MS): Promise<T> {
   // No worker polls: say so now rather than after the time limit.
   await requireWorker(client, workflowId, `query "${name}" on ${workflowId} failed: `);
+  const deadline = Date.now() + timeoutMs;
   try {
-    return await client.connection.withDeadline(Date.now() + timeoutMs, () => client.workflow.getHandle(workflowId).query<T>(name));
+    return await client.connection.withDeadline(deadline, () => client.workflow.getHandle(workflowId).query<T>(name));
   } catch (err) {
     const msg = (err as Error)?.message ?? String(err);
     if (/did not register a handler for/.test(msg)) throw new NotStartedYet(await notStartedText(client, workflowId, name));
-    throw await queryFailure(client, workflowId, name, err, timeoutMs);
+    throw await queryFailure(client, workflowId, name, err, timeoutMs, Date.now() >= deadline);
   }
 }
 
