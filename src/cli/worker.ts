@@ -16,6 +16,7 @@ export async function workerCommand(opts: { concurrency?: number; logFile?: stri
   const sandbox = sandboxStatus();
   log.info({ sandbox, environScrub: { hidden: scrub.hidden.length, error: scrub.error } }, 'worker start-up');
   if (sandbox.workspace === 'none') log.warn({ reason: sandbox.reason }, "no sandbox for the agents' Bash: commands run unconfined (only the file tools are confined)");
+  if (sandbox.diesWithWorker.startsWith('none')) log.warn({ reason: sandbox.diesWithWorker }, 'commands can outlive a killed worker (no setpriv --pdeathsig here)');
   const connection = await connectNative(config);
   try {
     const added = await ensureSearchAttributes(connection, config.namespace);
