@@ -6,6 +6,7 @@
  * update; the question is also carried up to the plan, roadmap and epic so `phaseflow pending`,
  * the Web UI and `PhaseflowStatus="waiting"` find it from the top.
  */
+import { microUsd } from './types';
 
 export type DecisionKind = 'escalation' | 'approval' | 'budget';
 export type DecisionAction = 'retry' | 'retry-phase' | 'skip' | 'abort' | 'approve' | 'reject' | 'raise';
@@ -207,7 +208,8 @@ function stringFields(o: Record<string, unknown>, keys: string[]): string | null
   return bad ? `${bad} must be a string, got ${JSON.stringify(o[bad])}` : null;
 }
 
-function isRecord(v: unknown): v is Record<string, unknown> {
+/** A plain object (not null, not an array): what a JSON payload sent by hand must be. */
+export function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
@@ -246,7 +248,7 @@ export function spentText(b: BudgetStanding): string {
   }
   if (b.limit.usd !== undefined) {
     spent.push(usdText(b.spentUsd));
-    say(Math.round((b.spentUsd - b.limit.usd) * 1e6) / 1e6, usdText, 'no USD left');
+    say(microUsd(b.spentUsd - b.limit.usd), usdText, 'no USD left');
   }
   return `limit ${limitText(b.limit)}; spent ${spent.join(' / ') || 'nothing'}${standing.length ? ` (${standing.join(', ')})` : ''}`;
 }
@@ -268,7 +270,7 @@ export function remaining(lines: BudgetLine[], spentTokens: number, spentUsd: nu
       if (left <= 0 && !exhausted) exhausted = l;
     }
     if (l.limit.usd !== undefined) {
-      const left = Math.round((l.limit.usd - l.usedUsd - spentUsd) * 1e6) / 1e6;
+      const left = microUsd(l.limit.usd - l.usedUsd - spentUsd);
       usdLeft = usdLeft === undefined ? left : Math.min(usdLeft, left);
       if (left <= 0 && !exhausted) exhausted = l;
     }

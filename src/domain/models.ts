@@ -3,7 +3,7 @@
  * Prices are USD per million tokens; cache writes bill at 1.25x input, cache reads at 0.1x
  * (Anthropic's published prompt-caching multipliers for 5-minute entries).
  */
-import type { Usage } from './types';
+import { microUsd, type Usage } from './types';
 
 export interface ModelInfo {
   id: string;
@@ -50,5 +50,5 @@ export function costOf(modelId: string, u: Omit<Usage, 'costUsd'>): number {
       u.cacheReadTokens * m.inputPerMTok * 0.1 +
       u.outputTokens * m.outputPerMTok) /
     1e6;
-  return Math.round(usd * 1e6) / 1e6;
+  return microUsd(usd);
 }

@@ -34,14 +34,16 @@ export interface Usage {
 
 export const ZERO_USAGE: Usage = Object.freeze({ inputTokens: 0, outputTokens: 0, cacheWriteTokens: 0, cacheReadTokens: 0, costUsd: 0 });
 
+/** Dollars rounded to micro-dollars, so sums stay exact across levels and files. */
+export const microUsd = (usd: number): number => Math.round(usd * 1e6) / 1e6;
+
 export function addUsage(a: Usage, b: Usage): Usage {
   return {
     inputTokens: a.inputTokens + b.inputTokens,
     outputTokens: a.outputTokens + b.outputTokens,
     cacheWriteTokens: a.cacheWriteTokens + b.cacheWriteTokens,
     cacheReadTokens: a.cacheReadTokens + b.cacheReadTokens,
-    // Rounded to micro-dollars so sums stay exact across levels.
-    costUsd: Math.round((a.costUsd + b.costUsd) * 1e6) / 1e6,
+    costUsd: microUsd(a.costUsd + b.costUsd),
   };
 }
 

@@ -27,7 +27,7 @@ import { budgetLedgerKey } from '../domain/paths';
 import { SA } from '../domain/search-attributes';
 import { mergeSettings } from '../domain/settings';
 import type { ExecutionSettings, PhaseSpec, TaskSpec } from '../domain/spec';
-import { addUsage, type GateResult, type TaskContext, type TaskRunInput, totalTokens, type Usage, ZERO_USAGE } from '../domain/types';
+import { addUsage, type GateResult, microUsd, type TaskContext, type TaskRunInput, totalTokens, type Usage, ZERO_USAGE } from '../domain/types';
 import { DecisionDesk, type Settled } from './decision-desk';
 import { phaseDetails } from './phase-details';
 import { controlSignal, ignoredSignal, type PhaseDecisionEvent, phaseDecisionSignal, type StatusNode, statusQuery, pendingQuery, taskUpdatesSignal } from './messages';
@@ -123,7 +123,7 @@ export async function phaseWorkflow(input: PhaseInput): Promise<PhaseOutcome> {
   /** A budget line as it stands now: spent before this phase plus this phase's spend. */
   const standing = (line: BudgetLine): BudgetStanding => {
     const spent = phaseSpent();
-    return { level: line.level, slug: line.slug, limit: { ...line.limit }, spentTokens: line.usedTokens + spent.tokens, spentUsd: Math.round((line.usedUsd + spent.usd) * 1e6) / 1e6 };
+    return { level: line.level, slug: line.slug, limit: { ...line.limit }, spentTokens: line.usedTokens + spent.tokens, spentUsd: microUsd(line.usedUsd + spent.usd) };
   };
   // One ledger per phase run, the same across continue-as-new.
   const ledger = budgetLedgerKey(ctx.planSlug, phase.slug, workflowInfo().firstExecutionRunId);

@@ -9,7 +9,7 @@ import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import * as path from 'node:path';
 import { modelInfo } from '../../domain/models';
 import { budgetLedgerFile, detailsFilePath, transcriptPath } from '../../domain/paths';
-import { addUsage, FailureTypes, totalTokens, ZERO_USAGE, type AgentStatus, type TaskResult, type TaskRunInput, type Usage } from '../../domain/types';
+import { addUsage, FailureTypes, microUsd, totalTokens, ZERO_USAGE, type AgentStatus, type TaskResult, type TaskRunInput, type Usage } from '../../domain/types';
 import {
   capSummary,
   parseAop,
@@ -513,7 +513,7 @@ export class AgentRun {
     for (const s of sum.skipped) this.warnLedger(s.file, s.reason);
     return {
       tokens: sum.tokens + totalTokens(this.ownUsage),
-      costUsd: Math.round((sum.costUsd + this.ownUsage.costUsd) * 1e6) / 1e6,
+      costUsd: microUsd(sum.costUsd + this.ownUsage.costUsd),
       attempts: sum.entries + 1,
     };
   }

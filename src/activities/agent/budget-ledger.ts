@@ -11,7 +11,7 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { budgetLedgerDir, budgetLedgerFile } from '../../domain/paths';
-import { totalTokens, type Usage } from '../../domain/types';
+import { microUsd, totalTokens, type Usage } from '../../domain/types';
 import { writeFileAtomic } from '../fs-atomic';
 
 export interface LedgerEntry {
@@ -61,7 +61,7 @@ export async function readLedger(workspace: string, key: string, except?: string
       const e = JSON.parse(await fs.readFile(path.join(workspace, rel), 'utf8')) as Partial<LedgerEntry>;
       if (!isAmount(e.tokens) || !isAmount(e.costUsd)) throw new Error('tokens and costUsd must be non-negative numbers');
       sum.tokens += e.tokens;
-      sum.costUsd = Math.round((sum.costUsd + e.costUsd) * 1e6) / 1e6;
+      sum.costUsd = microUsd(sum.costUsd + e.costUsd);
       sum.entries++;
     } catch (err) {
       sum.skipped.push({ file: rel, reason: (err as Error).message });
