@@ -3,7 +3,7 @@
  * `temporal workflow signal|query --name …` takes.
  */
 import { defineQuery, defineSignal, defineUpdate, log, workflowInfo } from '@temporalio/workflow';
-import type { ControlMessage, DecisionAnswer, DecisionRecord, Limit, PendingDecision } from '../domain/decisions';
+import { type ControlMessage, type DecisionAnswer, type DecisionRecord, isRecord, type Limit, type PendingDecision } from '../domain/decisions';
 import type { GateResult, Usage } from '../domain/types';
 import type { TaskUpdate } from './plan-state';
 
@@ -94,7 +94,6 @@ export const statusQuery = defineQuery<StatusNode>('status');
 type Problem = string | null;
 type Check = (v: unknown, at: string) => Problem;
 
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const show = (v: unknown) => (v === undefined ? 'nothing' : JSON.stringify(v)?.slice(0, 60) ?? String(v));
 const expect = (ok: boolean, at: string, what: string, v: unknown): Problem => (ok ? null : `${at}: expected ${what}, got ${show(v)}`);
 
@@ -126,7 +125,7 @@ const arrayOf =
 const shape =
   (fields: Record<string, Check>): Check =>
   (v, at) => {
-    if (!isObject(v)) return expect(false, at, 'an object', v);
+    if (!isRecord(v)) return expect(false, at, 'an object', v);
     for (const [k, check] of Object.entries(fields)) {
       const p = check(v[k], `${at}.${k}`);
       if (p) return p;
