@@ -53,6 +53,16 @@ export function withParentDeath(file: string, args: string[], signal: 'KILL' | '
 }
 
 /**
+ * The tail of a shell that stands between us and a command ("$@"): runs it in the background and
+ * waits, through trapped signals (a trap ends `wait` early), until it has exited; then exits with
+ * its status. Used by this guard and by the sandbox's namespace init.
+ */
+export const RUN_AND_WAIT = `"$@" &
+c=$!
+while :; do wait "$c"; s=$?; kill -0 "$c" 2>/dev/null || exit "$s"; done
+`;
+
+/**
  * Leader of an unsandboxed command's process group (spawned detached): on SIGHUP, its parent-death
  * signal, it SIGKILLs the whole group, the command's own children included. SIGTERM/SIGINT sent
  * to the group (a cancel's grace period) reach the command directly; the guard only keeps
@@ -60,10 +70,7 @@ export function withParentDeath(file: string, args: string[], signal: 'KILL' | '
  */
 const GROUP_GUARD = `trap 'kill -KILL 0' HUP
 trap : TERM INT
-"$@" &
-c=$!
-while :; do wait "$c"; s=$?; kill -0 "$c" 2>/dev/null || exit "$s"; done
-`;
+${RUN_AND_WAIT}`;
 
 /** `file args...` in a group guard that kills its process group when this process dies. */
 export function groupDiesWithParent(file: string, args: string[]): { file: string; args: string[] } {

@@ -27,7 +27,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { findOnPath, groupDiesWithParent, parentDeathStatus, withParentDeath } from '../parent-death';
+import { findOnPath, groupDiesWithParent, parentDeathStatus, RUN_AND_WAIT, withParentDeath } from '../parent-death';
 import { isInside } from './workspace';
 
 export type SandboxProfile = 'processes' | 'workspace';
@@ -49,10 +49,7 @@ const NS_FLAGS = ['--mount', '--pid', '--fork', '--mount-proc', '--kill-child'];
  * on to everything in the namespace and exits with the command's status.
  */
 const INIT = `trap 'kill -TERM -1 2>/dev/null' TERM INT HUP
-"$@" &
-c=$!
-while :; do wait "$c"; s=$?; kill -0 "$c" 2>/dev/null || exit "$s"; done
-`;
+${RUN_AND_WAIT}`;
 
 /**
  * Runs as root of the new namespaces, before the command: read-only mounts, hidden places, the
