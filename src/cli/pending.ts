@@ -7,7 +7,7 @@ import type { PendingDecision } from '../domain/decisions';
 import { CliError } from './errors';
 import { pendingTable } from './render';
 import { SA } from '../domain/search-attributes';
-import { NoWorker, noWorkerText, QueryTimedOut, queryPending, resolveTarget, withClient } from './target';
+import { NoWorker, noWorkerText, QueryTimedOut, queryPending, rememberTaskQueue, resolveTarget, withClient } from './target';
 
 export const RUNNING_EPICS = 'PhaseflowLevel="epic" AND ExecutionStatus="Running"';
 
@@ -66,7 +66,10 @@ async function pendingOf(client: Client, id: string): Promise<Found> {
 
 async function pendingEverywhere(client: Client): Promise<Found> {
   const epics: { id: string; taskQueue: string }[] = [];
-  for await (const wf of client.workflow.list({ query: RUNNING_EPICS })) epics.push({ id: wf.workflowId, taskQueue: wf.taskQueue });
+  for await (const wf of client.workflow.list({ query: RUNNING_EPICS })) {
+    epics.push({ id: wf.workflowId, taskQueue: wf.taskQueue });
+    rememberTaskQueue(client, wf.workflowId, wf.taskQueue);
+  }
   const found: Found = { rows: [], problems: [], unasked: [] };
   // A task queue no worker answers on: the other epics there are not asked (15 s each otherwise).
   const down = new Map<string, string>();

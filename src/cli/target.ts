@@ -71,11 +71,11 @@ export async function resolveTarget(client: Client, given: string): Promise<Targ
   const tried = candidateIds(given);
   for (const workflowId of tried) {
     const description = await describeOrUndefined(client, workflowId);
-    if (description) return target(given, workflowId, description);
+    if (description) return target(client, given, workflowId, description);
   }
   // An epic started under its own id (`phaseflow start --id NAME`) is still found by its slug.
   const bySlug = given.includes('/') ? undefined : await epicBySlug(client, given.trim());
-  if (bySlug) return target(given, bySlug, (await describeOrUndefined(client, bySlug))!);
+  if (bySlug) return target(client, given, bySlug, (await describeOrUndefined(client, bySlug))!);
   const { address, namespace } = temporalConfig();
   throw new CliError(
     `no workflow ${tried.map((t) => `"${t}"`).join(' or ')} on ${address} (namespace ${namespace})${given.includes('/') ? '' : `, and no epic with the slug "${given.trim()}" (PhaseflowEpic)`}; \`phaseflow pending\` lists the running epics`,
@@ -91,7 +91,8 @@ async function describeOrUndefined(client: Client, workflowId: string): Promise<
   }
 }
 
-function target(given: string, workflowId: string, description: WorkflowExecutionDescription): Target {
+function target(client: Client, given: string, workflowId: string, description: WorkflowExecutionDescription): Target {
+  rememberTaskQueue(client, workflowId, description.taskQueue);
   return {
     given,
     workflowId,
@@ -158,14 +159,19 @@ const taskQueues = new WeakMap<Client, Map<string, string>>();
 const seenCache = new WeakMap<Client, Map<string, { at: number; seen: true }>>();
 const SEEN_CACHE_MS = 2_000;
 
-/** The task queue `workflowId` runs on (a describe; no worker needed). */
-export async function taskQueueOf(client: Client, workflowId: string): Promise<string> {
+/** Notes the task queue of a workflow already described or listed, so taskQueueOf need not ask again. */
+export function rememberTaskQueue(client: Client, workflowId: string, taskQueue: string): void {
   const known = taskQueues.get(client) ?? new Map<string, string>();
   taskQueues.set(client, known);
-  const hit = known.get(workflowId);
+  known.set(workflowId, taskQueue);
+}
+
+/** The task queue `workflowId` runs on (a describe, unless already known; no worker needed). */
+export async function taskQueueOf(client: Client, workflowId: string): Promise<string> {
+  const hit = taskQueues.get(client)?.get(workflowId);
   if (hit) return hit;
   const tq = (await client.workflow.getHandle(workflowId).describe()).taskQueue;
-  known.set(workflowId, tq);
+  rememberTaskQueue(client, workflowId, tq);
   return tq;
 }
 
