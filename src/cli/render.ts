@@ -4,25 +4,11 @@
  * StatusNode / PendingDecision and the current time, so they are tested on fixtures.
  */
 import { ACTION_HELP, type DecisionRecord, newLimitText, type PendingDecision, usdText } from '../domain/decisions';
+import { statusIcon } from '../domain/status';
 import { totalTokens, type Usage } from '../domain/types';
 import type { StatusNode } from '../workflows/messages';
 import { flatten } from './tree';
 
-const ICON: Record<string, string> = {
-  pending: '○',
-  not_started: '·',
-  active: '▶',
-  running: '▶',
-  waiting: '⏳',
-  paused: '⏸',
-  completed: '✔',
-  failed: '✖',
-  blocked: '⛔',
-  cancelled: '⊘',
-  skipped: '↷',
-};
-
-export const icon = (status: string) => ICON[status] ?? '•';
 
 /** 45s, 12m 05s, 3h 05m, 2d 04h. */
 export function duration(ms: number): string {
@@ -103,7 +89,7 @@ function nodeParts(n: StatusNode, opts: { bars?: boolean }): { label: string; re
     n.failureReason ? `reason: ${oneLine(n.failureReason, 160)}` : '',
   ].filter(Boolean);
   const rest = [opts.bars === false ? '' : bar(n.tasksCompleted, n.tasksTotal), `${n.tasksCompleted}/${n.tasksTotal} tasks`, usageText(n.usage), ...flags].filter(Boolean).join(' · ');
-  return { label: `${icon(n.status)} ${n.level} ${n.slug} ${n.status}`, rest };
+  return { label: `${statusIcon(n.status)} ${n.level} ${n.slug} ${n.status}`, rest };
 }
 
 function budgetText(b: NonNullable<StatusNode['budget']>): string {

@@ -1,6 +1,12 @@
-/** Markdown for the Web UI's "current details" panel. */
-import type { PendingDecision } from '../domain/decisions';
-import type { Usage } from '../domain/types';
+/** Markdown for the Web UI's "current details" panel of each level: progress, children, and the question waiting. */
+import { type BudgetLine, type DecisionRecord, limitText, newLimitText, type PendingDecision } from '../domain/decisions';
+import type { EffectiveSettings } from '../domain/settings';
+import type { PhaseSpec } from '../domain/spec';
+import { statusIcon } from '../domain/status';
+import type { GateResult, TaskContext, Usage } from '../domain/types';
+import { type LevelState, pendingBelow, rollup, shownLevelStatus } from './level-state';
+import { allTasks, countDone, type PlanState, shownPlanStatus, sumUsage } from './plan-state';
+import type { TaskRun } from './phase-run';
 
 export function bar(done: number, total: number, width = 20): string {
   const ratio = total === 0 ? 1 : done / total;
@@ -12,20 +18,6 @@ export function usageLine(u: Usage): string {
   const tokens = u.inputTokens + u.outputTokens + u.cacheReadTokens + u.cacheWriteTokens;
   return `${tokens.toLocaleString('en-US')} tokens · $${u.costUsd.toFixed(4)}`;
 }
-
-export const STATUS_ICON: Record<string, string> = {
-  pending: '○',
-  active: '▶',
-  running: '▶',
-  completed: '✔',
-  failed: '✖',
-  not_started: '·',
-  cancelled: '⊘',
-  paused: '⏸',
-  waiting: '⏳',
-  blocked: '⛔',
-  skipped: '↷',
-};
 
 /** What a person is asked, how to answer and when the default fires: the same at every level. */
 export function pendingMarkdown(pending: PendingDecision[]): string[] {
@@ -43,4 +35,83 @@ export function pendingMarkdown(pending: PendingDecision[]): string[] {
       '---',
     ];
   });
+}
+
+/** An epic or a roadmap: its children with their progress. */
+export function levelDetails(kind: string, level: LevelState, mirrorFile: string): string {
+  const r = rollup(level);
+  const pending = pendingBelow(level);
+  return [
+    `### ${kind[0].toUpperCase() + kind.slice(1)} ${level.title}`,
+    `**${shownLevelStatus(level)}** · ${bar(r.tasksCompleted, r.tasksTotal)} tasks · ${r.phasesCompleted}/${r.phasesTotal} phases · ${usageLine(r.usage)}`,
+    ...(level.failureReason ? ['', `**Failed:** ${level.failureReason}`] : []),
+    ...(pending.length ? ['', ...pendingMarkdown(pending)] : []),
+    '',
+    ...level.children.map((c) => `- ${statusIcon(c.status)} ${c.title} (\`${c.slug}\`) · ${c.tasksCompleted}/${c.tasksTotal} tasks${c.current && c.status === 'active' ? ` · now: ${c.current}` : ''}`),
+    '',
+    `Mirror: \`${mirrorFile}\``,
+  ].join('\n');
+}
+
+/** A plan: its phases with their tasks and gates. */
+export function planDetails(plan: PlanState, mirrorFile: string): string {
+  const tasks = allTasks(plan);
+  return [
+    `### Plan ${plan.title}`,
+    `**${shownPlanStatus(plan)}** · ${bar(countDone(tasks), tasks.length)} · ${usageLine(sumUsage(tasks))}`,
+    ...(plan.failureReason ? ['', `**Failed:** ${plan.failureReason}`] : []),
+    ...(plan.pending ? ['', ...pendingMarkdown([plan.pending])] : []),
+    '',
+    ...plan.phases.map(
+      (p) => `- ${statusIcon(p.status)} Phase ${p.index}: ${p.title} · ${countDone(p.tasks)}/${p.tasks.length} tasks${p.gate ? ` · gate ${p.gate.passed ? 'passed' : 'failed'}` : ''}`,
+    ),
+    '',
+    `Mirror: \`${mirrorFile}\``,
+  ].join('\n');
+}
+
+/** A phase: the task table, the gate, budgets and the decisions taken. */
+export function phaseDetails(p: {
+  ctx: TaskContext;
+  phase: PhaseSpec;
+  settings: EffectiveSettings;
+  tasks: Map<string, TaskRun>;
+  status: string;
+  gate: GateResult | null;
+  failureReason?: string;
+  pending?: PendingDecision;
+  usage: Usage;
+  budgets: BudgetLine[];
+  decisions: DecisionRecord[];
+}): string {
+  const done = [...p.tasks.values()].filter((s) => s.status === 'completed').length;
+  const lines = [
+    `### Phase ${p.ctx.phaseIndex}: ${p.phase.title}`,
+    `**${p.status}** · ${bar(done, p.phase.tasks.length)} · up to ${p.settings.maxParallel} at once · ${usageLine(p.usage)}`,
+  ];
+  if (p.pending) lines.push('', ...pendingMarkdown([p.pending]));
+  lines.push(
+    '',
+    '| | task | kind | attempts | |',
+    '|---|---|---|---|---|',
+    ...p.phase.tasks.map((t) => {
+      const s = p.tasks.get(t.id)!;
+      return `| ${statusIcon(s.status)} | ${t.id} | ${t.kind} | ${s.attempts} | ${escapeCell(s.error ?? t.description)} |`;
+    }),
+  );
+  if (p.gate) lines.push('', `Gate: ${p.gate.passed ? 'passed' : `**failed**: ${p.gate.reason}`}`);
+  if (p.failureReason) lines.push('', `**${p.status === 'skipped' ? 'Skipped' : 'Failed'}:** ${p.failureReason}`);
+  const limited = p.budgets.filter((b) => b.limit.tokens !== undefined || b.limit.usd !== undefined);
+  if (limited.length) lines.push('', `Budgets: ${limited.map((b) => `${b.level} ${limitText(b.limit)}`).join(' · ')}`);
+  if (p.decisions.length)
+    lines.push(
+      '',
+      'Decisions:',
+      ...p.decisions.map((d) => `- ${d.decidedAt} ${d.kind} → **${d.action}**${d.newLimit ? ` (${newLimitText(d)})` : ''} (${d.source}${d.by ? ` ${d.by}` : ''})${d.note ? `: ${d.note}` : ''}`),
+    );
+  return lines.join('\n');
+}
+
+function escapeCell(text: string): string {
+  return text.replace(/\|/g, '\\|').replace(/\n/g, ' ').slice(0, 120);
 }

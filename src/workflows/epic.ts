@@ -1,8 +1,8 @@
 /**
  * An epic: the whole job. Validates its spec (so a plain `temporal workflow start --input-file
  * epic.json` is checked too), prepares the workspace, then runs its roadmaps strictly one at a
- * time as child workflows. Owns EPIC.json. Continues as new between roadmaps when its history
- * grows large (the second argument is what it carries).
+ * time as child workflows; a failed roadmap stops the epic. Owns EPIC.json. Continues as new
+ * between roadmaps when its history grows large (the second argument is what it carries).
  */
 import { ApplicationFailure, continueAsNew, proxyActivities, startChild, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type * as activities from '../activities';
@@ -13,10 +13,11 @@ import { mergeSettings } from '../domain/settings';
 import type { EpicSpecInput } from '../domain/spec';
 import { FailureTypes } from '../domain/types';
 import type { EpicContext } from './epic-context';
-import { type LevelCarry, LevelRunner } from './level-runner';
+import { type LevelCarry, LevelRun } from './level-run';
+import { epicDoc, initialLevelState, roadmapSizes } from './level-state';
+import { continueAsNewIfDue, onCancel } from './lifecycle';
 import type { ChildProgress } from './messages';
 import { roadmapWorkflow } from './roadmap';
-import { epicDoc, initialLevelState, roadmapSizes } from './rollup';
 
 const { prepareWorkspace } = proxyActivities<typeof activities>({
   startToCloseTimeout: '1 minute',
@@ -56,39 +57,47 @@ export async function epicWorkflow(input: EpicSpecInput, carry?: LevelCarry & { 
   const state =
     carry?.state ??
     initialLevelState({ slug: spec.slug, title: spec.title, workflowId: workflowInfo().workflowId, now: new Date().toISOString(), limit: spec.budget, children: roadmapSizes(spec) });
-  const level = new LevelRunner(state, {
+  const level = new LevelRun(state, {
     kind: 'epic',
     childKind: 'roadmap',
-    mirror: {
-      kind: 'epic',
-      workspace,
-      file: mirrorPaths.epic(spec.slug),
-      build: (rev) => epicDoc(state, { description: spec.description, tags: spec.tags }, rev),
-    },
+    mirror: { kind: 'epic', workspace, file: mirrorPaths.epic(spec.slug), build: (rev) => epicDoc(state, { description: spec.description, tags: spec.tags }, rev) },
     budgetsAbove: [],
-    historyEventsLimit: mergeSettings(spec.settings).historyEventsLimit,
     carry,
   });
-  await level.runChildren(
-    spec.roadmaps.map((roadmap, i) => ({
-      slug: roadmap.slug,
-      start: ({ budgets, paused }) =>
-        startChild(roadmapWorkflow, {
-          workflowId: workflowIds.child(workflowInfo().workflowId, roadmap.slug),
-          args: [{ epic, roadmap, order: i + 1, budgets, paused }],
-          staticSummary: `Roadmap ${i + 1}/${spec.roadmaps.length} of epic ${spec.slug}: ${roadmap.title} (${roadmap.plans.length} plans)`,
-          staticDetails: roadmap.description || undefined,
-          typedSearchAttributes: [
-            { key: SA.epic, value: spec.slug },
-            { key: SA.roadmap, value: roadmap.slug },
-            { key: SA.level, value: 'roadmap' },
-            { key: SA.status, value: 'active' },
-          ],
-        }),
-    })),
+  const { historyEventsLimit } = mergeSettings(spec.settings);
+
+  await onCancel(
     async () => {
-      if (level.shouldContinueAsNew()) await continueAsNew<typeof epicWorkflow>(input, { ...(await level.carry()), workspace });
+      level.begin();
+      for (const [i, roadmap] of spec.roadmaps.entries()) {
+        if (level.isDone(roadmap.slug)) continue;
+        await continueAsNewIfDue(historyEventsLimit, async () => continueAsNew<typeof epicWorkflow>(input, { ...(await level.carry()), workspace }));
+        const { budgets, paused } = level.childStarts(roadmap.slug);
+        try {
+          const handle = await startChild(roadmapWorkflow, {
+              workflowId: workflowIds.child(workflowInfo().workflowId, roadmap.slug),
+              args: [{ epic, roadmap, order: i + 1, budgets, paused }],
+              staticSummary: `Roadmap ${i + 1}/${spec.roadmaps.length} of epic ${spec.slug}: ${roadmap.title} (${roadmap.plans.length} plans)`,
+              staticDetails: roadmap.description || undefined,
+              typedSearchAttributes: [
+                { key: SA.epic, value: spec.slug },
+                { key: SA.roadmap, value: roadmap.slug },
+                { key: SA.level, value: 'roadmap' },
+                { key: SA.status, value: 'active' },
+              ],
+            });
+          level.childRunning(handle.workflowId);
+          level.childCompleted(roadmap.slug, await handle.result());
+        } catch (err) {
+          level.childFailed(roadmap.slug, err);
+          break;
+        } finally {
+          level.childEnded();
+        }
+      }
+      level.complete();
     },
+    () => level.cancelled(),
   );
   return level.finish();
 }

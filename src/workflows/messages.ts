@@ -4,15 +4,14 @@
  */
 import { defineQuery, defineSignal, defineUpdate, log, workflowInfo } from '@temporalio/workflow';
 import { type ControlMessage, type DecisionAnswer, type DecisionRecord, isRecord, type Limit, type PendingDecision } from '../domain/decisions';
+import { RUN_STATUSES, type RunStatus, TASK_STATUSES } from '../domain/status';
 import type { GateResult, Usage } from '../domain/types';
 import type { TaskUpdate } from './plan-state';
-
-export type LevelStatus = 'pending' | 'active' | 'completed' | 'failed' | 'cancelled';
 
 /** Progress of a child (plan or roadmap) as its parent mirrors it. */
 export interface ChildProgress {
   slug: string;
-  status: LevelStatus;
+  status: RunStatus;
   tasksTotal: number;
   tasksCompleted: number;
   phasesTotal: number;
@@ -138,7 +137,6 @@ const limit = shape({ tokens: optional(index), usd: optional(amount) });
 const raisedLimits = optional(shape({ epic: optional(limit), roadmap: optional(limit), plan: optional(limit) }));
 const pending = shape({ id: str, kind: oneOf(['escalation', 'approval', 'budget']), workflowId: str, question: str, detail: str, actions: arrayOf(str), askedAt: isoTime, defaultAt: isoTime });
 const record = shape({ id: str, kind: str, cause: str, phaseSlug: str, question: str, action: str, source: oneOf(['person', 'default', 'detector']), by: optional(str), note: optional(str), askedAt: isoTime, decidedAt: isoTime });
-const TASK_STATUSES = ['pending', 'running', 'completed', 'failed', 'not_started', 'blocked', 'cancelled'] as const;
 
 const taskUpdates = arrayOf(
   shape({
@@ -163,7 +161,7 @@ const gate = shape({ passed: bool, checks: arrayOf(gateCheck), successCriteria: 
 const phaseDecision = shape({ phaseIndex: index, pending: orNull(pending), records: arrayOf(record), raisedLimits, gate: optional(orNull(gate)) });
 const childProgress = shape({
   slug: str,
-  status: oneOf(['pending', 'active', 'completed', 'failed', 'cancelled']),
+  status: oneOf(RUN_STATUSES),
   tasksTotal: count,
   tasksCompleted: count,
   phasesTotal: count,

@@ -7,10 +7,7 @@ import type { OrchestratorStateDoc, ProgressDoc, ProgressTaskDoc, UsageDoc } fro
 import type { PhaseSpec, PlanSpec } from '../domain/spec';
 import { addUsage, type GateResult, type Usage, ZERO_USAGE } from '../domain/types';
 import { mirrorPaths } from '../domain/paths';
-
-export type TaskStatus = 'pending' | 'running' | 'completed' | 'failed' | 'not_started' | 'blocked' | 'cancelled';
-export type PhaseStatus = 'pending' | 'active' | 'completed' | 'failed' | 'paused' | 'waiting' | 'skipped' | 'cancelled';
-export type PlanStatus = 'pending' | 'active' | 'completed' | 'failed' | 'paused' | 'waiting' | 'cancelled';
+import { ccaspStatus, type PhaseStatus, type RunStatus, type ShownStatus, shownStatus, type TaskStatus } from '../domain/status';
 
 export interface TaskState {
   id: string;
@@ -54,7 +51,7 @@ export interface PlanState {
   planSlug: string;
   title: string;
   workflowId: string;
-  status: PlanStatus;
+  status: RunStatus;
   currentPhase: number; // 1-based index of the phase running or last run
   created: string;
   updated: string;
@@ -151,21 +148,11 @@ function taskType(t: TaskState): ProgressTaskDoc['task_type'] {
   return t.kind === 'command' ? 'validation' : 'implementation';
 }
 
-/**
- * What the plan shows (mirrors, search attribute, status tree): waiting on a person beats paused
- * beats the status, as for roadmaps and epics (rollup's shownLevelStatus).
- */
-export function shownPlanStatus(plan: PlanState): PlanStatus {
-  if (plan.status !== 'active' && plan.status !== 'pending') return plan.status;
-  return plan.pending ? 'waiting' : plan.paused ? 'paused' : plan.status;
-}
+/** What the plan shows (mirrors, search attribute, status tree). */
+export const shownPlanStatus = (plan: PlanState): ShownStatus => shownStatus(plan.status, { waiting: plan.pending !== undefined, paused: plan.paused });
 
-/** A paused plan holds its running phase too (it takes no new tasks). */
-const shownPhaseStatus = (plan: PlanState, p: PhaseState): PhaseStatus => (p.status === 'active' && plan.paused ? 'paused' : p.status);
-
-/** CCASP knows pending/active/completed/failed/paused; phaseflow's own status goes beside it. */
-const ccaspStatus = (s: PhaseStatus | PlanStatus): ProgressDoc['status'] =>
-  s === 'waiting' || s === 'cancelled' ? 'paused' : s === 'skipped' ? 'completed' : s;
+/** A paused plan holds its running phase too (it takes no new tasks); a phase's own `waiting` comes from the phase. */
+const shownPhaseStatus = (plan: PlanState, p: PhaseState): PhaseStatus => shownStatus(p.status, { waiting: false, paused: plan.paused });
 
 export function progressDoc(plan: PlanState, revision: number): ProgressDoc {
   const tasks = allTasks(plan);
@@ -176,7 +163,7 @@ export function progressDoc(plan: PlanState, revision: number): ProgressDoc {
     roadmap_id: plan.roadmapSlug,
     epic_id: plan.epicSlug,
     project_name: plan.title,
-    status: ccaspStatus(shownPlanStatus(plan)),
+    status: ccaspStatus('progress', shownPlanStatus(plan)),
     created: plan.created,
     updated: plan.updated,
     completion_percentage: percent(countDone(tasks), tasks.length),
@@ -194,8 +181,8 @@ function phaseDoc(p: PhaseState, shown: PhaseStatus): ProgressDoc['phases'][numb
     id: p.index,
     slug: p.slug,
     name: p.title,
-    status: ccaspStatus(shown),
-    ...(ccaspStatus(shown) !== shown ? { phaseflow_status: shown } : {}),
+    status: ccaspStatus('progress', shown),
+    ...(ccaspStatus('progress', shown) !== shown ? { phaseflow_status: shown } : {}),
     ...(p.status === 'skipped' ? { skipped: true } : {}),
     success_criteria: p.successCriteria,
     completion_percentage: percent(countDone(p.tasks), p.tasks.length),
@@ -257,14 +244,12 @@ export function orchestratorStateDoc(plan: PlanState, revision: number, tokenLim
   const done = tasks.filter((t) => t.status === 'completed');
   const usage = sumUsage(tasks);
   const durations = done.map((t) => t.durationMs ?? 0);
-  const shown = shownPlanStatus(plan);
-  const stateStatus = shown === 'pending' ? 'initializing' : shown === 'waiting' || shown === 'cancelled' ? 'paused' : shown;
   return {
     planId: plan.planSlug,
     planPath: mirrorPaths.progress(plan.planSlug),
     initialized: plan.created,
     lastUpdated: plan.updated,
-    status: stateStatus,
+    status: ccaspStatus('orchestrator', shownPlanStatus(plan)),
     currentPhase: plan.phases[plan.currentPhase - 1]?.slug ?? '',
     activeAgents: tasks
       .filter((t) => t.status === 'running')

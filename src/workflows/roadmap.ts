@@ -1,6 +1,6 @@
 /**
- * A roadmap: its plans strictly one at a time, each a child workflow. Owns ROADMAP.json.
- * Continues as new between plans when its history grows large.
+ * A roadmap: its plans strictly one at a time, each a child workflow; a failed plan stops the
+ * roadmap. Owns ROADMAP.json. Continues as new between plans when its history grows large.
  */
 import { continueAsNew, startChild, workflowInfo } from '@temporalio/workflow';
 import type { BudgetLine } from '../domain/decisions';
@@ -10,10 +10,11 @@ import { SA } from '../domain/search-attributes';
 import { mergeSettings } from '../domain/settings';
 import type { RoadmapSpec } from '../domain/spec';
 import type { EpicContext } from './epic-context';
-import { type LevelCarry, LevelRunner } from './level-runner';
+import { type LevelCarry, LevelRun } from './level-run';
+import { initialLevelState, planSizes, roadmapDoc } from './level-state';
+import { continueAsNewIfDue, onCancel } from './lifecycle';
 import type { ChildProgress } from './messages';
 import { planWorkflow } from './plan';
-import { initialLevelState, planSizes, roadmapDoc } from './rollup';
 
 export interface RoadmapInput {
   epic: EpicContext;
@@ -31,7 +32,7 @@ export async function roadmapWorkflow(input: RoadmapInput): Promise<ChildProgres
     input.carry?.state ??
     initialLevelState({ slug: roadmap.slug, title: roadmap.title, workflowId: workflowInfo().workflowId, now: new Date().toISOString(), limit: roadmap.budget, children: planSizes(roadmap) });
   if (!input.carry) state.paused = input.paused ?? false;
-  const level = new LevelRunner(state, {
+  const level = new LevelRun(state, {
     kind: 'roadmap',
     childKind: 'plan',
     mirror: {
@@ -41,30 +42,43 @@ export async function roadmapWorkflow(input: RoadmapInput): Promise<ChildProgres
       build: (rev) => roadmapDoc(state, { epicSlug: epic.slug, description: roadmap.description, order: input.order }, rev),
     },
     budgetsAbove: input.budgets ?? [],
-    historyEventsLimit: mergeSettings(epic.settings, roadmap.settings).historyEventsLimit,
     carry: input.carry,
   });
-  await level.runChildren(
-    roadmap.plans.map((plan, i) => ({
-      slug: plan.slug,
-      start: ({ budgets, paused }) =>
-        startChild(planWorkflow, {
-          workflowId: workflowIds.child(workflowInfo().workflowId, plan.slug),
-          args: [{ epic, roadmapSlug: roadmap.slug, roadmapSettings: roadmap.settings, plan, budgets, paused }],
-          staticSummary: `Plan ${i + 1}/${roadmap.plans.length} of roadmap ${roadmap.slug}: ${plan.title} (${plan.phases.length} phases)`,
-          staticDetails: plan.description || undefined,
-          typedSearchAttributes: [
-            { key: SA.epic, value: epic.slug },
-            { key: SA.roadmap, value: roadmap.slug },
-            { key: SA.plan, value: plan.slug },
-            { key: SA.level, value: 'plan' },
-            { key: SA.status, value: 'active' },
-          ],
-        }),
-    })),
+  const { historyEventsLimit } = mergeSettings(epic.settings, roadmap.settings);
+
+  await onCancel(
     async () => {
-      if (level.shouldContinueAsNew()) await continueAsNew<typeof roadmapWorkflow>({ ...input, carry: await level.carry() });
+      level.begin();
+      for (const [i, plan] of roadmap.plans.entries()) {
+        if (level.isDone(plan.slug)) continue;
+        await continueAsNewIfDue(historyEventsLimit, async () => continueAsNew<typeof roadmapWorkflow>({ ...input, carry: await level.carry() }));
+        const { budgets, paused } = level.childStarts(plan.slug);
+        try {
+          const handle = await startChild(planWorkflow, {
+              workflowId: workflowIds.child(workflowInfo().workflowId, plan.slug),
+              args: [{ epic, roadmapSlug: roadmap.slug, roadmapSettings: roadmap.settings, plan, budgets, paused }],
+              staticSummary: `Plan ${i + 1}/${roadmap.plans.length} of roadmap ${roadmap.slug}: ${plan.title} (${plan.phases.length} phases)`,
+              staticDetails: plan.description || undefined,
+              typedSearchAttributes: [
+                { key: SA.epic, value: epic.slug },
+                { key: SA.roadmap, value: roadmap.slug },
+                { key: SA.plan, value: plan.slug },
+                { key: SA.level, value: 'plan' },
+                { key: SA.status, value: 'active' },
+              ],
+            });
+          level.childRunning(handle.workflowId);
+          level.childCompleted(plan.slug, await handle.result());
+        } catch (err) {
+          level.childFailed(plan.slug, err);
+          break;
+        } finally {
+          level.childEnded();
+        }
+      }
+      level.complete();
     },
+    () => level.cancelled(),
   );
   return level.finish();
 }

@@ -1,20 +1,21 @@
 /**
  * Roadmap and epic state: the progress their children reported, rolled up, and how it renders
- * into ROADMAP.json and EPIC.json. Pure functions.
+ * into ROADMAP.json, EPIC.json and the status tree. Pure functions.
  */
 import type { Limit } from '../domain/decisions';
 import { workflowIds } from '../domain/ids';
 import type { EpicDoc, RoadmapDoc } from '../domain/mirrors';
 import type { EpicSpec, RoadmapSpec } from '../domain/spec';
 import { addUsage, totalTokens, type Usage, ZERO_USAGE } from '../domain/types';
-import type { ChildProgress, LevelStatus, StatusNode } from './messages';
+import { ccaspStatus, type RunStatus, shownStatus } from '../domain/status';
+import type { ChildProgress, StatusNode } from './messages';
 import { percent, usageDoc } from './plan-state';
 
 export interface LevelState {
   slug: string;
   title: string;
   workflowId: string;
-  status: LevelStatus;
+  status: RunStatus;
   created: string;
   updated: string;
   failureReason?: string;
@@ -93,19 +94,13 @@ export function rollup(level: LevelState): ChildProgress {
 
 export const pendingBelow = (level: LevelState) => (level.status === 'active' ? level.children.flatMap((c) => (c.status === 'active' ? (c.pending ?? []) : [])) : []);
 
-/** What the Web UI and the search attribute show: waiting on a person beats paused beats the status. */
-export function shownLevelStatus(level: LevelState): string {
-  if (level.status !== 'active') return level.status;
-  return pendingBelow(level).length ? 'waiting' : level.paused ? 'paused' : 'active';
-}
+/** What the mirror, the Web UI and the search attribute show. */
+export const shownLevelStatus = (level: LevelState) => shownStatus(level.status, { waiting: pendingBelow(level).length > 0, paused: level.paused });
 
 function meta(level: LevelState, revision: number) {
   const r = rollup(level);
   return { revision, workflow_id: level.workflowId, status: shownLevelStatus(level), usage: usageDoc(r.usage), tasks_total: r.tasksTotal, tasks_completed: r.tasksCompleted };
 }
-
-/** CCASP has no "failed" roadmap or epic: a failed one is "blocked" (waiting for a person). */
-const ccaspStatus = (s: LevelStatus) => (s === 'failed' ? 'blocked' : s === 'cancelled' ? 'paused' : s);
 
 export function roadmapDoc(level: LevelState, args: { epicSlug: string; description: string; order: number }, revision: number): RoadmapDoc {
   const r = rollup(level);
@@ -114,7 +109,7 @@ export function roadmapDoc(level: LevelState, args: { epicSlug: string; descript
     title: level.title,
     description: args.description,
     epic_slug: args.epicSlug,
-    status: pendingBelow(level).length ? 'blocked' : level.paused && level.status === 'active' ? 'paused' : ccaspStatus(level.status),
+    status: ccaspStatus('roadmap', shownLevelStatus(level)),
     order: args.order,
     // All phases of all its plans (EPIC.json's estimated_phases for this roadmap says the same).
     estimated_phases: r.phasesTotal,
@@ -134,7 +129,7 @@ export function roadmapDoc(level: LevelState, args: { epicSlug: string; descript
       name: c.title,
       description: c.description,
       estimated_tasks: c.tasksTotal,
-      status: c.status === 'cancelled' ? 'failed' : c.status,
+      status: ccaspStatus('roadmapStep', c.status),
       plan_id: c.slug,
     })),
     token_allocation: { used: totalTokens(r.usage), ...(level.limit.tokens !== undefined ? { limit: level.limit.tokens } : {}), ...(level.limit.usd !== undefined ? { limit_usd: level.limit.usd } : {}) },
@@ -149,10 +144,7 @@ export function epicDoc(level: LevelState, args: { description: string; tags: st
     epic_id: level.slug,
     title: level.title,
     description: args.description,
-    // CCASP's "blocked" is "waiting for a person": a failed epic, or one with a question pending.
-    // CCASP has no paused epic: a paused one stays "active", and phaseflow.status says "paused"
-    // (as in ROADMAP.json and PROGRESS.json, whose CCASP status can say it too).
-    status: level.status === 'failed' || pendingBelow(level).length ? 'blocked' : level.status,
+    status: ccaspStatus('epic', shownLevelStatus(level)),
     completion_percentage: percent(r.tasksCompleted, r.tasksTotal),
     created: level.created,
     updated: level.updated,
@@ -162,7 +154,7 @@ export function epicDoc(level: LevelState, args: { description: string; tags: st
       roadmap_slug: c.slug,
       title: c.title,
       order: i + 1,
-      status: c.status === 'cancelled' ? 'blocked' : ccaspStatus(c.status) === 'paused' ? 'active' : (ccaspStatus(c.status) as 'pending' | 'active' | 'completed' | 'blocked'),
+      status: ccaspStatus('epicRoadmap', c.status),
       completion_percentage: percent(c.tasksCompleted, c.tasksTotal),
       estimated_phases: c.phasesTotal,
     })),
