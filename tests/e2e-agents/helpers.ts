@@ -216,7 +216,7 @@ export class AgentScript {
   private dispatch(req: RecordedRequest): FakeReply | FakeFault {
     const taskId = taskIdOf(req.body);
     const queue = taskId === undefined ? undefined : this.queues.get(taskId);
-    let step: FakeStep | undefined = queue?.shift();
+    const step: FakeStep | undefined = queue?.shift();
     const out: FakeReply | FakeFault =
       step === undefined
         ? fault.badRequest(`e2e script: nothing scripted for task ${taskId ?? '(unknown)'} (request #${req.index})`)

@@ -148,7 +148,7 @@ async function main(): Promise<void> {
     const manifest: Manifest = {
       note: 'Written by `npm run record:histories` (tests/replay/record-histories.ts); replayed by tests/replay/replay.test.ts.',
       recordedAt: new Date().toISOString(),
-      sdk: require('@temporalio/worker/package.json').version,
+      sdk: (JSON.parse(fs.readFileSync(require.resolve('@temporalio/worker/package.json'), 'utf8')) as { version: string }).version,
       entries: recorded.map((r) => r.entry).sort((a, b) => a.file.localeCompare(b.file)),
     };
     fs.writeFileSync(MANIFEST_FILE, JSON.stringify(manifest, null, 2) + '\n');
