@@ -4,7 +4,15 @@
  */
 
 /** A task's state in its phase (and in PROGRESS.json, which keeps the word). */
-export const TASK_STATUSES = ['pending', 'running', 'completed', 'failed', 'not_started', 'blocked', 'cancelled'] as const;
+export const TASK_STATUSES = [
+  'pending',
+  'running',
+  'completed',
+  'failed',
+  'not_started',
+  'blocked',
+  'cancelled',
+] as const;
 export type TaskStatus = (typeof TASK_STATUSES)[number];
 
 /** Where a level's run is (epic, roadmap, plan, and a phase's workflow). */
@@ -20,7 +28,10 @@ export type ShownStatus = RunStatus | 'waiting' | 'paused';
  * What a level shows (mirrors, search attribute, status tree, Web UI): while active, waiting on a
  * person beats paused beats the status.
  */
-export function shownStatus<S extends string>(status: S, now: { waiting: boolean; paused: boolean }): S | 'waiting' | 'paused' {
+export function shownStatus<S extends string>(
+  status: S,
+  now: { waiting: boolean; paused: boolean },
+): S | 'waiting' | 'paused' {
   if (status !== 'active') return status;
   return now.waiting ? 'waiting' : now.paused ? 'paused' : status;
 }

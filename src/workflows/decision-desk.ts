@@ -43,7 +43,10 @@ export class DecisionDesk {
   private standing: (() => BudgetStanding) | undefined;
 
   constructor(
-    private readonly where: Pick<PendingDecision, 'workflowId' | 'epicSlug' | 'roadmapSlug' | 'planSlug' | 'phaseSlug' | 'phaseTitle'>,
+    private readonly where: Pick<
+      PendingDecision,
+      'workflowId' | 'epicSlug' | 'roadmapSlug' | 'planSlug' | 'phaseSlug' | 'phaseTitle'
+    >,
     private readonly limits: { timeoutMs: number; reminderBeforeMs: number },
     /** Called whenever the pending question or the records change. */
     private readonly onChange: (event: { pending: PendingDecision | undefined; record?: DecisionRecord }) => void,
@@ -86,7 +89,8 @@ export class DecisionDesk {
     const askedMs = Date.now();
     const { timeoutMs } = this.limits;
     // The reminder goes out `reminderBeforeMs` before the default; at half-time when the limit is shorter.
-    const remindAfterMs = this.limits.reminderBeforeMs < timeoutMs ? timeoutMs - this.limits.reminderBeforeMs : Math.floor(timeoutMs / 2);
+    const remindAfterMs =
+      this.limits.reminderBeforeMs < timeoutMs ? timeoutMs - this.limits.reminderBeforeMs : Math.floor(timeoutMs / 2);
     this.settled = undefined;
     this.standing = q.standing;
     this.pending = {
@@ -104,7 +108,13 @@ export class DecisionDesk {
       defaultAt: new Date(askedMs + timeoutMs).toISOString(),
       remindAt: new Date(askedMs + remindAfterMs).toISOString(),
     };
-    log.info('phaseflow: waiting for a decision', { decision: this.pending.id, kind: q.kind, question: q.question, defaultAction: q.defaultAction, defaultAt: this.pending.defaultAt });
+    log.info('phaseflow: waiting for a decision', {
+      decision: this.pending.id,
+      kind: q.kind,
+      question: q.question,
+      defaultAction: q.defaultAction,
+      defaultAt: this.pending.defaultAt,
+    });
     this.onChange({ pending: this.pending });
 
     let answered = await condition(() => this.settled !== undefined, remindAfterMs);
@@ -131,9 +141,12 @@ export class DecisionDesk {
     if (answered()) return true;
     if (leftMs <= 0) {
       const p = this.pending!;
-      log.warn(`phaseflow: ${this.where.workflowId}: the limit for a decision (${p.defaultAt}) passed while no worker ran; taking the default "${q.defaultAction}" now: ${q.question}`, {
-        decision: p.id,
-      });
+      log.warn(
+        `phaseflow: ${this.where.workflowId}: the limit for a decision (${p.defaultAt}) passed while no worker ran; taking the default "${q.defaultAction}" now: ${q.question}`,
+        {
+          decision: p.id,
+        },
+      );
       return false;
     }
     this.remind(q);
@@ -142,10 +155,13 @@ export class DecisionDesk {
 
   private remind(q: Question): void {
     const p = this.pending!;
-    log.warn(`phaseflow reminder: ${this.where.workflowId} still waits for a decision: ${q.question} (default "${q.defaultAction}" at ${p.defaultAt})`, {
-      decision: p.id,
-      answerWith: `phaseflow resolve|approve|reject|budget ${this.where.workflowId} …`,
-    });
+    log.warn(
+      `phaseflow reminder: ${this.where.workflowId} still waits for a decision: ${q.question} (default "${q.defaultAction}" at ${p.defaultAt})`,
+      {
+        decision: p.id,
+        answerWith: `phaseflow resolve|approve|reject|budget ${this.where.workflowId} …`,
+      },
+    );
   }
 
   /** The run ended (cancelled) before anyone answered: the question is no longer asked. */
@@ -189,4 +205,7 @@ export class DecisionDesk {
 /** patched() id: the wait after the reminder ends at the question's limit (not a fixed time after the reminder). */
 const DEADLINE_PATCH = 'decision-deadline-absolute';
 
-const newLimit = (a: DecisionAnswer) => ({ ...(a.tokens !== undefined ? { tokens: a.tokens } : {}), ...(a.usd !== undefined ? { usd: a.usd } : {}) });
+const newLimit = (a: DecisionAnswer) => ({
+  ...(a.tokens !== undefined ? { tokens: a.tokens } : {}),
+  ...(a.usd !== undefined ? { usd: a.usd } : {}),
+});

@@ -1,5 +1,11 @@
 /** Markdown for the Web UI's "current details" panel of each level: progress, children, and the question waiting. */
-import { type BudgetLine, type DecisionRecord, limitText, newLimitText, type PendingDecision } from '../domain/decisions';
+import {
+  type BudgetLine,
+  type DecisionRecord,
+  limitText,
+  newLimitText,
+  type PendingDecision,
+} from '../domain/decisions';
 import type { EffectiveSettings } from '../domain/settings';
 import type { PhaseSpec } from '../domain/spec';
 import { statusIcon } from '../domain/status';
@@ -22,7 +28,12 @@ export function usageLine(u: Usage): string {
 /** What a person is asked, how to answer and when the default fires: the same at every level. */
 export function pendingMarkdown(pending: PendingDecision[]): string[] {
   return pending.flatMap((p) => {
-    const cli = p.kind === 'approval' ? `phaseflow approve ${p.workflowId}` : p.kind === 'budget' ? `phaseflow budget ${p.workflowId} --tokens N` : `phaseflow resolve ${p.workflowId} retry`;
+    const cli =
+      p.kind === 'approval'
+        ? `phaseflow approve ${p.workflowId}`
+        : p.kind === 'budget'
+          ? `phaseflow budget ${p.workflowId} --tokens N`
+          : `phaseflow resolve ${p.workflowId} retry`;
     return [
       `**⏳ Waiting for a decision** (${p.kind}, ${p.cause}) since ${p.askedAt}`,
       '',
@@ -47,7 +58,10 @@ export function levelDetails(kind: string, level: LevelState, mirrorFile: string
     ...(level.failureReason ? ['', `**Failed:** ${level.failureReason}`] : []),
     ...(pending.length ? ['', ...pendingMarkdown(pending)] : []),
     '',
-    ...level.children.map((c) => `- ${statusIcon(c.status)} ${c.title} (\`${c.slug}\`) · ${c.tasksCompleted}/${c.tasksTotal} tasks${c.current && c.status === 'active' ? ` · now: ${c.current}` : ''}`),
+    ...level.children.map(
+      (c) =>
+        `- ${statusIcon(c.status)} ${c.title} (\`${c.slug}\`) · ${c.tasksCompleted}/${c.tasksTotal} tasks${c.current && c.status === 'active' ? ` · now: ${c.current}` : ''}`,
+    ),
     '',
     `Mirror: \`${mirrorFile}\``,
   ].join('\n');
@@ -63,7 +77,8 @@ export function planDetails(plan: PlanState, mirrorFile: string): string {
     ...(plan.pending ? ['', ...pendingMarkdown([plan.pending])] : []),
     '',
     ...plan.phases.map(
-      (p) => `- ${statusIcon(p.status)} Phase ${p.index}: ${p.title} · ${countDone(p.tasks)}/${p.tasks.length} tasks${p.gate ? ` · gate ${p.gate.passed ? 'passed' : 'failed'}` : ''}`,
+      (p) =>
+        `- ${statusIcon(p.status)} Phase ${p.index}: ${p.title} · ${countDone(p.tasks)}/${p.tasks.length} tasks${p.gate ? ` · gate ${p.gate.passed ? 'passed' : 'failed'}` : ''}`,
     ),
     '',
     `Mirror: \`${mirrorFile}\``,
@@ -107,7 +122,10 @@ export function phaseDetails(p: {
     lines.push(
       '',
       'Decisions:',
-      ...p.decisions.map((d) => `- ${d.decidedAt} ${d.kind} → **${d.action}**${d.newLimit ? ` (${newLimitText(d)})` : ''} (${d.source}${d.by ? ` ${d.by}` : ''})${d.note ? `: ${d.note}` : ''}`),
+      ...p.decisions.map(
+        (d) =>
+          `- ${d.decidedAt} ${d.kind} → **${d.action}**${d.newLimit ? ` (${newLimitText(d)})` : ''} (${d.source}${d.by ? ` ${d.by}` : ''})${d.note ? `: ${d.note}` : ''}`,
+      ),
     );
   return lines.join('\n');
 }

@@ -4,7 +4,14 @@
  * time as child workflows; a failed roadmap stops the epic. Owns EPIC.json. Continues as new
  * between roadmaps when its history grows large (the second argument is what it carries).
  */
-import { ApplicationFailure, continueAsNew, proxyActivities, startChild, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import {
+  ApplicationFailure,
+  continueAsNew,
+  proxyActivities,
+  startChild,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
 import type * as activities from '../activities';
 import { workflowIds } from '../domain/ids';
 import { mirrorPaths } from '../domain/paths';
@@ -27,7 +34,10 @@ const { prepareWorkspace } = proxyActivities<typeof activities>({
 /** Default time limit of a gate command. */
 const GATE_TIMEOUT_MS = 10 * 60_000;
 
-export async function epicWorkflow(input: EpicSpecInput, carry?: LevelCarry & { workspace: string }): Promise<ChildProgress> {
+export async function epicWorkflow(
+  input: EpicSpecInput,
+  carry?: LevelCarry & { workspace: string },
+): Promise<ChildProgress> {
   // Loaded here, not at the top: zod is a megabyte of the bundle, and every workflow run
   // evaluates the modules it imports. Only the epic needs the validator.
   // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -35,7 +45,8 @@ export async function epicWorkflow(input: EpicSpecInput, carry?: LevelCarry & { 
   const parsed = parseEpic(input, 'workflow input');
   if (!parsed.ok) throw ApplicationFailure.nonRetryable(parsed.error, FailureTypes.InvalidSpec);
   const spec = parsed.spec;
-  const workspace = carry?.workspace ?? (await prepareWorkspace({ epicSlug: spec.slug, workspace: spec.workspace })).workspace;
+  const workspace =
+    carry?.workspace ?? (await prepareWorkspace({ epicSlug: spec.slug, workspace: spec.workspace })).workspace;
   const epic: EpicContext = {
     slug: spec.slug,
     title: spec.title,
@@ -56,11 +67,23 @@ export async function epicWorkflow(input: EpicSpecInput, carry?: LevelCarry & { 
 
   const state =
     carry?.state ??
-    initialLevelState({ slug: spec.slug, title: spec.title, workflowId: workflowInfo().workflowId, now: new Date().toISOString(), limit: spec.budget, children: roadmapSizes(spec) });
+    initialLevelState({
+      slug: spec.slug,
+      title: spec.title,
+      workflowId: workflowInfo().workflowId,
+      now: new Date().toISOString(),
+      limit: spec.budget,
+      children: roadmapSizes(spec),
+    });
   const level = new LevelRun(state, {
     kind: 'epic',
     childKind: 'roadmap',
-    mirror: { kind: 'epic', workspace, file: mirrorPaths.epic(spec.slug), build: (rev) => epicDoc(state, { description: spec.description, tags: spec.tags }, rev) },
+    mirror: {
+      kind: 'epic',
+      workspace,
+      file: mirrorPaths.epic(spec.slug),
+      build: (rev) => epicDoc(state, { description: spec.description, tags: spec.tags }, rev),
+    },
     budgetsAbove: [],
     carry,
   });
@@ -71,10 +94,13 @@ export async function epicWorkflow(input: EpicSpecInput, carry?: LevelCarry & { 
       level.begin();
       for (const [i, roadmap] of spec.roadmaps.entries()) {
         if (level.isDone(roadmap.slug)) continue;
-        await continueAsNewIfDue(historyEventsLimit, async () => continueAsNew<typeof epicWorkflow>(input, { ...(await level.carry()), workspace }));
+        await continueAsNewIfDue(historyEventsLimit, async () =>
+          continueAsNew<typeof epicWorkflow>(input, { ...(await level.carry()), workspace }),
+        );
         const { budgets, paused } = level.childStarts(roadmap.slug);
         try {
-          const handle = await startChild(roadmapWorkflow, {
+          const handle = level.childRunning(
+            await startChild(roadmapWorkflow, {
               workflowId: workflowIds.child(workflowInfo().workflowId, roadmap.slug),
               args: [{ epic, roadmap, order: i + 1, budgets, paused }],
               staticSummary: `Roadmap ${i + 1}/${spec.roadmaps.length} of epic ${spec.slug}: ${roadmap.title} (${roadmap.plans.length} plans)`,
@@ -85,14 +111,12 @@ export async function epicWorkflow(input: EpicSpecInput, carry?: LevelCarry & { 
                 { key: SA.level, value: 'roadmap' },
                 { key: SA.status, value: 'active' },
               ],
-            });
-          level.childRunning(handle.workflowId);
+            }),
+          );
           level.childCompleted(roadmap.slug, await handle.result());
         } catch (err) {
           level.childFailed(roadmap.slug, err);
           break;
-        } finally {
-          level.childEnded();
         }
       }
       level.complete();

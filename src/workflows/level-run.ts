@@ -3,15 +3,36 @@
  * at a time): the children's progress rolled up into the level's mirror file, Web UI details and
  * search attribute; pause and budget changes taken and relayed down; the child's end recorded.
  */
-import { ApplicationFailure, ChildWorkflowFailure, isCancellation, setCurrentDetails, setHandler } from '@temporalio/workflow';
+import {
+  ApplicationFailure,
+  ChildWorkflowFailure,
+  isCancellation,
+  setCurrentDetails,
+  setHandler,
+} from '@temporalio/workflow';
 import { applyLimit, type BudgetLine, type ControlMessage, controlProblem } from '../domain/decisions';
 import type { MirrorKind } from '../domain/mirrors';
 import { totalTokens } from '../domain/types';
 import { levelDetails } from './details';
 import { LevelLifecycle } from './lifecycle';
-import { type ChildProgress, childProgressProblem, childProgressSignal, controlSignal, ignoredSignal, pendingQuery, statusQuery } from './messages';
+import {
+  type ChildProgress,
+  childProgressProblem,
+  childProgressSignal,
+  controlSignal,
+  ignoredSignal,
+  pendingQuery,
+  statusQuery,
+} from './messages';
 import { MirrorWriter } from './mirror-writer';
-import { applyChildProgress, type LevelState, levelStatusNode, pendingBelow, rollup, shownLevelStatus } from './level-state';
+import {
+  applyChildProgress,
+  type LevelState,
+  levelStatusNode,
+  pendingBelow,
+  rollup,
+  shownLevelStatus,
+} from './level-state';
 
 /** What a level carries into its next run when it continues as new. */
 export interface LevelCarry {
@@ -46,7 +67,13 @@ export class LevelRun {
     },
   ) {
     this.budgetsAbove = opts.carry?.budgetsAbove ?? opts.budgetsAbove.map((b) => ({ ...b, limit: { ...b.limit } }));
-    this.writer = new MirrorWriter(opts.mirror.kind, opts.mirror.workspace, opts.mirror.file, opts.mirror.build, opts.carry?.revision);
+    this.writer = new MirrorWriter(
+      opts.mirror.kind,
+      opts.mirror.workspace,
+      opts.mirror.file,
+      opts.mirror.build,
+      opts.carry?.revision,
+    );
     this.lifecycle = new LevelLifecycle([this.writer]);
     setHandler(childProgressSignal, (p) => this.childReported(p));
     setHandler(controlSignal, (msg) => this.control(msg));
@@ -72,12 +99,14 @@ export class LevelRun {
     return { budgets: this.childBudgets(), paused: this.state.paused };
   }
 
-  /** Control messages are relayed to the child until it ends. */
-  childRunning(workflowId: string): void {
-    this.lifecycle.childStarted(workflowId);
+  /** The child started: control messages are relayed to it until it ends. */
+  childRunning<H extends { workflowId: string }>(handle: H): H {
+    this.lifecycle.childStarted(handle.workflowId);
+    return handle;
   }
 
   childCompleted(slug: string, result: Partial<ChildCounts> | undefined): void {
+    this.lifecycle.childEnded();
     const child = this.child(slug);
     child.status = 'completed';
     // A child that completed did not necessarily run everything: a skipped phase's tasks
@@ -91,6 +120,7 @@ export class LevelRun {
 
   /** The child failed (or could not start): the level fails with it. A cancellation goes on up. */
   childFailed(slug: string, err: unknown): void {
+    this.lifecycle.childEnded();
     if (isCancellation(err)) throw err;
     const child = this.child(slug);
     child.status = 'failed';
@@ -102,10 +132,6 @@ export class LevelRun {
     const reason = child.failureReason.startsWith(own) ? child.failureReason.slice(own.length) : child.failureReason;
     this.state.failureReason = `${this.opts.childKind} ${slug} failed: ${reason}`;
     this.changed();
-  }
-
-  childEnded(): void {
-    this.lifecycle.childEnded();
   }
 
   /** Every child ran (none failed): the level is completed. */
@@ -138,7 +164,10 @@ export class LevelRun {
     await this.lifecycle.flush();
     if (this.state.status === 'failed') {
       const kind = this.opts.kind;
-      throw ApplicationFailure.nonRetryable(`${kind} ${this.state.slug}: ${this.state.failureReason}`, `${kind[0].toUpperCase()}${kind.slice(1)}Failed`);
+      throw ApplicationFailure.nonRetryable(
+        `${kind} ${this.state.slug}: ${this.state.failureReason}`,
+        `${kind[0].toUpperCase()}${kind.slice(1)}Failed`,
+      );
     }
     return rollup(this.state);
   }
@@ -179,8 +208,19 @@ export class LevelRun {
     const spent = rollup(this.state).usage;
     const tokens = totalTokens(spent);
     return [
-      ...this.budgetsAbove.map((b) => ({ ...b, limit: { ...b.limit }, usedTokens: b.usedTokens + tokens, usedUsd: b.usedUsd + spent.costUsd })),
-      { level: this.opts.kind, slug: this.state.slug, limit: { ...this.state.limit }, usedTokens: tokens, usedUsd: spent.costUsd },
+      ...this.budgetsAbove.map((b) => ({
+        ...b,
+        limit: { ...b.limit },
+        usedTokens: b.usedTokens + tokens,
+        usedUsd: b.usedUsd + spent.costUsd,
+      })),
+      {
+        level: this.opts.kind,
+        slug: this.state.slug,
+        limit: { ...this.state.limit },
+        usedTokens: tokens,
+        usedUsd: spent.costUsd,
+      },
     ];
   }
 }

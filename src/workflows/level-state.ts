@@ -26,7 +26,14 @@ export interface LevelState {
 }
 
 /** A level that has not started; `now` and `workflowId` come from the workflow. */
-export function initialLevelState(args: { slug: string; title: string; workflowId: string; now: string; limit?: Limit; children: Parameters<typeof initialChildren>[0] }): LevelState {
+export function initialLevelState(args: {
+  slug: string;
+  title: string;
+  workflowId: string;
+  now: string;
+  limit?: Limit;
+  children: Parameters<typeof initialChildren>[0];
+}): LevelState {
   return {
     limit: { ...args.limit },
     paused: false,
@@ -40,7 +47,9 @@ export function initialLevelState(args: { slug: string; title: string; workflowI
   };
 }
 
-export function initialChildren(items: { slug: string; title: string; description: string; tasks: number; phases: number }[]): LevelState['children'] {
+export function initialChildren(
+  items: { slug: string; title: string; description: string; tasks: number; phases: number }[],
+): LevelState['children'] {
   return items.map((i) => ({
     slug: i.slug,
     title: i.title,
@@ -55,19 +64,36 @@ export function initialChildren(items: { slug: string; title: string; descriptio
 }
 
 export const planSizes = (r: RoadmapSpec) =>
-  r.plans.map((p) => ({ slug: p.slug, title: p.title, description: p.description, phases: p.phases.length, tasks: p.phases.reduce((n, ph) => n + ph.tasks.length, 0) }));
+  r.plans.map((p) => ({
+    slug: p.slug,
+    title: p.title,
+    description: p.description,
+    phases: p.phases.length,
+    tasks: p.phases.reduce((n, ph) => n + ph.tasks.length, 0),
+  }));
 
 export const roadmapSizes = (e: EpicSpec) =>
   e.roadmaps.map((r) => {
     const plans = planSizes(r);
-    return { slug: r.slug, title: r.title, description: r.description, phases: plans.reduce((n, p) => n + p.phases, 0), tasks: plans.reduce((n, p) => n + p.tasks, 0) };
+    return {
+      slug: r.slug,
+      title: r.title,
+      description: r.description,
+      phases: plans.reduce((n, p) => n + p.phases, 0),
+      tasks: plans.reduce((n, p) => n + p.tasks, 0),
+    };
   });
 
 /** Merges a child's report; reports never take a child backwards. */
 export function applyChildProgress(level: LevelState, p: ChildProgress, at: string): boolean {
   const child = level.children.find((c) => c.slug === p.slug);
   if (!child) return false;
-  if (p.tasksCompleted < child.tasksCompleted && p.status === child.status && !p.pending?.length === !child.pending?.length) return false;
+  if (
+    p.tasksCompleted < child.tasksCompleted &&
+    p.status === child.status &&
+    !p.pending?.length === !child.pending?.length
+  )
+    return false;
   const { raisedLimits: _raised, ...report } = p;
   Object.assign(child, { ...report, title: child.title, description: child.description });
   level.updated = at;
@@ -92,17 +118,30 @@ export function rollup(level: LevelState): ChildProgress {
   };
 }
 
-export const pendingBelow = (level: LevelState) => (level.status === 'active' ? level.children.flatMap((c) => (c.status === 'active' ? (c.pending ?? []) : [])) : []);
+export const pendingBelow = (level: LevelState) =>
+  level.status === 'active' ? level.children.flatMap((c) => (c.status === 'active' ? (c.pending ?? []) : [])) : [];
 
 /** What the mirror, the Web UI and the search attribute show. */
-export const shownLevelStatus = (level: LevelState) => shownStatus(level.status, { waiting: pendingBelow(level).length > 0, paused: level.paused });
+export const shownLevelStatus = (level: LevelState) =>
+  shownStatus(level.status, { waiting: pendingBelow(level).length > 0, paused: level.paused });
 
 function meta(level: LevelState, revision: number) {
   const r = rollup(level);
-  return { revision, workflow_id: level.workflowId, status: shownLevelStatus(level), usage: usageDoc(r.usage), tasks_total: r.tasksTotal, tasks_completed: r.tasksCompleted };
+  return {
+    revision,
+    workflow_id: level.workflowId,
+    status: shownLevelStatus(level),
+    usage: usageDoc(r.usage),
+    tasks_total: r.tasksTotal,
+    tasks_completed: r.tasksCompleted,
+  };
 }
 
-export function roadmapDoc(level: LevelState, args: { epicSlug: string; description: string; order: number }, revision: number): RoadmapDoc {
+export function roadmapDoc(
+  level: LevelState,
+  args: { epicSlug: string; description: string; order: number },
+  revision: number,
+): RoadmapDoc {
   const r = rollup(level);
   return {
     roadmap_id: level.slug,
@@ -132,7 +171,11 @@ export function roadmapDoc(level: LevelState, args: { epicSlug: string; descript
       status: ccaspStatus('roadmapStep', c.status),
       plan_id: c.slug,
     })),
-    token_allocation: { used: totalTokens(r.usage), ...(level.limit.tokens !== undefined ? { limit: level.limit.tokens } : {}), ...(level.limit.usd !== undefined ? { limit_usd: level.limit.usd } : {}) },
+    token_allocation: {
+      used: totalTokens(r.usage),
+      ...(level.limit.tokens !== undefined ? { limit: level.limit.tokens } : {}),
+      ...(level.limit.usd !== undefined ? { limit_usd: level.limit.usd } : {}),
+    },
     waiting_for: pendingBelow(level),
     phaseflow: meta(level, revision),
   };
@@ -169,7 +212,11 @@ export function epicDoc(level: LevelState, args: { description: string; tags: st
   };
 }
 
-export function levelStatusNode(kind: 'epic' | 'roadmap', level: LevelState, childKind: 'roadmap' | 'plan'): StatusNode {
+export function levelStatusNode(
+  kind: 'epic' | 'roadmap',
+  level: LevelState,
+  childKind: 'roadmap' | 'plan',
+): StatusNode {
   const r = rollup(level);
   return {
     level: kind,

@@ -94,7 +94,10 @@ export class LevelLifecycle {
 
   /** Passes a person's pause or budget change down to the running child. */
   relay(msg: ControlMessage): void {
-    if (this.runningChild) void getExternalWorkflowHandle(this.runningChild).signal(controlSignal, msg).catch(() => undefined);
+    if (this.runningChild)
+      void getExternalWorkflowHandle(this.runningChild)
+        .signal(controlSignal, msg)
+        .catch(() => undefined);
   }
 
   /** Writes what is pending to the mirrors and the parent, then stops both. */

@@ -3,7 +3,14 @@
  * `temporal workflow signal|query --name …` takes.
  */
 import { defineQuery, defineSignal, defineUpdate, log, workflowInfo } from '@temporalio/workflow';
-import { type ControlMessage, type DecisionAnswer, type DecisionRecord, isRecord, type Limit, type PendingDecision } from '../domain/decisions';
+import {
+  type ControlMessage,
+  type DecisionAnswer,
+  type DecisionRecord,
+  isRecord,
+  type Limit,
+  type PendingDecision,
+} from '../domain/decisions';
 import { RUN_STATUSES, type RunStatus, TASK_STATUSES } from '../domain/status';
 import type { GateResult, Usage } from '../domain/types';
 import type { TaskUpdate } from './plan-state';
@@ -93,16 +100,25 @@ export const statusQuery = defineQuery<StatusNode>('status');
 type Problem = string | null;
 type Check = (v: unknown, at: string) => Problem;
 
-const show = (v: unknown) => (v === undefined ? 'nothing' : JSON.stringify(v)?.slice(0, 60) ?? String(v));
-const expect = (ok: boolean, at: string, what: string, v: unknown): Problem => (ok ? null : `${at}: expected ${what}, got ${show(v)}`);
+const show = (v: unknown) => (v === undefined ? 'nothing' : (JSON.stringify(v)?.slice(0, 60) ?? String(v)));
+const expect = (ok: boolean, at: string, what: string, v: unknown): Problem =>
+  ok ? null : `${at}: expected ${what}, got ${show(v)}`;
 
 const str: Check = (v, at) => expect(typeof v === 'string', at, 'a string', v);
 const int: Check = (v, at) => expect(typeof v === 'number' && Number.isSafeInteger(v), at, 'a whole number', v);
-const count: Check = (v, at) => expect(typeof v === 'number' && Number.isSafeInteger(v) && v >= 0, at, 'a whole number ≥ 0', v);
-const index: Check = (v, at) => expect(typeof v === 'number' && Number.isSafeInteger(v) && v >= 1, at, 'a whole number ≥ 1', v);
+const count: Check = (v, at) =>
+  expect(typeof v === 'number' && Number.isSafeInteger(v) && v >= 0, at, 'a whole number ≥ 0', v);
+const index: Check = (v, at) =>
+  expect(typeof v === 'number' && Number.isSafeInteger(v) && v >= 1, at, 'a whole number ≥ 1', v);
 const amount: Check = (v, at) => expect(typeof v === 'number' && Number.isFinite(v) && v >= 0, at, 'a number ≥ 0', v);
 const bool: Check = (v, at) => expect(typeof v === 'boolean', at, 'true or false', v);
-const isoTime: Check = (v, at) => expect(typeof v === 'string' && /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$/.test(v), at, 'an ISO time', v);
+const isoTime: Check = (v, at) =>
+  expect(
+    typeof v === 'string' && /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$/.test(v),
+    at,
+    'an ISO time',
+    v,
+  );
 const oneOf =
   (values: readonly string[]): Check =>
   (v, at) =>
@@ -132,11 +148,38 @@ const shape =
     return null;
   };
 
-const usage = shape({ inputTokens: count, outputTokens: count, cacheWriteTokens: count, cacheReadTokens: count, costUsd: amount });
+const usage = shape({
+  inputTokens: count,
+  outputTokens: count,
+  cacheWriteTokens: count,
+  cacheReadTokens: count,
+  costUsd: amount,
+});
 const limit = shape({ tokens: optional(index), usd: optional(amount) });
 const raisedLimits = optional(shape({ epic: optional(limit), roadmap: optional(limit), plan: optional(limit) }));
-const pending = shape({ id: str, kind: oneOf(['escalation', 'approval', 'budget']), workflowId: str, question: str, detail: str, actions: arrayOf(str), askedAt: isoTime, defaultAt: isoTime });
-const record = shape({ id: str, kind: str, cause: str, phaseSlug: str, question: str, action: str, source: oneOf(['person', 'default', 'detector']), by: optional(str), note: optional(str), askedAt: isoTime, decidedAt: isoTime });
+const pending = shape({
+  id: str,
+  kind: oneOf(['escalation', 'approval', 'budget']),
+  workflowId: str,
+  question: str,
+  detail: str,
+  actions: arrayOf(str),
+  askedAt: isoTime,
+  defaultAt: isoTime,
+});
+const record = shape({
+  id: str,
+  kind: str,
+  cause: str,
+  phaseSlug: str,
+  question: str,
+  action: str,
+  source: oneOf(['person', 'default', 'detector']),
+  by: optional(str),
+  note: optional(str),
+  askedAt: isoTime,
+  decidedAt: isoTime,
+});
 
 const taskUpdates = arrayOf(
   shape({
@@ -156,9 +199,30 @@ const orNull =
   (check: Check): Check =>
   (v, at) =>
     v === null ? null : check(v, at);
-const gateCheck = shape({ name: str, command: str, exitCode: orNull(int), passed: bool, durationMs: amount, outputExcerpt: str, logFile: str, timedOut: optional(bool) });
-const gate = shape({ passed: bool, checks: arrayOf(gateCheck), successCriteria: arrayOf(str), reason: optional(str), checkedAt: isoTime });
-const phaseDecision = shape({ phaseIndex: index, pending: orNull(pending), records: arrayOf(record), raisedLimits, gate: optional(orNull(gate)) });
+const gateCheck = shape({
+  name: str,
+  command: str,
+  exitCode: orNull(int),
+  passed: bool,
+  durationMs: amount,
+  outputExcerpt: str,
+  logFile: str,
+  timedOut: optional(bool),
+});
+const gate = shape({
+  passed: bool,
+  checks: arrayOf(gateCheck),
+  successCriteria: arrayOf(str),
+  reason: optional(str),
+  checkedAt: isoTime,
+});
+const phaseDecision = shape({
+  phaseIndex: index,
+  pending: orNull(pending),
+  records: arrayOf(record),
+  raisedLimits,
+  gate: optional(orNull(gate)),
+});
 const childProgress = shape({
   slug: str,
   status: oneOf(RUN_STATUSES),

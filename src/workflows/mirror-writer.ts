@@ -4,7 +4,15 @@
  * and the file never goes backwards. Only the difference from the last write travels (and is
  * kept in history); a file that went missing is rewritten whole.
  */
-import { ActivityFailure, ApplicationFailure, CancellationScope, condition, log, proxyActivities, workflowInfo } from '@temporalio/workflow';
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  CancellationScope,
+  condition,
+  log,
+  proxyActivities,
+  workflowInfo,
+} from '@temporalio/workflow';
 import type * as activities from '../activities';
 import { diff } from '../domain/json-patch';
 import type { MirrorKind } from '../domain/mirrors';
@@ -13,7 +21,12 @@ import { FailureTypes } from '../domain/types';
 const { writeMirror } = proxyActivities<typeof activities>({
   // A write takes milliseconds; a worker that dies mid-write should hold the file up seconds, not half a minute.
   startToCloseTimeout: '5 seconds',
-  retry: { initialInterval: '200 milliseconds', backoffCoefficient: 1.5, maximumInterval: '10 seconds', nonRetryableErrorTypes: [FailureTypes.MirrorMissing] },
+  retry: {
+    initialInterval: '200 milliseconds',
+    backoffCoefficient: 1.5,
+    maximumInterval: '10 seconds',
+    nonRetryableErrorTypes: [FailureTypes.MirrorMissing],
+  },
 });
 
 export class MirrorWriter {
@@ -60,7 +73,14 @@ export class MirrorWriter {
       const doc = { ...built, phaseflow: { ...built.phaseflow, owner: this.owner } };
       try {
         if (this.last === undefined) {
-          await writeMirror({ kind: this.kind, workspace: this.workspace, file: this.file, owner: this.owner, revision, doc });
+          await writeMirror({
+            kind: this.kind,
+            workspace: this.workspace,
+            file: this.file,
+            owner: this.owner,
+            revision,
+            doc,
+          });
         } else {
           await writeMirror({
             kind: this.kind,
@@ -73,7 +93,11 @@ export class MirrorWriter {
           });
         }
       } catch (err) {
-        if (err instanceof ActivityFailure && err.cause instanceof ApplicationFailure && err.cause.type === FailureTypes.MirrorMissing) {
+        if (
+          err instanceof ActivityFailure &&
+          err.cause instanceof ApplicationFailure &&
+          err.cause.type === FailureTypes.MirrorMissing
+        ) {
           // Someone removed or replaced the file: write it whole next time.
           this.last = undefined;
           this.dirty = true;
@@ -83,13 +107,16 @@ export class MirrorWriter {
         // Refused for good (the document would not validate). Failing here would fail every
         // workflow task from now on; instead the file stays at its last good revision and the next
         // change writes the whole document again (a patch against a file someone broke stays broken).
-        log.warn(`phaseflow: ${workflowInfo().workflowId} could not write ${this.file} revision ${revision}; it stays at revision ${this.revision}: ${failureText(err)}`, {
-          workflowId: workflowInfo().workflowId,
-          mirror: this.file,
-          kind: this.kind,
-          revision,
-          lastGoodRevision: this.revision,
-        });
+        log.warn(
+          `phaseflow: ${workflowInfo().workflowId} could not write ${this.file} revision ${revision}; it stays at revision ${this.revision}: ${failureText(err)}`,
+          {
+            workflowId: workflowInfo().workflowId,
+            mirror: this.file,
+            kind: this.kind,
+            revision,
+            lastGoodRevision: this.revision,
+          },
+        );
         this.last = undefined;
         continue;
       }

@@ -2,7 +2,13 @@
  * Sends progress to the parent workflow without blocking the caller. Updates pushed while a
  * signal is in flight are merged into the next one, so a burst costs one signal, not many.
  */
-import { CancellationScope, condition, getExternalWorkflowHandle, type SignalDefinition, workflowInfo } from '@temporalio/workflow';
+import {
+  CancellationScope,
+  condition,
+  getExternalWorkflowHandle,
+  type SignalDefinition,
+  workflowInfo,
+} from '@temporalio/workflow';
 
 export class Outbox<T> {
   private pending: T[] = [];

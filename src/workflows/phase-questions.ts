@@ -19,12 +19,20 @@ export class PhaseQuestions {
     phase.failureReason = failed
       .map((t) => {
         const s = phase.task(t.id);
-        return s.status === 'blocked' ? `task ${t.id} is blocked: ${s.error ?? ''}` : `task ${t.id} failed after ${s.attempts} attempt(s): ${s.error ?? 'failed'}`;
+        return s.status === 'blocked'
+          ? `task ${t.id} is blocked: ${s.error ?? ''}`
+          : `task ${t.id} failed after ${s.attempts} attempt(s): ${s.error ?? 'failed'}`;
       })
       .join('; ');
     const settled = await phase.desk.ask({
       kind: 'escalation',
-      cause: blocked.length ? 'blocked' : detected ? (phase.stuck.get(detected.id)!.detector === 'tool-loop' ? 'tool-loop' : 'stuck') : 'task-failed',
+      cause: blocked.length
+        ? 'blocked'
+        : detected
+          ? phase.stuck.get(detected.id)!.detector === 'tool-loop'
+            ? 'tool-loop'
+            : 'stuck'
+          : 'task-failed',
       question: blocked.length
         ? `Task ${blocked.map((t) => t.id).join(', ')} of phase ${phase.spec.slug} needs a person. Retry, skip the phase, or abort?`
         : `Phase ${phase.spec.slug}: ${failed.length} task(s) failed (${failed.map((t) => t.id).join(', ')}). Retry, skip the phase, or abort?`,
@@ -60,12 +68,15 @@ export class PhaseQuestions {
       kind: 'approval',
       cause: 'approval',
       question: `Phase ${ctx.phaseIndex} (${phase.spec.slug}) of plan ${ctx.planSlug} passed${gate ? ' its gate' : ''}. ${
-        ctx.phaseIndex === phasesTotal ? 'It is the last phase of the plan: approve, so the plan completes?' : 'Approve, so the next phase starts?'
+        ctx.phaseIndex === phasesTotal
+          ? 'It is the last phase of the plan: approve, so the plan completes?'
+          : 'Approve, so the next phase starts?'
       }`,
       detail: `${phase.spec.tasks.length} task(s) completed${gate ? `; gate: ${gate.checks.map((c) => `${c.name} ${c.passed ? 'passed' : 'failed'}`).join(', ')}` : ''}`,
       defaultAction: phase.settings.approvalDefault,
     });
-    if (settled.answer.action === 'reject') phase.failureReason = `rejected ${who(settled)}${settled.answer.note ? `: ${settled.answer.note}` : ''}`;
+    if (settled.answer.action === 'reject')
+      phase.failureReason = `rejected ${who(settled)}${settled.answer.note ? `: ${settled.answer.note}` : ''}`;
   }
 
   /** A budget line is spent: raise it (true, the tasks go on) or abort (false). */
@@ -95,7 +106,10 @@ export class PhaseQuestions {
     const { phase } = this;
     switch (settled.answer.action) {
       case 'retry':
-        this.resetForRetry([...failed, ...phase.spec.tasks.filter((t) => phase.task(t.id).status === 'not_started').map((t) => t.id)], settled);
+        this.resetForRetry(
+          [...failed, ...phase.spec.tasks.filter((t) => phase.task(t.id).status === 'not_started').map((t) => t.id)],
+          settled,
+        );
         break;
       case 'retry-phase':
         this.resetForRetry(
@@ -120,7 +134,11 @@ export class PhaseQuestions {
     const { phase } = this;
     for (const id of ids) {
       const s = phase.task(id);
-      if (s.error) phase.personNotes.set(id, `${s.error}. A person (${settled.record.by ?? 'unnamed'}) asked for a retry${settled.answer.note ? `: ${settled.answer.note}` : ''}`);
+      if (s.error)
+        phase.personNotes.set(
+          id,
+          `${s.error}. A person (${settled.record.by ?? 'unnamed'}) asked for a retry${settled.answer.note ? `: ${settled.answer.note}` : ''}`,
+        );
       else phase.personNotes.delete(id);
       s.status = 'pending';
       s.error = undefined;
@@ -130,6 +148,7 @@ export class PhaseQuestions {
   }
 }
 
-const who = (s: Settled) => (s.record.source === 'default' ? `by default (no answer in time)` : `by ${s.record.by ?? 'a person'}`);
+const who = (s: Settled) =>
+  s.record.source === 'default' ? `by default (no answer in time)` : `by ${s.record.by ?? 'a person'}`;
 /** "aborted by alice (too pricey)": what was done, by whom, and the person's note. */
 const decided = (what: string, s: Settled) => `${what} ${who(s)}${s.answer.note ? ` (${s.answer.note})` : ''}`;

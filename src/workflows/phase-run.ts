@@ -4,18 +4,51 @@
  * phase reports to its plan (task updates, decisions), its Web UI details, search attribute and
  * status query; and how the run ends (result, continue-as-new, cancellation).
  */
-import { continueAsNew, patched, proxyActivities, setCurrentDetails, setHandler, workflowInfo } from '@temporalio/workflow';
+import {
+  continueAsNew,
+  patched,
+  proxyActivities,
+  setCurrentDetails,
+  setHandler,
+  workflowInfo,
+} from '@temporalio/workflow';
 import type * as activities from '../activities';
-import { applyLimit, type BudgetLine, type BudgetStanding, controlProblem, type DecisionRecord, type Limit, remaining } from '../domain/decisions';
+import {
+  applyLimit,
+  type BudgetLine,
+  type BudgetStanding,
+  controlProblem,
+  type DecisionRecord,
+  type Limit,
+  remaining,
+} from '../domain/decisions';
 import { budgetLedgerKey } from '../domain/paths';
 import { type EffectiveSettings, mergeSettings } from '../domain/settings';
 import type { ExecutionSettings, PhaseSpec, TaskSpec } from '../domain/spec';
 import { type PhaseStatus, shownStatus, type TaskStatus } from '../domain/status';
-import { addUsage, type GateResult, microUsd, type TaskContext, type TaskRunInput, totalTokens, type Usage, ZERO_USAGE } from '../domain/types';
+import {
+  addUsage,
+  type GateResult,
+  microUsd,
+  type TaskContext,
+  type TaskRunInput,
+  totalTokens,
+  type Usage,
+  ZERO_USAGE,
+} from '../domain/types';
 import { DecisionDesk } from './decision-desk';
 import { phaseDetails } from './details';
 import { StatusAttribute } from './lifecycle';
-import { controlSignal, ignoredSignal, type PhaseDecisionEvent, phaseDecisionSignal, pendingQuery, type StatusNode, statusQuery, taskUpdatesSignal } from './messages';
+import {
+  controlSignal,
+  ignoredSignal,
+  type PhaseDecisionEvent,
+  phaseDecisionSignal,
+  pendingQuery,
+  type StatusNode,
+  statusQuery,
+  taskUpdatesSignal,
+} from './messages';
 import { Outbox } from './outbox';
 import type { TaskUpdate } from './plan-state';
 import type { AttemptReport, TaskOutcome } from './task-attempts';
@@ -106,13 +139,33 @@ export class PhaseRun {
     this.budgets = (input.budgets ?? []).map((b) => ({ ...b, limit: { ...b.limit } }));
     this.paused = input.paused ?? false;
     this.loops = [this.toPlan.run(), this.decisionsToPlan.run()];
-    this.tasks = new Map(phase.tasks.map((t) => [t.id, input.carry?.tasks[t.id] ?? { status: 'pending' as TaskStatus, attempts: 0, usage: ZERO_USAGE }]));
+    this.tasks = new Map(
+      phase.tasks.map((t) => [
+        t.id,
+        input.carry?.tasks[t.id] ?? { status: 'pending' as TaskStatus, attempts: 0, usage: ZERO_USAGE },
+      ]),
+    );
     this.ledger = budgetLedgerKey(ctx.planSlug, phase.slug, workflowInfo().firstExecutionRunId);
     this.desk = new DecisionDesk(
-      { workflowId: workflowInfo().workflowId, epicSlug: ctx.epicSlug, roadmapSlug: ctx.roadmapSlug, planSlug: ctx.planSlug, phaseSlug: phase.slug, phaseTitle: phase.title },
-      { timeoutMs: this.settings.decisionTimeoutSeconds * 1000, reminderBeforeMs: this.settings.reminderBeforeSeconds * 1000 },
+      {
+        workflowId: workflowInfo().workflowId,
+        epicSlug: ctx.epicSlug,
+        roadmapSlug: ctx.roadmapSlug,
+        planSlug: ctx.planSlug,
+        phaseSlug: phase.slug,
+        phaseTitle: phase.title,
+      },
+      {
+        timeoutMs: this.settings.decisionTimeoutSeconds * 1000,
+        reminderBeforeMs: this.settings.reminderBeforeSeconds * 1000,
+      },
       ({ pending, record }) => {
-        this.decisionsToPlan.push({ phaseIndex: ctx.phaseIndex, pending: pending ?? null, records: record ? [record] : [], gate: this.gate });
+        this.decisionsToPlan.push({
+          phaseIndex: ctx.phaseIndex,
+          pending: pending ?? null,
+          records: record ? [record] : [],
+          gate: this.gate,
+        });
         this.render();
       },
       input.carry?.desk,
@@ -151,7 +204,13 @@ export class PhaseRun {
   /** A budget line as it stands now: spent before this phase plus this phase's spend. */
   standing(line: BudgetLine): BudgetStanding {
     const spent = this.phaseSpent();
-    return { level: line.level, slug: line.slug, limit: { ...line.limit }, spentTokens: line.usedTokens + spent.tokens, spentUsd: microUsd(line.usedUsd + spent.usd) };
+    return {
+      level: line.level,
+      slug: line.slug,
+      limit: { ...line.limit },
+      spentTokens: line.usedTokens + spent.tokens,
+      spentUsd: microUsd(line.usedUsd + spent.usd),
+    };
   }
 
   /** What an agent attempt may spend, read as it starts; the phase ledger lets parallel agents stop together. */
@@ -160,7 +219,11 @@ export class PhaseRun {
     if (left.tokensLeft === undefined && left.usdLeft === undefined) return undefined;
     // What the lines allow before any of this phase's spend (raised limits included): the ledger counts that spend.
     const start = remaining(this.budgets, 0, 0);
-    return { tokensLeft: left.tokensLeft, usdLeft: left.usdLeft, phase: { ledger: this.ledger, tokensLeft: start.tokensLeft, usdLeft: start.usdLeft } };
+    return {
+      tokensLeft: left.tokensLeft,
+      usdLeft: left.usdLeft,
+      phase: { ledger: this.ledger, tokensLeft: start.tokensLeft, usdLeft: start.usdLeft },
+    };
   }
 
   /** An attempt started or ended: the task's state and usage, reported to the plan. */
@@ -172,23 +235,37 @@ export class PhaseRun {
     if (r.usage) s.usage = addUsage(s.usage, r.usage);
     if (r.error) s.error = r.error;
     if (r.status === 'completed') s.error = undefined;
-    this.report(task, r.result ? { summary: r.result.summary, detailsFile: r.result.detailsFile, durationMs: r.result.durationMs } : {});
+    this.report(
+      task,
+      r.result ? { summary: r.result.summary, detailsFile: r.result.detailsFile, durationMs: r.result.durationMs } : {},
+    );
   }
 
   /** A task's attempts are over: what the budget ledger saw, and what the stuck detector did. */
   taskEnded(task: TaskSpec, outcome: TaskOutcome): void {
     if (outcome.phaseSpent) {
-      this.ledgerSpent = { tokens: Math.max(this.ledgerSpent.tokens, outcome.phaseSpent.tokens), costUsd: Math.max(this.ledgerSpent.costUsd, outcome.phaseSpent.costUsd) };
+      this.ledgerSpent = {
+        tokens: Math.max(this.ledgerSpent.tokens, outcome.phaseSpent.tokens),
+        costUsd: Math.max(this.ledgerSpent.costUsd, outcome.phaseSpent.costUsd),
+      };
     }
     if (outcome.stuck) {
       this.stuck.set(task.id, outcome.stuck);
-      this.desk.noteDetector(outcome.stuck.detector === 'tool-loop' ? 'tool-loop' : 'stuck', `task ${task.id}: ${outcome.stuck.reason}`);
+      this.desk.noteDetector(
+        outcome.stuck.detector === 'tool-loop' ? 'tool-loop' : 'stuck',
+        `task ${task.id}: ${outcome.stuck.reason}`,
+      );
     }
   }
 
   /** A person raised a budget: the plan and the levels above adopt the new limit. */
   limitRaised(level: 'epic' | 'roadmap' | 'plan', raised: Limit): void {
-    this.decisionsToPlan.push({ phaseIndex: this.ctx.phaseIndex, pending: null, records: [], raisedLimits: { [level]: raised } });
+    this.decisionsToPlan.push({
+      phaseIndex: this.ctx.phaseIndex,
+      pending: null,
+      records: [],
+      raisedLimits: { [level]: raised },
+    });
   }
 
   /** The round is over: tasks that did not start will not start in it. */
@@ -214,7 +291,13 @@ export class PhaseRun {
       retry: { maximumAttempts: 3, backoffCoefficient: 1.5 },
       summary: `validation gate of phase ${this.spec.slug} (${this.spec.gate.commands.length} command(s))`,
     });
-    this.gate = await runGate({ ctx: this.ctx, commands: this.spec.gate.commands, successCriteria: this.spec.gate.successCriteria, timeoutMs: this.input.gateTimeoutMs, run: workflowInfo().attempt });
+    this.gate = await runGate({
+      ctx: this.ctx,
+      commands: this.spec.gate.commands,
+      successCriteria: this.spec.gate.successCriteria,
+      timeoutMs: this.input.gateTimeoutMs,
+      run: workflowInfo().attempt,
+    });
     this.render();
     return this.gate;
   }
@@ -266,7 +349,11 @@ export class PhaseRun {
       ...(updates?.length ? { updates } : {}),
       ...(this.failureReason ? { failureReason: this.failureReason } : {}),
       gate: this.gate,
-      tasks: this.spec.tasks.map((t) => ({ id: t.id, status: this.task(t.id).status, attempts: this.task(t.id).attempts })),
+      tasks: this.spec.tasks.map((t) => ({
+        id: t.id,
+        status: this.task(t.id).status,
+        attempts: this.task(t.id).attempts,
+      })),
       usage: this.usage(),
       decisions: this.desk.records,
     };
@@ -275,7 +362,16 @@ export class PhaseRun {
   /** Reports a task's state to the plan. */
   report(task: TaskSpec, extra: Partial<TaskUpdate> = {}): void {
     const s = this.task(task.id);
-    this.toPlan.push({ phaseIndex: this.ctx.phaseIndex, at: new Date().toISOString(), id: task.id, status: s.status, attempts: s.attempts, usage: s.usage, ...(s.error ? { error: s.error } : {}), ...extra });
+    this.toPlan.push({
+      phaseIndex: this.ctx.phaseIndex,
+      at: new Date().toISOString(),
+      id: task.id,
+      status: s.status,
+      attempts: s.attempts,
+      usage: s.usage,
+      ...(s.error ? { error: s.error } : {}),
+      ...extra,
+    });
     this.render();
   }
 
@@ -302,7 +398,10 @@ export class PhaseRun {
 
   private phaseSpent() {
     const u = this.usage();
-    return { tokens: Math.max(totalTokens(u), this.ledgerSpent.tokens), usd: Math.max(u.costUsd, this.ledgerSpent.costUsd) };
+    return {
+      tokens: Math.max(totalTokens(u), this.ledgerSpent.tokens),
+      usd: Math.max(u.costUsd, this.ledgerSpent.costUsd),
+    };
   }
 
   private async closeOutboxes(): Promise<void> {

@@ -4,8 +4,22 @@
  * updates and decisions taken in; pause and budget changes relayed down to the running phase;
  * each phase's end recorded.
  */
-import { ApplicationFailure, ChildWorkflowFailure, isCancellation, patched, setCurrentDetails, setHandler, workflowInfo } from '@temporalio/workflow';
-import { applyLimit, type BudgetLine, type ControlMessage, controlProblem, type DecisionRecord } from '../domain/decisions';
+import {
+  ApplicationFailure,
+  ChildWorkflowFailure,
+  isCancellation,
+  patched,
+  setCurrentDetails,
+  setHandler,
+  workflowInfo,
+} from '@temporalio/workflow';
+import {
+  applyLimit,
+  type BudgetLine,
+  type ControlMessage,
+  controlProblem,
+  type DecisionRecord,
+} from '../domain/decisions';
 import { workflowIds } from '../domain/ids';
 import { mirrorPaths } from '../domain/paths';
 import { type EffectiveSettings, mergeSettings } from '../domain/settings';
@@ -29,7 +43,19 @@ import {
 } from './messages';
 import { MirrorWriter } from './mirror-writer';
 import type { PhaseInput, PhaseOutcome } from './phase-run';
-import { allTasks, applyTaskUpdate, countDone, initialPlanState, orchestratorStateDoc, type PhaseState, type PlanState, progressDoc, shownPlanStatus, sumUsage, type TaskUpdate } from './plan-state';
+import {
+  allTasks,
+  applyTaskUpdate,
+  countDone,
+  initialPlanState,
+  orchestratorStateDoc,
+  type PhaseState,
+  type PlanState,
+  progressDoc,
+  shownPlanStatus,
+  sumUsage,
+  type TaskUpdate,
+} from './plan-state';
 
 export interface PlanInput {
   epic: EpicContext;
@@ -65,11 +91,34 @@ export class PlanRun {
   constructor(private readonly input: PlanInput) {
     const { epic, plan, carry } = input;
     this.settings = mergeSettings(epic.settings, input.roadmapSettings, plan.settings);
-    this.state = carry?.state ?? initialPlanState({ epicSlug: epic.slug, roadmapSlug: input.roadmapSlug, plan, workflowId: workflowInfo().workflowId, now: now() });
+    this.state =
+      carry?.state ??
+      initialPlanState({
+        epicSlug: epic.slug,
+        roadmapSlug: input.roadmapSlug,
+        plan,
+        workflowId: workflowInfo().workflowId,
+        now: now(),
+      });
     if (!carry) this.state.paused = input.paused ?? false;
-    this.budgets = carry?.budgets ?? [...(input.budgets ?? []), { level: 'plan', slug: plan.slug, limit: { ...plan.budget }, usedTokens: 0, usedUsd: 0 }];
-    this.progress = new MirrorWriter('progress', epic.workspace, mirrorPaths.progress(plan.slug), (rev) => progressDoc(this.state, rev), carry?.revisions.progress);
-    this.orchestrator = new MirrorWriter('state', epic.workspace, mirrorPaths.orchestratorState(), (rev) => orchestratorStateDoc(this.state, rev, this.tokenLimit()), carry?.revisions.orchestrator);
+    this.budgets = carry?.budgets ?? [
+      ...(input.budgets ?? []),
+      { level: 'plan', slug: plan.slug, limit: { ...plan.budget }, usedTokens: 0, usedUsd: 0 },
+    ];
+    this.progress = new MirrorWriter(
+      'progress',
+      epic.workspace,
+      mirrorPaths.progress(plan.slug),
+      (rev) => progressDoc(this.state, rev),
+      carry?.revisions.progress,
+    );
+    this.orchestrator = new MirrorWriter(
+      'state',
+      epic.workspace,
+      mirrorPaths.orchestratorState(),
+      (rev) => orchestratorStateDoc(this.state, rev, this.tokenLimit()),
+      carry?.revisions.orchestrator,
+    );
     this.lifecycle = new LevelLifecycle([this.progress, this.orchestrator]);
     setHandler(taskUpdatesSignal, (updates) => this.tasksUpdated(updates));
     setHandler(phaseDecisionSignal, (e) => this.phaseDecided(e));
@@ -117,26 +166,36 @@ export class PlanRun {
       gateTimeoutMs: epic.gateTimeoutMs,
       requireApproval: epic.requirePhaseApproval,
       phasesTotal: this.state.phases.length,
-      budgets: this.budgets.map((b) => ({ ...b, usedTokens: b.usedTokens + totalTokens(spent), usedUsd: b.usedUsd + spent.costUsd })),
+      budgets: this.budgets.map((b) => ({
+        ...b,
+        usedTokens: b.usedTokens + totalTokens(spent),
+        usedUsd: b.usedUsd + spent.costUsd,
+      })),
       paused: this.state.paused,
     };
   }
 
-  /** Control messages are relayed to the phase until it ends. */
-  phaseRunning(workflowId: string): void {
-    this.lifecycle.childStarted(workflowId);
+  /** The phase started: control messages are relayed to it until it ends. */
+  phaseRunning<H extends { workflowId: string }>(handle: H): H {
+    this.lifecycle.childStarted(handle.workflowId);
+    return handle;
   }
 
   /** The phase workflow failed or could not start: a failed phase. A cancellation goes on up. */
   phaseWorkflowFailed(phase: PhaseState, err: unknown): PhaseOutcome {
-    if (isCancellation(err)) throw err;
-    const reason = err instanceof ChildWorkflowFailure ? `${err.cause?.message ?? err.message}` : (err as Error).message;
-    const phaseId = workflowIds.child(this.state.workflowId, phase.slug);
-    return { status: 'failed', failureReason: `phase workflow ${phaseId} ended: ${reason}`, gate: null, tasks: [], usage: sumUsage(phase.tasks), decisions: [] };
-  }
-
-  phaseGone(): void {
     this.lifecycle.childEnded();
+    if (isCancellation(err)) throw err;
+    const reason =
+      err instanceof ChildWorkflowFailure ? `${err.cause?.message ?? err.message}` : (err as Error).message;
+    const phaseId = workflowIds.child(this.state.workflowId, phase.slug);
+    return {
+      status: 'failed',
+      failureReason: `phase workflow ${phaseId} ended: ${reason}`,
+      gate: null,
+      tasks: [],
+      usage: sumUsage(phase.tasks),
+      decisions: [],
+    };
   }
 
   /** Every phase ran (none failed): the plan is completed. */
@@ -160,20 +219,32 @@ export class PlanRun {
   /** The carry for continue-as-new, after flushing the mirrors and the roadmap's progress. */
   async carry(): Promise<NonNullable<PlanInput['carry']>> {
     await this.lifecycle.flush();
-    return { state: this.state, revisions: { progress: this.progress.writtenRevision, orchestrator: this.orchestrator.writtenRevision }, budgets: this.budgets };
+    return {
+      state: this.state,
+      revisions: { progress: this.progress.writtenRevision, orchestrator: this.orchestrator.writtenRevision },
+      budgets: this.budgets,
+    };
   }
 
   /** Flushes the mirrors and the roadmap's progress, then ends the workflow as the state says. */
   async finish(): Promise<PlanOutcome> {
     await this.lifecycle.flush();
     const { state } = this;
-    if (state.status === 'failed') throw ApplicationFailure.nonRetryable(`plan ${state.planSlug}: ${state.failureReason}`, 'PlanFailed');
+    if (state.status === 'failed')
+      throw ApplicationFailure.nonRetryable(`plan ${state.planSlug}: ${state.failureReason}`, 'PlanFailed');
     const tasks = allTasks(state);
-    return { status: 'completed', tasksCompleted: countDone(tasks), tasksTotal: tasks.length, phasesCompleted: phasesDone(state), phasesTotal: state.phases.length };
+    return {
+      status: 'completed',
+      tasksCompleted: countDone(tasks),
+      tasksTotal: tasks.length,
+      phasesCompleted: phasesDone(state),
+      phasesTotal: state.phases.length,
+    };
   }
 
   /** Records how a phase ended; a failed phase fails the plan. */
   phaseEnded(phase: PhaseState, outcome: PhaseOutcome): void {
+    this.lifecycle.childEnded();
     const { state } = this;
     // Updates the phase handed over in its result (maybe also received as a signal: harmless).
     for (const u of outcome.updates ?? []) applyTaskUpdate(state, u);
@@ -229,7 +300,9 @@ export class PlanRun {
 
   /** state.json's tokenBudget.limit: the nearest live token limit (plan, else roadmap, else epic), raises included. */
   private tokenLimit(): number | undefined {
-    return (['plan', 'roadmap', 'epic'] as const).map((level) => this.budgets.find((b) => b.level === level)?.limit.tokens).find((t) => t !== undefined);
+    return (['plan', 'roadmap', 'epic'] as const)
+      .map((level) => this.budgets.find((b) => b.level === level)?.limit.tokens)
+      .find((t) => t !== undefined);
   }
 
   /** Decisions arrive by signal and again in the phase's result: keep each once. */
@@ -244,7 +317,8 @@ export class PlanRun {
     for (const u of updates) any = applyTaskUpdate(this.state, u) || any;
     // While the plan waits or is paused, the levels above hear of the last tasks' spend too (their
     // updates may arrive after the question did), so every level shows the same usage.
-    if (any) this.changed((this.state.pending !== undefined || this.state.paused) && patched('plan-usage-up-while-waiting'));
+    if (any)
+      this.changed((this.state.pending !== undefined || this.state.paused) && patched('plan-usage-up-while-waiting'));
   }
 
   private phaseDecided(e: PhaseDecisionEvent): void {
@@ -262,7 +336,10 @@ export class PlanRun {
       const limit = raised[level];
       if (limit) applyLimit(this.budgets, { level, ...limit });
     }
-    this.changed(true, raised.epic || raised.roadmap ? { raisedLimits: { epic: raised.epic, roadmap: raised.roadmap } } : {});
+    this.changed(
+      true,
+      raised.epic || raised.roadmap ? { raisedLimits: { epic: raised.epic, roadmap: raised.roadmap } } : {},
+    );
   }
 
   private control(msg: ControlMessage): void {
@@ -309,4 +386,5 @@ export class PlanRun {
 
 const now = () => new Date().toISOString();
 /** Completed or skipped phases, as the plan's progress reports count them. */
-const phasesDone = (state: PlanState) => state.phases.filter((p) => p.status === 'completed' || p.status === 'skipped').length;
+const phasesDone = (state: PlanState) =>
+  state.phases.filter((p) => p.status === 'completed' || p.status === 'skipped').length;

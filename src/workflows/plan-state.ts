@@ -7,7 +7,14 @@ import type { OrchestratorStateDoc, ProgressDoc, ProgressTaskDoc, UsageDoc } fro
 import type { PhaseSpec, PlanSpec } from '../domain/spec';
 import { addUsage, type GateResult, type Usage, ZERO_USAGE } from '../domain/types';
 import { mirrorPaths } from '../domain/paths';
-import { ccaspStatus, type PhaseStatus, type RunStatus, type ShownStatus, shownStatus, type TaskStatus } from '../domain/status';
+import {
+  ccaspStatus,
+  type PhaseStatus,
+  type RunStatus,
+  type ShownStatus,
+  shownStatus,
+  type TaskStatus,
+} from '../domain/status';
 
 export interface TaskState {
   id: string;
@@ -79,7 +86,13 @@ export function initialTaskState(t: PhaseSpec['tasks'][number]): TaskState {
   };
 }
 
-export function initialPlanState(args: { epicSlug: string; roadmapSlug: string; plan: PlanSpec; workflowId: string; now: string }): PlanState {
+export function initialPlanState(args: {
+  epicSlug: string;
+  roadmapSlug: string;
+  plan: PlanSpec;
+  workflowId: string;
+  now: string;
+}): PlanState {
   return {
     epicSlug: args.epicSlug,
     roadmapSlug: args.roadmapSlug,
@@ -109,7 +122,12 @@ export function applyTaskUpdate(plan: PlanState, u: TaskUpdate): boolean {
   const task = plan.phases[u.phaseIndex - 1]?.tasks.find((t) => t.id === u.id);
   if (!task) return false;
   if (u.attempts < task.attempts) return false;
-  if (u.attempts === task.attempts && (task.status === 'completed' || task.status === 'failed') && u.status === 'running') return false;
+  if (
+    u.attempts === task.attempts &&
+    (task.status === 'completed' || task.status === 'failed') &&
+    u.status === 'running'
+  )
+    return false;
   task.status = u.status;
   task.attempts = u.attempts;
   if (u.status === 'running' && !task.startedAt) task.startedAt = u.at;
@@ -149,10 +167,12 @@ function taskType(t: TaskState): ProgressTaskDoc['task_type'] {
 }
 
 /** What the plan shows (mirrors, search attribute, status tree). */
-export const shownPlanStatus = (plan: PlanState): ShownStatus => shownStatus(plan.status, { waiting: plan.pending !== undefined, paused: plan.paused });
+export const shownPlanStatus = (plan: PlanState): ShownStatus =>
+  shownStatus(plan.status, { waiting: plan.pending !== undefined, paused: plan.paused });
 
 /** A paused plan holds its running phase too (it takes no new tasks); a phase's own `waiting` comes from the phase. */
-const shownPhaseStatus = (plan: PlanState, p: PhaseState): PhaseStatus => shownStatus(p.status, { waiting: false, paused: plan.paused });
+const shownPhaseStatus = (plan: PlanState, p: PhaseState): PhaseStatus =>
+  shownStatus(p.status, { waiting: false, paused: plan.paused });
 
 export function progressDoc(plan: PlanState, revision: number): ProgressDoc {
   const tasks = allTasks(plan);
@@ -265,8 +285,16 @@ export function orchestratorStateDoc(plan: PlanState, revision: number, tokenLim
     pendingTasks: tasks.filter((t) => t.status === 'pending').map((t) => t.id),
     failedTasks: tasks
       .filter((t) => t.status === 'failed')
-      .map((t) => ({ taskId: t.id, error: t.error ?? 'failed', retryCount: Math.max(0, t.attempts - 1), failedAt: t.completedAt ?? plan.updated })),
-    tokenBudget: { used: usage.inputTokens + usage.outputTokens + usage.cacheReadTokens + usage.cacheWriteTokens, ...(tokenLimit ? { limit: tokenLimit } : {}) },
+      .map((t) => ({
+        taskId: t.id,
+        error: t.error ?? 'failed',
+        retryCount: Math.max(0, t.attempts - 1),
+        failedAt: t.completedAt ?? plan.updated,
+      })),
+    tokenBudget: {
+      used: usage.inputTokens + usage.outputTokens + usage.cacheReadTokens + usage.cacheWriteTokens,
+      ...(tokenLimit ? { limit: tokenLimit } : {}),
+    },
     metrics: {
       tasksCompleted: done.length,
       tasksFailed: tasks.filter((t) => t.status === 'failed').length,

@@ -23,33 +23,33 @@ export async function planWorkflow(input: PlanInput): Promise<PlanOutcome> {
       run.begin();
       for (const phase of run.state.phases) {
         if (run.isDone(phase)) continue;
-        if (shouldContinueAsNew(run.settings.historyEventsLimit)) await continueAsNew<typeof planWorkflow>({ ...input, carry: await run.carry() });
+        if (shouldContinueAsNew(run.settings.historyEventsLimit))
+          await continueAsNew<typeof planWorkflow>({ ...input, carry: await run.carry() });
         const spec = plan.phases[phase.index - 1];
         run.phaseStarts(phase);
         let outcome: PhaseOutcome;
         try {
-          const handle = await startChild(phaseWorkflow, {
-            workflowId: workflowIds.child(workflowInfo().workflowId, spec.slug),
-            args: [run.phaseInput(phase)],
-            staticSummary: `Phase ${phase.index}/${plan.phases.length} of plan ${plan.slug}: ${spec.title} (${spec.tasks.length} tasks)`,
-            staticDetails: spec.description || undefined,
-            typedSearchAttributes: [
-              { key: SA.epic, value: epic.slug },
-              { key: SA.roadmap, value: input.roadmapSlug },
-              { key: SA.plan, value: plan.slug },
-              { key: SA.phase, value: spec.slug },
-              { key: SA.level, value: 'phase' },
-              { key: SA.status, value: 'active' },
-            ],
-          });
-          run.phaseRunning(handle.workflowId);
+          const handle = run.phaseRunning(
+            await startChild(phaseWorkflow, {
+              workflowId: workflowIds.child(workflowInfo().workflowId, spec.slug),
+              args: [run.phaseInput(phase)],
+              staticSummary: `Phase ${phase.index}/${plan.phases.length} of plan ${plan.slug}: ${spec.title} (${spec.tasks.length} tasks)`,
+              staticDetails: spec.description || undefined,
+              typedSearchAttributes: [
+                { key: SA.epic, value: epic.slug },
+                { key: SA.roadmap, value: input.roadmapSlug },
+                { key: SA.plan, value: plan.slug },
+                { key: SA.phase, value: spec.slug },
+                { key: SA.level, value: 'phase' },
+                { key: SA.status, value: 'active' },
+              ],
+            }),
+          );
           // A pause that arrived while the phase was starting.
           if (run.state.paused) await handle.signal(controlSignal, { paused: true });
           outcome = await handle.result();
         } catch (err) {
           outcome = run.phaseWorkflowFailed(phase, err);
-        } finally {
-          run.phaseGone();
         }
         run.phaseEnded(phase, outcome);
         if (outcome.status === 'failed') break;

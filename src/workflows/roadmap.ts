@@ -30,7 +30,14 @@ export async function roadmapWorkflow(input: RoadmapInput): Promise<ChildProgres
   const { epic, roadmap } = input;
   const state =
     input.carry?.state ??
-    initialLevelState({ slug: roadmap.slug, title: roadmap.title, workflowId: workflowInfo().workflowId, now: new Date().toISOString(), limit: roadmap.budget, children: planSizes(roadmap) });
+    initialLevelState({
+      slug: roadmap.slug,
+      title: roadmap.title,
+      workflowId: workflowInfo().workflowId,
+      now: new Date().toISOString(),
+      limit: roadmap.budget,
+      children: planSizes(roadmap),
+    });
   if (!input.carry) state.paused = input.paused ?? false;
   const level = new LevelRun(state, {
     kind: 'roadmap',
@@ -39,7 +46,8 @@ export async function roadmapWorkflow(input: RoadmapInput): Promise<ChildProgres
       kind: 'roadmap',
       workspace: epic.workspace,
       file: mirrorPaths.roadmap(roadmap.slug),
-      build: (rev) => roadmapDoc(state, { epicSlug: epic.slug, description: roadmap.description, order: input.order }, rev),
+      build: (rev) =>
+        roadmapDoc(state, { epicSlug: epic.slug, description: roadmap.description, order: input.order }, rev),
     },
     budgetsAbove: input.budgets ?? [],
     carry: input.carry,
@@ -51,10 +59,13 @@ export async function roadmapWorkflow(input: RoadmapInput): Promise<ChildProgres
       level.begin();
       for (const [i, plan] of roadmap.plans.entries()) {
         if (level.isDone(plan.slug)) continue;
-        await continueAsNewIfDue(historyEventsLimit, async () => continueAsNew<typeof roadmapWorkflow>({ ...input, carry: await level.carry() }));
+        await continueAsNewIfDue(historyEventsLimit, async () =>
+          continueAsNew<typeof roadmapWorkflow>({ ...input, carry: await level.carry() }),
+        );
         const { budgets, paused } = level.childStarts(plan.slug);
         try {
-          const handle = await startChild(planWorkflow, {
+          const handle = level.childRunning(
+            await startChild(planWorkflow, {
               workflowId: workflowIds.child(workflowInfo().workflowId, plan.slug),
               args: [{ epic, roadmapSlug: roadmap.slug, roadmapSettings: roadmap.settings, plan, budgets, paused }],
               staticSummary: `Plan ${i + 1}/${roadmap.plans.length} of roadmap ${roadmap.slug}: ${plan.title} (${plan.phases.length} phases)`,
@@ -66,14 +77,12 @@ export async function roadmapWorkflow(input: RoadmapInput): Promise<ChildProgres
                 { key: SA.level, value: 'plan' },
                 { key: SA.status, value: 'active' },
               ],
-            });
-          level.childRunning(handle.workflowId);
+            }),
+          );
           level.childCompleted(plan.slug, await handle.result());
         } catch (err) {
           level.childFailed(plan.slug, err);
           break;
-        } finally {
-          level.childEnded();
         }
       }
       level.complete();

@@ -132,12 +132,22 @@ export async function runTaskAttempts(args: {
         // Not the task's fault: it goes back to waiting and keeps its conversation for later.
         args.report({ status: 'pending', attempt, error: lastError, usage });
         const spent = (details as { phaseSpent?: { tokens: number; costUsd: number } }).phaseSpent;
-        return { status: 'budget', attempts: attempt, error: lastError, ...(spent ? { phaseSpent: { tokens: spent.tokens, costUsd: spent.costUsd } } : {}) };
+        return {
+          status: 'budget',
+          attempts: attempt,
+          error: lastError,
+          ...(spent ? { phaseSpent: { tokens: spent.tokens, costUsd: spent.costUsd } } : {}),
+        };
       }
       if (type === FailureTypes.Stuck) {
         args.report({ status: 'failed', attempt, error: lastError, usage });
         const d = details as { detector?: 'no-progress' | 'tool-loop'; reason?: string };
-        return { status: 'failed', attempts: attempt, error: lastError, stuck: { detector: d.detector ?? 'no-progress', reason: d.reason ?? message } };
+        return {
+          status: 'failed',
+          attempts: attempt,
+          error: lastError,
+          stuck: { detector: d.detector ?? 'no-progress', reason: d.reason ?? message },
+        };
       }
       if (!retryable || attempt === last) {
         args.report({ status: 'failed', attempt, error: lastError, usage });
@@ -145,13 +155,22 @@ export async function runTaskAttempts(args: {
       }
       if (usage) args.report({ status: 'running', attempt, error: lastError, usage });
     }
-    await sleep(retryAfterMs ?? retryBackoffMs(settings, attempt), { summary: `backoff before attempt ${attempt + 1} of task ${task.id}` });
+    await sleep(retryAfterMs ?? retryBackoffMs(settings, attempt), {
+      summary: `backoff before attempt ${attempt + 1} of task ${task.id}`,
+    });
   }
   // Unreachable: the loop returns on its last attempt.
   return { status: 'failed', attempts: last, error: lastError };
 }
 
-function describeFailure(err: unknown): { message: string; retryable: boolean; retryAfter?: number; usage?: Usage; type?: string; details?: unknown } {
+function describeFailure(err: unknown): {
+  message: string;
+  retryable: boolean;
+  retryAfter?: number;
+  usage?: Usage;
+  type?: string;
+  details?: unknown;
+} {
   if (err instanceof ActivityFailure) {
     const cause = err.cause;
     if (cause instanceof ApplicationFailure) {
@@ -165,7 +184,11 @@ function describeFailure(err: unknown): { message: string; retryable: boolean; r
         details,
       };
     }
-    if (cause instanceof TimeoutFailure) return { message: `timed out (${cause.timeoutType === 'HEARTBEAT' ? 'no heartbeat' : cause.timeoutType?.toLowerCase().replace(/_/g, '-')})`, retryable: true };
+    if (cause instanceof TimeoutFailure)
+      return {
+        message: `timed out (${cause.timeoutType === 'HEARTBEAT' ? 'no heartbeat' : cause.timeoutType?.toLowerCase().replace(/_/g, '-')})`,
+        retryable: true,
+      };
     if (cause instanceof CancelledFailure) return { message: 'cancelled', retryable: false };
     return { message: cause?.message ?? err.message, retryable: true };
   }
