@@ -114,7 +114,7 @@ function installPackages(packages) {
     return false;
   }
   const started = Date.now();
-  say(`installing ${packages.join(', ')} with apt-get (chromium took about 1 minute on a 2-core machine)`);
+  say(`installing ${packages.join(', ')} with apt-get (chromium took 40 s on a 2-core machine)`);
   const args = ['-q', 'install', '-y', ...packages];
   const ok = aptGet(prefix, args) || (aptGet(prefix, ['-q', 'update']) && aptGet(prefix, args));
   if (!ok) {
@@ -130,7 +130,7 @@ async function ensureTemporal(checkOnly) {
   require('tsx/cjs'); // binary.ts is TypeScript, and this runs before the build
   // Go's official tarball installs here, often left off PATH: good enough to build with.
   if (!onPath('go') && fs.existsSync('/usr/local/go/bin/go')) process.env.PATH += `${path.delimiter}/usr/local/go/bin`;
-  const { findTemporalBinary } = require('../src/temporal/binary');
+  const { findTemporalBinary, temporalCacheDir } = require('../src/temporal/binary');
   const found = await findTemporalBinary({ build: false }).catch(() => undefined);
   if (found) return true;
   if (checkOnly) {
@@ -139,7 +139,7 @@ async function ensureTemporal(checkOnly) {
   }
   const started = Date.now();
   if (onPath('go') && !process.env.PHASEFLOW_TEMPORAL_BIN) {
-    say('no temporal CLI found: building it with Go into ~/.cache/phaseflow/bin, once (about 4 minutes on a 2-core machine)');
+    say(`no temporal CLI found: building it with Go into ${temporalCacheDir()}, once (4 to 5 minutes on a 2-core machine)`);
   }
   try {
     const built = await findTemporalBinary();
