@@ -5,9 +5,9 @@
  * progress. After the answer the epic leaves the filter.
  *
  * The shared test server runs headless, so this test starts a dev server of its own with the UI
- * (and a worker on it). Without chromium the test fails, with how to install it; set
- * PHASEFLOW_SKIP_BROWSER=1 to skip it instead. Screenshots go to a temporary directory (printed),
- * or to PHASEFLOW_SCREENSHOT_DIR.
+ * (and a worker on it). npm test installs chromium first (scripts/test-prereqs.js); without it the
+ * test fails, with how to install it; set PHASEFLOW_SKIP_BROWSER=1 to skip it instead. Screenshots
+ * go to a temporary directory (printed), or to PHASEFLOW_SCREENSHOT_DIR.
  */
 import { strict as assert } from 'node:assert';
 import { execFileSync } from 'node:child_process';
@@ -58,7 +58,7 @@ describe('Temporal Web UI (chromium): what a waiting epic asks', function () {
   before(async function () {
     executablePath = findChromium();
     if (!executablePath) {
-      const how = 'install it with `apt-get install -y chromium` (.ci/run does), or point PHASEFLOW_CHROMIUM at a chromium binary';
+      const how = 'install it with `apt-get install -y chromium` (npm test does, through scripts/test-prereqs.js), or point PHASEFLOW_CHROMIUM at a chromium binary';
       if (process.env.PHASEFLOW_SKIP_BROWSER === '1') {
         console.error(`\n  !!! SKIPPING the Web UI browser test: no chromium found and PHASEFLOW_SKIP_BROWSER=1; ${how}\n`);
         this.skip();
