@@ -5,7 +5,8 @@
  * it and replies with the DecisionRecord (or refuses, and nothing changes).
  */
 import { type Client, WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError } from '@temporalio/client';
-import { ACTION_HELP, type BudgetLevel, type ControlMessage, type DecisionAction, type DecisionAnswer, type DecisionRecord, type PendingDecision } from '../domain/decisions';
+import type { BudgetLevel } from '../domain/budget';
+import { ACTION_HELP, type ControlMessage, type DecisionAction, type DecisionAnswer, type DecisionRecord, type PendingDecision } from '../domain/decisions';
 import { SA } from '../domain/search-attributes';
 import { controlSignal, decideUpdate } from '../workflows/messages';
 import { CliError } from './errors';

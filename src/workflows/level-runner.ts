@@ -17,7 +17,8 @@ import {
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import { applyLimit, type BudgetLine, type ControlMessage, controlProblem } from '../domain/decisions';
+import { applyLimit, type BudgetLine } from '../domain/budget';
+import { type ControlMessage, controlProblem } from '../domain/decisions';
 import type { MirrorKind } from '../domain/mirrors';
 import { SA } from '../domain/search-attributes';
 import { totalTokens } from '../domain/types';

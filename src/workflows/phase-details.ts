@@ -1,5 +1,6 @@
 /** The phase's "current details" in the Web UI: progress, the task table, and the question it waits on. */
-import { type BudgetLine, type DecisionRecord, limitText, newLimitText, type PendingDecision } from '../domain/decisions';
+import { type BudgetLine, limitText, newLimitText } from '../domain/budget';
+import type { DecisionRecord, PendingDecision } from '../domain/decisions';
 import type { EffectiveSettings } from '../domain/settings';
 import type { PhaseSpec } from '../domain/spec';
 import type { GateResult, TaskContext, Usage } from '../domain/types';

@@ -22,7 +22,8 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type * as activities from '../activities';
-import { applyLimit, type BudgetLine, type BudgetStanding, controlProblem, type DecisionRecord, remaining, spentText } from '../domain/decisions';
+import { applyLimit, type BudgetLine, type BudgetStanding, remaining, spentText } from '../domain/budget';
+import { controlProblem, type DecisionRecord } from '../domain/decisions';
 import { budgetLedgerKey } from '../domain/paths';
 import { SA } from '../domain/search-attributes';
 import { mergeSettings } from '../domain/settings';
