@@ -37,7 +37,7 @@ function installLogger(log: Logger): void {
  * A cancelled task (a cancelled or paused epic, a phase that stops) reaches its running activity
  * only in the answer to a heartbeat, and the worker sends heartbeats at most every
  * 0.8 x heartbeatTimeout (24 s for the default 30 s), capped by these intervals (SDK default
- * 60 s / 30 s). Two seconds, with activities heartbeating every second or two, brings a cancel
+ * 60 s / 30 s). Two seconds, with activities heartbeating every second (heartbeat.ts), brings a cancel
  * to a running agent, command or gate within about 2-3 s, for one small RPC per running activity
  * every 2 s.
  */
