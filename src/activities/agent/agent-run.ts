@@ -1,7 +1,8 @@
 /**
- * One agent attempt: the Claude tool-use loop behind `runClaudeAgent`. It owns the attempt's
- * state (conversation, usage, records) and its stop conditions: end_turn, the turn limit, the
- * attempt deadline, cancellation, the budget, and the stuck detector (stuck.ts).
+ * The real agent activity: one Temporal activity per task attempt, running a Claude tool-use
+ * loop in the task's workspace. Only the Agent Output Protocol result (capped summary, details
+ * file path, usage) is returned into workflow history; the conversation stays in the
+ * transcript file and everything else in the details file.
  */
 import type Anthropic from '@anthropic-ai/sdk';
 import { Context } from '@temporalio/activity';
@@ -57,7 +58,16 @@ const DEADLINE_MARGIN_MS = 5_000;
 /** How the transcript's end record of a blocked attempt begins. */
 const BLOCKED_END = 'agent reported blocked:';
 
-export class AgentRun {
+export async function runClaudeAgent(input: TaskRunInput, opts: RunClaudeAgentOptions = {}): Promise<TaskResult> {
+  return new AgentRun(input, opts).execute();
+}
+
+/**
+ * One agent attempt. It owns the attempt's state (conversation, usage, records) and its stop
+ * conditions: end_turn, the turn limit, the attempt deadline, cancellation, the budget, and the
+ * stuck detector (stuck.ts).
+ */
+class AgentRun {
   private readonly activity = Context.current();
   private readonly startedAt = Date.now();
   private readonly who: string;
