@@ -1,13 +1,18 @@
 /**
- * The phaseflow worker: hosts the workflows and activities on the task queue. Temporal's own
- * runtime logs go through the same pino logger.
+ * The phaseflow worker: hosts the workflows and activities on the task queue (`phaseflow
+ * worker`, and the demo and tests through createWorker). Temporal's own runtime logs go through
+ * the same pino logger.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { DefaultLogger, type LogEntry, makeTelemetryFilterString, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import type { Logger } from 'pino';
 import * as activities from './activities';
+import { sandboxStatus } from './activities/sandbox';
+import { hideSecretsFromProcEnviron } from './activities/secrets';
+import { requireServer } from './cli/target';
 import { createLogger } from './log';
+import { connectNative, ensureSearchAttributes } from './temporal/config';
 
 let runtimeInstalled = false;
 
@@ -37,7 +42,7 @@ function installLogger(log: Logger): void {
  * A cancelled task (a cancelled or paused epic, a phase that stops) reaches its running activity
  * only in the answer to a heartbeat, and the worker sends heartbeats at most every
  * 0.8 x heartbeatTimeout (24 s for the default 30 s), capped by these intervals (SDK default
- * 60 s / 30 s). Two seconds, with activities heartbeating every second or two, brings a cancel
+ * 60 s / 30 s). Two seconds, with activities heartbeating every second (heartbeat.ts), brings a cancel
  * to a running agent, command or gate within about 2-3 s, for one small RPC per running activity
  * every 2 s.
  */
@@ -75,6 +80,30 @@ export async function createWorker(opts: WorkerOptions): Promise<Worker> {
     maxEagerActivityReservationsPerWorkflowTask: 64,
     ...(opts.identity ? { identity: opts.identity } : {}),
   });
+}
+
+/** `phaseflow worker`: runs the workflows and activities against the configured server. */
+export async function workerCommand(opts: { concurrency?: number; logFile?: string }): Promise<void> {
+  // First thing, before Temporal's native threads start: credentials leave /proc/<pid>/environ.
+  const scrub = hideSecretsFromProcEnviron();
+  // No server: one line, rather than the native client's transport error.
+  const config = await requireServer();
+  const log = createLogger({ name: 'phaseflow-worker', file: opts.logFile ?? process.env.PHASEFLOW_LOG_FILE });
+  installRuntimeLogger(log);
+  const sandbox = sandboxStatus();
+  log.info({ sandbox, environScrub: { hidden: scrub.hidden.length, error: scrub.error } }, 'worker start-up');
+  if (sandbox.workspace === 'none') log.warn({ reason: sandbox.reason }, "no sandbox for the agents' Bash: commands run unconfined (only the file tools are confined)");
+  if (sandbox.diesWithWorker.startsWith('none')) log.warn({ reason: sandbox.diesWithWorker }, 'commands can outlive a killed worker (no setpriv --pdeathsig here)');
+  const connection = await connectNative(config);
+  try {
+    const added = await ensureSearchAttributes(connection, config.namespace);
+    if (added.length) log.info({ added }, 'registered search attributes');
+    const worker = await createWorker({ connection, namespace: config.namespace, taskQueue: config.taskQueue, maxConcurrentActivities: opts.concurrency });
+    console.log(`phaseflow worker on ${config.address} (namespace ${config.namespace}, task queue ${config.taskQueue}); Ctrl-C stops it.`);
+    await worker.run();
+  } finally {
+    await connection.close();
+  }
 }
 
 export const defaultLogger = () => createLogger({ name: 'phaseflow-worker', file: process.env.PHASEFLOW_LOG_FILE });

@@ -29,14 +29,14 @@ export function timedOutHead(attemptTimeoutMs: number, killAtMs: number): string
 const seconds = (ms: number) => `${(ms / 1000).toFixed(ms % 100 === 0 ? 1 : 2)} s`;
 
 export async function runCommandTask(input: TaskRunInput): Promise<TaskResult> {
-  const ctx = Context.current();
+  const activity = Context.current();
   const { task, attempt } = input;
   const logFile = logFilePath(input.ctx.planSlug, task.id, attempt);
   const pidFile = inWorkspace(input.ctx.workspace, pidFilePath(input.ctx.planSlug, task.id));
   const leftover = await killLeftover(pidFile);
   const what = `task ${task.id} (${input.ctx.planSlug}, attempt ${attempt})`;
-  if (leftover.killed) ctx.log.warn(`${what}: killed the process group an earlier attempt left running`);
-  if (leftover.skipped) ctx.log.warn(`${what}: left alone the process group named in ${pidFile}: ${leftover.skipped}`);
+  if (leftover.killed) activity.log.warn(`${what}: killed the process group an earlier attempt left running`);
+  if (leftover.skipped) activity.log.warn(`${what}: left alone the process group named in ${pidFile}: ${leftover.skipped}`);
   await mkdir(path.dirname(pidFile), { recursive: true });
   const killAtMs = commandKillAtMs(input.timeoutMs);
   const res = await runShell(task.command!, {
@@ -44,9 +44,9 @@ export async function runCommandTask(input: TaskRunInput): Promise<TaskResult> {
     cwd: input.ctx.workspace,
     timeoutMs: killAtMs,
     logFile: inWorkspace(input.ctx.workspace, logFile),
-    signal: ctx.cancellationSignal,
-    onProgress: () => ctx.heartbeat({ running: task.id }),
-    progressEveryMs: 2000,
+    signal: activity.cancellationSignal,
+    onProgress: () => activity.heartbeat({ running: task.id }),
+    progressEveryMs: heartbeatEveryMs(activity),
   });
   await unlink(pidFile).catch(() => undefined);
   if (res.cancelled) throw new CancelledFailure(`task ${task.id} (${input.ctx.planSlug}, attempt ${attempt}) cancelled`);

@@ -34,15 +34,15 @@ export function dryRunUsage(input: TaskRunInput): Usage {
 }
 
 export async function runDryRunAgent(input: TaskRunInput): Promise<TaskResult> {
-  const ctx = Context.current();
+  const activity = Context.current();
   const { task, attempt } = input;
   const behaviour = task.dryRun ?? {};
   const durationMs = dryRunDurationMs(input);
   // Heartbeat while "working" so a long simulated task behaves like a real one.
-  ctx.heartbeat({ simulated: task.id });
-  const beat = setInterval(() => ctx.heartbeat({ simulated: task.id }), heartbeatEveryMs(ctx));
+  activity.heartbeat({ simulated: task.id });
+  const beat = setInterval(() => activity.heartbeat({ simulated: task.id }), heartbeatEveryMs(activity));
   try {
-    await ctx.sleep(durationMs);
+    await activity.sleep(durationMs);
   } finally {
     clearInterval(beat);
   }

@@ -23,7 +23,7 @@ export interface GateInput {
 }
 
 export async function runGate(input: GateInput): Promise<GateResult> {
-  const ctx = Context.current();
+  const activity = Context.current();
   const checks: GateCheck[] = [];
   const names = input.commands.map((c, i) => (typeof c === 'string' ? undefined : c.name) ?? `gate-${i + 1}`);
   const logOf = (name: string, run: number) => logFilePath(input.ctx.planSlug, `${input.ctx.phaseSlug}-${name}`, run);
@@ -39,9 +39,9 @@ export async function runGate(input: GateInput): Promise<GateResult> {
       timeoutMs,
       logFile: inWorkspace(input.ctx.workspace, logFile),
       excerptChars: 500,
-      signal: ctx.cancellationSignal,
-      onProgress: () => ctx.heartbeat({ gate: name }),
-      progressEveryMs: heartbeatEveryMs(ctx),
+      signal: activity.cancellationSignal,
+      onProgress: () => activity.heartbeat({ gate: name }),
+      progressEveryMs: heartbeatEveryMs(activity),
     });
     if (res.cancelled) throw new CancelledFailure(`gate of phase ${input.ctx.phaseSlug} (${input.ctx.planSlug}) cancelled`);
     checks.push({

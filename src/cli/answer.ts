@@ -5,8 +5,10 @@
  * it and replies with the DecisionRecord (or refuses, and nothing changes).
  */
 import { type Client, WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError } from '@temporalio/client';
-import { ACTION_HELP, type BudgetLevel, type ControlMessage, type DecisionAction, type DecisionAnswer, type DecisionRecord, type PendingDecision } from '../domain/decisions';
+import type { BudgetLevel } from '../domain/budget';
+import { ACTION_HELP, type ControlMessage, type DecisionAction, type DecisionAnswer, type DecisionRecord, type PendingDecision } from '../domain/decisions';
 import { SA } from '../domain/search-attributes';
+import { controlSignal, decideUpdate } from '../workflows/messages';
 import { CliError } from './errors';
 import { answerHint, decisionLine } from './render';
 import { operator, queryPending, requireRunning, resolveTarget, withClient } from './target';
@@ -55,7 +57,7 @@ export async function sendDecision(client: Client, p: PendingDecision, answer: D
   try {
     // A deadline: an update waits for a worker to accept it, and the worker may have just gone.
     return await client.connection.withDeadline(Date.now() + timeoutMs, () =>
-      client.workflow.getHandle(p.workflowId).executeUpdate<DecisionRecord, [DecisionAnswer]>('decide', { args: [full] }),
+      client.workflow.getHandle(p.workflowId).executeUpdate(decideUpdate, { args: [full] }),
     );
   } catch (err) {
     if (err instanceof WorkflowUpdateRPCTimeoutOrCancelledError) {
@@ -110,7 +112,7 @@ export async function budgetCommand(id: string, opts: BudgetOptions): Promise<vo
     // A roadmap or plan named by the ID gives the slug; from the epic, the running one is changed.
     const slug = level === 'epic' ? undefined : target.description.typedSearchAttributes.get(level === 'roadmap' ? SA.roadmap : SA.plan);
     const msg: ControlMessage = { budget: dropUndefined({ level, slug, tokens: opts.tokens, usd: opts.usd }), by: operator() };
-    await client.workflow.getHandle(target.epicId).signal('control', msg);
+    await client.workflow.getHandle(target.epicId).signal(controlSignal, msg);
     console.log(`Sent a budget change to ${target.epicId}: ${level}${slug ? ` ${slug}` : level === 'epic' ? '' : ' (the running one)'} limit ${limitText(opts)} (by ${msg.by}); no budget decision was pending`);
   });
 }

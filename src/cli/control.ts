@@ -5,6 +5,7 @@
  */
 import type { Client } from '@temporalio/client';
 import type { ControlMessage } from '../domain/decisions';
+import { controlSignal } from '../workflows/messages';
 import { CliError } from './errors';
 import { duration } from './render';
 import { idleTaskQueue, noWorkerText, operator, queryStatus, requireRunning, resolveTarget, withClient } from './target';
@@ -20,7 +21,7 @@ export async function pauseCommand(id: string, paused: boolean): Promise<void> {
     // No worker: nothing can answer the status query; the signal waits in the history for one.
     const tq = await idleTaskQueue(client, target.workflowId);
     if (tq) {
-      await client.workflow.getHandle(target.workflowId).signal('control', msg);
+      await client.workflow.getHandle(target.workflowId).signal(controlSignal, msg);
       console.log(`${paused ? 'Pause' : 'Resume'} sent to ${target.workflowId} (signal control ${JSON.stringify(msg)}); no worker is running, so it takes effect when one starts`);
       console.log(`  ${noWorkerText(tq)}`);
       return;
@@ -32,7 +33,7 @@ export async function pauseCommand(id: string, paused: boolean): Promise<void> {
       console.log(paused ? `${target.workflowId} is already paused; nothing sent (\`phaseflow resume ${target.given}\` resumes it)` : `${target.workflowId} is not paused; nothing sent`);
       return;
     }
-    await client.workflow.getHandle(target.workflowId).signal('control', msg);
+    await client.workflow.getHandle(target.workflowId).signal(controlSignal, msg);
     const seen = await confirm(client, target.workflowId, (n) => n.paused === paused);
     const what = paused ? 'Paused' : 'Resumed';
     console.log(`${what} ${target.workflowId} (signal control ${JSON.stringify(msg)})`);

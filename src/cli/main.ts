@@ -10,8 +10,8 @@ import { pendingCommand } from './pending';
 import { serverCommand } from './server';
 import { startCommand, validateCommand } from './start';
 import { statusCommand } from './status';
-import { watchCommand } from './watch-command';
-import { workerCommand } from './worker';
+import { watchCommand } from './watch';
+import { workerCommand } from '../worker';
 
 const int = (v: string) => {
   const n = Number(v);

@@ -3,7 +3,9 @@
  * asked, how to answer, when the default fires) and the decisions taken. Pure functions of
  * StatusNode / PendingDecision and the current time, so they are tested on fixtures.
  */
-import { ACTION_HELP, type DecisionRecord, newLimitText, type PendingDecision, usdText } from '../domain/decisions';
+import { newLimitText } from '../domain/budget';
+import { ACTION_HELP, type DecisionRecord, type PendingDecision } from '../domain/decisions';
+import { usdText } from '../domain/format';
 import { statusIcon } from '../domain/status';
 import { totalTokens, type Usage } from '../domain/types';
 import type { StatusNode } from '../workflows/messages';

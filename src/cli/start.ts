@@ -1,11 +1,12 @@
 /** `phaseflow validate` and `start`. */
 import { type Client, WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
-import { workflowIds, WORKFLOW_TYPES } from '../domain/ids';
+import { workflowIds } from '../domain/ids';
 import { loadEpicFile, SpecError } from '../domain/load-spec';
 import { mirrorPaths } from '../domain/paths';
 import type { EpicSpec } from '../domain/spec';
 import { SA } from '../domain/search-attributes';
 import { temporalConfig } from '../temporal/config';
+import { epicWorkflow } from '../workflows/epic';
 import { CliError } from './errors';
 import { uiBaseUrl, webUiUrl } from './paths';
 import { withClient } from './target';
@@ -54,7 +55,7 @@ export async function startEpic(client: Client, spec: EpicSpec, opts: { id?: str
   const workflowId = opts.id ?? workflowIds.epic(spec.slug);
   const c = countOf(spec);
   try {
-    await client.workflow.start(WORKFLOW_TYPES.epic, {
+    await client.workflow.start(epicWorkflow, {
       workflowId,
       taskQueue: opts.taskQueue,
       args: [spec],

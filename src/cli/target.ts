@@ -3,15 +3,14 @@
  * command line, resolved to a workflow on the server, and the queries they send it.
  */
 import os from 'node:os';
-import { type Client, type WorkflowExecutionDescription, WorkflowNotFoundError } from '@temporalio/client';
+import { type Client, type QueryDefinition, type WorkflowExecutionDescription, WorkflowNotFoundError } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import { workflowIds } from '../domain/ids';
 import { SLUG } from '../domain/spec';
 import { SA } from '../domain/search-attributes';
-import type { PendingDecision } from '../domain/decisions';
 import { connectClient, temporalConfig } from '../temporal/config';
 import { isServerReachable } from '../temporal/dev-server';
-import type { StatusNode } from '../workflows/messages';
+import { pendingQuery, statusQuery } from '../workflows/messages';
 import { CliError } from './errors';
 
 /** How long a query may wait for a worker to answer. */
@@ -242,12 +241,13 @@ export async function queryFailure(client: Client, workflowId: string, name: str
 export class QueryTimedOut extends CliError {}
 
 /** A query with a time limit: a workflow whose worker is down would otherwise hang the CLI. */
-export async function queryWorkflow<T>(client: Client, workflowId: string, name: 'status' | 'pending', timeoutMs = QUERY_TIMEOUT_MS): Promise<T> {
+export async function queryWorkflow<T>(client: Client, workflowId: string, query: QueryDefinition<T>, timeoutMs = QUERY_TIMEOUT_MS): Promise<T> {
+  const name = query.name;
   // No worker polls: say so now rather than after the time limit.
   await requireWorker(client, workflowId, `query "${name}" on ${workflowId} failed: `);
   const deadline = Date.now() + timeoutMs;
   try {
-    return await client.connection.withDeadline(deadline, () => client.workflow.getHandle(workflowId).query<T>(name));
+    return await client.connection.withDeadline(deadline, () => client.workflow.getHandle(workflowId).query(query));
   } catch (err) {
     const msg = (err as Error)?.message ?? String(err);
     if (/did not register a handler for/.test(msg)) throw new NotStartedYet(await notStartedText(client, workflowId, name));
@@ -269,8 +269,8 @@ async function notStartedText(client: Client, workflowId: string, name: string):
     : `${workflowId} ${status.toLowerCase()} in its first workflow task, before it registered its "${name}" query handler`;
 }
 
-export const queryStatus = (client: Client, workflowId: string, timeoutMs?: number) => queryWorkflow<StatusNode>(client, workflowId, 'status', timeoutMs);
-export const queryPending = (client: Client, workflowId: string) => queryWorkflow<PendingDecision[]>(client, workflowId, 'pending');
+export const queryStatus = (client: Client, workflowId: string, timeoutMs?: number) => queryWorkflow(client, workflowId, statusQuery, timeoutMs);
+export const queryPending = (client: Client, workflowId: string) => queryWorkflow(client, workflowId, pendingQuery);
 
 /** Who answers or steers: the OS user, as `by` in decisions and control messages. */
 export function operator(): string {

@@ -8,14 +8,27 @@
 import { CancelledFailure, type Client, TerminatedFailure, WorkflowFailedError } from '@temporalio/client';
 import type { DecisionRecord, PendingDecision } from '../domain/decisions';
 import type { StatusNode } from '../workflows/messages';
+import { CliError } from './errors';
 import { decisionLine, nodeLine, pendingLines, treeLines } from './render';
-import { CHILD_QUERY_TIMEOUT_MS, CLOSED_QUERY_TIMEOUT_MS, NotStartedYet, NoWorker, queryStatus } from './target';
+import { CHILD_QUERY_TIMEOUT_MS, CLOSED_QUERY_TIMEOUT_MS, NotStartedYet, NoWorker, queryStatus, resolveTarget, withClient } from './target';
 import { CLOSED_STATUSES, decisionsIn, fetchTree, openWorkflows, pendingIn, type TreeQuery } from './tree';
 
 /** How long a run may be "not started yet" before watch says so (a worker should pick it up well within). */
 const QUIET_START_MS = 15_000;
 /** How long the closing poll may take in all (closed workflows answer only through a replay). */
 const FINAL_POLL_MS = 8_000;
+
+/** `phaseflow watch ID`: attach to a run (running or not) and follow it until it closes. */
+export async function watchCommand(id: string, opts: { intervalMs: number }): Promise<void> {
+  await withClient(async (client) => {
+    const target = await resolveTarget(client, id);
+    if (target.status === 'RUNNING') console.log(`Watching ${target.workflowId} (every ${opts.intervalMs / 1000} s)`);
+    const unhook = leaveOnCtrlC(target.workflowId);
+    const result = await watchEpic(client, target.workflowId, { intervalMs: opts.intervalMs }).finally(unhook);
+    console.log(result.message);
+    if (!result.ok) throw new CliError('', 1);
+  });
+}
 
 export interface WatchResult {
   ok: boolean;

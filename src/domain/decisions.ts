@@ -6,7 +6,9 @@
  * update; the question is also carried up to the plan, roadmap and epic so `phaseflow pending`,
  * the Web UI and `PhaseflowStatus="waiting"` find it from the top.
  */
-import { microUsd } from './types';
+import { BUDGET_LEVELS, type BudgetLevel, type BudgetStanding, type Limit } from './budget';
+import { groupDigits, tokensText, usdText } from './format';
+import { isRecord } from './guards';
 
 export type DecisionKind = 'escalation' | 'approval' | 'budget';
 export type DecisionAction = 'retry' | 'retry-phase' | 'skip' | 'abort' | 'approve' | 'reject' | 'raise';
@@ -32,8 +34,6 @@ export const ACTION_HELP: Record<DecisionAction, string> = {
   reject: 'stop the plan here, with a note saying why',
   raise: 'raise the spent budget (tokens and/or usd) and go on',
 };
-
-export type BudgetLevel = 'epic' | 'roadmap' | 'plan';
 
 export interface PendingDecision {
   /** Unique within the epic, e.g. `build/api/p2#1`. */
@@ -91,21 +91,6 @@ export interface DecisionRecord {
   newLimit?: { level: BudgetLevel } & Limit;
 }
 
-/** Budget limits per level; undefined = unlimited. */
-export interface Limit {
-  tokens?: number;
-  usd?: number;
-}
-
-/** One level's budget as a phase sees it: its limit and what was spent there before this phase. */
-export interface BudgetLine {
-  level: BudgetLevel;
-  slug: string;
-  limit: Limit;
-  usedTokens: number;
-  usedUsd: number;
-}
-
 /** `control` signal: pause/resume and budget changes, applied by a level and passed down to its running child. */
 export interface ControlMessage {
   paused?: boolean;
@@ -113,16 +98,6 @@ export interface ControlMessage {
   by?: string;
 }
 
-/** What a budget question's level stands at when it is answered: its limit and what is spent on it. */
-export interface BudgetStanding {
-  level: BudgetLevel;
-  slug: string;
-  limit: Limit;
-  spentTokens: number;
-  spentUsd: number;
-}
-
-const BUDGET_LEVELS: readonly BudgetLevel[] = ['epic', 'roadmap', 'plan'];
 const ANSWER_KEYS = ['action', 'decisionId', 'note', 'by', 'tokens', 'usd', 'level'];
 
 /**
@@ -208,81 +183,6 @@ function stringFields(o: Record<string, unknown>, keys: string[]): string | null
   return bad ? `${bad} must be a string, got ${JSON.stringify(o[bad])}` : null;
 }
 
-/** A plain object (not null, not an array): what a JSON payload sent by hand must be. */
-export function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
 function typeName(v: unknown): string {
   return v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v === 'object' ? 'an object' : `${typeof v} ${JSON.stringify(v)}`;
-}
-
-/** 6348 → "6,348" (no locale data needed: workflow code). */
-export function groupDigits(n: number): string {
-  const [int, frac] = String(Math.abs(n)).split('.');
-  return `${n < 0 ? '−' : ''}${int.replace(/\B(?=(\d{3})+(?!\d))/g, ',')}${frac ? `.${frac}` : ''}`;
-}
-
-export const tokensText = (n: number): string => `${groupDigits(n)} tokens`;
-
-/** Dollars with 2 decimals ("$0.50", "$12.00", "$1.23"); under $1 and not whole cents, 4 ("$0.0132", "$0.0001"). */
-export function usdText(x: number): string {
-  const abs = Math.abs(x);
-  const cents = Math.abs(abs * 100 - Math.round(abs * 100)) < 1e-9;
-  return `${x < 0 ? '−' : ''}$${abs >= 1 || cents ? abs.toFixed(2) : abs.toFixed(4)}`;
-}
-
-/** "6,000 tokens / $0.50", "6,000 tokens" (no USD limit), or "none". */
-export function limitText(l: Limit): string {
-  return [l.tokens !== undefined ? tokensText(l.tokens) : '', l.usd !== undefined ? usdText(l.usd) : ''].filter(Boolean).join(' / ') || 'none';
-}
-
-/** A budget question's detail: the limit, what is spent, by how much it is over (never "$∞" or "$-0.01"). */
-export function spentText(b: BudgetStanding): string {
-  const spent: string[] = [];
-  const standing: string[] = [];
-  const say = (over: number, text: (n: number) => string, none: string) => standing.push(over > 0 ? `over by ${text(over)}` : over === 0 ? none : `${text(-over)} left`);
-  if (b.limit.tokens !== undefined) {
-    spent.push(tokensText(b.spentTokens));
-    say(b.spentTokens - b.limit.tokens, tokensText, 'no tokens left');
-  }
-  if (b.limit.usd !== undefined) {
-    spent.push(usdText(b.spentUsd));
-    say(microUsd(b.spentUsd - b.limit.usd), usdText, 'no USD left');
-  }
-  return `limit ${limitText(b.limit)}; spent ${spent.join(' / ') || 'nothing'}${standing.length ? ` (${standing.join(', ')})` : ''}`;
-}
-
-/** A raise's new limit for a record line: "epic limit 50,000 tokens / $2.00". */
-export function newLimitText(r: Pick<DecisionRecord, 'newLimit'>): string {
-  return r.newLimit ? `${r.newLimit.level} limit ${limitText(r.newLimit)}` : '';
-}
-
-/** What is left of the tightest budget line after `spent` more; undefined fields = unlimited. */
-export function remaining(lines: BudgetLine[], spentTokens: number, spentUsd: number): { tokensLeft?: number; usdLeft?: number; exhausted?: BudgetLine } {
-  let tokensLeft: number | undefined;
-  let usdLeft: number | undefined;
-  let exhausted: BudgetLine | undefined;
-  for (const l of lines) {
-    if (l.limit.tokens !== undefined) {
-      const left = l.limit.tokens - l.usedTokens - spentTokens;
-      tokensLeft = tokensLeft === undefined ? left : Math.min(tokensLeft, left);
-      if (left <= 0 && !exhausted) exhausted = l;
-    }
-    if (l.limit.usd !== undefined) {
-      const left = microUsd(l.limit.usd - l.usedUsd - spentUsd);
-      usdLeft = usdLeft === undefined ? left : Math.min(usdLeft, left);
-      if (left <= 0 && !exhausted) exhausted = l;
-    }
-  }
-  return { tokensLeft, usdLeft, exhausted };
-}
-
-/** Sets a level's new limit on the matching budget line; returns it, or undefined when no line matched. */
-export function applyLimit(lines: BudgetLine[], change: { level: BudgetLine['level']; slug?: string; tokens?: number; usd?: number }): Limit | undefined {
-  const line = lines.find((l) => l.level === change.level && (!change.slug || change.slug === l.slug));
-  if (!line) return undefined;
-  if (change.tokens !== undefined) line.limit.tokens = change.tokens;
-  if (change.usd !== undefined) line.limit.usd = change.usd;
-  return { ...line.limit };
 }

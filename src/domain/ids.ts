@@ -7,10 +7,3 @@ export const workflowIds = {
   epic: (epic: string) => `epic/${epic}`,
   child: (parentWorkflowId: string, slug: string) => `${parentWorkflowId}/${slug}`,
 };
-
-export const WORKFLOW_TYPES = {
-  epic: 'epicWorkflow',
-  roadmap: 'roadmapWorkflow',
-  plan: 'planWorkflow',
-  phase: 'phaseWorkflow',
-} as const;

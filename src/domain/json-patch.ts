@@ -2,16 +2,16 @@
  * Minimal set/delete patches between two JSON documents. Mirror writes send only what changed,
  * so a plan's history holds each task summary once, not once per write.
  */
+import { isRecord } from './guards';
+
 export type JsonPath = (string | number)[];
 export type PatchOp = { path: JsonPath; value: unknown } | { path: JsonPath; delete: true };
-
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 export function diff(a: unknown, b: unknown, path: JsonPath = [], out: PatchOp[] = []): PatchOp[] {
   if (a === b) return out;
   if (Array.isArray(a) && Array.isArray(b) && a.length === b.length) {
     b.forEach((item, i) => diff(a[i], item, [...path, i], out));
-  } else if (isObject(a) && isObject(b)) {
+  } else if (isRecord(a) && isRecord(b)) {
     for (const k of Object.keys(b)) diff(a[k], b[k], [...path, k], out);
     for (const k of Object.keys(a)) if (!(k in b)) out.push({ path: [...path, k], delete: true });
   } else if (a !== b) {

@@ -5,10 +5,10 @@
  * wrong answer changes nothing and leaves no trace in history.
  */
 import { condition, log, patched, setHandler } from '@temporalio/workflow';
+import type { BudgetStanding } from '../domain/budget';
 import {
   ACTIONS,
   answerProblem,
-  type BudgetStanding,
   type DecisionAction,
   type DecisionAnswer,
   type DecisionCause,

@@ -1,11 +1,6 @@
 /** Markdown for the Web UI's "current details" panel of each level: progress, children, and the question waiting. */
-import {
-  type BudgetLine,
-  type DecisionRecord,
-  limitText,
-  newLimitText,
-  type PendingDecision,
-} from '../domain/decisions';
+import { type BudgetLine, limitText, newLimitText } from '../domain/budget';
+import { type DecisionRecord, type PendingDecision } from '../domain/decisions';
 import type { EffectiveSettings } from '../domain/settings';
 import type { PhaseSpec } from '../domain/spec';
 import { statusIcon } from '../domain/status';

@@ -10,7 +10,8 @@ import {
   setCurrentDetails,
   setHandler,
 } from '@temporalio/workflow';
-import { applyLimit, type BudgetLine, type ControlMessage, controlProblem } from '../domain/decisions';
+import { applyLimit, type BudgetLine } from '../domain/budget';
+import { type ControlMessage, controlProblem } from '../domain/decisions';
 import type { MirrorKind } from '../domain/mirrors';
 import { totalTokens } from '../domain/types';
 import { levelDetails } from './details';

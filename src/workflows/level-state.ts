@@ -2,7 +2,7 @@
  * Roadmap and epic state: the progress their children reported, rolled up, and how it renders
  * into ROADMAP.json, EPIC.json and the status tree. Pure functions.
  */
-import type { Limit } from '../domain/decisions';
+import type { Limit } from '../domain/budget';
 import { workflowIds } from '../domain/ids';
 import type { EpicDoc, RoadmapDoc } from '../domain/mirrors';
 import type { EpicSpec, RoadmapSpec } from '../domain/spec';

@@ -3,14 +3,9 @@
  * `temporal workflow signal|query --name …` takes.
  */
 import { defineQuery, defineSignal, defineUpdate, log, workflowInfo } from '@temporalio/workflow';
-import {
-  type ControlMessage,
-  type DecisionAnswer,
-  type DecisionRecord,
-  isRecord,
-  type Limit,
-  type PendingDecision,
-} from '../domain/decisions';
+import type { Limit } from '../domain/budget';
+import type { ControlMessage, DecisionAnswer, DecisionRecord, PendingDecision } from '../domain/decisions';
+import { isRecord } from '../domain/guards';
 import { RUN_STATUSES, type RunStatus, TASK_STATUSES } from '../domain/status';
 import type { GateResult, Usage } from '../domain/types';
 import type { TaskUpdate } from './plan-state';

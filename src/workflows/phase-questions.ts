@@ -3,7 +3,7 @@
  * gate (retry the failed tasks or the gate, retry the phase, skip, abort), approval of a passed
  * phase, and a spent budget (raise or abort). The DecisionDesk asks and waits; this decides.
  */
-import { applyLimit, type BudgetLine, spentText } from '../domain/decisions';
+import { applyLimit, type BudgetLine, spentText } from '../domain/budget';
 import type { TaskSpec } from '../domain/spec';
 import type { Settled } from './decision-desk';
 import type { PhaseRun } from './phase-run';

@@ -13,15 +13,8 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type * as activities from '../activities';
-import {
-  applyLimit,
-  type BudgetLine,
-  type BudgetStanding,
-  controlProblem,
-  type DecisionRecord,
-  type Limit,
-  remaining,
-} from '../domain/decisions';
+import { applyLimit, type BudgetLine, type BudgetStanding, type Limit, remaining } from '../domain/budget';
+import { controlProblem, type DecisionRecord } from '../domain/decisions';
 import { budgetLedgerKey } from '../domain/paths';
 import { type EffectiveSettings, mergeSettings } from '../domain/settings';
 import type { ExecutionSettings, PhaseSpec, TaskSpec } from '../domain/spec';

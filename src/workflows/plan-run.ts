@@ -13,13 +13,8 @@ import {
   setHandler,
   workflowInfo,
 } from '@temporalio/workflow';
-import {
-  applyLimit,
-  type BudgetLine,
-  type ControlMessage,
-  controlProblem,
-  type DecisionRecord,
-} from '../domain/decisions';
+import { applyLimit, type BudgetLine } from '../domain/budget';
+import { type ControlMessage, controlProblem, type DecisionRecord } from '../domain/decisions';
 import { workflowIds } from '../domain/ids';
 import { mirrorPaths } from '../domain/paths';
 import { type EffectiveSettings, mergeSettings } from '../domain/settings';

@@ -3,7 +3,7 @@
  * roadmap. Owns ROADMAP.json. Continues as new between plans when its history grows large.
  */
 import { continueAsNew, startChild, workflowInfo } from '@temporalio/workflow';
-import type { BudgetLine } from '../domain/decisions';
+import type { BudgetLine } from '../domain/budget';
 import { workflowIds } from '../domain/ids';
 import { mirrorPaths } from '../domain/paths';
 import { SA } from '../domain/search-attributes';

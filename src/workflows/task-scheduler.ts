@@ -5,7 +5,7 @@
  * and the phase asks for more.
  */
 import { condition } from '@temporalio/workflow';
-import type { BudgetLine } from '../domain/decisions';
+import type { BudgetLine } from '../domain/budget';
 import { mergeSettings } from '../domain/settings';
 import type { TaskSpec } from '../domain/spec';
 import { shouldContinueAsNew } from './lifecycle';

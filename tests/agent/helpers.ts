@@ -5,7 +5,7 @@ import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { TaskResult, TaskRunInput } from '../../src/domain/types';
-import { runClaudeAgent, type RunClaudeAgentOptions } from '../../src/activities/agent/run-claude-agent';
+import { runClaudeAgent, type RunClaudeAgentOptions } from '../../src/activities/agent/agent-run';
 import { FakeAnthropic } from '../fake-anthropic/server';
 
 export const TEST_KEY = 'sk-ant-test-0123456789abcdef';

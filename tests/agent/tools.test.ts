@@ -1,12 +1,13 @@
 /** The tools on their own: behaviour, limits and errors, without the model in the loop. */
 import assert from 'node:assert/strict';
-import { promises as fs } from 'node:fs';
+import { promises as fs, readdirSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { writeFileAtomic } from '../../src/activities/fs-atomic';
 import { agentShellEnv, isSecretName } from '../../src/activities/agent/tools/bash-env';
 import { HeadTailBuffer } from '../../src/activities/agent/tools/bash';
 import { ALL_TOOLS, executeTool, toolDefinitions, type ToolContext } from '../../src/activities/agent/tools';
-import { capText, TOOL_RESULT_CAP_BYTES } from '../../src/activities/agent/tools/tool';
+import { capText, offeredSchema, TOOL_RESULT_CAP_BYTES } from '../../src/activities/agent/tools/tool';
+import { z } from 'zod';
 import { makeSandbox, type Sandbox } from './helpers';
 
 describe('tools', () => {
@@ -37,6 +38,42 @@ describe('tools', () => {
     assert.deepEqual(defs.at(-1)!.cache_control, { type: 'ephemeral' });
     assert.equal(defs[0].cache_control, undefined);
     assert.ok('-i' in (defs[4].input_schema.properties as object));
+  });
+
+  it('offers each tool the JSON Schema of the zod schema that checks its input, written once', () => {
+    const defs = toolDefinitions(ALL_TOOLS);
+    for (const [i, tool] of ALL_TOOLS.entries()) {
+      assert.deepEqual(defs[i].input_schema, offeredSchema(tool.parse), tool.name);
+      const { $schema, ...raw } = z.toJSONSchema(tool.parse, { io: 'input' }) as Record<string, any>;
+      assert.equal(typeof $schema, 'string');
+      // Only zod's safe-integer bounds on .int() are left out.
+      assert.deepEqual(Object.keys(defs[i].input_schema.properties as object), Object.keys(raw.properties), tool.name);
+      assert.deepEqual((defs[i].input_schema as any).required, raw.required, tool.name);
+      for (const [name, prop] of Object.entries(defs[i].input_schema.properties as Record<string, any>)) {
+        assert.ok(prop.maximum !== Number.MAX_SAFE_INTEGER && prop.minimum !== Number.MIN_SAFE_INTEGER, `${tool.name}.${name}`);
+        assert.ok(prop.description || name === 'output_mode', `${tool.name}.${name} is described for the model`);
+      }
+    }
+    const dir = path.join(__dirname, '../../src/activities/agent/tools');
+    for (const f of readdirSync(dir).filter((f) => f.endsWith('.ts') && f !== 'tool.ts')) {
+      assert.doesNotMatch(readFileSync(path.join(dir, f), 'utf8'), /inputSchema: \{|type: 'object'/, `${f} writes no JSON Schema by hand`);
+    }
+    // What the model is told about the limits the tools enforce (or, for timeout, apply).
+    assert.deepEqual(defs[0].input_schema, {
+      type: 'object',
+      properties: {
+        file_path: { type: 'string', minLength: 1, description: 'Path of the file to read' },
+        offset: { type: 'integer', minimum: 0, description: 'Line number to start reading from (1-based)' },
+        limit: { type: 'integer', minimum: 1, description: 'Number of lines to read' },
+      },
+      required: ['file_path'],
+    });
+    assert.deepEqual((defs[5].input_schema.properties as any).timeout, { type: 'integer', minimum: 1, maximum: 600_000, description: 'Time limit in milliseconds' });
+  });
+
+  it('Read takes offset 0 as the first line', async () => {
+    await fs.writeFile(path.join(sb.workspace, 'f.txt'), 'one\ntwo\n');
+    assert.equal((await run('Read', { file_path: 'f.txt', offset: 0 })).content, '     1\tone\n     2\ttwo');
   });
 
   describe('Read', () => {

@@ -5,9 +5,9 @@
  * and the decision line in `status` carries the new limit.
  */
 import { strict as assert } from 'node:assert';
-import type { PendingDecision } from '../../src/domain/decisions';
 import { agentTask, epicSpec, FAST_SETTINGS, ids, mirrorFile, readJson, startEpic, tempWorkspace, testClient, uniqueName, waitFor, withWorker } from '../support/worker-harness';
 import { phaseflow, shown } from './run-cli';
+import { pendingQuery } from '../../src/workflows/messages';
 
 const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
 
@@ -28,7 +28,7 @@ describe('phaseflow budget refuses raises that do not lift the spent budget (rea
     });
     await withWorker(taskQueue, async () => {
       const handle = await startEpic(taskQueue, spec);
-      const q = await waitFor('the budget question', async () => (await handle.query<PendingDecision[]>('pending')).find((p) => p.kind === 'budget'), 30_000);
+      const q = await waitFor('the budget question', async () => (await handle.query(pendingQuery)).find((p) => p.kind === 'budget'), 30_000);
       const spent = Number(/spent ([\d,]+) tokens/.exec(q.detail)![1].replace(/,/g, ''));
 
       const low = await phaseflow(['budget', slug, '--tokens', '1000']);
@@ -40,7 +40,7 @@ describe('phaseflow budget refuses raises that do not lift the spent budget (rea
       const other = await phaseflow(['budget', slug, '--tokens', '9000000', '--level', 'roadmap']);
       assert.equal(other.code, 1, shown(other));
       assert.match(other.stderr, new RegExp(`refused "raise" for decision ${escape(q.id)}: this question is about the epic budget, not the roadmap budget`));
-      const still = await handle.query<PendingDecision[]>('pending');
+      const still = await handle.query(pendingQuery);
       assert.deepEqual(still.map((p) => p.id), [q.id], 'the same question is still open; no new one was asked');
       assert.deepEqual(readJson(mirrorFile.progress(ws, 'pl')).decisions, [], 'nothing was recorded');
 

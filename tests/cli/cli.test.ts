@@ -9,6 +9,8 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
+import type { EpicSpecInput } from '../../src/domain/spec';
+import { epicWorkflow } from '../../src/workflows/epic';
 import { testTemporal } from '../support/temporal-server';
 import { tempWorkspace, testClient, uniqueName, withWorker } from '../support/worker-harness';
 import { run, shown } from './run-cli';
@@ -215,7 +217,7 @@ describe('phaseflow CLI', () => {
     const ws = path.join(dir, 'demo');
     // An earlier demo run, still running (no worker polls its queue).
     const client = await testClient();
-    const earlier = await client.workflow.start('epicWorkflow', { workflowId: 'epic/demo-greeter', taskQueue: uniqueName('no-worker'), args: [{}] });
+    const earlier = await client.workflow.start(epicWorkflow, { workflowId: 'epic/demo-greeter', taskQueue: uniqueName('no-worker'), args: [{} as EpicSpecInput] });
     const { address } = testTemporal();
     const r = await run(process.execPath, [BIN, 'demo', '--workspace', ws, '--ui-url', 'http://ui.example:18233/'], { PHASEFLOW_LOG_FILE: path.join(dir, 'demo.log') }, 170_000);
     assert.equal(r.code, 0, shown(r));

@@ -8,7 +8,7 @@ import { strict as assert } from 'node:assert';
 import os from 'node:os';
 import { WorkflowFailedError } from '@temporalio/client';
 import type { DecisionRecord, PendingDecision } from '../../src/domain/decisions';
-import type { StatusNode } from '../../src/workflows/messages';
+import { pendingQuery, statusQuery } from '../../src/workflows/messages';
 import { agentTask, epicSpec, FAST_SETTINGS, ids, mirrorFile, readJson, startEpic, tempWorkspace, testClient, uniqueName, waitFor, withWorker } from '../support/worker-harness';
 import { testTemporal } from '../support/temporal-server';
 import { phaseflow, run, shown } from './run-cli';
@@ -29,7 +29,7 @@ function epic(prefix: string, phases: object[], extra: Record<string, unknown> =
 async function question(slug: string, kind: PendingDecision['kind'], after?: PendingDecision): Promise<PendingDecision> {
   const client = await testClient();
   return waitFor(`a pending ${kind} decision in ${slug}`, async () => {
-    const [p] = await client.workflow.getHandle(ids.epic(slug)).query<PendingDecision[]>('pending');
+    const [p] = await client.workflow.getHandle(ids.epic(slug)).query(pendingQuery);
     return p?.kind === kind && p.id !== after?.id ? p : undefined;
   }, 30_000);
 }
@@ -86,7 +86,7 @@ describe('phaseflow operating commands (real server)', function () {
       const q2 = await question(e.slug, 'escalation', q);
       const status = await phaseflow(['status', e.slug]);
       assert.equal(status.code, 0, shown(status));
-      const top = await handle.query<StatusNode>('status');
+      const top = await handle.query(statusQuery);
       assert.match(status.stdout, new RegExp(`^  ⏳ epic ${escape(e.slug)} waiting +[█░]{20} · ${top.tasksCompleted}/${top.tasksTotal} tasks`, 'm'));
       assert.match(status.stdout, /^ {8}⏳ phase models waiting +█{10}░{10} · 1\/2 tasks/m);
       assert.match(status.stdout, new RegExp(`^Waiting for a decision:\\n  ⏳ escalation \\(task-failed\\) in phase "Data models" \\(${R}/${P}/models\\)`, 'm'));
@@ -153,13 +153,13 @@ describe('phaseflow operating commands (real server)', function () {
       // Pause while 1.2 runs: the status says paused; resume lets 1.3 start.
       const client = await testClient();
       const phase = client.workflow.getHandle(ids.phase(e.slug, R, P, 'work'));
-      await waitFor('task 1.2 running', async () => (await phase.query<StatusNode>('status')).tasksCompleted === 1, 30_000, 100);
+      await waitFor('task 1.2 running', async () => (await phase.query(statusQuery)).tasksCompleted === 1, 30_000, 100);
       const pause = await phaseflow(['pause', e.slug]);
       assert.equal(pause.code, 0, shown(pause));
       assert.match(pause.stdout, new RegExp(`^Paused ${escape(e.epicId)} \\(signal control \\{"paused":true,"by":"${escape(ME)}"\\}\\)\\n  no new task starts until`, 'm'));
       const paused = await phaseflow(['status', e.slug]);
       assert.match(paused.stdout, new RegExp(`^  ⏸ epic ${escape(e.slug)} paused `, 'm'));
-      await waitFor('1.2 done', async () => (await phase.query<StatusNode>('status')).tasksCompleted === 2, 30_000, 100);
+      await waitFor('1.2 done', async () => (await phase.query(statusQuery)).tasksCompleted === 2, 30_000, 100);
       const resume = await phaseflow(['resume', e.slug]);
       assert.equal(resume.code, 0, shown(resume));
       assert.match(resume.stdout, /^Resumed .+\n {2}tasks start again/m);
@@ -168,7 +168,7 @@ describe('phaseflow operating commands (real server)', function () {
       const usd = await phaseflow(['budget', e.slug, '--usd', '5']);
       assert.equal(usd.code, 0, shown(usd));
       assert.match(usd.stdout, new RegExp(`^Sent a budget change to ${escape(e.epicId)}: epic limit \\$5 \\(by ${escape(ME)}\\); no budget decision was pending`, 'm'));
-      await waitFor('the epic limit is $5', async () => (await handle.query<StatusNode>('status')).budget?.limit.usd === 5, 10_000, 100);
+      await waitFor('the epic limit is $5', async () => (await handle.query(statusQuery)).budget?.limit.usd === 5, 10_000, 100);
 
       // 1.3 runs for a minute: cancel stops it and reports the final state.
       const cancel = await phaseflow(['cancel', e.slug, '--wait', '30']);
@@ -212,10 +212,10 @@ describe('phaseflow operating commands (real server)', function () {
       assert.match(skip.text, /action:skip .*by:alice/);
 
       const phase = (await testClient()).workflow.getHandle(ids.phase(e.slug, R, P, 'routes'));
-      await waitFor('task 2.1 running', async () => (await phase.query<StatusNode>('status').catch(() => undefined))?.status === 'active', 30_000, 100);
+      await waitFor('task 2.1 running', async () => (await phase.query(statusQuery).catch(() => undefined))?.status === 'active', 30_000, 100);
       const pause = await temporal('workflow', 'signal', '--workflow-id', e.epicId, '--name', 'control', '--input', '{"paused":true,"by":"alice"}');
       assert.equal(pause.code, 0, pause.text);
-      await waitFor('the phase paused', async () => (await phase.query<StatusNode>('status')).paused === true, 10_000, 100);
+      await waitFor('the phase paused', async () => (await phase.query(statusQuery)).paused === true, 10_000, 100);
 
       const cancel = await temporal('workflow', 'cancel', '--workflow-id', e.epicId);
       assert.equal(cancel.code, 0, cancel.text);

@@ -6,10 +6,10 @@
  */
 import { strict as assert } from 'node:assert';
 import { WorkflowFailedError } from '@temporalio/client';
-import type { PendingDecision } from '../../src/domain/decisions';
 import { agentTask, epicSpec, FAST_SETTINGS, ids, startEpic, tempWorkspace, testClient, uniqueName, waitFor, withWorker } from '../support/worker-harness';
 import { sendDecision } from '../../src/cli/answer';
 import { phaseflow, shown } from './run-cli';
+import { pendingQuery } from '../../src/workflows/messages';
 
 /** The CLI calls a worker gone after this many seconds without a poll (70 in production). */
 const SILENT_SECONDS = 2;
@@ -42,7 +42,7 @@ describe('phaseflow commands with no worker running (real server)', function () 
     const { handle, question } = await withWorker(taskQueue, async () => {
       const h = await startEpic(taskQueue, spec);
       const [q] = await waitFor('an escalation in the epic', async () => {
-        const pending = await h.query<PendingDecision[]>('pending');
+        const pending = await h.query(pendingQuery);
         return pending.length > 0 ? pending : undefined;
       }, 30_000);
       return { handle: h, question: q };

@@ -11,6 +11,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { agentTask, epicSpec, FAST_SETTINGS, ids, startEpic, tempWorkspace, testClient, uniqueName, waitFor, withWorker } from '../support/worker-harness';
 import { phaseflow, shown, startPhaseflow } from './run-cli';
+import { pendingQuery } from '../../src/workflows/messages';
 
 const PATIENT = { ...FAST_SETTINGS, decisionTimeoutSeconds: 600 };
 
@@ -126,7 +127,7 @@ describe('phaseflow operating edges (real server)', function () {
     const client = await testClient();
     const pendingId = async (after?: string) =>
       waitFor('a question', async () => {
-        const [p] = await client.workflow.getHandle(e.epicId).query<{ id: string }[]>('pending');
+        const [p] = await client.workflow.getHandle(e.epicId).query(pendingQuery);
         return p && p.id !== after ? p.id : undefined;
       }, 30_000, 100);
     await withWorker(e.taskQueue, async () => {

@@ -8,10 +8,10 @@
 import { strict as assert } from 'node:assert';
 import os from 'node:os';
 import { Writable } from 'node:stream';
-import type { PendingDecision } from '../../src/domain/decisions';
 import { watchEpic } from '../../src/cli/watch';
 import { agentTask, epicSpec, FAST_SETTINGS, ids, startEpic, tempWorkspace, testClient, uniqueName, waitFor, withWorker } from '../support/worker-harness';
 import { phaseflow, type RunningCli, shown, startPhaseflow } from './run-cli';
+import { pendingQuery, statusQuery } from '../../src/workflows/messages';
 
 const ME = os.userInfo().username;
 
@@ -42,10 +42,10 @@ describe('phaseflow watch (real server)', function () {
     await withWorker(e.taskQueue, async () => {
       const handle = await startEpic(e.taskQueue, e.spec);
       const client = await testClient();
-      await waitFor('the epic running', async () => (await handle.query<{ status: string }>('status')).status !== 'pending', 20_000, 100);
+      await waitFor('the epic running', async () => (await handle.query(statusQuery)).status !== 'pending', 20_000, 100);
 
       const watch = startPhaseflow(['watch', e.slug, '--interval', '0.2']);
-      const q = await waitFor('the question', async () => (await client.workflow.getHandle(e.epicId).query<PendingDecision[]>('pending'))[0], 30_000);
+      const q = await waitFor('the question', async () => (await client.workflow.getHandle(e.epicId).query(pendingQuery))[0], 30_000);
       await waitFor('watch to show the question', () => watch.stdout().includes(`answer: phaseflow resolve ${q.workflowId} retry|retry-phase|skip|abort --decision ${q.id}`), 20_000, 100);
       assert.match(watch.stdout(), /^\d\d:\d\d:\d\d ⏳ escalation \(task-failed\) in phase "Build" \(r\/p\/build\), asked \d+s ago$/m);
       assert.match(watch.stdout(), /^\d\d:\d\d:\d\d {4}default: abort in \d+m \d\ds \(.+ UTC\) · choices: retry, retry-phase, skip, abort$/m);

@@ -4,7 +4,9 @@
  * and the numbers a budget question shows.
  */
 import { strict as assert } from 'node:assert';
-import { answerProblem, type BudgetStanding, controlProblem, limitText, type PendingDecision, spentText, usdText } from '../../src/domain/decisions';
+import { type BudgetStanding, limitText, spentText } from '../../src/domain/budget';
+import { answerProblem, controlProblem, type PendingDecision } from '../../src/domain/decisions';
+import { usdText } from '../../src/domain/format';
 
 const budgetQuestion: PendingDecision = {
   id: 'rm/pl/ph#2',

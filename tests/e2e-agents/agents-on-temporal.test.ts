@@ -10,6 +10,7 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { workflowIds } from '../../src/domain/ids';
 import { detailsFilePath, transcriptPath } from '../../src/domain/paths';
+import { epicWorkflow } from '../../src/workflows/epic';
 import { fault, reply, type ApiUsage, type FakeReply } from '../fake-anthropic/server';
 import {
   activities,
@@ -468,7 +469,7 @@ describe('agents on Temporal (real server, worker and SDK against the fake Messa
 
       const w1 = startWorkerProcess(queue, env);
       workers.push(w1);
-      const handle = await rig.client.workflow.start('epicWorkflow', { taskQueue: queue, workflowId: workflowIds.epic(slug), args: [spec], workflowExecutionTimeout: 80_000 });
+      const handle = await rig.client.workflow.start(epicWorkflow, { taskQueue: queue, workflowId: workflowIds.epic(slug), args: [spec], workflowExecutionTimeout: 80_000 });
       try {
         await rig.fake.waitForRequests(3, 40_000);
       } catch (e) {

@@ -16,6 +16,7 @@ import { mirrorPaths } from '../../src/domain/paths';
 import type { EpicSpecInput } from '../../src/domain/spec';
 import { createWorker } from '../../src/worker';
 import { fault, FakeAnthropic, type FakeFault, type FakeReply, type FakeStep, type RecordedRequest } from '../fake-anthropic/server';
+import { epicWorkflow } from '../../src/workflows/epic';
 
 export const TEST_KEY = 'sk-ant-e2e-test-key-0123456789abcdef';
 
@@ -286,7 +287,7 @@ export async function runEpicInProcess(
   const t0 = Date.now();
   try {
     worker = await createWorker({ connection, namespace: namespace(), taskQueue });
-    const handle = await client.workflow.start('epicWorkflow', {
+    const handle = await client.workflow.start(epicWorkflow, {
       taskQueue,
       workflowId: workflowIds.epic(spec.slug),
       args: [spec],

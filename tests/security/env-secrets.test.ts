@@ -19,6 +19,8 @@ import { Client } from '@temporalio/client';
 import { workflowIds } from '../../src/domain/ids';
 import { createLogger } from '../../src/log';
 import { sandboxStatus } from '../../src/activities/sandbox';
+import type { EpicSpecInput } from '../../src/domain/spec';
+import { epicWorkflow } from '../../src/workflows/epic';
 import { FakeAnthropic, reply } from '../fake-anthropic/server';
 import { AgentScript, historyText } from '../e2e-agents/helpers';
 import { testTemporal } from '../support/temporal-server';
@@ -43,7 +45,7 @@ const PROBE = [
 ].join('; ');
 
 function epic(slug: string, workspace: string, agentMode: 'dry-run' | 'claude', plan: string) {
-  const tasks: object[] = [{ id: 'env', description: 'print what the environment holds', kind: 'command', command: PROBE }];
+  const tasks: EpicSpecInput['roadmaps'][number]['plans'][number]['phases'][number]['tasks'] = [{ id: 'env', description: 'print what the environment holds', kind: 'command', command: PROBE }];
   tasks.push(agentMode === 'claude' ? { id: '1.1', description: 'look for credentials', domain: 'backend', outputType: 'analysis' } : { id: 'sim', description: 'simulated', dryRun: { durationMs: 50 } });
   return {
     slug,
@@ -175,7 +177,7 @@ describe('security: secrets in the worker environment reach no history, file, lo
 
     const client = await testClient();
     const start = (spec: ReturnType<typeof epic>) =>
-      client.workflow.start('epicWorkflow', { taskQueue, workflowId: workflowIds.epic(spec.slug), args: [spec], workflowExecutionTimeout: '3 minutes' });
+      client.workflow.start(epicWorkflow, { taskQueue, workflowId: workflowIds.epic(spec.slug), args: [spec], workflowExecutionTimeout: '3 minutes' });
     const handles = await Promise.all([
       start(epic(slugs.dry, arenas[0].workspace, 'dry-run', 'dry')),
       start(epic(slugs.claude, arenas[1].workspace, 'claude', 'claude')),

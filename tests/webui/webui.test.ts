@@ -18,10 +18,11 @@ import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, makeTelemetryFilterString, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { chromium, type Browser, type Frame, type Page } from 'playwright-core';
 import type { PendingDecision } from '../../src/domain/decisions';
-import type { StatusNode } from '../../src/workflows/messages';
+import { decideUpdate, pendingQuery, statusQuery } from '../../src/workflows/messages';
 import { type DevServerHandle, freePort, startDevServer } from '../../src/temporal/dev-server';
 import { testTemporal } from '../support/temporal-server';
 import { agentTask, epicSpec, realActivities, tempWorkspace, uniqueName, waitFor, workflowBundle } from '../support/worker-harness';
+import { epicWorkflow } from '../../src/workflows/epic';
 
 const WAITING = 'PhaseflowStatus="waiting"';
 
@@ -117,9 +118,9 @@ describe('Temporal Web UI (chromium): what a waiting epic asks', function () {
     });
     await worker.runUntil(async () => {
       // One epic whose phase fails and asks a person, one that is merely busy (must not be listed).
-      await client!.workflow.start('epicWorkflow', { taskQueue, workflowId: epicId, args: [spec(slug, [agentTask('1.1', 50), agentTask('1.2', 50, { dryRun: { outcome: 'failure' } })])] });
-      await client!.workflow.start('epicWorkflow', { taskQueue, workflowId: `epic/${busySlug}`, args: [spec(busySlug, [agentTask('1.1', 120_000)])] });
-      const asked = await waitFor('the escalation', async () => (await client!.workflow.getHandle(epicId).query<PendingDecision[]>('pending'))[0], 60_000);
+      await client!.workflow.start(epicWorkflow, { taskQueue, workflowId: epicId, args: [spec(slug, [agentTask('1.1', 50), agentTask('1.2', 50, { dryRun: { outcome: 'failure' } })])] });
+      await client!.workflow.start(epicWorkflow, { taskQueue, workflowId: `epic/${busySlug}`, args: [spec(busySlug, [agentTask('1.1', 120_000)])] });
+      const asked = await waitFor('the escalation', async () => (await client!.workflow.getHandle(epicId).query(pendingQuery))[0], 60_000);
       assert.equal(asked.workflowId, phaseId);
 
       const page = await browser!.newPage({ viewport: { width: 1400, height: 1000 } });
@@ -132,7 +133,7 @@ describe('Temporal Web UI (chromium): what a waiting epic asks', function () {
         await page.screenshot({ path: path.join(shots, '1-waiting-list.png'), fullPage: true });
 
         // Open the epic from the list, then its user metadata (summary, details, current details).
-        const epicNode = await client!.workflow.getHandle(epicId).query<StatusNode>('status');
+        const epicNode = await client!.workflow.getHandle(epicId).query(statusQuery);
         const epicText = await openDetails(page, epicId);
         assert.match(epicText, new RegExp(`Epic Web UI ${slug}`), epicText);
         assert.match(epicText, /\bwaiting\b/, `status word in: ${epicText}`);
@@ -149,7 +150,7 @@ describe('Temporal Web UI (chromium): what a waiting epic asks', function () {
         await page.screenshot({ path: path.join(shots, '3-phase-current-details.png'), fullPage: true });
 
         // Answered: the phase goes on (skip), and the epic leaves the waiting filter.
-        await client!.workflow.getHandle(phaseId).executeUpdate('decide', { args: [{ action: 'skip', decisionId: asked.id, by: 'webui-test' }] });
+        await client!.workflow.getHandle(phaseId).executeUpdate(decideUpdate, { args: [{ action: 'skip', decisionId: asked.id, by: 'webui-test' }] });
         const after = await listedIds(page, listUrl, (ids) => !ids.includes(epicId));
         assert.ok(!after.includes(phaseId), `answered phase still listed as waiting: ${after.join(', ')}`);
         await page.screenshot({ path: path.join(shots, '4-after-answer.png'), fullPage: true });

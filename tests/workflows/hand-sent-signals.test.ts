@@ -10,7 +10,7 @@ import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import type { WorkflowHandle } from '@temporalio/client';
 import type { ControlMessage, PendingDecision } from '../../src/domain/decisions';
-import { controlSignal, pendingQuery, statusQuery } from '../../src/workflows/messages';
+import { controlSignal, decideUpdate, pendingQuery, statusQuery } from '../../src/workflows/messages';
 import { ccaspProblems } from '../support/ccasp';
 import {
   activityRuns,
@@ -158,9 +158,9 @@ describe('hand-sent signals and refused mirror writes (real server)', function (
       assert.deepEqual(progress.decisions, []);
 
       const client = await testClient();
-      await client.workflow.getHandle(q.workflowId).executeUpdate('decide', { args: [{ action: 'approve', decisionId: q.id, by: 'tester' }] });
+      await client.workflow.getHandle(q.workflowId).executeUpdate(decideUpdate, { args: [{ action: 'approve', decisionId: q.id, by: 'tester' }] });
       const second = await waitFor('the second approval', async () => (await handle.query(pendingQuery)).find((p) => p.id !== q.id), 30_000);
-      await client.workflow.getHandle(second.workflowId).executeUpdate('decide', { args: [{ action: 'approve', decisionId: second.id, by: 'tester' }] });
+      await client.workflow.getHandle(second.workflowId).executeUpdate(decideUpdate, { args: [{ action: 'approve', decisionId: second.id, by: 'tester' }] });
       await handle.result();
     });
     assert.deepEqual(await failedWorkflowTasks(workflows), []);
@@ -200,11 +200,11 @@ describe('hand-sent signals and refused mirror writes (real server)', function (
       fs.writeFileSync(file, JSON.stringify(doc, null, 2));
 
       const client = await testClient();
-      await client.workflow.getHandle(q.workflowId).executeUpdate('decide', { args: [{ action: 'approve', decisionId: q.id, by: 'tester' }] });
+      await client.workflow.getHandle(q.workflowId).executeUpdate(decideUpdate, { args: [{ action: 'approve', decisionId: q.id, by: 'tester' }] });
       const second = await waitFor('the second approval', async () => (await handle.query(pendingQuery)).find((p) => p.id !== q.id), 30_000);
       // The plan keeps answering while its mirror write was refused.
       assert.equal((await client.workflow.getHandle(ids.plan(e.slug, R, P)).query(statusQuery)).status, 'waiting');
-      await client.workflow.getHandle(second.workflowId).executeUpdate('decide', { args: [{ action: 'approve', decisionId: second.id, by: 'tester' }] });
+      await client.workflow.getHandle(second.workflowId).executeUpdate(decideUpdate, { args: [{ action: 'approve', decisionId: second.id, by: 'tester' }] });
       await handle.result();
     });
     const writes = (await activityRuns(ids.plan(e.slug, R, P))).filter((r) => r.type === 'writeMirror' && r.input.kind === 'progress');

@@ -83,8 +83,8 @@ describe('worker crash (SIGKILL mid-phase)', function () {
       slug,
       title: 'Crash test',
       workspace: ws,
-      // heartbeatSeconds 3, not 2: runCommandTask heartbeats every 2 s whatever the timeout (see the
-      // heartbeat test in hierarchy.test.ts), so 2 s would time command tasks out without any crash.
+      // heartbeatSeconds 3: an attempt the crash interrupts times out soon, while a working command
+      // heartbeats well within it (every second; see the heartbeat test in hierarchy.test.ts).
       settings: { maxParallel: 4, attempts: 3, timeoutBaseSeconds: 30, retryBackoffSeconds: 0.2, heartbeatSeconds: 3 },
       roadmaps: [{ slug: 'rm', title: 'Roadmap', plans: [plan] }],
     });

@@ -1,7 +1,8 @@
 /**
- * One agent attempt: the Claude tool-use loop behind `runClaudeAgent`. It owns the attempt's
- * state (conversation, usage, records) and its stop conditions: end_turn, the turn limit, the
- * attempt deadline, cancellation, the budget, and the stuck detector (stuck.ts).
+ * The real agent activity: one Temporal activity per task attempt, running a Claude tool-use
+ * loop in the task's workspace. Only the Agent Output Protocol result (capped summary, details
+ * file path, usage) is returned into workflow history; the conversation stays in the
+ * transcript file and everything else in the details file.
  */
 import type Anthropic from '@anthropic-ai/sdk';
 import { Context } from '@temporalio/activity';
@@ -21,6 +22,7 @@ import {
   type ModelCallRecord,
   type ToolCallRecord,
 } from './aop';
+import { heartbeatEveryMs } from '../heartbeat';
 import { readLedger, writeLedgerEntry } from './budget-ledger';
 import { extractSummary, needsCompaction } from './compaction';
 import { classifyModelError, describeAttempt, redact, type AbortCause } from './errors';
@@ -56,8 +58,17 @@ const DEADLINE_MARGIN_MS = 5_000;
 /** How the transcript's end record of a blocked attempt begins. */
 const BLOCKED_END = 'agent reported blocked:';
 
-export class AgentRun {
-  private readonly actx = Context.current();
+export async function runClaudeAgent(input: TaskRunInput, opts: RunClaudeAgentOptions = {}): Promise<TaskResult> {
+  return new AgentRun(input, opts).execute();
+}
+
+/**
+ * One agent attempt. It owns the attempt's state (conversation, usage, records) and its stop
+ * conditions: end_turn, the turn limit, the attempt deadline, cancellation, the budget, and the
+ * stuck detector (stuck.ts).
+ */
+class AgentRun {
+  private readonly activity = Context.current();
   private readonly startedAt = Date.now();
   private readonly who: string;
   private readonly model: string;
@@ -138,12 +149,12 @@ export class AgentRun {
 
   async execute(): Promise<TaskResult> {
     const onCancel = () => this.stop('cancelled');
-    this.actx.cancellationSignal.addEventListener('abort', onCancel, { once: true });
+    this.activity.cancellationSignal.addEventListener('abort', onCancel, { once: true });
     const deadlineTimer = setTimeout(() => this.stop('deadline'), Math.max(0, this.deadline - Date.now()));
-    const hbTimer = setInterval(() => this.heartbeat(), heartbeatIntervalMs(this.actx.info.heartbeatTimeoutMs));
+    const hbTimer = setInterval(() => this.heartbeat(), heartbeatEveryMs(this.activity));
     if (this.input.watchdog) this.detector = new StuckDetector(this.input.watchdog, (ms) => this.onSilence(ms));
     try {
-      if (this.actx.cancellationSignal.aborted) throw new CancelledFailure(`${this.who}: cancelled before it started`);
+      if (this.activity.cancellationSignal.aborted) throw new CancelledFailure(`${this.who}: cancelled before it started`);
       this.workspace = await realWorkspace(this.input.ctx.workspace);
       this.transcript = new Transcript(path.join(this.workspace, this.transcriptRel));
       await this.begin();
@@ -151,7 +162,7 @@ export class AgentRun {
     } catch (err) {
       throw await this.fail(err);
     } finally {
-      this.actx.cancellationSignal.removeEventListener('abort', onCancel);
+      this.activity.cancellationSignal.removeEventListener('abort', onCancel);
       clearTimeout(deadlineTimer);
       clearInterval(hbTimer);
       this.detector?.stop();
@@ -193,7 +204,7 @@ export class AgentRun {
         appendUserText(this.messages, note);
         await this.transcript.append({ type: 'note', attempt: this.input.attempt, at, text: note });
       }
-      this.actx.log.info('agent resumes from transcript', { taskId: this.input.task.id, turn: this.turn, reason: plan.reason });
+      this.activity.log.info('agent resumes from transcript', { taskId: this.input.task.id, turn: this.turn, reason: plan.reason });
     } else {
       this.turn = state?.turn ?? 0;
       this.messages = [{ role: 'user', content: taskMessage(this.input) }];
@@ -280,7 +291,7 @@ export class AgentRun {
   }
 
   private async runTools(toolUses: Anthropic.ToolUseBlock[], turnFiles: Set<string>): Promise<Anthropic.ToolResultBlockParam[]> {
-    const ctx: ToolContext = {
+    const toolContext: ToolContext = {
       workspace: this.workspace,
       env: this.env,
       signal: this.runAbort.signal,
@@ -296,7 +307,7 @@ export class AgentRun {
         ? { isError: true, content: 'Error: not run: the task was cancelled or ran out of time' }
         : this.stuck
           ? { isError: true, content: `Error: not run: ${this.stuck.reason}. phaseflow stopped the task for a person to decide how to go on.` }
-          : await this.runTool(use, ctx);
+          : await this.runTool(use, toolContext);
       const durationMs = Date.now() - t0;
       this.toolMs += durationMs;
       const { content } = out;
@@ -317,10 +328,10 @@ export class AgentRun {
   }
 
   /** A tool in progress is not stuck: the detector's clock stands still until it returns. */
-  private async runTool(use: Anthropic.ToolUseBlock, ctx: ToolContext) {
+  private async runTool(use: Anthropic.ToolUseBlock, toolContext: ToolContext) {
     this.detector?.toolStarted();
     try {
-      return await executeTool(this.tools, use.name, use.input, ctx);
+      return await executeTool(this.tools, use.name, use.input, toolContext);
     } finally {
       this.detector?.toolFinished();
     }
@@ -331,7 +342,7 @@ export class AgentRun {
     this.throwIfStopped();
     await this.checkBudget();
     const tokensBefore = this.contextTokens;
-    this.actx.log.info('agent compacts its conversation', { taskId: this.input.task.id, turn: this.turn, tokensBefore });
+    this.activity.log.info('agent compacts its conversation', { taskId: this.input.task.id, turn: this.turn, tokensBefore });
     const messages = structuredClone(this.messages);
     appendUserText(messages, COMPACTION_REQUEST);
     // Same tools and system as the turns (so the cached prefix still applies, and a history
@@ -342,7 +353,7 @@ export class AgentRun {
     await this.recordSpend();
     const summary = extractSummary(textOf(msg.content));
     if (!summary) {
-      this.actx.log.warn('compaction returned no summary; continuing with the full conversation', { taskId: this.input.task.id });
+      this.activity.log.warn('compaction returned no summary; continuing with the full conversation', { taskId: this.input.task.id });
       await this.transcript.append({ type: 'call', attempt: this.input.attempt, turn: this.turn, at: now(), usage, stopReason: msg.stop_reason });
       return;
     }
@@ -530,7 +541,7 @@ export class AgentRun {
   private warnLedger(file: string, reason: string): void {
     if (this.ledgerWarned.has(file)) return;
     this.ledgerWarned.add(file);
-    this.actx.log.warn('budget ledger: left out of the phase budget check', { taskId: this.input.task.id, attempt: this.input.attempt, file, reason });
+    this.activity.log.warn('budget ledger: left out of the phase budget check', { taskId: this.input.task.id, attempt: this.input.attempt, file, reason });
   }
 
   private stop(cause: AbortCause): void {
@@ -551,7 +562,7 @@ export class AgentRun {
   }
 
   private heartbeat(): void {
-    this.actx.heartbeat({ turn: this.turn });
+    this.activity.heartbeat({ turn: this.turn });
   }
 
   private hasFinalReply(): boolean {
@@ -658,15 +669,6 @@ export class AgentRun {
       transcript: this.transcriptRel,
     });
   }
-}
-
-/**
- * Heartbeat every second (more often under a very short heartbeat timeout). A heartbeat is how a
- * cancellation reaches the activity, and the worker throttles what it sends to the server
- * (src/worker.ts), so calling often is cheap and keeps a cancel's delay at the throttle's.
- */
-function heartbeatIntervalMs(heartbeatTimeoutMs: number | undefined): number {
-  return Math.max(200, Math.min(1_000, Math.floor((heartbeatTimeoutMs ?? 30_000) / 3)));
 }
 
 function now(): string {

@@ -17,6 +17,7 @@ import { commandRuns, type CommandRuns, FAULT_EPIC, faultEpic } from './fault-ep
 import { describeRun } from './invariants';
 import { MirrorWatcher, type WatchReport } from './mirror-watch';
 import { WorkerPool } from './workers';
+import { epicWorkflow } from '../../../src/workflows/epic';
 
 export interface FaultContext {
   workspace: string;
@@ -64,7 +65,7 @@ export async function runFaultEpic(name: string, opts: { workers: number }, inje
     const spec = faultEpic(workspace);
     watcher.start();
     const startedAt = Date.now();
-    handle = await client.workflow.start('epicWorkflow', {
+    handle = await client.workflow.start(epicWorkflow, {
       taskQueue,
       workflowId: ids.epic(FAULT_EPIC),
       args: [spec],

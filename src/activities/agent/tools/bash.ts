@@ -24,18 +24,12 @@ export const bashTool = defineTool({
     `timeout is in milliseconds (default ${BASH_DEFAULT_TIMEOUT_MS}, max ${BASH_MAX_TIMEOUT_MS}). ` +
     'stdout and stderr are returned together; long output is truncated in the middle. A non-zero exit status is reported as an error. ' +
     'Background processes are killed when the command returns. The environment has no credentials.',
-  inputSchema: {
-    type: 'object',
-    properties: {
-      command: { type: 'string', description: 'The command to run' },
-      timeout: { type: 'integer', minimum: 1, maximum: BASH_MAX_TIMEOUT_MS, description: 'Time limit in milliseconds' },
-    },
-    required: ['command'],
-  },
   parse: z.object({
-    command: z.string().min(1),
-    timeout: z.number().int().min(1).optional(),
-    description: z.string().optional(),
+    command: z.string().min(1).describe('The command to run'),
+    // A longer timeout is cut to the maximum rather than refused; the model is told the maximum.
+    timeout: z.number().int().min(1).optional().meta({ maximum: BASH_MAX_TIMEOUT_MS }).describe('Time limit in milliseconds'),
+    // Claude Code's Bash takes one; accepted and not used.
+    description: z.string().optional().describe('What the command does, in a few words'),
   }),
   async run({ command, timeout }, ctx) {
     const limitMs = Math.max(1, Math.min(timeout ?? BASH_DEFAULT_TIMEOUT_MS, BASH_MAX_TIMEOUT_MS, ctx.remainingMs()));

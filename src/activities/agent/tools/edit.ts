@@ -16,21 +16,11 @@ export const editTool = defineTool({
   description:
     'Replaces old_string with new_string in a workspace file (exact text, whitespace included). old_string must occur exactly once ' +
     'unless replace_all is true. Read the file first so old_string matches.',
-  inputSchema: {
-    type: 'object',
-    properties: {
-      file_path: { type: 'string', description: 'Path of the file to modify' },
-      old_string: { type: 'string', description: 'The exact text to replace' },
-      new_string: { type: 'string', description: 'The text to replace it with (must differ from old_string)' },
-      replace_all: { type: 'boolean', description: 'Replace every occurrence (default false)' },
-    },
-    required: ['file_path', 'old_string', 'new_string'],
-  },
   parse: z.object({
-    file_path: z.string().min(1),
-    old_string: z.string().min(1),
-    new_string: z.string(),
-    replace_all: z.boolean().optional(),
+    file_path: z.string().min(1).describe('Path of the file to modify'),
+    old_string: z.string().min(1).describe('The exact text to replace'),
+    new_string: z.string().describe('The text to replace it with (must differ from old_string)'),
+    replace_all: z.boolean().optional().describe('Replace every occurrence (default false)'),
   }),
   async run({ file_path, old_string, new_string, replace_all }, ctx) {
     const abs = await resolveInWorkspace(ctx.workspace, file_path);

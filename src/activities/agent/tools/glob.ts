@@ -15,15 +15,10 @@ export const globTool = defineTool({
   description:
     'Finds files by glob pattern (e.g. "**/*.ts", "src/**/index.{js,ts}") under path (default: the workspace root). ' +
     `Returns workspace-relative paths, most recently modified first, at most ${MAX_RESULTS}. Skips .git and node_modules.`,
-  inputSchema: {
-    type: 'object',
-    properties: {
-      pattern: { type: 'string', description: 'Glob pattern, relative to path' },
-      path: { type: 'string', description: 'Directory to search in (default: workspace root)' },
-    },
-    required: ['pattern'],
-  },
-  parse: z.object({ pattern: z.string().min(1), path: z.string().min(1).optional() }),
+  parse: z.object({
+    pattern: z.string().min(1).describe('Glob pattern, relative to path'),
+    path: z.string().min(1).optional().describe('Directory to search in (default: workspace root)'),
+  }),
   async run({ pattern, path: dir }, ctx) {
     if (path.isAbsolute(pattern) || pattern.split('/').includes('..')) {
       throw new ToolError('pattern must be relative and must not contain ".."; use path to choose the directory');

@@ -26,22 +26,11 @@ export const grepTool = defineTool({
     'Searches file contents with a regular expression (JavaScript syntax) under path (a file or directory, default: the workspace root). ' +
     'glob filters files (e.g. "*.ts"; matched against the file name, or the relative path if it contains "/"). "-i": case-insensitive. ' +
     'output_mode: "files_with_matches" (default), "content" (matching lines as path:line:text) or "count".',
-  inputSchema: {
-    type: 'object',
-    properties: {
-      pattern: { type: 'string', description: 'Regular expression to search for' },
-      path: { type: 'string', description: 'File or directory to search (default: workspace root)' },
-      glob: { type: 'string', description: 'Glob that file names must match, e.g. "*.ts"' },
-      '-i': { type: 'boolean', description: 'Case-insensitive search' },
-      output_mode: { type: 'string', enum: ['content', 'files_with_matches', 'count'] },
-    },
-    required: ['pattern'],
-  },
   parse: z.object({
-    pattern: z.string().min(1),
-    path: z.string().min(1).optional(),
-    glob: z.string().min(1).optional(),
-    '-i': z.boolean().optional(),
+    pattern: z.string().min(1).describe('Regular expression to search for'),
+    path: z.string().min(1).optional().describe('File or directory to search (default: workspace root)'),
+    glob: z.string().min(1).optional().describe('Glob that file names must match, e.g. "*.ts"'),
+    '-i': z.boolean().optional().describe('Case-insensitive search'),
     output_mode: z.enum(['content', 'files_with_matches', 'count']).optional(),
   }),
   async run(input, ctx) {

@@ -15,19 +15,11 @@ export const readTool = defineTool({
   description:
     'Reads a file from the workspace. file_path may be relative to the workspace or absolute (inside it). ' +
     `Returns up to ${DEFAULT_LINES} lines by default, numbered from 1; use offset (first line, 1-based) and limit (line count) for long files.`,
-  inputSchema: {
-    type: 'object',
-    properties: {
-      file_path: { type: 'string', description: 'Path of the file to read' },
-      offset: { type: 'integer', minimum: 1, description: 'Line number to start reading from (1-based)' },
-      limit: { type: 'integer', minimum: 1, description: 'Number of lines to read' },
-    },
-    required: ['file_path'],
-  },
   parse: z.object({
-    file_path: z.string().min(1),
-    offset: z.number().int().min(0).optional(),
-    limit: z.number().int().min(1).optional(),
+    file_path: z.string().min(1).describe('Path of the file to read'),
+    // 0 is taken as 1 (the first line), as before: the check is what the tool accepts.
+    offset: z.number().int().min(0).optional().describe('Line number to start reading from (1-based)'),
+    limit: z.number().int().min(1).optional().describe('Number of lines to read'),
   }),
   async run({ file_path, offset, limit }, ctx) {
     const abs = await resolveInWorkspace(ctx.workspace, file_path);

@@ -1,9 +1,10 @@
 /**
  * What every tool is: a definition the model sees (Claude Code's names and inputs), an input
- * schema we check before running, and a run function confined to the workspace.
+ * schema we check before running, and a run function confined to the workspace. The JSON Schema
+ * the model is offered is derived from the zod schema that checks the input, so the two agree.
  */
 import type Anthropic from '@anthropic-ai/sdk';
-import type { z } from 'zod';
+import { z } from 'zod';
 import { ToolError } from './tool-error';
 
 export interface ToolContext {
@@ -19,16 +20,37 @@ export interface ToolContext {
   changedFiles: Set<string>;
 }
 
-export interface AgentTool<S extends z.ZodType = z.ZodType> {
+/** A tool as written: its input is a zod object, each field `.describe()`d for the model. */
+export interface ToolSpec<S extends z.ZodType = z.ZodType> {
   name: string;
   description: string;
-  inputSchema: Anthropic.Tool.InputSchema;
   parse: S;
   run(input: z.infer<S>, ctx: ToolContext): Promise<string>;
 }
 
-export function defineTool<S extends z.ZodType>(tool: AgentTool<S>): AgentTool<S> {
-  return tool;
+export interface AgentTool<S extends z.ZodType = z.ZodType> extends ToolSpec<S> {
+  /** What the model is offered: `parse` as JSON Schema (offeredSchema). */
+  inputSchema: Anthropic.Tool.InputSchema;
+}
+
+export function defineTool<S extends z.ZodType>(tool: ToolSpec<S>): AgentTool<S> {
+  return { ...tool, inputSchema: offeredSchema(tool.parse) };
+}
+
+/**
+ * A zod input schema as the JSON Schema the model is offered: the input side (unknown keys are
+ * stripped, not refused, so no `additionalProperties: false`), without `$schema` and without the
+ * safe-integer bounds zod puts on every `.int()`, which tell the model nothing.
+ */
+export function offeredSchema(schema: z.ZodType): Anthropic.Tool.InputSchema {
+  const { $schema: _, ...json } = z.toJSONSchema(schema, {
+    io: 'input',
+    override: ({ jsonSchema: s }) => {
+      if (s.minimum === Number.MIN_SAFE_INTEGER) delete s.minimum;
+      if (s.maximum === Number.MAX_SAFE_INTEGER) delete s.maximum;
+    },
+  });
+  return json as Anthropic.Tool.InputSchema;
 }
 
 /** Cap on a tool result sent back to the model; larger results are cut and say so. */

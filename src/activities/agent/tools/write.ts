@@ -16,15 +16,10 @@ export const writeTool = defineTool({
   description:
     'Writes a file in the workspace, creating parent directories as needed and replacing any existing file. ' +
     'file_path may be relative to the workspace or absolute (inside it). Prefer Edit for small changes to existing files.',
-  inputSchema: {
-    type: 'object',
-    properties: {
-      file_path: { type: 'string', description: 'Path of the file to write' },
-      content: { type: 'string', description: 'The full content of the file' },
-    },
-    required: ['file_path', 'content'],
-  },
-  parse: z.object({ file_path: z.string().min(1), content: z.string() }),
+  parse: z.object({
+    file_path: z.string().min(1).describe('Path of the file to write'),
+    content: z.string().describe('The full content of the file'),
+  }),
   async run({ file_path, content }, ctx) {
     const abs = await resolveInWorkspace(ctx.workspace, file_path);
     const rel = toRelative(ctx.workspace, abs);
