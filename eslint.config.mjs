@@ -8,7 +8,16 @@ import globals from 'globals';
 import { builtinModules } from 'node:module';
 
 export default tseslint.config(
-  { ignores: ['lib/**', 'node_modules/**', 'bench/tmp/**', 'tests/replay/histories/**', 'tests/replay/archive/**', 'demo-workspace/**'] },
+  {
+    ignores: [
+      'lib/**',
+      'node_modules/**',
+      'bench/tmp/**',
+      'tests/replay/histories/**',
+      'tests/replay/archive/**',
+      'demo-workspace/**',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -18,7 +27,10 @@ export default tseslint.config(
       'import-x/no-cycle': ['error', { ignoreExternal: true }],
       // `any` is used deliberately at SDK boundaries (failure causes, activity generics).
       '@typescript-eslint/no-explicit-any': 'off',
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' }],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' },
+      ],
       // Control characters are matched on purpose: ANSI colour codes, binary input, NUL bytes.
       'no-control-regex': 'off',
     },
@@ -35,8 +47,13 @@ export default tseslint.config(
       'no-restricted-imports': [
         'error',
         {
-          paths: builtinModules.map((name) => ({ name, message: 'workflow code must not use Node built-ins: do the I/O in an activity' })),
-          patterns: [{ group: ['node:*'], message: 'workflow code must not use Node built-ins: do the I/O in an activity' }],
+          paths: builtinModules.map((name) => ({
+            name,
+            message: 'workflow code must not use Node built-ins: do the I/O in an activity',
+          })),
+          patterns: [
+            { group: ['node:*'], message: 'workflow code must not use Node built-ins: do the I/O in an activity' },
+          ],
         },
       ],
     },

@@ -13,9 +13,14 @@ import type { TaskRunInput } from '../src/domain/types';
 
 /** Runs every input at once into `workspace` (instead of the one Temporal used); returns wall ms. */
 export async function promiseAllBaseline(inputs: TaskRunInput[], workspace: string): Promise<number> {
-  for (const sub of ['cache/agent-outputs', 'cache/logs']) fs.mkdirSync(path.join(workspace, CLAUDE_DIR, sub), { recursive: true });
+  for (const sub of ['cache/agent-outputs', 'cache/logs'])
+    fs.mkdirSync(path.join(workspace, CLAUDE_DIR, sub), { recursive: true });
   const calls = inputs.map((input) => ({
-    env: new MockActivityEnvironment({ activityType: 'runAgentTask', startToCloseTimeoutMs: input.timeoutMs, heartbeatTimeoutMs: 30_000 }),
+    env: new MockActivityEnvironment({
+      activityType: 'runAgentTask',
+      startToCloseTimeoutMs: input.timeoutMs,
+      heartbeatTimeoutMs: 30_000,
+    }),
     input: { ...input, ctx: { ...input.ctx, workspace } },
   }));
   const started = performance.now();

@@ -44,7 +44,13 @@ export async function startBenchEnv(opts: { keep?: boolean; log: (m: string) => 
     else opts.log(`kept ${dir}`);
   };
   try {
-    server = await startDevServer({ binary, dbFile: path.join(dir, 'temporal.sqlite'), logFile: path.join(dir, 'server.log'), port: await freePort(), headless: true });
+    server = await startDevServer({
+      binary,
+      dbFile: path.join(dir, 'temporal.sqlite'),
+      logFile: path.join(dir, 'server.log'),
+      port: await freePort(),
+      headless: true,
+    });
     opts.log(`dev server on ${server.address} (SQLite ${path.join(dir, 'temporal.sqlite')})`);
     const taskQueue = `bench-${Date.now().toString(36)}`;
     worker = await WorkerProcess.start({ address: server.address, taskQueue, logFile: path.join(dir, 'worker.log') });
@@ -102,20 +108,32 @@ export class WorkerProcess {
 
   static async start(opts: { address: string; taskQueue: string; logFile: string }): Promise<WorkerProcess> {
     const cli = path.join(REPO, 'bin', 'phaseflow.js');
-    if (!fs.existsSync(path.join(REPO, 'lib', 'cli', 'main.js'))) throw new Error(`lib/ is not built; run \`npm run build\` first (npm run bench does)`);
+    if (!fs.existsSync(path.join(REPO, 'lib', 'cli', 'main.js')))
+      throw new Error(`lib/ is not built; run \`npm run build\` first (npm run bench does)`);
     // PHASEFLOW_BENCH_WORKER_NODE_ARGS: extra node flags for the worker only, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
     // The worker runs as the Dockerfile runs it (NODE_OPTIONS=--max-old-space-size=256) unless told otherwise.
-    const nodeArgs = (process.env.PHASEFLOW_BENCH_WORKER_NODE_ARGS ?? '--max-old-space-size=256').split(' ').filter(Boolean);
+    const nodeArgs = (process.env.PHASEFLOW_BENCH_WORKER_NODE_ARGS ?? '--max-old-space-size=256')
+      .split(' ')
+      .filter(Boolean);
     const child = spawn(process.execPath, [...nodeArgs, cli, 'worker', '--log-file', opts.logFile], {
       cwd: REPO,
-      env: { ...process.env, TEMPORAL_ADDRESS: opts.address, TEMPORAL_NAMESPACE: 'default', PHASEFLOW_TASK_QUEUE: opts.taskQueue, PHASEFLOW_LOG_LEVEL: 'warn' },
+      env: {
+        ...process.env,
+        TEMPORAL_ADDRESS: opts.address,
+        TEMPORAL_NAMESPACE: 'default',
+        PHASEFLOW_TASK_QUEUE: opts.taskQueue,
+        PHASEFLOW_LOG_LEVEL: 'warn',
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const w = new WorkerProcess(child);
     // The CLI prints one line once the worker is created (workflow bundle built, about to poll).
     await new Promise<void>((resolve, reject) => {
       let out = '';
-      const timer = setTimeout(() => reject(new Error(`worker did not start within 120 s; stderr: ${w.stderrTail.join('')}`)), 120_000);
+      const timer = setTimeout(
+        () => reject(new Error(`worker did not start within 120 s; stderr: ${w.stderrTail.join('')}`)),
+        120_000,
+      );
       child.stdout!.on('data', (c: Buffer) => {
         out += c.toString('utf8');
         if (out.includes('phaseflow worker on')) {
@@ -150,7 +168,10 @@ export class WorkerProcess {
   }
 
   assertAlive(): void {
-    if (this.exited !== undefined) throw new Error(`the bench worker (pid ${this.pid}) exited (${this.exited}); stderr: ${this.stderrTail.join('')}`);
+    if (this.exited !== undefined)
+      throw new Error(
+        `the bench worker (pid ${this.pid}) exited (${this.exited}); stderr: ${this.stderrTail.join('')}`,
+      );
   }
 
   async stop(): Promise<void> {

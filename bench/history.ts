@@ -41,10 +41,12 @@ export function workflowSpanMs(runs: FetchedHistory | FetchedHistory[]): number 
   const all = Array.isArray(runs) ? runs : [runs];
   const id = all[0]?.workflowId;
   for (const h of all) {
-    if (!h.events[0]?.workflowExecutionStartedEventAttributes) throw new Error(`${id}: history does not begin with WorkflowExecutionStarted`);
+    if (!h.events[0]?.workflowExecutionStartedEventAttributes)
+      throw new Error(`${id}: history does not begin with WorkflowExecutionStarted`);
   }
   const done = all.filter((h) => h.events[h.events.length - 1]?.workflowExecutionCompletedEventAttributes);
-  if (done.length !== 1) throw new Error(`${id}: ${done.length} of its ${all.length} run(s) completed, expected exactly one`);
+  if (done.length !== 1)
+    throw new Error(`${id}: ${done.length} of its ${all.length} run(s) completed, expected exactly one`);
   return at(done[0].events[done[0].events.length - 1]) - Math.min(...all.map((h) => at(h.events[0])));
 }
 
@@ -65,7 +67,12 @@ export function activities(h: FetchedHistory): ActivityRecord[] {
     const sched = e.activityTaskScheduledEventAttributes;
     if (sched) {
       const p = sched.input?.payloads?.[0];
-      byId.set(Number(e.eventId), { type: sched.activityType?.name ?? '', scheduledAt: at(e), input: p ? defaultPayloadConverter.fromPayload(p as never) : undefined, resultBytes: 0 });
+      byId.set(Number(e.eventId), {
+        type: sched.activityType?.name ?? '',
+        scheduledAt: at(e),
+        input: p ? defaultPayloadConverter.fromPayload(p as never) : undefined,
+        resultBytes: 0,
+      });
       continue;
     }
     const started = e.activityTaskStartedEventAttributes;
@@ -94,7 +101,11 @@ export function activitySpan(h: FetchedHistory, type: string): { ms: number; cou
   if (open.length) throw new Error(`${h.workflowId}: ${open.length} ${type} activities did not complete`);
   const first = Math.min(...acts.map((a) => a.scheduledAt));
   const last = Math.max(...acts.map((a) => a.completedAt!));
-  return { ms: last - first, count: acts.length, maxConcurrent: maxOverlap(acts.map((a) => ({ start: a.startedAt ?? a.scheduledAt, end: a.completedAt! }))) };
+  return {
+    ms: last - first,
+    count: acts.length,
+    maxConcurrent: maxOverlap(acts.map((a) => ({ start: a.startedAt ?? a.scheduledAt, end: a.completedAt! }))),
+  };
 }
 
 /** First child workflow initiated → last child completed (a plan's phases, say). */
@@ -131,10 +142,19 @@ export function phaseBreakdown(plans: { plan: FetchedHistory; phases: FetchedHis
     });
   });
   const med = (key: keyof (typeof rows)[number]) => {
-    const s = rows.map((r) => r[key]).filter(Number.isFinite).sort((a, b) => a - b);
+    const s = rows
+      .map((r) => r[key])
+      .filter(Number.isFinite)
+      .sort((a, b) => a - b);
     return s.length ? s[Math.floor(s.length / 2)] : NaN;
   };
-  return { childStartMs: med('childStartMs'), firstWorkflowTaskMs: med('firstWorkflowTaskMs'), tasksMs: med('tasksMs'), closeMs: med('closeMs'), planTurnMs: med('planTurnMs') };
+  return {
+    childStartMs: med('childStartMs'),
+    firstWorkflowTaskMs: med('firstWorkflowTaskMs'),
+    tasksMs: med('tasksMs'),
+    closeMs: med('closeMs'),
+    planTurnMs: med('planTurnMs'),
+  };
 }
 
 /** Largest number of intervals open at once (an end at t comes before a start at t). */
@@ -175,13 +195,20 @@ async function listRuns(client: Client, query: string, expected: number, timeout
     }
     const ids = new Set(runs.map((r) => r.workflowId)).size;
     if (ids >= expected && running === 0) return runs;
-    if (Date.now() > deadline) throw new Error(`visibility (${query}) lists ${ids} workflows, ${running} running; expected ${expected}, all closed`);
+    if (Date.now() > deadline)
+      throw new Error(
+        `visibility (${query}) lists ${ids} workflows, ${running} running; expected ${expected}, all closed`,
+      );
     await new Promise((r) => setTimeout(r, 500));
   }
 }
 
 /** Fetches many histories, a few at a time. */
-export async function fetchHistories(client: Client, runs: (Execution | string)[], concurrency = 8): Promise<FetchedHistory[]> {
+export async function fetchHistories(
+  client: Client,
+  runs: (Execution | string)[],
+  concurrency = 8,
+): Promise<FetchedHistory[]> {
   const out: FetchedHistory[] = new Array(runs.length);
   let next = 0;
   await Promise.all(
@@ -189,7 +216,8 @@ export async function fetchHistories(client: Client, runs: (Execution | string)[
       while (next < runs.length) {
         const i = next++;
         const r = runs[i];
-        out[i] = typeof r === 'string' ? await fetchHistory(client, r) : await fetchHistory(client, r.workflowId, r.runId);
+        out[i] =
+          typeof r === 'string' ? await fetchHistory(client, r) : await fetchHistory(client, r.workflowId, r.runId);
       }
     }),
   );

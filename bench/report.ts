@@ -109,7 +109,10 @@ export function readResults(file: string): ResultsFile | undefined {
   } catch (err) {
     throw new Error(`${file}: not JSON (${(err as Error).message}); move it away or give another --out`);
   }
-  const entryProblem = ([key, e]: [string, Partial<ResultEntry>]) => (!e?.machine || !e.options || !Array.isArray(e.figures) ? `entry "${key}" lacks machine, options or figures` : undefined);
+  const entryProblem = ([key, e]: [string, Partial<ResultEntry>]) =>
+    !e?.machine || !e.options || !Array.isArray(e.figures)
+      ? `entry "${key}" lacks machine, options or figures`
+      : undefined;
   const problem =
     typeof parsed !== 'object' || parsed === null
       ? 'not an object'
@@ -118,7 +121,10 @@ export function readResults(file: string): ResultsFile | undefined {
         : typeof parsed.scenarios !== 'object' || parsed.scenarios === null
           ? 'no "scenarios"'
           : Object.entries(parsed.scenarios).map(entryProblem).find(Boolean);
-  if (problem) throw new Error(`${file}: not a bench results file of this layout (${problem}); move it away or give another --out`);
+  if (problem)
+    throw new Error(
+      `${file}: not a bench results file of this layout (${problem}); move it away or give another --out`,
+    );
   return parsed as ResultsFile;
 }
 
@@ -126,10 +132,18 @@ export function readResults(file: string): ResultsFile | undefined {
  * Writes this run's entries into `file`; the entries it did not measure (other scenarios under
  * `--only`, other scale shapes) stay as they were. Returns what was written.
  */
-export function writeResults(file: string, run: { machine: Machine; options: Record<string, unknown>; entries: Record<string, Omit<ResultEntry, 'machine'>> }): ResultsFile {
+export function writeResults(
+  file: string,
+  run: { machine: Machine; options: Record<string, unknown>; entries: Record<string, Omit<ResultEntry, 'machine'>> },
+): ResultsFile {
   const out: ResultsFile = {
     note: NOTE,
-    lastRun: { date: run.machine.date, gitCommit: run.machine.gitCommit, wrote: Object.keys(run.entries), options: run.options },
+    lastRun: {
+      date: run.machine.date,
+      gitCommit: run.machine.gitCommit,
+      wrote: Object.keys(run.entries),
+      options: run.options,
+    },
     scenarios: { ...readResults(file)?.scenarios },
   };
   for (const [key, e] of Object.entries(run.entries)) out.scenarios[key] = { ...e, machine: run.machine };
@@ -140,10 +154,16 @@ export function writeResults(file: string, run: { machine: Machine; options: Rec
 
 /** The table printed at the end: figure, measured, target, pass/fail. */
 export function table(figures: Figure[]): string {
-  const rows = figures.map((f) => [f.label, `${fmt(f.value)} ${f.unit}`.trim(), f.target ? `${f.target.op} ${fmt(f.target.value)} ${f.unit}`.trim() : '', f.pass === undefined ? 'info' : f.pass ? 'PASS' : 'FAIL']);
+  const rows = figures.map((f) => [
+    f.label,
+    `${fmt(f.value)} ${f.unit}`.trim(),
+    f.target ? `${f.target.op} ${fmt(f.target.value)} ${f.unit}`.trim() : '',
+    f.pass === undefined ? 'info' : f.pass ? 'PASS' : 'FAIL',
+  ]);
   const head = ['figure', 'measured', 'target', 'result'];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
+  const line = (cells: string[]) =>
+    cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
   return [line(head), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
 }
 

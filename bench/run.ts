@@ -57,9 +57,14 @@ function options(argv: string[]) {
   if (values.help) return undefined;
   const names = (values.only ?? []).flatMap((o) => o.split(',')).filter(Boolean);
   const unknown = names.filter((n) => !SCENARIOS.some((s) => s.name === n));
-  if (unknown.length) throw new UsageError(`--only: unknown scenario ${unknown.join(', ')}; expected ${SCENARIOS.map((s) => s.name).join(', ')}`);
-  if (values.only && !names.length) throw new UsageError(`--only: no scenario named; expected ${SCENARIOS.map((s) => s.name).join(', ')}`);
-  if (!/^\d+$/.test(values.repeat!) || Number(values.repeat) < 1) throw new UsageError(`--repeat: expected a positive integer, got "${values.repeat}"`);
+  if (unknown.length)
+    throw new UsageError(
+      `--only: unknown scenario ${unknown.join(', ')}; expected ${SCENARIOS.map((s) => s.name).join(', ')}`,
+    );
+  if (values.only && !names.length)
+    throw new UsageError(`--only: no scenario named; expected ${SCENARIOS.map((s) => s.name).join(', ')}`);
+  if (!/^\d+$/.test(values.repeat!) || Number(values.repeat) < 1)
+    throw new UsageError(`--repeat: expected a positive integer, got "${values.repeat}"`);
   const fromEnv = values.scale === undefined && !!process.env.PHASEFLOW_BENCH_SCALE;
   const scaleName = values.scale ?? (process.env.PHASEFLOW_BENCH_SCALE || 'full');
   let shape;
@@ -98,7 +103,14 @@ async function main(): Promise<void> {
   try {
     // A first epic bundles nothing new but warms the worker (JIT, workflow isolates, connections).
     const warm = `bench-warmup-${runId}`;
-    await env.runEpic(benchEpic({ slug: warm, workspace: env.workspace(warm), shape: { roadmaps: 1, plans: 1, phases: 2, tasks: 4 }, durationMs: 0 }));
+    await env.runEpic(
+      benchEpic({
+        slug: warm,
+        workspace: env.workspace(warm),
+        shape: { roadmaps: 1, plans: 1, phases: 2, tasks: 4 },
+        durationMs: 0,
+      }),
+    );
     for (const s of opts.scenarios) {
       log(`scenario ${s.name}`);
       env.worker.assertAlive();
@@ -107,7 +119,13 @@ async function main(): Promise<void> {
       const r = await s.run({ env, runId, repeat: opts.repeat, scale: opts.scale, log });
       entries[resultKey(s.name, opts.scale)] = {
         scenario: s.name,
-        options: Object.fromEntries(s.uses.map((u) => (u === 'repeat' ? ['repeat', opts.repeat] : ['scale', { name: opts.scaleName, shape: shapeText(opts.scale) }]))),
+        options: Object.fromEntries(
+          s.uses.map((u) =>
+            u === 'repeat'
+              ? ['repeat', opts.repeat]
+              : ['scale', { name: opts.scaleName, shape: shapeText(opts.scale) }],
+          ),
+        ),
         ...r,
         measuredAt: new Date().toISOString(),
         durationS: Math.round((performance.now() - started) / 100) / 10,
@@ -120,14 +138,22 @@ async function main(): Promise<void> {
   }
   const written = writeResults(opts.out, {
     machine: machineInfo(REPO, env.binary),
-    options: { only: opts.scenarios.map((s) => s.name), scale: { name: opts.scaleName, shape: shapeText(opts.scale) }, repeat: opts.repeat },
+    options: {
+      only: opts.scenarios.map((s) => s.name),
+      scale: { name: opts.scaleName, shape: shapeText(opts.scale) },
+      repeat: opts.repeat,
+    },
     entries,
   });
   const judged = figures.filter((f) => f.pass !== undefined);
   const kept = Object.keys(written.scenarios).filter((k) => !(k in entries));
   console.log(table(figures));
-  console.log(`\n${judged.filter((f) => f.pass).length} of ${judged.length} targets met; every figure and how it was measured: ${path.relative(process.cwd(), opts.out)}`);
-  console.log(`  written: ${Object.keys(entries).join(', ')}${kept.length ? `; kept from earlier runs: ${kept.join(', ')}` : ''}`);
+  console.log(
+    `\n${judged.filter((f) => f.pass).length} of ${judged.length} targets met; every figure and how it was measured: ${path.relative(process.cwd(), opts.out)}`,
+  );
+  console.log(
+    `  written: ${Object.keys(entries).join(', ')}${kept.length ? `; kept from earlier runs: ${kept.join(', ')}` : ''}`,
+  );
 }
 
 main().then(

@@ -53,7 +53,10 @@ export function benchEpic(o: EpicOptions): EpicSpec {
             tasks: range(shape.tasks).map((t) => ({
               id: `${h}.${t}`,
               description: `task ${h}.${t}`,
-              dryRun: { durationMs: o.durationMs, ...(o.outputBytes !== undefined ? { outputBytes: o.outputBytes } : {}) },
+              dryRun: {
+                durationMs: o.durationMs,
+                ...(o.outputBytes !== undefined ? { outputBytes: o.outputBytes } : {}),
+              },
             })),
           })),
         })),
@@ -87,7 +90,8 @@ export function parseShape(text: string): Shape {
   const m = /^(\d+)x(\d+)x(\d+)x(\d+)$/.exec(text);
   if (!m) throw new Error(`--scale: expected "small", "full" or RxPxHxT such as 2x2x2x10, got "${text}"`);
   const [roadmaps, plans, phases, tasks] = m.slice(1).map(Number);
-  if ([roadmaps, plans, phases, tasks].some((n) => n < 1)) throw new Error(`--scale ${text}: every count must be at least 1`);
+  if ([roadmaps, plans, phases, tasks].some((n) => n < 1))
+    throw new Error(`--scale ${text}: every count must be at least 1`);
   return { roadmaps, plans, phases, tasks };
 }
 

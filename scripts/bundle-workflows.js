@@ -6,7 +6,10 @@ const path = require('node:path');
 const { bundleWorkflowCode } = require('@temporalio/worker');
 
 const lib = path.join(__dirname, '..', 'lib');
-bundleWorkflowCode({ workflowsPath: path.join(lib, 'workflows'), logger: { trace() {}, debug() {}, info() {}, warn: console.warn, error: console.error, log() {} } })
+bundleWorkflowCode({
+  workflowsPath: path.join(lib, 'workflows'),
+  logger: { trace() {}, debug() {}, info() {}, warn: console.warn, error: console.error, log() {} },
+})
   .then(({ code }) => {
     fs.writeFileSync(path.join(lib, 'workflow-bundle.js'), code);
     console.log(`workflow bundle: lib/workflow-bundle.js (${(code.length / 1e6).toFixed(1)} MB)`);

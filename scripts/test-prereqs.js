@@ -38,12 +38,43 @@ const OTHER_PROGRAMS = {
  */
 const BASE_SYSTEM = [
   // builtins (sh and bash; the scan skips keywords such as if/while/do)
-  'cd', 'command', 'echo', 'exec', 'exit', 'export', 'false', 'kill', 'printf', 'pwd', 'read', 'set',
-  'shift', 'test', 'trap', 'true', 'ulimit', 'umask', 'wait',
+  'cd',
+  'command',
+  'echo',
+  'exec',
+  'exit',
+  'export',
+  'false',
+  'kill',
+  'printf',
+  'pwd',
+  'read',
+  'set',
+  'shift',
+  'test',
+  'trap',
+  'true',
+  'ulimit',
+  'umask',
+  'wait',
   // shells and node
-  'sh', 'bash', 'node',
+  'sh',
+  'bash',
+  'node',
   // coreutils, grep, libc-bin
-  'cat', 'env', 'getconf', 'grep', 'head', 'ln', 'ls', 'mkdir', 'mkfifo', 'sleep', 'touch', 'tr', 'wc',
+  'cat',
+  'env',
+  'getconf',
+  'grep',
+  'head',
+  'ln',
+  'ls',
+  'mkdir',
+  'mkfifo',
+  'sleep',
+  'touch',
+  'tr',
+  'wc',
 ];
 
 const SKIP_BROWSER = process.env.PHASEFLOW_SKIP_BROWSER === '1';
@@ -64,7 +95,12 @@ function onPath(name) {
 /** chromium the way tests/webui finds it. */
 function hasChromium() {
   const env = process.env.PHASEFLOW_CHROMIUM;
-  return Boolean((env && fs.existsSync(env)) || fs.existsSync('/usr/bin/chromium') || onPath('chromium') || onPath('chromium-browser'));
+  return Boolean(
+    (env && fs.existsSync(env)) ||
+    fs.existsSync('/usr/bin/chromium') ||
+    onPath('chromium') ||
+    onPath('chromium-browser'),
+  );
 }
 
 /** Debian packages with a program the tests use missing. */
@@ -104,13 +140,19 @@ function aptGet(prefix, args) {
 function installPackages(packages) {
   const prefix = aptPrefix();
   const install = `${prefix ?? 'sudo '}apt-get update && ${prefix ?? 'sudo '}apt-get install -y ${packages.join(' ')}`;
-  const skipHint = packages.includes('chromium') ? ' (or set PHASEFLOW_SKIP_BROWSER=1 to skip the browser test instead of installing chromium)' : '';
+  const skipHint = packages.includes('chromium')
+    ? ' (or set PHASEFLOW_SKIP_BROWSER=1 to skip the browser test instead of installing chromium)'
+    : '';
   if (!onPath('apt-get')) {
-    say(`the tests need the packages ${packages.join(', ')} and there is no apt-get here; install them with your package manager${skipHint}`);
+    say(
+      `the tests need the packages ${packages.join(', ')} and there is no apt-get here; install them with your package manager${skipHint}`,
+    );
     return false;
   }
   if (prefix === undefined) {
-    say(`the tests need ${packages.join(', ')} from apt, and installing needs root (or sudo without a password); run:\n\n    ${install}\n\nthen \`npm test\` again${skipHint}`);
+    say(
+      `the tests need ${packages.join(', ')} from apt, and installing needs root (or sudo without a password); run:\n\n    ${install}\n\nthen \`npm test\` again${skipHint}`,
+    );
     return false;
   }
   const started = Date.now();
@@ -139,7 +181,9 @@ async function ensureTemporal(checkOnly) {
   }
   const started = Date.now();
   if (onPath('go') && !process.env.PHASEFLOW_TEMPORAL_BIN) {
-    say(`no temporal CLI found: building it with Go into ${temporalCacheDir()}, once (4 to 5 minutes on a 2-core machine)`);
+    say(
+      `no temporal CLI found: building it with Go into ${temporalCacheDir()}, once (4 to 5 minutes on a 2-core machine)`,
+    );
   }
   try {
     const built = await findTemporalBinary();
@@ -153,7 +197,8 @@ async function ensureTemporal(checkOnly) {
 
 async function main() {
   const checkOnly = process.argv.includes('--check');
-  if (SKIP_BROWSER) say('!!! PHASEFLOW_SKIP_BROWSER=1: not checking for chromium; the Web UI browser test will be SKIPPED');
+  if (SKIP_BROWSER)
+    say('!!! PHASEFLOW_SKIP_BROWSER=1: not checking for chromium; the Web UI browser test will be SKIPPED');
   const missing = missingPackages();
   let ok = true;
   if (missing.length && checkOnly) {

@@ -8,7 +8,17 @@ import pino, { type Logger } from 'pino';
 import { secretValues } from './activities/secrets';
 import { redactSecrets } from './domain/secret-scan';
 
-const SECRET_KEYS = ['apiKey', 'api_key', 'authorization', 'Authorization', 'x-api-key', 'token', 'password', 'ANTHROPIC_API_KEY', 'GITHUB_TOKEN'];
+const SECRET_KEYS = [
+  'apiKey',
+  'api_key',
+  'authorization',
+  'Authorization',
+  'x-api-key',
+  'token',
+  'password',
+  'ANTHROPIC_API_KEY',
+  'GITHUB_TOKEN',
+];
 
 export function createLogger(opts: { name: string; file?: string; level?: string }): Logger {
   // An fd opened here, not a path pino opens later: a process that exits early (a failed start)
@@ -18,7 +28,15 @@ export function createLogger(opts: { name: string; file?: string; level?: string
     {
       name: opts.name,
       level: opts.level ?? process.env.PHASEFLOW_LOG_LEVEL ?? 'info',
-      redact: { paths: [...SECRET_KEYS, ...SECRET_KEYS.map((k) => `*.${k}`), '*.headers.authorization', '*.headers["x-api-key"]'], censor: '[redacted]' },
+      redact: {
+        paths: [
+          ...SECRET_KEYS,
+          ...SECRET_KEYS.map((k) => `*.${k}`),
+          '*.headers.authorization',
+          '*.headers["x-api-key"]',
+        ],
+        censor: '[redacted]',
+      },
       hooks: { streamWrite: redactSecretValues },
     },
     destination,

@@ -30,9 +30,13 @@ function setpriv(): string | null {
     const bin = findOnPath('setpriv');
     if (!bin) missingReason = 'no setpriv (util-linux) on PATH';
     else {
-      const r = spawnSync(bin, ['--pdeathsig', 'KILL', '--', '/bin/sh', '-c', 'exit 0'], { encoding: 'utf8', timeout: 5_000 });
+      const r = spawnSync(bin, ['--pdeathsig', 'KILL', '--', '/bin/sh', '-c', 'exit 0'], {
+        encoding: 'utf8',
+        timeout: 5_000,
+      });
       if (r.status === 0) setprivPath = bin;
-      else missingReason = `${bin} --pdeathsig does not work here: ${r.error?.message ?? (String(r.stderr).trim() || `exit ${r.status}`)}`;
+      else
+        missingReason = `${bin} --pdeathsig does not work here: ${r.error?.message ?? (String(r.stderr).trim() || `exit ${r.status}`)}`;
     }
   }
   return setprivPath;
@@ -47,7 +51,11 @@ export function parentDeathStatus(): string {
  * `file args...` with `signal` sent to it when this process dies, or as is where that is not
  * available. Only the direct child gets the signal.
  */
-export function withParentDeath(file: string, args: string[], signal: 'KILL' | 'TERM' | 'HUP'): { file: string; args: string[] } {
+export function withParentDeath(
+  file: string,
+  args: string[],
+  signal: 'KILL' | 'TERM' | 'HUP',
+): { file: string; args: string[] } {
   const bin = setpriv();
   return bin ? { file: bin, args: ['--pdeathsig', signal, '--', file, ...args] } : { file, args };
 }
@@ -79,13 +87,17 @@ export function groupDiesWithParent(file: string, args: string[]): { file: strin
 }
 
 export function findOnPath(name: string): string | undefined {
-  const dirs = `${process.env.PATH ?? ''}:/usr/bin:/bin:/usr/sbin:/sbin`.split(path.delimiter).filter((d) => path.isAbsolute(d));
-  return dirs.map((d) => path.join(d, name)).find((p) => {
-    try {
-      accessSync(p, constants.X_OK);
-      return true;
-    } catch {
-      return false;
-    }
-  });
+  const dirs = `${process.env.PATH ?? ''}:/usr/bin:/bin:/usr/sbin:/sbin`
+    .split(path.delimiter)
+    .filter((d) => path.isAbsolute(d));
+  return dirs
+    .map((d) => path.join(d, name))
+    .find((p) => {
+      try {
+        accessSync(p, constants.X_OK);
+        return true;
+      } catch {
+        return false;
+      }
+    });
 }

@@ -5,7 +5,14 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { DefaultLogger, type LogEntry, makeTelemetryFilterString, NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import {
+  DefaultLogger,
+  type LogEntry,
+  makeTelemetryFilterString,
+  NativeConnection,
+  Runtime,
+  Worker,
+} from '@temporalio/worker';
 import type { Logger } from 'pino';
 import * as activities from './activities';
 import { sandboxStatus } from './activities/sandbox';
@@ -67,7 +74,9 @@ const PREBUILT_BUNDLE = path.join(__dirname, 'workflow-bundle.js');
 
 export async function createWorker(opts: WorkerOptions): Promise<Worker> {
   const workflows =
-    !opts.workflowsPath && fs.existsSync(PREBUILT_BUNDLE) ? { workflowBundle: { codePath: PREBUILT_BUNDLE } } : { workflowsPath: opts.workflowsPath ?? require.resolve('./workflows') };
+    !opts.workflowsPath && fs.existsSync(PREBUILT_BUNDLE)
+      ? { workflowBundle: { codePath: PREBUILT_BUNDLE } }
+      : { workflowsPath: opts.workflowsPath ?? require.resolve('./workflows') };
   return Worker.create({
     connection: opts.connection,
     namespace: opts.namespace,
@@ -92,14 +101,26 @@ export async function workerCommand(opts: { concurrency?: number; logFile?: stri
   installRuntimeLogger(log);
   const sandbox = sandboxStatus();
   log.info({ sandbox, environScrub: { hidden: scrub.hidden.length, error: scrub.error } }, 'worker start-up');
-  if (sandbox.workspace === 'none') log.warn({ reason: sandbox.reason }, "no sandbox for the agents' Bash: commands run unconfined (only the file tools are confined)");
-  if (sandbox.diesWithWorker.startsWith('none')) log.warn({ reason: sandbox.diesWithWorker }, 'commands can outlive a killed worker (no setpriv --pdeathsig here)');
+  if (sandbox.workspace === 'none')
+    log.warn(
+      { reason: sandbox.reason },
+      "no sandbox for the agents' Bash: commands run unconfined (only the file tools are confined)",
+    );
+  if (sandbox.diesWithWorker.startsWith('none'))
+    log.warn({ reason: sandbox.diesWithWorker }, 'commands can outlive a killed worker (no setpriv --pdeathsig here)');
   const connection = await connectNative(config);
   try {
     const added = await ensureSearchAttributes(connection, config.namespace);
     if (added.length) log.info({ added }, 'registered search attributes');
-    const worker = await createWorker({ connection, namespace: config.namespace, taskQueue: config.taskQueue, maxConcurrentActivities: opts.concurrency });
-    console.log(`phaseflow worker on ${config.address} (namespace ${config.namespace}, task queue ${config.taskQueue}); Ctrl-C stops it.`);
+    const worker = await createWorker({
+      connection,
+      namespace: config.namespace,
+      taskQueue: config.taskQueue,
+      maxConcurrentActivities: opts.concurrency,
+    });
+    console.log(
+      `phaseflow worker on ${config.address} (namespace ${config.namespace}, task queue ${config.taskQueue}); Ctrl-C stops it.`,
+    );
     await worker.run();
   } finally {
     await connection.close();

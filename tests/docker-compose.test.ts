@@ -87,7 +87,10 @@ describe('Dockerfile', () => {
   });
 
   it('runs the worker', () => {
-    const cmd = dockerfile.split('\n').filter((l) => l.startsWith('CMD ')).pop();
+    const cmd = dockerfile
+      .split('\n')
+      .filter((l) => l.startsWith('CMD '))
+      .pop();
     assert.ok(cmd, 'has a CMD');
     assert.deepEqual(JSON.parse(cmd.slice(4)), ['node', 'bin/phaseflow.js', 'worker']);
   });

@@ -47,7 +47,8 @@ describe('findTemporalBinary', () => {
     for (const bad of [path.join(dir, 'missing'), notExecutable, dir]) {
       await assert.rejects(
         withEnv({ PHASEFLOW_TEMPORAL_BIN: bad }, () => findTemporalBinary(quiet)),
-        (err: Error) => err.message.includes(`PHASEFLOW_TEMPORAL_BIN=${bad}`) && /not an executable file/.test(err.message),
+        (err: Error) =>
+          err.message.includes(`PHASEFLOW_TEMPORAL_BIN=${bad}`) && /not an executable file/.test(err.message),
       );
     }
   });
@@ -58,7 +59,10 @@ describe('findTemporalBinary', () => {
     fs.symlinkSync(binary, path.join(pathDir, 'temporal'));
     const cacheHome = tempDir();
     const env = { PHASEFLOW_TEMPORAL_BIN: undefined, XDG_CACHE_HOME: cacheHome };
-    assert.equal(await withEnv({ ...env, PATH: pathDir }, () => findTemporalBinary(quiet)), path.join(pathDir, 'temporal'));
+    assert.equal(
+      await withEnv({ ...env, PATH: pathDir }, () => findTemporalBinary(quiet)),
+      path.join(pathDir, 'temporal'),
+    );
 
     const cached = path.join(cacheHome, 'phaseflow', 'bin', 'temporal');
     fs.mkdirSync(path.dirname(cached), { recursive: true });
@@ -122,8 +126,14 @@ describe('temporal dev server', () => {
     const fake = path.join(tempDir(), 'temporal');
     fs.writeFileSync(fake, '#!/bin/sh\necho "bind: address already in use" >&2\nexit 3\n', { mode: 0o755 });
     await assert.rejects(
-      startDevServer({ binary: fake, dbFile: path.join(tempDir(), 'x.sqlite'), port: await freePort(), headless: true }),
-      (err: Error) => /exited during startup \(code 3\)/.test(err.message) && err.message.includes('address already in use'),
+      startDevServer({
+        binary: fake,
+        dbFile: path.join(tempDir(), 'x.sqlite'),
+        port: await freePort(),
+        headless: true,
+      }),
+      (err: Error) =>
+        /exited during startup \(code 3\)/.test(err.message) && err.message.includes('address already in use'),
     );
   });
 
@@ -172,10 +182,11 @@ describe('search attributes', () => {
 describe('temporalConfig', () => {
   it('reads the environment, with defaults', () => {
     assert.deepEqual(temporalConfig({}), { address: '127.0.0.1:7233', namespace: 'default', taskQueue: 'phaseflow' });
-    assert.deepEqual(
-      temporalConfig({ TEMPORAL_ADDRESS: 'h:1', TEMPORAL_NAMESPACE: 'n', PHASEFLOW_TASK_QUEUE: 'q' }),
-      { address: 'h:1', namespace: 'n', taskQueue: 'q' },
-    );
+    assert.deepEqual(temporalConfig({ TEMPORAL_ADDRESS: 'h:1', TEMPORAL_NAMESPACE: 'n', PHASEFLOW_TASK_QUEUE: 'q' }), {
+      address: 'h:1',
+      namespace: 'n',
+      taskQueue: 'q',
+    });
   });
 });
 

@@ -23,18 +23,36 @@ export const context: Scenario = {
   async run({ env, runId }) {
     const slug = `bench-ctx-${runId}`;
     const workspace = env.workspace(slug);
-    await env.runEpic(benchEpic({ slug, workspace, shape: SHAPE, durationMs: 0, outputBytes: OUTPUT_BYTES, settings: { maxParallel: SHAPE.tasks } }));
+    await env.runEpic(
+      benchEpic({
+        slug,
+        workspace,
+        shape: SHAPE,
+        durationMs: 0,
+        outputBytes: OUTPUT_BYTES,
+        settings: { maxParallel: SHAPE.tasks },
+      }),
+    );
 
     const outDir = path.join(workspace, '.claude', 'cache', 'agent-outputs');
     const files = fs.readdirSync(outDir).filter((f) => f.endsWith('.json'));
-    if (files.length !== taskCount(SHAPE)) throw new Error(`context: ${files.length} details files in ${outDir}, expected ${taskCount(SHAPE)}`);
+    if (files.length !== taskCount(SHAPE))
+      throw new Error(`context: ${files.length} details files in ${outDir}, expected ${taskCount(SHAPE)}`);
     const produced = files.reduce((n, f) => n + fs.statSync(path.join(outDir, f)).size, 0);
 
     const histories = await fetchHistories(env.client, await listEpicRuns(env.client, slug, workflowCount(SHAPE)));
     const results = histories.flatMap((h) => activities(h).filter((a) => a.type === 'runAgentTask'));
     const resultBytes = results.reduce((n, a) => n + a.resultBytes, 0);
     const historyBytes = histories.reduce((n, h) => n + h.bytes, 0);
-    const markerHits = histories.reduce((n, h) => n + countOccurrences(Buffer.from(temporal.api.history.v1.History.encode({ events: h.events }).finish()), OUTPUT_MARKER), 0);
+    const markerHits = histories.reduce(
+      (n, h) =>
+        n +
+        countOccurrences(
+          Buffer.from(temporal.api.history.v1.History.encode({ events: h.events }).finish()),
+          OUTPUT_MARKER,
+        ),
+      0,
+    );
 
     return {
       figures: [
@@ -69,7 +87,12 @@ export const context: Scenario = {
         taskResultBytes: resultBytes,
         taskResultBytesEach: resultBytes / results.length,
         historyBytes,
-        perRun: histories.map((h) => ({ workflowId: h.workflowId, runId: h.runId, events: h.events.length, bytes: h.bytes })),
+        perRun: histories.map((h) => ({
+          workflowId: h.workflowId,
+          runId: h.runId,
+          events: h.events.length,
+          bytes: h.bytes,
+        })),
         outputMarkerHits: markerHits,
       },
     };

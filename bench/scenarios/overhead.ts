@@ -8,7 +8,17 @@
  */
 import { promiseAllBaseline } from '../baseline';
 import type { BenchEnv } from '../env';
-import { activities, activitySpan, childSpan, fetchHistories, fetchHistory, type FetchedHistory, fetchWorkflowRuns, phaseBreakdown, workflowSpanMs } from '../history';
+import {
+  activities,
+  activitySpan,
+  childSpan,
+  fetchHistories,
+  fetchHistory,
+  type FetchedHistory,
+  fetchWorkflowRuns,
+  phaseBreakdown,
+  workflowSpanMs,
+} from '../history';
 import { figure, median } from '../report';
 import { benchEpic, phaseId, planId } from '../specs';
 import type { TaskRunInput } from '../../src/domain/types';
@@ -19,25 +29,51 @@ const TASKS = 200;
 const MAX_CAP = 64;
 const PHASES = 50;
 
-const taskInputs = (hs: FetchedHistory[]) => hs.flatMap((h) => activities(h).filter((a) => a.type === 'runAgentTask').map((a) => a.input as TaskRunInput));
+const taskInputs = (hs: FetchedHistory[]) =>
+  hs.flatMap((h) =>
+    activities(h)
+      .filter((a) => a.type === 'runAgentTask')
+      .map((a) => a.input as TaskRunInput),
+  );
 
 async function perTask(env: BenchEnv, slug: string) {
-  const spec = benchEpic({ slug, workspace: env.workspace(slug), shape: { roadmaps: 1, plans: 1, phases: 1, tasks: TASKS }, durationMs: 0, settings: { maxParallel: MAX_CAP } });
+  const spec = benchEpic({
+    slug,
+    workspace: env.workspace(slug),
+    shape: { roadmaps: 1, plans: 1, phases: 1, tasks: TASKS },
+    durationMs: 0,
+    settings: { maxParallel: MAX_CAP },
+  });
   await env.runEpic(spec);
   const h = await fetchHistory(env.client, phaseId(slug, 1, 1, 1));
   const span = activitySpan(h, 'runAgentTask');
   const baselineMs = await promiseAllBaseline(taskInputs([h]), env.workspace(`${slug}-baseline`));
   const phaseMs = workflowSpanMs(h);
-  return { taskSpanMs: span.ms, phaseWorkflowMs: phaseMs, baselineMs, maxConcurrent: span.maxConcurrent, perTaskMs: (span.ms - baselineMs) / TASKS, perTaskPhaseWorkflowMs: (phaseMs - baselineMs) / TASKS };
+  return {
+    taskSpanMs: span.ms,
+    phaseWorkflowMs: phaseMs,
+    baselineMs,
+    maxConcurrent: span.maxConcurrent,
+    perTaskMs: (span.ms - baselineMs) / TASKS,
+    perTaskPhaseWorkflowMs: (phaseMs - baselineMs) / TASKS,
+  };
 }
 
 async function perPhase(env: BenchEnv, slug: string) {
-  const spec = benchEpic({ slug, workspace: env.workspace(slug), shape: { roadmaps: 1, plans: 1, phases: PHASES, tasks: 1 }, durationMs: 0 });
+  const spec = benchEpic({
+    slug,
+    workspace: env.workspace(slug),
+    shape: { roadmaps: 1, plans: 1, phases: PHASES, tasks: 1 },
+    durationMs: 0,
+  });
   await env.runEpic(spec);
   const plan = await fetchHistory(env.client, planId(slug, 1, 1));
   const epicMs = workflowSpanMs(await fetchWorkflowRuns(env.client, `epic/${slug}`));
   const span = childSpan(plan);
-  const phases = await fetchHistories(env.client, Array.from({ length: PHASES }, (_, i) => phaseId(slug, 1, 1, i + 1)));
+  const phases = await fetchHistories(
+    env.client,
+    Array.from({ length: PHASES }, (_, i) => phaseId(slug, 1, 1, i + 1)),
+  );
   const baselineMs = await promiseAllBaseline(taskInputs(phases), env.workspace(`${slug}-baseline`));
   const phaseWorkflowMs = phases.map(workflowSpanMs);
   return {
@@ -62,12 +98,18 @@ export const overhead: Scenario = {
     const phaseRuns = [];
     for (let i = 1; i <= repeat; i++) {
       const t = await perTask(env, `bench-ovt-${runId}-${i}`);
-      log(`  ${TASKS} zero-work tasks run ${i}: task span ${t.taskSpanMs} ms, Promise.all ${t.baselineMs.toFixed(1)} ms → ${t.perTaskMs.toFixed(2)} ms/task`);
+      log(
+        `  ${TASKS} zero-work tasks run ${i}: task span ${t.taskSpanMs} ms, Promise.all ${t.baselineMs.toFixed(1)} ms → ${t.perTaskMs.toFixed(2)} ms/task`,
+      );
       taskRuns.push(t);
       const p = await perPhase(env, `bench-ovp-${runId}-${i}`);
       const b = p.breakdown;
-      log(`  ${PHASES} one-task phases run ${i}: phases span ${p.phasesSpanMs} ms, Promise.all ${p.baselineMs.toFixed(1)} ms → ${p.perPhaseMs.toFixed(1)} ms/phase`);
-      log(`    median phase: child start ${b.childStartMs}, first workflow task ${b.firstWorkflowTaskMs}, task ${b.tasksMs}, close ${b.closeMs}, plan's turn ${b.planTurnMs} ms`);
+      log(
+        `  ${PHASES} one-task phases run ${i}: phases span ${p.phasesSpanMs} ms, Promise.all ${p.baselineMs.toFixed(1)} ms → ${p.perPhaseMs.toFixed(1)} ms/phase`,
+      );
+      log(
+        `    median phase: child start ${b.childStartMs}, first workflow task ${b.firstWorkflowTaskMs}, task ${b.tasksMs}, close ${b.closeMs}, plan's turn ${b.planTurnMs} ms`,
+      );
       phaseRuns.push(p);
     }
     return {

@@ -27,13 +27,27 @@ export const parallel: Scenario = {
       const runs = [];
       for (let i = 1; i <= repeat; i++) {
         const slug = `bench-par${c.tasks}-${runId}-${i}`;
-        const spec = benchEpic({ slug, workspace: env.workspace(slug), shape: { roadmaps: 1, plans: 1, phases: 1, tasks: c.tasks }, durationMs: TASK_MS, settings: { maxParallel: CAP } });
+        const spec = benchEpic({
+          slug,
+          workspace: env.workspace(slug),
+          shape: { roadmaps: 1, plans: 1, phases: 1, tasks: c.tasks },
+          durationMs: TASK_MS,
+          settings: { maxParallel: CAP },
+        });
         const { clientMs } = await env.runEpic(spec);
         const h = await fetchHistory(env.client, phaseId(slug, 1, 1, 1));
         const span = activitySpan(h, 'runAgentTask');
-        if (span.maxConcurrent > CAP) throw new Error(`${h.workflowId}: ${span.maxConcurrent} tasks ran at once, over the cap of ${CAP}`);
+        if (span.maxConcurrent > CAP)
+          throw new Error(`${h.workflowId}: ${span.maxConcurrent} tasks ran at once, over the cap of ${CAP}`);
         const phaseMs = workflowSpanMs(h);
-        runs.push({ taskSpanMs: span.ms, phaseWorkflowMs: phaseMs, epicClientMs: Math.round(clientMs), maxConcurrent: span.maxConcurrent, efficiency: idealMs / span.ms, phaseWorkflowEfficiency: idealMs / phaseMs });
+        runs.push({
+          taskSpanMs: span.ms,
+          phaseWorkflowMs: phaseMs,
+          epicClientMs: Math.round(clientMs),
+          maxConcurrent: span.maxConcurrent,
+          efficiency: idealMs / span.ms,
+          phaseWorkflowEfficiency: idealMs / phaseMs,
+        });
         log(`  ${c.tasks} tasks run ${i}: task span ${span.ms} ms, phase workflow ${phaseMs} ms (ideal ${idealMs} ms)`);
       }
       details[`tasks${c.tasks}`] = { idealMs, runs };

@@ -6,7 +6,14 @@
  * and the worker process's peak RSS during the run.
  */
 import { tsToMs } from '@temporalio/common/lib/time';
-import { activities, type FetchedHistory, fetchHistories, listEpicRuns, phaseBreakdown, workflowSpanMs } from '../history';
+import {
+  activities,
+  type FetchedHistory,
+  fetchHistories,
+  listEpicRuns,
+  phaseBreakdown,
+  workflowSpanMs,
+} from '../history';
 import { figure } from '../report';
 import { benchEpic, phaseSlug, taskCount, workflowCount } from '../specs';
 import type { Scenario } from './scenario';
@@ -19,7 +26,13 @@ export const scale: Scenario = {
   async run({ env, runId, scale: shape, log }) {
     const slug = `bench-scale-${runId}`;
     const tasks = taskCount(shape);
-    const spec = benchEpic({ slug, workspace: env.workspace(slug), shape, durationMs: 0, settings: { maxParallel: Math.min(64, shape.tasks) } });
+    const spec = benchEpic({
+      slug,
+      workspace: env.workspace(slug),
+      shape,
+      durationMs: 0,
+      settings: { maxParallel: Math.min(64, shape.tasks) },
+    });
     const label = `${shape.roadmaps}×${shape.plans}×${shape.phases}×${shape.tasks}`;
     log(`  epic ${label} = ${tasks} tasks, spec ${JSON.stringify(spec).length} bytes as workflow input`);
 
@@ -50,20 +63,30 @@ export const scale: Scenario = {
     const epicMs = workflowSpanMs(runsOf.get(`epic/${slug}`) ?? []);
     // A workflow's runs as one event list in time order (for the phase breakdown).
     const whole = (id: string): FetchedHistory => {
-      const runs = [...(runsOf.get(id) ?? [])].sort((a, b) => tsToMs(a.events[0].eventTime) - tsToMs(b.events[0].eventTime));
+      const runs = [...(runsOf.get(id) ?? [])].sort(
+        (a, b) => tsToMs(a.events[0].eventTime) - tsToMs(b.events[0].eventTime),
+      );
       return { workflowId: id, events: runs.flatMap((r) => r.events), bytes: runs.reduce((n, r) => n + r.bytes, 0) };
     };
     const byEvents = histories.reduce((a, b) => (b.events.length > a.events.length ? b : a));
     const byBytes = histories.reduce((a, b) => (b.bytes > a.bytes ? b : a));
-    const ran = histories.reduce((n, h) => n + activities(h).filter((a) => a.type === 'runAgentTask' && a.completedAt !== undefined).length, 0);
+    const ran = histories.reduce(
+      (n, h) => n + activities(h).filter((a) => a.type === 'runAgentTask' && a.completedAt !== undefined).length,
+      0,
+    );
     if (ran !== tasks) throw new Error(`scale: ${ran} task activities completed in the histories, expected ${tasks}`);
     const levelOf = (id: string) => ['epic', 'roadmap', 'plan', 'phase'][id.split('/').length - 2];
     const breakdown = phaseBreakdown(
       [...runsOf.keys()]
         .filter((id) => levelOf(id) === 'plan')
-        .map((id) => ({ plan: whole(id), phases: Array.from({ length: shape.phases }, (_, i) => whole(`${id}/${phaseSlug(i + 1)}`)) })),
+        .map((id) => ({
+          plan: whole(id),
+          phases: Array.from({ length: shape.phases }, (_, i) => whole(`${id}/${phaseSlug(i + 1)}`)),
+        })),
     );
-    log(`  median phase: child start ${breakdown.childStartMs}, first workflow task ${breakdown.firstWorkflowTaskMs}, tasks ${breakdown.tasksMs}, close ${breakdown.closeMs}, plan's turn ${breakdown.planTurnMs} ms`);
+    log(
+      `  median phase: child start ${breakdown.childStartMs}, first workflow task ${breakdown.firstWorkflowTaskMs}, tasks ${breakdown.tasksMs}, close ${breakdown.closeMs}, plan's turn ${breakdown.planTurnMs} ms`,
+    );
     const perLevel: Record<string, { runs: number; maxEvents: number; maxBytes: number; totalBytes: number }> = {};
     for (const h of histories) {
       const l = (perLevel[levelOf(h.workflowId)] ??= { runs: 0, maxEvents: 0, maxBytes: 0, totalBytes: 0 });
@@ -75,10 +98,40 @@ export const scale: Scenario = {
 
     return {
       figures: [
-        figure({ key: 'scale.tasksPerSecond', label: `scale ${label}: tasks per second`, value: tasks / (epicMs / 1000), unit: '/s', target: { op: '>=', value: 200 }, basis: `${tasks} tasks / epic workflow start → close (${(epicMs / 1000).toFixed(1)} s)` }),
-        figure({ key: 'scale.maxHistoryEvents', label: `scale: largest history (events)`, value: byEvents.events.length, unit: 'events', target: { op: '<=', value: 10_000 }, basis: `${byEvents.workflowId}, of ${histories.length} runs of ${runsOf.size} workflows listed by PhaseflowEpic="${slug}"` }),
-        figure({ key: 'scale.maxHistoryMB', label: `scale: largest history (size)`, value: byBytes.bytes / MB, unit: 'MB', target: { op: '<=', value: 10 }, basis: `${byBytes.workflowId} (${byBytes.bytes} bytes, protobuf-encoded)` }),
-        figure({ key: 'scale.workerPeakRssMB', label: `scale: worker peak RSS`, value: peakRss / MB, unit: 'MB', target: { op: '<', value: 400 }, basis: peakReset ? 'VmHWM of the worker process, reset (clear_refs) just before the epic started' : 'max VmRSS of the worker process sampled every 250 ms' }),
+        figure({
+          key: 'scale.tasksPerSecond',
+          label: `scale ${label}: tasks per second`,
+          value: tasks / (epicMs / 1000),
+          unit: '/s',
+          target: { op: '>=', value: 200 },
+          basis: `${tasks} tasks / epic workflow start → close (${(epicMs / 1000).toFixed(1)} s)`,
+        }),
+        figure({
+          key: 'scale.maxHistoryEvents',
+          label: `scale: largest history (events)`,
+          value: byEvents.events.length,
+          unit: 'events',
+          target: { op: '<=', value: 10_000 },
+          basis: `${byEvents.workflowId}, of ${histories.length} runs of ${runsOf.size} workflows listed by PhaseflowEpic="${slug}"`,
+        }),
+        figure({
+          key: 'scale.maxHistoryMB',
+          label: `scale: largest history (size)`,
+          value: byBytes.bytes / MB,
+          unit: 'MB',
+          target: { op: '<=', value: 10 },
+          basis: `${byBytes.workflowId} (${byBytes.bytes} bytes, protobuf-encoded)`,
+        }),
+        figure({
+          key: 'scale.workerPeakRssMB',
+          label: `scale: worker peak RSS`,
+          value: peakRss / MB,
+          unit: 'MB',
+          target: { op: '<', value: 400 },
+          basis: peakReset
+            ? 'VmHWM of the worker process, reset (clear_refs) just before the epic started'
+            : 'max VmRSS of the worker process sampled every 250 ms',
+        }),
       ],
       details: {
         shape,
@@ -91,12 +144,26 @@ export const scale: Scenario = {
         /** Medians over all phases: where one phase's time goes. */
         phaseBreakdown: breakdown,
         specBytes: JSON.stringify(spec).length,
-        largestByEvents: { workflowId: byEvents.workflowId, runId: byEvents.runId, events: byEvents.events.length, bytes: byEvents.bytes },
-        largestByBytes: { workflowId: byBytes.workflowId, runId: byBytes.runId, events: byBytes.events.length, bytes: byBytes.bytes },
+        largestByEvents: {
+          workflowId: byEvents.workflowId,
+          runId: byEvents.runId,
+          events: byEvents.events.length,
+          bytes: byEvents.bytes,
+        },
+        largestByBytes: {
+          workflowId: byBytes.workflowId,
+          runId: byBytes.runId,
+          events: byBytes.events.length,
+          bytes: byBytes.bytes,
+        },
         perLevel,
         totalHistoryBytes: histories.reduce((n, h) => n + h.bytes, 0),
         /** Where the machine's time went during the epic (2 cores = 2 CPU seconds per second). */
-        cpuSeconds: { server: cpuAfter.server - cpuBefore.server, worker: cpuAfter.worker - cpuBefore.worker, wallSeconds: epicMs / 1000 },
+        cpuSeconds: {
+          server: cpuAfter.server - cpuBefore.server,
+          worker: cpuAfter.worker - cpuBefore.worker,
+          wallSeconds: epicMs / 1000,
+        },
         workerPeakRssBytes: peakRss,
         workerRssAfterBytes: mem.rssBytes,
         workerSampledMaxRssBytes: sampledMax,

@@ -36,7 +36,8 @@ export async function runCommandTask(input: TaskRunInput): Promise<TaskResult> {
   const leftover = await killLeftover(pidFile);
   const what = `task ${task.id} (${input.ctx.planSlug}, attempt ${attempt})`;
   if (leftover.killed) activity.log.warn(`${what}: killed the process group an earlier attempt left running`);
-  if (leftover.skipped) activity.log.warn(`${what}: left alone the process group named in ${pidFile}: ${leftover.skipped}`);
+  if (leftover.skipped)
+    activity.log.warn(`${what}: left alone the process group named in ${pidFile}: ${leftover.skipped}`);
   await mkdir(path.dirname(pidFile), { recursive: true });
   const killAtMs = commandKillAtMs(input.timeoutMs);
   const res = await runShell(task.command!, {
@@ -49,9 +50,12 @@ export async function runCommandTask(input: TaskRunInput): Promise<TaskResult> {
     progressEveryMs: heartbeatEveryMs(activity),
   });
   await unlink(pidFile).catch(() => undefined);
-  if (res.cancelled) throw new CancelledFailure(`task ${task.id} (${input.ctx.planSlug}, attempt ${attempt}) cancelled`);
+  if (res.cancelled)
+    throw new CancelledFailure(`task ${task.id} (${input.ctx.planSlug}, attempt ${attempt}) cancelled`);
   const ok = res.exitCode === 0;
-  const head = res.timedOut ? timedOutHead(input.timeoutMs, killAtMs) : `exit ${res.exitCode ?? res.signal} in ${res.durationMs} ms`;
+  const head = res.timedOut
+    ? timedOutHead(input.timeoutMs, killAtMs)
+    : `exit ${res.exitCode ?? res.signal} in ${res.durationMs} ms`;
   return {
     taskId: task.id,
     kind: 'command',

@@ -47,7 +47,9 @@ export async function runDryRunAgent(input: TaskRunInput): Promise<TaskResult> {
     clearInterval(beat);
   }
   if (attempt <= (behaviour.failAttempts ?? 0)) {
-    throw transientFailure(`simulated transient failure of task ${task.id} in ${input.ctx.planSlug} (attempt ${attempt} of ${behaviour.failAttempts} set to fail)`);
+    throw transientFailure(
+      `simulated transient failure of task ${task.id} in ${input.ctx.planSlug} (attempt ${attempt} of ${behaviour.failAttempts} set to fail)`,
+    );
   }
   const status = behaviour.outcome ?? 'success';
   const fullSummary = behaviour.summary ?? defaultSummary(input, status);

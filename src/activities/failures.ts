@@ -21,6 +21,10 @@ export function transientFailure(message: string, retryAfterMs?: number, cause?:
   });
 }
 
-export function permanentFailure(message: string, type: string = FailureTypes.Permanent, cause?: Error): ApplicationFailure {
+export function permanentFailure(
+  message: string,
+  type: string = FailureTypes.Permanent,
+  cause?: Error,
+): ApplicationFailure {
   return ApplicationFailure.create({ type, message, nonRetryable: true, cause });
 }

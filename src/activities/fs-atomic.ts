@@ -10,7 +10,10 @@ export async function writeFileAtomic(absPath: string, data: string | Uint8Array
   const dir = path.dirname(absPath);
   await fs.mkdir(dir, { recursive: true });
   // Keep the mode of a file we replace (an edited script stays executable), never setuid/setgid.
-  const mode = await fs.stat(absPath).then((s) => s.mode & 0o1777, () => undefined);
+  const mode = await fs.stat(absPath).then(
+    (s) => s.mode & 0o1777,
+    () => undefined,
+  );
   const tmp = path.join(dir, `.${path.basename(absPath)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
   try {
     const fh = await fs.open(tmp, 'w');

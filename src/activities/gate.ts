@@ -43,7 +43,8 @@ export async function runGate(input: GateInput): Promise<GateResult> {
       onProgress: () => activity.heartbeat({ gate: name }),
       progressEveryMs: heartbeatEveryMs(activity),
     });
-    if (res.cancelled) throw new CancelledFailure(`gate of phase ${input.ctx.phaseSlug} (${input.ctx.planSlug}) cancelled`);
+    if (res.cancelled)
+      throw new CancelledFailure(`gate of phase ${input.ctx.phaseSlug} (${input.ctx.planSlug}) cancelled`);
     checks.push({
       name,
       command,
@@ -61,7 +62,11 @@ export async function runGate(input: GateInput): Promise<GateResult> {
     checks,
     successCriteria: input.successCriteria,
     ...(failed.length
-      ? { reason: failed.map((c) => `${c.name} (\`${c.command}\`) ${c.timedOut ? 'timed out' : `exited ${c.exitCode}`}`).join('; ') }
+      ? {
+          reason: failed
+            .map((c) => `${c.name} (\`${c.command}\`) ${c.timedOut ? 'timed out' : `exited ${c.exitCode}`}`)
+            .join('; '),
+        }
       : {}),
     checkedAt: new Date().toISOString(),
   };

@@ -109,24 +109,42 @@ function mode(env: NodeJS.ProcessEnv): 'auto' | 'off' | 'require' {
 }
 
 /** What each profile gets on this machine, and why not, for logs and the docs. */
-export function sandboxStatus(env: NodeJS.ProcessEnv = process.env): { processes: string; workspace: string; reason?: string; diesWithWorker: string } {
+export function sandboxStatus(env: NodeJS.ProcessEnv = process.env): {
+  processes: string;
+  workspace: string;
+  reason?: string;
+  diesWithWorker: string;
+} {
   const diesWithWorker = parentDeathStatus();
-  if (mode(env) === 'off') return { processes: 'none', workspace: 'none', reason: 'PHASEFLOW_SANDBOX=off', diesWithWorker };
+  if (mode(env) === 'off')
+    return { processes: 'none', workspace: 'none', reason: 'PHASEFLOW_SANDBOX=off', diesWithWorker };
   probed ??= probe();
-  return { processes: probed.processes?.how ?? 'none', workspace: probed.workspace?.how ?? 'none', reason: probed.reason, diesWithWorker };
+  return {
+    processes: probed.processes?.how ?? 'none',
+    workspace: probed.workspace?.how ?? 'none',
+    reason: probed.reason,
+    diesWithWorker,
+  };
 }
 
 /**
  * `file args...` wrapped for spawn() in the profile's sandbox, or as is where there is none.
  * `workspace` (canonical) is the directory the command works in.
  */
-export function sandboxed(file: string, args: string[], profile: SandboxProfile, workspace: string, env: NodeJS.ProcessEnv = process.env): Sandboxed {
+export function sandboxed(
+  file: string,
+  args: string[],
+  profile: SandboxProfile,
+  workspace: string,
+  env: NodeJS.ProcessEnv = process.env,
+): Sandboxed {
   const m = mode(env);
   if (m === 'off') return { ...groupDiesWithParent(file, args), sandbox: 'none' };
   probed ??= probe();
   const launcher = probed[profile];
   if (!launcher) {
-    if (m === 'require') throw new Error(`PHASEFLOW_SANDBOX=require, but the ${profile} sandbox is not available here: ${probed.reason}`);
+    if (m === 'require')
+      throw new Error(`PHASEFLOW_SANDBOX=require, but the ${profile} sandbox is not available here: ${probed.reason}`);
     return { ...groupDiesWithParent(file, args), sandbox: 'none' };
   }
   const run = wrap(launcher, profile, workspace, file, args);
@@ -136,7 +154,12 @@ export function sandboxed(file: string, args: string[], profile: SandboxProfile,
 
 function wrap(launcher: Launcher, profile: SandboxProfile, workspace: string, file: string, args: string[]): Sandboxed {
   const [bin, ...flags] = launcher.outer;
-  if (profile === 'processes') return { file: bin, args: [...flags, ...launcher.inner, '/bin/sh', '-c', INIT, 'phaseflow-sandbox', file, ...args], sandbox: profile };
+  if (profile === 'processes')
+    return {
+      file: bin,
+      args: [...flags, ...launcher.inner, '/bin/sh', '-c', INIT, 'phaseflow-sandbox', file, ...args],
+      sandbox: profile,
+    };
   return { file: bin, args: [...flags, ...setupArgs(workspace), ...launcher.inner, file, ...args], sandbox: profile };
 }
 
@@ -166,7 +189,11 @@ function probe(): Probed {
       how: 'user namespaces',
     },
     // util-linux before 2.38 has no --map-user: the command then runs as root of its namespace.
-    { outer: [unshare, '--user', '--map-root-user', ...NS_FLAGS, '--'], inner: [], how: 'user namespaces (uid 0 inside)' },
+    {
+      outer: [unshare, '--user', '--map-root-user', ...NS_FLAGS, '--'],
+      inner: [],
+      how: 'user namespaces (uid 0 inside)',
+    },
   ];
   const failures: string[] = [];
   const out: Probed = {};
@@ -197,5 +224,11 @@ function probe(): Probed {
 }
 
 function describe(r: ReturnType<typeof spawnSync>): string {
-  return r.error?.message ?? (String(r.stderr ?? '').trim().split('\n')[0] || `exit ${r.status}`);
+  return (
+    r.error?.message ??
+    (String(r.stderr ?? '')
+      .trim()
+      .split('\n')[0] ||
+      `exit ${r.status}`)
+  );
 }

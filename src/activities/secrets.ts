@@ -44,7 +44,9 @@ const MIN_REDACTED_LENGTH = 8;
 /** The values of the credentials in `env`, longest first (so a value containing another goes first). */
 export function secretValues(env: NodeJS.ProcessEnv = process.env): string[] {
   const values = Object.entries(env)
-    .filter(([k, v]) => v !== undefined && v.length >= MIN_REDACTED_LENGTH && (CREDENTIAL_NAME.test(k) || valueIsSecret(v)))
+    .filter(
+      ([k, v]) => v !== undefined && v.length >= MIN_REDACTED_LENGTH && (CREDENTIAL_NAME.test(k) || valueIsSecret(v)),
+    )
     .map(([, v]) => v!);
   return [...new Set(values)].sort((a, b) => b.length - a.length);
 }

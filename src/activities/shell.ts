@@ -16,7 +16,10 @@ import { hideSecretsFromProcEnviron, isSecretEnv, secretValues } from './secrets
  * The parent's environment minus anything that looks like a credential, by name or by value.
  * Called before every child starts, so the worker's own /proc environ is cleaned first.
  */
-export function scrubbedEnv(env: NodeJS.ProcessEnv = process.env, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+export function scrubbedEnv(
+  env: NodeJS.ProcessEnv = process.env,
+  extra: Record<string, string> = {},
+): NodeJS.ProcessEnv {
   hideSecretsFromProcEnviron();
   const out: NodeJS.ProcessEnv = {};
   for (const [k, v] of Object.entries(env)) if (v !== undefined && !isSecretEnv(k, v)) out[k] = v;
@@ -194,7 +197,8 @@ export function leftoverMismatch(text: string): string | undefined {
   if (rec.bootId !== bootId()) return 'recorded before a reboot (another boot id)';
   const now = startTimeOf(pgid);
   if (now === undefined) return 'gone';
-  if (now !== rec.startTime) return `process ${pgid} is another process now (started at tick ${now}, recorded ${rec.startTime})`;
+  if (now !== rec.startTime)
+    return `process ${pgid} is another process now (started at tick ${now}, recorded ${rec.startTime})`;
   return undefined;
 }
 
@@ -217,5 +221,7 @@ export async function killLeftover(pidFile: string): Promise<{ killed: boolean; 
     }
   }
   await unlink(pidFile).catch(() => undefined);
-  return mismatch === undefined ? { killed: true } : { killed: false, ...(mismatch === 'gone' ? {} : { skipped: mismatch }) };
+  return mismatch === undefined
+    ? { killed: true }
+    : { killed: false, ...(mismatch === 'gone' ? {} : { skipped: mismatch }) };
 }

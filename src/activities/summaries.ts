@@ -7,5 +7,10 @@ export function capSummary(summary: string, outputType: OutputType): string {
   const cap = SUMMARY_CAPS[outputType];
   const text = summary.trim();
   const chars = [...text]; // count code points, not UTF-16 units
-  return chars.length <= cap ? text : `${chars.slice(0, cap - 1).join('').trimEnd()}…`;
+  return chars.length <= cap
+    ? text
+    : `${chars
+        .slice(0, cap - 1)
+        .join('')
+        .trimEnd()}…`;
 }

@@ -8,7 +8,15 @@ import type { ControlMessage } from '../domain/decisions';
 import { controlSignal } from '../workflows/messages';
 import { CliError } from './errors';
 import { duration } from './render';
-import { idleTaskQueue, noWorkerText, operator, queryStatus, requireRunning, resolveTarget, withClient } from './target';
+import {
+  idleTaskQueue,
+  noWorkerText,
+  operator,
+  queryStatus,
+  requireRunning,
+  resolveTarget,
+  withClient,
+} from './target';
 
 /** How long pause/resume wait to see the new state in the `status` query before saying so. */
 const CONFIRM_MS = 10_000;
@@ -22,7 +30,9 @@ export async function pauseCommand(id: string, paused: boolean): Promise<void> {
     const tq = await idleTaskQueue(client, target.workflowId);
     if (tq) {
       await client.workflow.getHandle(target.workflowId).signal(controlSignal, msg);
-      console.log(`${paused ? 'Pause' : 'Resume'} sent to ${target.workflowId} (signal control ${JSON.stringify(msg)}); no worker is running, so it takes effect when one starts`);
+      console.log(
+        `${paused ? 'Pause' : 'Resume'} sent to ${target.workflowId} (signal control ${JSON.stringify(msg)}); no worker is running, so it takes effect when one starts`,
+      );
       console.log(`  ${noWorkerText(tq)}`);
       return;
     }
@@ -30,16 +40,28 @@ export async function pauseCommand(id: string, paused: boolean): Promise<void> {
     // (Without an answer from a worker the signal goes anyway; it is harmless.)
     const now = await queryStatus(client, target.workflowId).catch(() => undefined);
     if (now && Boolean(now.paused) === paused) {
-      console.log(paused ? `${target.workflowId} is already paused; nothing sent (\`phaseflow resume ${target.given}\` resumes it)` : `${target.workflowId} is not paused; nothing sent`);
+      console.log(
+        paused
+          ? `${target.workflowId} is already paused; nothing sent (\`phaseflow resume ${target.given}\` resumes it)`
+          : `${target.workflowId} is not paused; nothing sent`,
+      );
       return;
     }
     await client.workflow.getHandle(target.workflowId).signal(controlSignal, msg);
     const seen = await confirm(client, target.workflowId, (n) => n.paused === paused);
     const what = paused ? 'Paused' : 'Resumed';
     console.log(`${what} ${target.workflowId} (signal control ${JSON.stringify(msg)})`);
-    if (seen) console.log(paused ? '  no new task starts until `phaseflow resume`; tasks already running finish their attempt' : '  tasks start again');
+    if (seen)
+      console.log(
+        paused
+          ? '  no new task starts until `phaseflow resume`; tasks already running finish their attempt'
+          : '  tasks start again',
+      );
     // The signal is in the history either way; a worker that comes back applies it.
-    else console.error(`warning: its status did not show ${paused ? 'paused' : 'resumed'} within ${CONFIRM_MS / 1000} s (is a worker running?)`);
+    else
+      console.error(
+        `warning: its status did not show ${paused ? 'paused' : 'resumed'} within ${CONFIRM_MS / 1000} s (is a worker running?)`,
+      );
   });
 }
 
@@ -63,7 +85,9 @@ export async function cancelCommand(id: string, opts: { waitSeconds: number }): 
     const tq = await idleTaskQueue(client, epicId);
     const started = Date.now();
     await handle.cancel();
-    console.log(`Requested cancellation of ${epicId}${epicId !== target.workflowId ? ` (the epic of ${target.workflowId})` : ''} by ${operator()}`);
+    console.log(
+      `Requested cancellation of ${epicId}${epicId !== target.workflowId ? ` (the epic of ${target.workflowId})` : ''} by ${operator()}`,
+    );
     if (tq) {
       // Nothing runs to stop: the request waits in the history, and the next worker ends the run.
       console.log('  cancellation requested; no worker is running, so the run ends when one starts');
@@ -79,9 +103,14 @@ export async function cancelCommand(id: string, opts: { waitSeconds: number }): 
     ]);
     const status = (await handle.describe()).status.name;
     if (!closed) {
-      throw new CliError(`${epicId} is still ${status.toLowerCase()} ${opts.waitSeconds} s after the cancellation request (running tasks are being stopped); follow it with \`phaseflow watch ${epicId}\``);
+      throw new CliError(
+        `${epicId} is still ${status.toLowerCase()} ${opts.waitSeconds} s after the cancellation request (running tasks are being stopped); follow it with \`phaseflow watch ${epicId}\``,
+      );
     }
     console.log(`${epicId} is ${status.toLowerCase()} after ${duration(Date.now() - started)}`);
-    if (status !== 'CANCELLED') throw new CliError(`${epicId} ended ${status.toLowerCase()}, not cancelled (it finished before the request reached it)`);
+    if (status !== 'CANCELLED')
+      throw new CliError(
+        `${epicId} ended ${status.toLowerCase()}, not cancelled (it finished before the request reached it)`,
+      );
   });
 }

@@ -28,15 +28,22 @@ export async function demoCommand(opts: { workspace?: string; keepServer?: boole
   const givenUi = uiBaseUrl(opts.uiUrl);
   let server: DevServerHandle | undefined;
   if (!(await isServerReachable(config.address, config.namespace))) {
-    if (process.env.TEMPORAL_ADDRESS) throw new CliError(`TEMPORAL_ADDRESS=${config.address} is set but no server answers there`);
-    server = await startLocalServer({}, console.log, () => `stop what listens there, or set TEMPORAL_ADDRESS to a running Temporal server`);
+    if (process.env.TEMPORAL_ADDRESS)
+      throw new CliError(`TEMPORAL_ADDRESS=${config.address} is set but no server answers there`);
+    server = await startLocalServer(
+      {},
+      console.log,
+      () => `stop what listens there, or set TEMPORAL_ADDRESS to a running Temporal server`,
+    );
   } else {
     console.log(`Using the Temporal server already at ${config.address} (namespace ${config.namespace})`);
   }
   // A server the demo started has its UI where it put it; another's UI could be anywhere.
   const uiBase = givenUi ?? server?.uiUrl;
   const uiLine = (id: string) =>
-    uiBase ? `Web UI: ${webUiUrl(uiBase, config.namespace, id)}` : `Web UI: the one of the server at ${config.address} (pass --ui-url or set PHASEFLOW_UI_URL to print links)`;
+    uiBase
+      ? `Web UI: ${webUiUrl(uiBase, config.namespace, id)}`
+      : `Web UI: the one of the server at ${config.address} (pass --ui-url or set PHASEFLOW_UI_URL to print links)`;
   const spec = loadEpicFile(DEMO_SPEC);
   spec.workspace = path.resolve(opts.workspace ?? spec.workspace);
   rmSync(spec.workspace, { recursive: true, force: true }); // a fresh workspace every run
@@ -67,7 +74,9 @@ export async function demoCommand(opts: { workspace?: string; keepServer?: boole
       console.log('The server keeps running for the Web UI; Ctrl-C stops it.');
       await new Promise<void>((resolve) => process.once('SIGINT', () => resolve()));
     } else if (server) {
-      console.log('The demo stopped the server it started; `npm run phaseflow -- server` brings it back with this run in it.');
+      console.log(
+        'The demo stopped the server it started; `npm run phaseflow -- server` brings it back with this run in it.',
+      );
     }
   } finally {
     await client.connection.close();

@@ -26,7 +26,8 @@ const positive = (v: string) => {
 };
 
 const ID_HELP = 'epic slug, or workflow id (epic/<slug>[/<roadmap>/<plan>/<phase>])';
-const uiHelp = (fallback = '') => `the Web UI of the server (e.g. http://127.0.0.1:8233), for links to the run (default: PHASEFLOW_UI_URL${fallback})`;
+const uiHelp = (fallback = '') =>
+  `the Web UI of the server (e.g. http://127.0.0.1:8233), for links to the run (default: PHASEFLOW_UI_URL${fallback})`;
 const DECISION_HELP = 'the pending decision meant (its id, as `phaseflow pending` shows); needed when several wait';
 
 export function program(): Command {
@@ -52,7 +53,10 @@ export function program(): Command {
   p.command('validate')
     .argument('<file>', 'epic spec (YAML or JSON)')
     .description('check an epic spec; every problem is printed with its field path')
-    .option('--json', 'print the validated spec as JSON (workspace resolved), e.g. for `temporal workflow start --input-file epic.json`; an invalid spec prints {"valid": false, "problems": [{"path", "message"}]} (exit 2)')
+    .option(
+      '--json',
+      'print the validated spec as JSON (workspace resolved), e.g. for `temporal workflow start --input-file epic.json`; an invalid spec prints {"valid": false, "problems": [{"path", "message"}]} (exit 2)',
+    )
     .action((file, o) => validateCommand(file, { json: o.json }));
 
   p.command('schema')
@@ -82,7 +86,9 @@ export function program(): Command {
 
   p.command('pending')
     .argument('[id]', `${ID_HELP}; default: every running epic`)
-    .description('list the decisions waiting on a person: what is asked, since when, the default and when it fires, how to answer')
+    .description(
+      'list the decisions waiting on a person: what is asked, since when, the default and when it fires, how to answer',
+    )
     .option('--json', 'machine-readable output')
     .action((id, o) => pendingCommand(id, { json: o.json }));
 
@@ -102,7 +108,12 @@ export function program(): Command {
 
   p.command('resolve')
     .argument('<id>', ID_HELP)
-    .addArgument(new Argument('<action>', 'retry: the failed tasks (or gate) again; retry-phase: every task again; skip: go on with the next phase; abort: stop the plan').choices(ACTIONS.escalation))
+    .addArgument(
+      new Argument(
+        '<action>',
+        'retry: the failed tasks (or gate) again; retry-phase: every task again; skip: go on with the next phase; abort: stop the plan',
+      ).choices(ACTIONS.escalation),
+    )
     .description('answer a failed (escalated) phase, or abort a run waiting for a budget raise')
     .option('--note <text>', 'recorded with the decision')
     .option('--decision <id>', DECISION_HELP)
@@ -113,10 +124,18 @@ export function program(): Command {
     .description('raise a spent budget (answers a pending budget question), or change a budget of a running epic')
     .option('--tokens <n>', 'new token limit (absolute, not an increment)', int)
     .option('--usd <x>', 'new USD limit (absolute, not an increment)', positive)
-    .addOption(new Option('--level <level>', 'whose budget (default: the spent one, else epic)').choices(['epic', 'roadmap', 'plan']))
+    .addOption(
+      new Option('--level <level>', 'whose budget (default: the spent one, else epic)').choices([
+        'epic',
+        'roadmap',
+        'plan',
+      ]),
+    )
     .option('--note <text>', 'recorded with the decision')
     .option('--decision <id>', DECISION_HELP)
-    .action((id, o) => budgetCommand(id, { tokens: o.tokens, usd: o.usd, level: o.level, note: o.note, decision: o.decision }));
+    .action((id, o) =>
+      budgetCommand(id, { tokens: o.tokens, usd: o.usd, level: o.level, note: o.note, decision: o.decision }),
+    );
 
   p.command('pause')
     .argument('<id>', ID_HELP)
@@ -135,7 +154,9 @@ export function program(): Command {
     .action((id, o) => cancelCommand(id, { waitSeconds: o.wait }));
 
   p.command('demo')
-    .description('run the demo epic on the server at TEMPORAL_ADDRESS (default 127.0.0.1:7233; a dev server is started if none answers), no API key needed; an earlier demo run still running there is terminated')
+    .description(
+      'run the demo epic on the server at TEMPORAL_ADDRESS (default 127.0.0.1:7233; a dev server is started if none answers), no API key needed; an earlier demo run still running there is terminated',
+    )
     .option('--workspace <dir>', 'where the demo works (default ./demo-workspace, recreated)')
     .option('--keep-server', 'keep a server the demo started running afterwards')
     .option('--ui-url <url>', uiHelp(', else the UI of a server the demo started itself'))

@@ -4,7 +4,10 @@ import path from 'node:path';
 import { CliError } from './errors';
 
 export function dataDir(): string {
-  return process.env.PHASEFLOW_DATA_DIR ?? path.join(process.env.XDG_DATA_HOME ?? path.join(os.homedir(), '.local', 'share'), 'phaseflow');
+  return (
+    process.env.PHASEFLOW_DATA_DIR ??
+    path.join(process.env.XDG_DATA_HOME ?? path.join(os.homedir(), '.local', 'share'), 'phaseflow')
+  );
 }
 
 export const defaultDbFile = () => path.join(dataDir(), 'temporal.sqlite');
@@ -25,6 +28,7 @@ export function uiBaseUrl(flag?: string, env: NodeJS.ProcessEnv = process.env): 
   if (given === undefined) return undefined;
   const from = flag !== undefined ? '--ui-url' : 'PHASEFLOW_UI_URL';
   const url = URL.canParse(given) ? new URL(given) : undefined;
-  if (url?.protocol !== 'http:' && url?.protocol !== 'https:') throw new CliError(`${from}: expected an http or https URL, e.g. http://127.0.0.1:8233; got "${given}"`);
+  if (url?.protocol !== 'http:' && url?.protocol !== 'https:')
+    throw new CliError(`${from}: expected an http or https URL, e.g. http://127.0.0.1:8233; got "${given}"`);
   return url.href.replace(/\/+$/, '');
 }

@@ -7,7 +7,15 @@ import type { PendingDecision } from '../domain/decisions';
 import { CliError } from './errors';
 import { pendingTable } from './render';
 import { SA } from '../domain/search-attributes';
-import { NoWorker, noWorkerText, QueryTimedOut, queryPending, rememberTaskQueue, resolveTarget, withClient } from './target';
+import {
+  NoWorker,
+  noWorkerText,
+  QueryTimedOut,
+  queryPending,
+  rememberTaskQueue,
+  resolveTarget,
+  withClient,
+} from './target';
 
 export const RUNNING_EPICS = 'PhaseflowLevel="epic" AND ExecutionStatus="Running"';
 
@@ -30,7 +38,8 @@ export async function pendingCommand(id: string | undefined, opts: { json?: bool
     for (const p of problems) console.error(`warning: ${p}`);
     if (opts.json) console.log(JSON.stringify(rows, null, 2));
     // "Nothing pending" only when every epic answered.
-    else if (rows.length > 0 || (problems.length === 0 && unasked.length === 0)) for (const line of pendingTable(rows, Date.now())) console.log(line);
+    else if (rows.length > 0 || (problems.length === 0 && unasked.length === 0))
+      for (const line of pendingTable(rows, Date.now())) console.log(line);
     const waiting = unasked.filter((u) => u.waiting);
     if (waiting.length > 0) {
       // With --json, stdout stays the JSON rows.
@@ -38,7 +47,8 @@ export async function pendingCommand(id: string | undefined, opts: { json?: bool
       say(`${rows.length && !opts.json ? '\n' : ''}Waiting on a question (details need a running worker):`);
       for (const u of waiting) say(`  ${u.epicId}: ${u.why}`);
     }
-    for (const u of unasked.filter((x) => !x.waiting)) console.error(`warning: ${u.epicId} not asked (${u.why}); its PhaseflowStatus does not say waiting`);
+    for (const u of unasked.filter((x) => !x.waiting))
+      console.error(`warning: ${u.epicId} not asked (${u.why}); its PhaseflowStatus does not say waiting`);
     // Some epics could not be asked: the list is incomplete, and the exit code says so.
     if (problems.length > 0 || unasked.length > 0) throw new CliError('', 1);
   });
@@ -52,7 +62,12 @@ interface Found {
 
 async function pendingOf(client: Client, id: string): Promise<Found> {
   const target = await resolveTarget(client, id);
-  if (target.status !== 'RUNNING') return { rows: [], problems: [`${target.workflowId} is ${target.status.toLowerCase()}; nothing waits in it`], unasked: [] };
+  if (target.status !== 'RUNNING')
+    return {
+      rows: [],
+      problems: [`${target.workflowId} is ${target.status.toLowerCase()}; nothing waits in it`],
+      unasked: [],
+    };
   try {
     const pending = await queryPending(client, target.workflowId);
     return { rows: pending.map((p) => ({ epicId: target.epicId, pending: p })), problems: [], unasked: [] };
@@ -95,7 +110,8 @@ async function pendingEverywhere(client: Client): Promise<Found> {
   // What the server knows without a worker: the epics' PhaseflowStatus search attribute.
   if (found.unasked.length > 0) {
     const waiting = new Set<string>();
-    for await (const wf of client.workflow.list({ query: `${RUNNING_EPICS} AND ${SA.status.name}="waiting"` })) waiting.add(wf.workflowId);
+    for await (const wf of client.workflow.list({ query: `${RUNNING_EPICS} AND ${SA.status.name}="waiting"` }))
+      waiting.add(wf.workflowId);
     for (const u of found.unasked) u.waiting = waiting.has(u.epicId);
   }
   found.rows.sort((a, b) => a.pending.defaultAt.localeCompare(b.pending.defaultAt));

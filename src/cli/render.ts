@@ -11,7 +11,6 @@ import { totalTokens, type Usage } from '../domain/types';
 import type { StatusNode } from '../workflows/messages';
 import { flatten } from './tree';
 
-
 /** 45s, 12m 05s, 3h 05m, 2d 04h. */
 export function duration(ms: number): string {
   const s = Math.max(0, Math.round(ms / 1000));
@@ -72,7 +71,12 @@ export function pendingLines(p: PendingDecision, now: number, indent = '', opts:
 
 export function decisionLine(d: DecisionRecord): string {
   // An answer sent with plain `temporal` may leave out `by`: say so rather than invent a name.
-  const who = d.source === 'person' ? `by ${d.by ?? 'a person (no "by" given)'}` : d.source === 'default' ? 'default (no answer in time)' : 'detector';
+  const who =
+    d.source === 'person'
+      ? `by ${d.by ?? 'a person (no "by" given)'}`
+      : d.source === 'default'
+        ? 'default (no answer in time)'
+        : 'detector';
   return `${utc(d.decidedAt)} ${d.id} ${d.kind} (${d.cause}) → ${d.action}${d.newLimit ? ` (${newLimitText(d)})` : ''}, ${who}${d.note ? `: ${d.note}` : ''}`;
 }
 
@@ -90,13 +94,22 @@ function nodeParts(n: StatusNode, opts: { bars?: boolean }): { label: string; re
     n.budget ? budgetText(n.budget) : '',
     n.failureReason ? `reason: ${oneLine(n.failureReason, 160)}` : '',
   ].filter(Boolean);
-  const rest = [opts.bars === false ? '' : bar(n.tasksCompleted, n.tasksTotal), `${n.tasksCompleted}/${n.tasksTotal} tasks`, usageText(n.usage), ...flags].filter(Boolean).join(' · ');
+  const rest = [
+    opts.bars === false ? '' : bar(n.tasksCompleted, n.tasksTotal),
+    `${n.tasksCompleted}/${n.tasksTotal} tasks`,
+    usageText(n.usage),
+    ...flags,
+  ]
+    .filter(Boolean)
+    .join(' · ');
   return { label: `${statusIcon(n.status)} ${n.level} ${n.slug} ${n.status}`, rest };
 }
 
 function budgetText(b: NonNullable<StatusNode['budget']>): string {
   const parts = [
-    b.limit.tokens !== undefined ? `${b.usedTokens.toLocaleString('en-US')}/${b.limit.tokens.toLocaleString('en-US')} tokens` : '',
+    b.limit.tokens !== undefined
+      ? `${b.usedTokens.toLocaleString('en-US')}/${b.limit.tokens.toLocaleString('en-US')} tokens`
+      : '',
     b.limit.usd !== undefined ? `${usdText(b.usedUsd)}/${usdText(b.limit.usd)}` : '',
   ].filter(Boolean);
   return parts.length ? `budget ${parts.join(', ')}` : '';
@@ -124,10 +137,19 @@ export function pendingTable(rows: { epicId: string; pending: PendingDecision }[
     `${p.defaultAction} ${until(p.defaultAt, now)} (${utc(p.defaultAt)})`,
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i].length)));
-  const row = (c: string[]) => c.map((v, i) => v.padEnd(widths[i])).join('  ').trimEnd();
+  const row = (c: string[]) =>
+    c
+      .map((v, i) => v.padEnd(widths[i]))
+      .join('  ')
+      .trimEnd();
   const lines = [row(head)];
   rows.forEach(({ pending: p }, i) => {
-    lines.push(row(cells[i]), `  asks: ${p.question}`, ...(p.detail ? [`  detail: ${oneLine(p.detail, 300)}`] : []), `  answer: ${answerHint(p)}`);
+    lines.push(
+      row(cells[i]),
+      `  asks: ${p.question}`,
+      ...(p.detail ? [`  detail: ${oneLine(p.detail, 300)}`] : []),
+      `  answer: ${answerHint(p)}`,
+    );
   });
   return lines;
 }

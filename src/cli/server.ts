@@ -16,9 +16,15 @@ export interface ServerOptions {
 type BusyHint = (busy: NonNullable<DevServerStartError['portInUse']>) => string;
 
 const flagHint: BusyHint = (busy) =>
-  busy.which === 'UI' ? 'pick another with --ui-port N (or --headless)' : `pick another with --port N, or use the server running there (TEMPORAL_ADDRESS=127.0.0.1:${busy.port})`;
+  busy.which === 'UI'
+    ? 'pick another with --ui-port N (or --headless)'
+    : `pick another with --port N, or use the server running there (TEMPORAL_ADDRESS=127.0.0.1:${busy.port})`;
 
-export async function startLocalServer(opts: ServerOptions = {}, say: (msg: string) => void = () => {}, hint: BusyHint = flagHint): Promise<DevServerHandle> {
+export async function startLocalServer(
+  opts: ServerOptions = {},
+  say: (msg: string) => void = () => {},
+  hint: BusyHint = flagHint,
+): Promise<DevServerHandle> {
   const dbFile = path.resolve(opts.dbFile ?? defaultDbFile());
   mkdirSync(path.dirname(dbFile), { recursive: true });
   say(`Starting Temporal dev server (state in ${dbFile}) …`);
@@ -33,7 +39,9 @@ export async function startLocalServer(opts: ServerOptions = {}, say: (msg: stri
   } catch (err) {
     const busy = err instanceof DevServerStartError ? err.portInUse : undefined;
     if (!busy) throw err;
-    throw new CliError(`cannot start the Temporal dev server: the ${busy.which} port ${busy.port} is already in use (another server or program listens there); ${hint(busy)}`);
+    throw new CliError(
+      `cannot start the Temporal dev server: the ${busy.which} port ${busy.port} is already in use (another server or program listens there); ${hint(busy)}`,
+    );
   }
 }
 

@@ -18,7 +18,8 @@ export function validateCommand(file: string, opts: { json?: boolean } = {}): vo
     spec = loadEpicFile(file);
   } catch (err) {
     // A tool asking for JSON gets the problems as JSON too (stdout); people still read stderr.
-    if (opts.json && err instanceof SpecError) console.log(JSON.stringify({ valid: false, file, problems: err.problems }, null, 2));
+    if (opts.json && err instanceof SpecError)
+      console.log(JSON.stringify({ valid: false, file, problems: err.problems }, null, 2));
     throw err;
   }
   if (opts.json) {
@@ -40,7 +41,12 @@ const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
 export function countOf(spec: EpicSpec) {
   const plans = spec.roadmaps.flatMap((r) => r.plans);
   const phases = plans.flatMap((p) => p.phases);
-  return { roadmaps: spec.roadmaps.length, plans: plans.length, phases: phases.length, tasks: phases.reduce((n, p) => n + p.tasks.length, 0) };
+  return {
+    roadmaps: spec.roadmaps.length,
+    plans: plans.length,
+    phases: phases.length,
+    tasks: phases.reduce((n, p) => n + p.tasks.length, 0),
+  };
 }
 
 export interface StartOptions {
@@ -51,7 +57,11 @@ export interface StartOptions {
 }
 
 /** Starts an epic workflow from a validated spec. Nothing is started when validation fails. */
-export async function startEpic(client: Client, spec: EpicSpec, opts: { id?: string; taskQueue: string }): Promise<string> {
+export async function startEpic(
+  client: Client,
+  spec: EpicSpec,
+  opts: { id?: string; taskQueue: string },
+): Promise<string> {
   const workflowId = opts.id ?? workflowIds.epic(spec.slug);
   const c = countOf(spec);
   try {
@@ -70,7 +80,9 @@ export async function startEpic(client: Client, spec: EpicSpec, opts: { id?: str
     });
   } catch (err) {
     if (err instanceof WorkflowExecutionAlreadyStartedError) {
-      throw new CliError(`epic ${workflowId} is already running; wait for it, cancel it, or start this one under another id with --id`);
+      throw new CliError(
+        `epic ${workflowId} is already running; wait for it, cancel it, or start this one under another id with --id`,
+      );
     }
     throw err;
   }
@@ -81,7 +93,9 @@ export async function startCommand(file: string, opts: StartOptions): Promise<vo
   const loaded = loadEpicFile(file);
   const spec: EpicSpec = opts.dryRun ? { ...loaded, agentMode: 'dry-run' } : loaded;
   if (spec.agentMode === 'claude' && !process.env.ANTHROPIC_API_KEY) {
-    console.error('note: this shell has no ANTHROPIC_API_KEY; the worker needs one for agentMode "claude" (use --dry-run to simulate agents)');
+    console.error(
+      'note: this shell has no ANTHROPIC_API_KEY; the worker needs one for agentMode "claude" (use --dry-run to simulate agents)',
+    );
   }
   const { taskQueue, namespace } = temporalConfig();
   const uiBase = uiBaseUrl(opts.uiUrl);
@@ -90,7 +104,9 @@ export async function startCommand(file: string, opts: StartOptions): Promise<vo
     console.log(`Started ${id} on task queue ${taskQueue} (workspace ${spec.workspace})`);
     // Where to see its history: the Web UI when told where it is, else the temporal CLI (which
     // reads the same TEMPORAL_ADDRESS and TEMPORAL_NAMESPACE).
-    console.log(uiBase ? `Web UI: ${webUiUrl(uiBase, namespace, id)}` : `History: temporal workflow show --workflow-id ${id}`);
+    console.log(
+      uiBase ? `Web UI: ${webUiUrl(uiBase, namespace, id)}` : `History: temporal workflow show --workflow-id ${id}`,
+    );
     if (!opts.watch) {
       console.log(`Follow it with \`phaseflow watch ${id}\`; \`phaseflow pending\` lists questions waiting on you.`);
       return;

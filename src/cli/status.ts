@@ -13,7 +13,10 @@ export async function statusCommand(id: string, opts: { json?: boolean }): Promi
     let problem: string | undefined;
     try {
       // A closed run answers only while a worker is up to replay it: do not wait long for none.
-      tree = await fetchTree(client, target.workflowId, { mode: 'started', timeoutMs: target.status === 'RUNNING' ? undefined : CLOSED_QUERY_TIMEOUT_MS });
+      tree = await fetchTree(client, target.workflowId, {
+        mode: 'started',
+        timeoutMs: target.status === 'RUNNING' ? undefined : CLOSED_QUERY_TIMEOUT_MS,
+      });
     } catch (err) {
       problem = (err as Error).message;
     }
@@ -24,7 +27,21 @@ export async function statusCommand(id: string, opts: { json?: boolean }): Promi
     // replays it): its close event says.
     const failure = !tree && target.status !== 'RUNNING' ? await closeFailure(client, target.workflowId) : undefined;
     if (opts.json) {
-      console.log(JSON.stringify({ workflowId: target.workflowId, epicId: target.epicId, status: target.status, tree, ...(failure ? { failure } : {}), pending, decisions }, null, 2));
+      console.log(
+        JSON.stringify(
+          {
+            workflowId: target.workflowId,
+            epicId: target.epicId,
+            status: target.status,
+            tree,
+            ...(failure ? { failure } : {}),
+            pending,
+            decisions,
+          },
+          null,
+          2,
+        ),
+      );
       return;
     }
     if (!tree) {
@@ -64,7 +81,9 @@ export function headline(tree: StatusNode, workflowStatus: string): string {
  */
 async function closeFailure(client: Client, workflowId: string): Promise<string | undefined> {
   try {
-    await client.connection.withDeadline(Date.now() + CLOSED_QUERY_TIMEOUT_MS, () => client.workflow.getHandle(workflowId).result());
+    await client.connection.withDeadline(Date.now() + CLOSED_QUERY_TIMEOUT_MS, () =>
+      client.workflow.getHandle(workflowId).result(),
+    );
     return undefined;
   } catch (err) {
     return err instanceof WorkflowFailedError ? failureReason(err) : undefined;

@@ -3,7 +3,12 @@
  * command line, resolved to a workflow on the server, and the queries they send it.
  */
 import os from 'node:os';
-import { type Client, type QueryDefinition, type WorkflowExecutionDescription, WorkflowNotFoundError } from '@temporalio/client';
+import {
+  type Client,
+  type QueryDefinition,
+  type WorkflowExecutionDescription,
+  WorkflowNotFoundError,
+} from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import { workflowIds } from '../domain/ids';
 import { SLUG } from '../domain/spec';
@@ -28,7 +33,9 @@ export const CHILD_QUERY_TIMEOUT_MS = 4_000;
 export async function requireServer(): Promise<ReturnType<typeof temporalConfig>> {
   const config = temporalConfig();
   if (!(await isServerReachable(config.address, config.namespace))) {
-    throw new CliError(`no Temporal server at ${config.address} (namespace ${config.namespace}); start one with \`phaseflow server\` or set TEMPORAL_ADDRESS`);
+    throw new CliError(
+      `no Temporal server at ${config.address} (namespace ${config.namespace}); start one with \`phaseflow server\` or set TEMPORAL_ADDRESS`,
+    );
   }
   return config;
 }
@@ -81,7 +88,10 @@ export async function resolveTarget(client: Client, given: string): Promise<Targ
   );
 }
 
-async function describeOrUndefined(client: Client, workflowId: string): Promise<WorkflowExecutionDescription | undefined> {
+async function describeOrUndefined(
+  client: Client,
+  workflowId: string,
+): Promise<WorkflowExecutionDescription | undefined> {
   try {
     return await client.workflow.getHandle(workflowId).describe();
   } catch (err) {
@@ -116,13 +126,15 @@ async function epicBySlug(client: Client, slug: string): Promise<string | undefi
     if (!latest || at > latest.at) latest = { id: wf.workflowId, at };
   }
   const unique = [...new Set(running)];
-  if (unique.length > 1) throw new CliError(`several running epics have the slug "${slug}": ${unique.join(', ')}; give the workflow id`);
+  if (unique.length > 1)
+    throw new CliError(`several running epics have the slug "${slug}": ${unique.join(', ')}; give the workflow id`);
   return unique[0] ?? latest?.id;
 }
 
 /** Commands that change a run refuse closed workflows with one clear message. */
 export function requireRunning(t: Target, doing: string): void {
-  if (t.status !== 'RUNNING') throw new CliError(`cannot ${doing} ${t.workflowId}: it is ${t.status.toLowerCase()}, not running`);
+  if (t.status !== 'RUNNING')
+    throw new CliError(`cannot ${doing} ${t.workflowId}: it is ${t.status.toLowerCase()}, not running`);
 }
 
 /** A query reached a workflow that has not run its first task (it registers its handlers there). */
@@ -141,14 +153,20 @@ export function workerSilentMs(): number {
 
 /** No worker polls the workflow's task queue: a query cannot be answered, signals and updates wait. */
 export class NoWorker extends CliError {
-  constructor(readonly taskQueue: string, prefix = '') {
+  constructor(
+    readonly taskQueue: string,
+    prefix = '',
+  ) {
     super(`${prefix}${noWorkerText(taskQueue)}`);
   }
 }
 
 /** "no worker is polling task queue q (start one with `phaseflow worker`)". */
 export function noWorkerText(taskQueue: string): string {
-  const start = taskQueue === temporalConfig().taskQueue ? 'phaseflow worker' : `PHASEFLOW_TASK_QUEUE=${taskQueue} phaseflow worker`;
+  const start =
+    taskQueue === temporalConfig().taskQueue
+      ? 'phaseflow worker'
+      : `PHASEFLOW_TASK_QUEUE=${taskQueue} phaseflow worker`;
   return `no worker is polling task queue ${taskQueue} (start one with \`${start}\`)`;
 }
 
@@ -214,7 +232,11 @@ const GRPC = { CANCELLED: 1, DEADLINE_EXCEEDED: 4, FAILED_PRECONDITION: 9 } as c
 function grpcCodes(err: unknown): { codes: number[]; messages: string[] } {
   const codes: number[] = [];
   const messages: string[] = [];
-  for (let e = err as { code?: unknown; message?: string; cause?: unknown } | undefined, depth = 0; e && depth < 8; e = e.cause as typeof e, depth++) {
+  for (
+    let e = err as { code?: unknown; message?: string; cause?: unknown } | undefined, depth = 0;
+    e && depth < 8;
+    e = e.cause as typeof e, depth++
+  ) {
     if (typeof e.code === 'number') codes.push(e.code);
     if (e.message) messages.push(e.message);
   }
@@ -225,14 +247,28 @@ function grpcCodes(err: unknown): { codes: number[]; messages: string[] } {
  * A query's failure in words: the SDK's own message ("Failed to query Workflow") hides the cause;
  * the server's FAILED_PRECONDITION "no poller seen" and DEADLINE_EXCEEDED are in its cause chain.
  */
-export async function queryFailure(client: Client, workflowId: string, name: string, err: unknown, timeoutMs: number, deadlinePassed = false): Promise<CliError> {
+export async function queryFailure(
+  client: Client,
+  workflowId: string,
+  name: string,
+  err: unknown,
+  timeoutMs: number,
+  deadlinePassed = false,
+): Promise<CliError> {
   const { codes, messages } = grpcCodes(err);
   const prefix = `query "${name}" on ${workflowId} failed: `;
   const tq = () => taskQueueOf(client, workflowId).catch(() => temporalConfig().taskQueue);
-  if (codes.includes(GRPC.FAILED_PRECONDITION) && messages.some((m) => /no poller/i.test(m))) return new NoWorker(await tq(), prefix);
+  if (codes.includes(GRPC.FAILED_PRECONDITION) && messages.some((m) => /no poller/i.test(m)))
+    return new NoWorker(await tq(), prefix);
   // Our own deadline ends the call as CANCELLED ("Call cancelled") when it comes before the server's answer.
-  if (codes.includes(GRPC.DEADLINE_EXCEEDED) || messages.some((m) => /deadline|timed out/i.test(m)) || (deadlinePassed && codes.includes(GRPC.CANCELLED))) {
-    return new QueryTimedOut(`${prefix}no worker answered within ${timeoutMs / 1000} s (is \`phaseflow worker\` running on task queue ${await tq()}?)`);
+  if (
+    codes.includes(GRPC.DEADLINE_EXCEEDED) ||
+    messages.some((m) => /deadline|timed out/i.test(m)) ||
+    (deadlinePassed && codes.includes(GRPC.CANCELLED))
+  ) {
+    return new QueryTimedOut(
+      `${prefix}no worker answered within ${timeoutMs / 1000} s (is \`phaseflow worker\` running on task queue ${await tq()}?)`,
+    );
   }
   return new CliError(`${prefix}${messages.join(': ')}`);
 }
@@ -241,7 +277,12 @@ export async function queryFailure(client: Client, workflowId: string, name: str
 export class QueryTimedOut extends CliError {}
 
 /** A query with a time limit: a workflow whose worker is down would otherwise hang the CLI. */
-export async function queryWorkflow<T>(client: Client, workflowId: string, query: QueryDefinition<T>, timeoutMs = QUERY_TIMEOUT_MS): Promise<T> {
+export async function queryWorkflow<T>(
+  client: Client,
+  workflowId: string,
+  query: QueryDefinition<T>,
+  timeoutMs = QUERY_TIMEOUT_MS,
+): Promise<T> {
   const name = query.name;
   // No worker polls: say so now rather than after the time limit.
   await requireWorker(client, workflowId, `query "${name}" on ${workflowId} failed: `);
@@ -250,7 +291,8 @@ export async function queryWorkflow<T>(client: Client, workflowId: string, query
     return await client.connection.withDeadline(deadline, () => client.workflow.getHandle(workflowId).query(query));
   } catch (err) {
     const msg = (err as Error)?.message ?? String(err);
-    if (/did not register a handler for/.test(msg)) throw new NotStartedYet(await notStartedText(client, workflowId, name));
+    if (/did not register a handler for/.test(msg))
+      throw new NotStartedYet(await notStartedText(client, workflowId, name));
     throw await queryFailure(client, workflowId, name, err, timeoutMs, Date.now() >= deadline);
   }
 }
@@ -263,13 +305,17 @@ async function notStartedText(client: Client, workflowId: string, name: string):
   const status = await client.workflow
     .getHandle(workflowId)
     .describe()
-    .then((d) => d.status.name, () => 'RUNNING');
+    .then(
+      (d) => d.status.name,
+      () => 'RUNNING',
+    );
   return status === 'RUNNING'
     ? `${workflowId} has not run its first workflow task yet (no "${name}" query handler registered); try again in a moment`
     : `${workflowId} ${status.toLowerCase()} in its first workflow task, before it registered its "${name}" query handler`;
 }
 
-export const queryStatus = (client: Client, workflowId: string, timeoutMs?: number) => queryWorkflow(client, workflowId, statusQuery, timeoutMs);
+export const queryStatus = (client: Client, workflowId: string, timeoutMs?: number) =>
+  queryWorkflow(client, workflowId, statusQuery, timeoutMs);
 export const queryPending = (client: Client, workflowId: string) => queryWorkflow(client, workflowId, pendingQuery);
 
 /** Who answers or steers: the OS user, as `by` in decisions and control messages. */

@@ -36,25 +36,40 @@ export interface TreeQuery {
 }
 
 export async function fetchTree(client: Client, workflowId: string, q: TreeQuery = {}): Promise<StatusNode> {
-  const opts = { mode: q.mode ?? 'active', wasOpen: q.wasOpen ?? new Set<string>(), timeoutMs: q.timeoutMs ?? QUERY_TIMEOUT_MS, childTimeoutMs: q.childTimeoutMs, deadline: q.deadline };
+  const opts = {
+    mode: q.mode ?? 'active',
+    wasOpen: q.wasOpen ?? new Set<string>(),
+    timeoutMs: q.timeoutMs ?? QUERY_TIMEOUT_MS,
+    childTimeoutMs: q.childTimeoutMs,
+    deadline: q.deadline,
+  };
   return expand(client, await queryStatus(client, workflowId, within(opts.timeoutMs, opts.deadline)), workflowId, opts);
 }
 
-type ExpandOptions = Required<Pick<TreeQuery, 'mode' | 'wasOpen' | 'timeoutMs'>> & Pick<TreeQuery, 'childTimeoutMs' | 'deadline'>;
+type ExpandOptions = Required<Pick<TreeQuery, 'mode' | 'wasOpen' | 'timeoutMs'>> &
+  Pick<TreeQuery, 'childTimeoutMs' | 'deadline'>;
 
 /** A query's limit cut to what is left before the deadline (at least a moment, for the root's own error). */
-const within = (timeoutMs: number, deadline?: number) => (deadline === undefined ? timeoutMs : Math.max(1, Math.min(timeoutMs, deadline - Date.now())));
+const within = (timeoutMs: number, deadline?: number) =>
+  deadline === undefined ? timeoutMs : Math.max(1, Math.min(timeoutMs, deadline - Date.now()));
 
 async function expand(client: Client, node: StatusNode, workflowId: string, opts: ExpandOptions): Promise<StatusNode> {
   const children = await Promise.all(
     (node.children ?? []).map(async (child) => {
       const childId = child.workflowId ?? workflowIds.child(workflowId, child.slug);
       const justClosed = opts.wasOpen.has(childId) && CLOSED_STATUSES.has(child.status);
-      const wanted = opts.mode === 'active' ? !SETTLED_STATUSES.has(child.status) || justClosed : child.status !== 'pending' && child.status !== 'not_started';
+      const wanted =
+        opts.mode === 'active'
+          ? !SETTLED_STATUSES.has(child.status) || justClosed
+          : child.status !== 'pending' && child.status !== 'not_started';
       if (!wanted) return child;
       if (opts.deadline !== undefined && Date.now() >= opts.deadline) return { ...child, workflowId: childId };
       // A closed workflow is answered only by a worker replaying it: do not wait long for none.
-      const limit = Math.min(opts.timeoutMs, opts.childTimeoutMs ?? Infinity, justClosed ? CLOSED_QUERY_TIMEOUT_MS : Infinity);
+      const limit = Math.min(
+        opts.timeoutMs,
+        opts.childTimeoutMs ?? Infinity,
+        justClosed ? CLOSED_QUERY_TIMEOUT_MS : Infinity,
+      );
       // A child that is gone or whose worker does not answer keeps the summary its parent gave.
       const sub = await queryStatus(client, childId, within(limit, opts.deadline)).catch(() => undefined);
       return sub ? expand(client, sub, childId, opts) : { ...child, workflowId: childId };
@@ -73,7 +88,11 @@ export function openWorkflows(tree: StatusNode): Set<string> {
 }
 
 /** Every node, parents before children. */
-export function flatten(node: StatusNode, depth = 0, out: { node: StatusNode; depth: number }[] = []): { node: StatusNode; depth: number }[] {
+export function flatten(
+  node: StatusNode,
+  depth = 0,
+  out: { node: StatusNode; depth: number }[] = [],
+): { node: StatusNode; depth: number }[] {
   out.push({ node, depth });
   for (const c of node.children ?? []) flatten(c, depth + 1, out);
   return out;
@@ -86,7 +105,9 @@ export function pendingIn(tree: StatusNode): PendingDecision[] {
 
 /** The decisions taken anywhere in the tree, once each, oldest first. */
 export function decisionsIn(tree: StatusNode): DecisionRecord[] {
-  return uniqueById(flatten(tree).flatMap(({ node }) => node.decisions ?? [])).sort((a, b) => a.decidedAt.localeCompare(b.decidedAt));
+  return uniqueById(flatten(tree).flatMap(({ node }) => node.decisions ?? [])).sort((a, b) =>
+    a.decidedAt.localeCompare(b.decidedAt),
+  );
 }
 
 function uniqueById<T extends { id: string }>(items: T[]): T[] {

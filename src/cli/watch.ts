@@ -10,7 +10,15 @@ import type { DecisionRecord, PendingDecision } from '../domain/decisions';
 import type { StatusNode } from '../workflows/messages';
 import { CliError } from './errors';
 import { decisionLine, nodeLine, pendingLines, treeLines } from './render';
-import { CHILD_QUERY_TIMEOUT_MS, CLOSED_QUERY_TIMEOUT_MS, NotStartedYet, NoWorker, queryStatus, resolveTarget, withClient } from './target';
+import {
+  CHILD_QUERY_TIMEOUT_MS,
+  CLOSED_QUERY_TIMEOUT_MS,
+  NotStartedYet,
+  NoWorker,
+  queryStatus,
+  resolveTarget,
+  withClient,
+} from './target';
 import { CLOSED_STATUSES, decisionsIn, fetchTree, openWorkflows, pendingIn, type TreeQuery } from './tree';
 
 /** How long a run may be "not started yet" before watch says so (a worker should pick it up well within). */
@@ -60,11 +68,22 @@ export async function watchEpic(client: Client, workflowId: string, opts: WatchO
   const tick = async (q: TreeQuery = {}) => {
     const poll = ++polls;
     try {
-      const tree = await fetchTree(client, workflowId, { childTimeoutMs: CHILD_QUERY_TIMEOUT_MS, ...q, wasOpen: last ? openWorkflows(last) : undefined });
+      const tree = await fetchTree(client, workflowId, {
+        childTimeoutMs: CHILD_QUERY_TIMEOUT_MS,
+        ...q,
+        wasOpen: last ? openWorkflows(last) : undefined,
+      });
       // A settled question's record lives in its phase, which may have left the active chain.
       const open = new Set(pendingIn(tree).map((p) => p.id));
       const settled = asked.filter((p) => !open.has(p.id));
-      const records = await Promise.all(settled.map((p) => queryStatus(client, p.workflowId, CHILD_QUERY_TIMEOUT_MS).then((n) => n.decisions ?? [], () => [])));
+      const records = await Promise.all(
+        settled.map((p) =>
+          queryStatus(client, p.workflowId, CHILD_QUERY_TIMEOUT_MS).then(
+            (n) => n.decisions ?? [],
+            () => [],
+          ),
+        ),
+      );
       if (poll !== polls) return;
       last = tree;
       asked = pendingIn(tree);
@@ -97,7 +116,9 @@ export async function watchEpic(client: Client, workflowId: string, opts: WatchO
  */
 export function leaveOnCtrlC(workflowId: string, out: NodeJS.WriteStream = process.stdout): () => void {
   const leave = () => {
-    out.write(`${out.isTTY ? '\n' : ''}stopped watching; the run goes on (phaseflow watch ${workflowId} to reattach)\n`);
+    out.write(
+      `${out.isTTY ? '\n' : ''}stopped watching; the run goes on (phaseflow watch ${workflowId} to reattach)\n`,
+    );
     process.exit(130);
   };
   process.once('SIGINT', leave);
@@ -105,17 +126,24 @@ export function leaveOnCtrlC(workflowId: string, out: NodeJS.WriteStream = proce
 }
 
 /** The final line: how the run ended, with its figures. */
-function outcome(workflowId: string, res: { ok: true; r: unknown } | { ok: false; e: unknown }, last: StatusNode | undefined): WatchResult {
+function outcome(
+  workflowId: string,
+  res: { ok: true; r: unknown } | { ok: false; e: unknown },
+  last: StatusNode | undefined,
+): WatchResult {
   const level = capitalize(last?.level ?? 'epic');
-  const figures = (n: { tasksCompleted: number; tasksTotal: number; usage: StatusNode['usage'] } | undefined) => (n ? `${n.tasksCompleted}/${n.tasksTotal} tasks, $${n.usage.costUsd.toFixed(4)}` : '');
+  const figures = (n: { tasksCompleted: number; tasksTotal: number; usage: StatusNode['usage'] } | undefined) =>
+    n ? `${n.tasksCompleted}/${n.tasksTotal} tasks, $${n.usage.costUsd.toFixed(4)}` : '';
   if (res.ok) {
     const r = res.r as Partial<StatusNode>;
     const n = r && typeof r.tasksTotal === 'number' && r.usage ? (r as StatusNode) : last;
     return { ok: true, message: `${level} ${workflowId} completed: ${figures(n)}` };
   }
   const cause = res.e instanceof WorkflowFailedError ? res.e.cause : undefined;
-  if (cause instanceof CancelledFailure) return { ok: false, message: `${level} ${workflowId} cancelled${last ? ` at ${figures(last)}` : ''}` };
-  if (cause instanceof TerminatedFailure) return { ok: false, message: `${level} ${workflowId} terminated: ${cause.message}` };
+  if (cause instanceof CancelledFailure)
+    return { ok: false, message: `${level} ${workflowId} cancelled${last ? ` at ${figures(last)}` : ''}` };
+  if (cause instanceof TerminatedFailure)
+    return { ok: false, message: `${level} ${workflowId} terminated: ${cause.message}` };
   return { ok: false, message: `${level} ${workflowId} failed: ${failureReason(res.e)}` };
 }
 
@@ -157,7 +185,6 @@ class Redraw implements View {
     this.height = 0; // keep the message on screen: the next frame starts below it
   }
 
-
   private draw(lines: string[]): void {
     const up = this.height > 0 ? `\x1b[${this.height}F` : '';
     this.out.write(`${up}\x1b[0J${lines.join('\n')}\n`);
@@ -166,10 +193,22 @@ class Redraw implements View {
 }
 
 /** One frame: the tree (trimmed to fit), what the run waits on, the last decisions, a footer. */
-export function frame(tree: StatusNode, now: number, screen: { columns: number; rows: number }, records: DecisionRecord[] = []): string[] {
-  const recent = [...new Map(records.map((d) => [d.id, d])).values()].sort((a, b) => a.decidedAt.localeCompare(b.decidedAt)).slice(-2);
-  const pending = [...pendingIn(tree).flatMap((p) => pendingLines(p, now)), ...recent.map((d) => `✔ decided: ${decisionLine(d)}`)];
-  const footer = [`${new Date(now).toISOString().slice(11, 19)} UTC${tree.paused ? ' · ⏸ PAUSED (phaseflow resume to go on)' : ''} · Ctrl-C stops watching, not the run`];
+export function frame(
+  tree: StatusNode,
+  now: number,
+  screen: { columns: number; rows: number },
+  records: DecisionRecord[] = [],
+): string[] {
+  const recent = [...new Map(records.map((d) => [d.id, d])).values()]
+    .sort((a, b) => a.decidedAt.localeCompare(b.decidedAt))
+    .slice(-2);
+  const pending = [
+    ...pendingIn(tree).flatMap((p) => pendingLines(p, now)),
+    ...recent.map((d) => `✔ decided: ${decisionLine(d)}`),
+  ];
+  const footer = [
+    `${new Date(now).toISOString().slice(11, 19)} UTC${tree.paused ? ' · ⏸ PAUSED (phaseflow resume to go on)' : ''} · Ctrl-C stops watching, not the run`,
+  ];
   // The frame must fit the screen or the redraw goes wrong: the tree gives way first, then the rest.
   const limit = Math.max(2, screen.rows - 1);
   let body = treeLines(tree);

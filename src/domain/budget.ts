@@ -35,14 +35,19 @@ export interface BudgetStanding {
 
 /** "6,000 tokens / $0.50", "6,000 tokens" (no USD limit), or "none". */
 export function limitText(l: Limit): string {
-  return [l.tokens !== undefined ? tokensText(l.tokens) : '', l.usd !== undefined ? usdText(l.usd) : ''].filter(Boolean).join(' / ') || 'none';
+  return (
+    [l.tokens !== undefined ? tokensText(l.tokens) : '', l.usd !== undefined ? usdText(l.usd) : '']
+      .filter(Boolean)
+      .join(' / ') || 'none'
+  );
 }
 
 /** A budget question's detail: the limit, what is spent, by how much it is over (never "$∞" or "$-0.01"). */
 export function spentText(b: BudgetStanding): string {
   const spent: string[] = [];
   const standing: string[] = [];
-  const say = (over: number, text: (n: number) => string, none: string) => standing.push(over > 0 ? `over by ${text(over)}` : over === 0 ? none : `${text(-over)} left`);
+  const say = (over: number, text: (n: number) => string, none: string) =>
+    standing.push(over > 0 ? `over by ${text(over)}` : over === 0 ? none : `${text(-over)} left`);
   if (b.limit.tokens !== undefined) {
     spent.push(tokensText(b.spentTokens));
     say(b.spentTokens - b.limit.tokens, tokensText, 'no tokens left');
@@ -60,7 +65,11 @@ export function newLimitText(r: { newLimit?: { level: BudgetLevel } & Limit }): 
 }
 
 /** What is left of the tightest budget line after `spent` more; undefined fields = unlimited. */
-export function remaining(lines: BudgetLine[], spentTokens: number, spentUsd: number): { tokensLeft?: number; usdLeft?: number; exhausted?: BudgetLine } {
+export function remaining(
+  lines: BudgetLine[],
+  spentTokens: number,
+  spentUsd: number,
+): { tokensLeft?: number; usdLeft?: number; exhausted?: BudgetLine } {
   let tokensLeft: number | undefined;
   let usdLeft: number | undefined;
   let exhausted: BudgetLine | undefined;
@@ -80,7 +89,10 @@ export function remaining(lines: BudgetLine[], spentTokens: number, spentUsd: nu
 }
 
 /** Sets a level's new limit on the matching budget line; returns it, or undefined when no line matched. */
-export function applyLimit(lines: BudgetLine[], change: { level: BudgetLine['level']; slug?: string; tokens?: number; usd?: number }): Limit | undefined {
+export function applyLimit(
+  lines: BudgetLine[],
+  change: { level: BudgetLine['level']; slug?: string; tokens?: number; usd?: number },
+): Limit | undefined {
   const line = lines.find((l) => l.level === change.level && (!change.slug || change.slug === l.slug));
   if (!line) return undefined;
   if (change.tokens !== undefined) line.limit.tokens = change.tokens;

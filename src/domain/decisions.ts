@@ -105,19 +105,26 @@ const ANSWER_KEYS = ['action', 'decisionId', 'note', 'by', 'tokens', 'usd', 'lev
  * from anyone with `temporal workflow update`, so its shape is checked too. `budget` is where the
  * question's level stands: a raise must lift every spent limit above what is already spent.
  */
-export function answerProblem(pending: PendingDecision | undefined, answer: unknown, budget?: BudgetStanding): string | null {
+export function answerProblem(
+  pending: PendingDecision | undefined,
+  answer: unknown,
+  budget?: BudgetStanding,
+): string | null {
   if (!pending) return 'no decision is pending here';
-  if (!isRecord(answer)) return `the answer must be an object like {"action":"${pending.actions[0]}"}, got ${typeName(answer)}`;
+  if (!isRecord(answer))
+    return `the answer must be an object like {"action":"${pending.actions[0]}"}, got ${typeName(answer)}`;
   const a = answer as Partial<DecisionAnswer>;
   const shape = unknownKeys(answer, ANSWER_KEYS) ?? stringFields(answer, ['decisionId', 'note', 'by']);
   if (shape) return shape;
-  if (a.decisionId && a.decisionId !== pending.id) return `decision ${a.decisionId} is not the pending one (${pending.id})`;
+  if (a.decisionId && a.decisionId !== pending.id)
+    return `decision ${a.decisionId} is not the pending one (${pending.id})`;
   if (!pending.actions.includes(a.action as DecisionAction)) {
     return `${JSON.stringify(a.action ?? null)} does not answer ${pending.kind === 'escalation' ? 'an' : 'a'} ${pending.kind} decision; expected one of: ${pending.actions.join(', ')}`;
   }
   const amounts = amountProblem(a);
   if (amounts) return amounts;
-  if (a.level !== undefined && !BUDGET_LEVELS.includes(a.level)) return `level must be one of ${BUDGET_LEVELS.join(', ')}, got ${JSON.stringify(a.level)}`;
+  if (a.level !== undefined && !BUDGET_LEVELS.includes(a.level))
+    return `level must be one of ${BUDGET_LEVELS.join(', ')}, got ${JSON.stringify(a.level)}`;
   if (a.action !== 'raise') return null;
   if (a.tokens === undefined && a.usd === undefined) return 'raise needs tokens and/or usd (the new limit)';
   if (a.level !== undefined && pending.budgetLevel && a.level !== pending.budgetLevel) {
@@ -129,8 +136,10 @@ export function answerProblem(pending: PendingDecision | undefined, answer: unkn
 /** A raise that leaves the level spent would only bring the same question back. */
 function raiseProblem(a: Partial<DecisionAnswer>, b: BudgetStanding): string | null {
   const on = `on the ${b.level} budget of ${b.slug}`;
-  if (a.tokens !== undefined && a.tokens <= b.spentTokens) return `${tokensText(a.tokens)} is not above the ${groupDigits(b.spentTokens)} already spent ${on}`;
-  if (a.usd !== undefined && a.usd <= b.spentUsd) return `${usdText(a.usd)} is not above the ${usdText(b.spentUsd)} already spent ${on}`;
+  if (a.tokens !== undefined && a.tokens <= b.spentTokens)
+    return `${tokensText(a.tokens)} is not above the ${groupDigits(b.spentTokens)} already spent ${on}`;
+  if (a.usd !== undefined && a.usd <= b.spentUsd)
+    return `${usdText(a.usd)} is not above the ${usdText(b.spentUsd)} already spent ${on}`;
   if (a.tokens === undefined && b.limit.tokens !== undefined && b.limit.tokens <= b.spentTokens) {
     return `the token limit ${on} (${groupDigits(b.limit.tokens)}) is spent too (${groupDigits(b.spentTokens)} used): give tokens above ${groupDigits(b.spentTokens)}`;
   }
@@ -149,18 +158,22 @@ const ALLOWED_BUDGET = ['level', 'slug', 'tokens', 'usd'];
  * this instead of letting it into its state, its mirror and its children.
  */
 export function controlProblem(msg: unknown): string | null {
-  if (!isRecord(msg)) return `expected an object like {"paused":true} or {"budget":{"level":"epic","tokens":2000000}}, got ${typeName(msg)}`;
+  if (!isRecord(msg))
+    return `expected an object like {"paused":true} or {"budget":{"level":"epic","tokens":2000000}}, got ${typeName(msg)}`;
   const shape = unknownKeys(msg, ALLOWED_CONTROL) ?? stringFields(msg, ['by']);
   if (shape) return shape;
   if (msg.paused === undefined && msg.budget === undefined) return 'nothing to do: expected "paused" and/or "budget"';
-  if (msg.paused !== undefined && typeof msg.paused !== 'boolean') return `paused must be true or false, got ${JSON.stringify(msg.paused)}`;
+  if (msg.paused !== undefined && typeof msg.paused !== 'boolean')
+    return `paused must be true or false, got ${JSON.stringify(msg.paused)}`;
   if (msg.budget === undefined) return null;
   const b = msg.budget;
   if (!isRecord(b)) return `budget must be an object like {"level":"epic","tokens":2000000}, got ${typeName(b)}`;
   const inner = unknownKeys(b, ALLOWED_BUDGET, 'budget.');
   if (inner) return inner;
-  if (!BUDGET_LEVELS.includes(b.level as BudgetLevel)) return `budget.level must be one of ${BUDGET_LEVELS.join(', ')}, got ${JSON.stringify(b.level ?? null)}`;
-  if (b.slug !== undefined && !(typeof b.slug === 'string' && b.slug.length > 0)) return `budget.slug must be a non-empty string, got ${JSON.stringify(b.slug)}`;
+  if (!BUDGET_LEVELS.includes(b.level as BudgetLevel))
+    return `budget.level must be one of ${BUDGET_LEVELS.join(', ')}, got ${JSON.stringify(b.level ?? null)}`;
+  if (b.slug !== undefined && !(typeof b.slug === 'string' && b.slug.length > 0))
+    return `budget.slug must be a non-empty string, got ${JSON.stringify(b.slug)}`;
   if (b.tokens === undefined && b.usd === undefined) return 'budget needs tokens and/or usd (the new limit)';
   return amountProblem(b, 'budget.');
 }
@@ -169,13 +182,16 @@ function amountProblem(o: { tokens?: unknown; usd?: unknown }, prefix = ''): str
   if (o.tokens !== undefined && !(typeof o.tokens === 'number' && Number.isSafeInteger(o.tokens) && o.tokens > 0)) {
     return `${prefix}tokens must be a positive integer, got ${JSON.stringify(o.tokens)}`;
   }
-  if (o.usd !== undefined && !(typeof o.usd === 'number' && Number.isFinite(o.usd) && o.usd > 0)) return `${prefix}usd must be a positive number, got ${JSON.stringify(o.usd)}`;
+  if (o.usd !== undefined && !(typeof o.usd === 'number' && Number.isFinite(o.usd) && o.usd > 0))
+    return `${prefix}usd must be a positive number, got ${JSON.stringify(o.usd)}`;
   return null;
 }
 
 function unknownKeys(o: Record<string, unknown>, allowed: string[], prefix = ''): string | null {
   const extra = Object.keys(o).filter((k) => !allowed.includes(k));
-  return extra.length ? `unknown field${extra.length > 1 ? 's' : ''} ${extra.map((k) => `"${prefix}${k}"`).join(', ')}; expected: ${allowed.join(', ')}` : null;
+  return extra.length
+    ? `unknown field${extra.length > 1 ? 's' : ''} ${extra.map((k) => `"${prefix}${k}"`).join(', ')}; expected: ${allowed.join(', ')}`
+    : null;
 }
 
 function stringFields(o: Record<string, unknown>, keys: string[]): string | null {
@@ -184,5 +200,11 @@ function stringFields(o: Record<string, unknown>, keys: string[]): string | null
 }
 
 function typeName(v: unknown): string {
-  return v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v === 'object' ? 'an object' : `${typeof v} ${JSON.stringify(v)}`;
+  return v === null
+    ? 'null'
+    : Array.isArray(v)
+      ? 'an array'
+      : typeof v === 'object'
+        ? 'an object'
+        : `${typeof v} ${JSON.stringify(v)}`;
 }

@@ -29,7 +29,8 @@ export function applyPatch(doc: unknown, ops: PatchOp[]): unknown {
     }
     let node: any = root;
     for (const key of op.path.slice(0, -1)) {
-      if (node[key] === undefined || node[key] === null || typeof node[key] !== 'object') throw new Error(`patch path ${op.path.join('.')} does not exist in the document`);
+      if (node[key] === undefined || node[key] === null || typeof node[key] !== 'object')
+        throw new Error(`patch path ${op.path.join('.')} does not exist in the document`);
       node = node[key];
     }
     const last = op.path[op.path.length - 1];

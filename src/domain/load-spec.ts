@@ -20,7 +20,10 @@ export const MAX_SPEC_BYTES = 5 * 1024 * 1024;
  * file's text (a secret in it) unredacted.
  */
 function yamlMessage(message: string): string {
-  return message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '').replace(/:$/, '');
+  return message
+    .split('\n')[0]
+    .replace(/ at line \d+, column \d+:?$/, '')
+    .replace(/:$/, '');
 }
 
 /** Parses YAML or JSON text (by extension, else sniffed) without validating. */
@@ -90,7 +93,10 @@ export function loadEpicFile(file: string): EpicSpec {
     throw unreadable(file, e);
   }
   if (stat.isDirectory()) throw new SpecFileError(file, READ_ERRORS.EISDIR);
-  if (stat.size > MAX_SPEC_BYTES) throw new SpecError(file, [{ path: '', message: `file is ${stat.size} bytes; an epic spec may be at most ${MAX_SPEC_BYTES} bytes` }]);
+  if (stat.size > MAX_SPEC_BYTES)
+    throw new SpecError(file, [
+      { path: '', message: `file is ${stat.size} bytes; an epic spec may be at most ${MAX_SPEC_BYTES} bytes` },
+    ]);
   let bytes: Buffer;
   try {
     bytes = readFileSync(file);
@@ -98,7 +104,9 @@ export function loadEpicFile(file: string): EpicSpec {
     throw unreadable(file, e);
   }
   if ((bytes[0] === 0xff && bytes[1] === 0xfe) || (bytes[0] === 0xfe && bytes[1] === 0xff)) {
-    throw new SpecError(file, [{ path: '', message: 'the file is UTF-16 (it starts with a UTF-16 byte order mark); save it as UTF-8' }]);
+    throw new SpecError(file, [
+      { path: '', message: 'the file is UTF-16 (it starts with a UTF-16 byte order mark); save it as UTF-8' },
+    ]);
   }
   let text: string;
   try {
@@ -107,7 +115,8 @@ export function loadEpicFile(file: string): EpicSpec {
     const at = firstInvalidUtf8(bytes);
     throw new SpecError(file, [{ path: '', message: `not valid UTF-8 (first bad byte at offset ${at})` }]);
   }
-  if (text.trim() === '') throw new SpecError(file, [{ path: '', message: 'file is empty; expected an epic (see `phaseflow schema`)' }]);
+  if (text.trim() === '')
+    throw new SpecError(file, [{ path: '', message: 'file is empty; expected an epic (see `phaseflow schema`)' }]);
   const spec = validateEpic(parseSpecText(text, file), file);
   return { ...spec, workspace: path.resolve(path.dirname(path.resolve(file)), spec.workspace) };
 }
@@ -153,7 +162,10 @@ export function duplicateJsonKeys(text: string): { path: string; message: string
         const key = JSON.parse(text.slice(i, j + 1)) as string;
         if (top.keys.has(key)) {
           const line = text.slice(0, i).split('\n').length;
-          found.push({ path: pathTo(key), message: `duplicate key "${redactSecrets(key)}" (line ${line}); JSON would silently keep only the last one` });
+          found.push({
+            path: pathTo(key),
+            message: `duplicate key "${redactSecrets(key)}" (line ${line}); JSON would silently keep only the last one`,
+          });
           if (found.length >= MAX_REPORTED) return found;
         }
         top.keys.add(key);
@@ -169,7 +181,7 @@ export function duplicateJsonKeys(text: string): { path: string; message: string
 /** Byte offset of the first invalid UTF-8 sequence (a single scan; only called on failure). */
 function firstInvalidUtf8(bytes: Buffer): number {
   const dec = new TextDecoder('utf-8', { fatal: true });
-  for (let i = 0; i < bytes.length; ) {
+  for (let i = 0; i < bytes.length;) {
     const c = bytes[i];
     const n = c < 0x80 ? 1 : (c & 0xe0) === 0xc0 ? 2 : (c & 0xf0) === 0xe0 ? 3 : (c & 0xf8) === 0xf0 ? 4 : 0;
     if (n === 0 || i + n > bytes.length) return i;

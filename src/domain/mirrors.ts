@@ -70,9 +70,17 @@ export const RoadmapDoc = z.looseObject({
   completion_percentage: percent,
   created: isoDate,
   updated: isoDate,
-  phase_dev_plan_refs: z.array(z.looseObject({ plan_id: z.string(), title: z.string(), status: z.string(), completion_percentage: percent })),
+  phase_dev_plan_refs: z.array(
+    z.looseObject({ plan_id: z.string(), title: z.string(), status: z.string(), completion_percentage: percent }),
+  ),
   phases: z.array(
-    z.looseObject({ id: z.int(), name: z.string(), description: z.string(), estimated_tasks: z.int(), status: z.enum(['pending', 'active', 'completed', 'failed']) }),
+    z.looseObject({
+      id: z.int(),
+      name: z.string(),
+      description: z.string(),
+      estimated_tasks: z.int(),
+      status: z.enum(['pending', 'active', 'completed', 'failed']),
+    }),
   ),
   token_allocation: z.object({ total: z.int().optional(), used: z.int(), remaining: z.int().optional() }),
   phaseflow: MirrorMeta,

@@ -14,11 +14,41 @@ export interface ModelInfo {
 }
 
 export const MODELS: Record<string, ModelInfo> = {
-  'claude-haiku-5-5': { id: 'claude-haiku-5-5', contextWindow: 1_000_000, maxOutputTokens: 128_000, inputPerMTok: 0.1, outputPerMTok: 0.5 },
-  'claude-sonnet-5-5': { id: 'claude-sonnet-5-5', contextWindow: 1_000_000, maxOutputTokens: 128_000, inputPerMTok: 2, outputPerMTok: 10 },
-  'claude-opus-5-5': { id: 'claude-opus-5-5', contextWindow: 1_000_000, maxOutputTokens: 128_000, inputPerMTok: 4, outputPerMTok: 20 },
-  'claude-sonnet-4-6': { id: 'claude-sonnet-4-6', contextWindow: 1_000_000, maxOutputTokens: 128_000, inputPerMTok: 3, outputPerMTok: 15 },
-  'claude-haiku-4-5': { id: 'claude-haiku-4-5', contextWindow: 200_000, maxOutputTokens: 64_000, inputPerMTok: 1, outputPerMTok: 5 },
+  'claude-haiku-5-5': {
+    id: 'claude-haiku-5-5',
+    contextWindow: 1_000_000,
+    maxOutputTokens: 128_000,
+    inputPerMTok: 0.1,
+    outputPerMTok: 0.5,
+  },
+  'claude-sonnet-5-5': {
+    id: 'claude-sonnet-5-5',
+    contextWindow: 1_000_000,
+    maxOutputTokens: 128_000,
+    inputPerMTok: 2,
+    outputPerMTok: 10,
+  },
+  'claude-opus-5-5': {
+    id: 'claude-opus-5-5',
+    contextWindow: 1_000_000,
+    maxOutputTokens: 128_000,
+    inputPerMTok: 4,
+    outputPerMTok: 20,
+  },
+  'claude-sonnet-4-6': {
+    id: 'claude-sonnet-4-6',
+    contextWindow: 1_000_000,
+    maxOutputTokens: 128_000,
+    inputPerMTok: 3,
+    outputPerMTok: 15,
+  },
+  'claude-haiku-4-5': {
+    id: 'claude-haiku-4-5',
+    contextWindow: 200_000,
+    maxOutputTokens: 64_000,
+    inputPerMTok: 1,
+    outputPerMTok: 5,
+  },
 };
 
 export const MODEL_ALIASES: Record<string, string> = {
@@ -30,7 +60,12 @@ export const MODEL_ALIASES: Record<string, string> = {
 export const MODEL_BY_COMPLEXITY = { simple: 'haiku', default: 'sonnet', complex: 'opus' } as const;
 
 /** Unknown ids are allowed (new models appear often); they get the default window and no price. */
-export const UNKNOWN_MODEL_DEFAULTS = { contextWindow: 200_000, maxOutputTokens: 32_000, inputPerMTok: 0, outputPerMTok: 0 };
+export const UNKNOWN_MODEL_DEFAULTS = {
+  contextWindow: 200_000,
+  maxOutputTokens: 32_000,
+  inputPerMTok: 0,
+  outputPerMTok: 0,
+};
 
 export function resolveModelId(model: string | undefined, complexity: keyof typeof MODEL_BY_COMPLEXITY): string {
   const name = model ?? MODEL_BY_COMPLEXITY[complexity];

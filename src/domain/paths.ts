@@ -49,7 +49,8 @@ const LEDGER_KEY = /^[A-Za-z0-9_-][A-Za-z0-9._-]{0,199}$/;
 
 /** The ledger directory of one phase run: `.claude/cache/budget/<key>`. Throws on a key that is not a plain name. */
 export function budgetLedgerDir(key: string): string {
-  if (!LEDGER_KEY.test(key)) throw new Error(`budget ledger key ${JSON.stringify(key)} is not a plain file name (letters, digits, . _ -)`);
+  if (!LEDGER_KEY.test(key))
+    throw new Error(`budget ledger key ${JSON.stringify(key)} is not a plain file name (letters, digits, . _ -)`);
   return `${CLAUDE_DIR}/cache/budget/${key}`;
 }
 

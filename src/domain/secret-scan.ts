@@ -52,9 +52,25 @@ export const SECRET_KINDS: readonly SecretKind[] = [
     keep: 0,
   },
   // The END line; the match is then widened back over the key lines above it (see extendBack).
-  { kind: 'private-key', label: 'the end of a private key block', re: /-----END (?:[A-Z0-9]+ ){0,3}PRIVATE KEY(?: BLOCK)?-----/g, keep: 0, extendBack: true },
-  { kind: 'anthropic-api-key', label: 'an Anthropic API key', re: /\bsk-ant-[a-z]{2,10}\d{0,3}-[A-Za-z0-9_-]{20,300}/g, keep: 7 },
-  { kind: 'openai-api-key', label: 'an OpenAI API key', re: /\bsk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{16,200}T3BlbkFJ[A-Za-z0-9_-]{16,200}/g, keep: 3 },
+  {
+    kind: 'private-key',
+    label: 'the end of a private key block',
+    re: /-----END (?:[A-Z0-9]+ ){0,3}PRIVATE KEY(?: BLOCK)?-----/g,
+    keep: 0,
+    extendBack: true,
+  },
+  {
+    kind: 'anthropic-api-key',
+    label: 'an Anthropic API key',
+    re: /\bsk-ant-[a-z]{2,10}\d{0,3}-[A-Za-z0-9_-]{20,300}/g,
+    keep: 7,
+  },
+  {
+    kind: 'openai-api-key',
+    label: 'an OpenAI API key',
+    re: /\bsk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{16,200}T3BlbkFJ[A-Za-z0-9_-]{16,200}/g,
+    keep: 3,
+  },
   { kind: 'github-token', label: 'a GitHub token', re: /\bgh[pousr]_[A-Za-z0-9]{36,255}\b/g, keep: 4 },
   { kind: 'github-token', label: 'a GitHub fine-grained token', re: /\bgithub_pat_[A-Za-z0-9_]{50,255}\b/g, keep: 11 },
   { kind: 'aws-access-key-id', label: 'an AWS access key id', re: /\b(?:AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}\b/g, keep: 4 },
@@ -65,13 +81,28 @@ export const SECRET_KINDS: readonly SecretKind[] = [
     keep: 0,
   },
   { kind: 'slack-token', label: 'a Slack token', re: /\bxox[abposr]-[A-Za-z0-9]{8,40}-[A-Za-z0-9-]{8,200}/g, keep: 5 },
-  { kind: 'slack-webhook', label: 'a Slack webhook URL', re: /https:\/\/hooks\.slack\.com\/services\/T[A-Z0-9]{6,20}\/B[A-Z0-9]{6,20}\/[A-Za-z0-9]{16,64}/g, keep: 29 },
+  {
+    kind: 'slack-webhook',
+    label: 'a Slack webhook URL',
+    re: /https:\/\/hooks\.slack\.com\/services\/T[A-Z0-9]{6,20}\/B[A-Z0-9]{6,20}\/[A-Za-z0-9]{16,64}/g,
+    keep: 29,
+  },
   { kind: 'stripe-key', label: 'a Stripe secret key', re: /\b[sr]k_live_[A-Za-z0-9]{20,200}/g, keep: 8 },
   { kind: 'google-api-key', label: 'a Google API key', re: /\bAIza[0-9A-Za-z_-]{35}(?![0-9A-Za-z_-])/g, keep: 4 },
   { kind: 'npm-token', label: 'an npm token', re: /\bnpm_[A-Za-z0-9]{36}\b/g, keep: 4 },
-  { kind: 'jwt', label: 'a JSON Web Token', re: /\beyJ[A-Za-z0-9_-]{10,4000}\.eyJ[A-Za-z0-9_-]{10,8000}\.[A-Za-z0-9_-]{16,1000}/g, keep: 3 },
+  {
+    kind: 'jwt',
+    label: 'a JSON Web Token',
+    re: /\beyJ[A-Za-z0-9_-]{10,4000}\.eyJ[A-Za-z0-9_-]{10,8000}\.[A-Za-z0-9_-]{16,1000}/g,
+    keep: 3,
+  },
   // scheme://user:password@host; not placeholders such as ${DB_PASSWORD}, <password> or ****.
-  { kind: 'url-password', label: 'a URL with a password', re: /\b[a-z][a-z0-9+.-]{1,20}:\/\/[^\s/:@'"]{1,100}:([^\s/@'"]{3,200})@(?=[^\s/'"])/gi, keep: 0 },
+  {
+    kind: 'url-password',
+    label: 'a URL with a password',
+    re: /\b[a-z][a-z0-9+.-]{1,20}:\/\/[^\s/:@'"]{1,100}:([^\s/@'"]{3,200})@(?=[^\s/'"])/gi,
+    keep: 0,
+  },
   // NAME_PASSWORD=value, API_TOKEN: "value" (an environment assignment, as in a command line).
   {
     kind: 'secret-assignment',
@@ -83,7 +114,8 @@ export const SECRET_KINDS: readonly SecretKind[] = [
 ];
 
 /** Values that stand for a secret without being one (templates, examples, masks, our own redactions). */
-const PLACEHOLDER = /^(?:\[redacted[^\]]*\]|\$\{?[A-Za-z_][A-Za-z0-9_]*\}?|(?:process\.env|import\.meta\.env|os\.environ|secrets|env)\.[A-Za-z0-9_.]+|<[^>]*>|\*+|x+|\.+|(?:your|my|the|some|example|sample|dummy|fake|test|placeholder|changeme|change_me|redacted|secret|password|passwd|pass|token|postgres|root|admin|user)[-_]?(?:password|secret|token|key|here|value)?)$/i;
+const PLACEHOLDER =
+  /^(?:\[redacted[^\]]*\]|\$\{?[A-Za-z_][A-Za-z0-9_]*\}?|(?:process\.env|import\.meta\.env|os\.environ|secrets|env)\.[A-Za-z0-9_.]+|<[^>]*>|\*+|x+|\.+|(?:your|my|the|some|example|sample|dummy|fake|test|placeholder|changeme|change_me|redacted|secret|password|passwd|pass|token|postgres|root|admin|user)[-_]?(?:password|secret|token|key|here|value)?)$/i;
 
 export interface SecretMatch {
   kind: string;
@@ -141,7 +173,8 @@ function mergeByIndex(a: SecretMatch[], b: SecretMatch[]): SecretMatch[] {
   const out: SecretMatch[] = [];
   let i = 0;
   let j = 0;
-  while (i < a.length || j < b.length) out.push(j >= b.length || (i < a.length && a[i].index <= b[j].index) ? a[i++] : b[j++]);
+  while (i < a.length || j < b.length)
+    out.push(j >= b.length || (i < a.length && a[i].index <= b[j].index) ? a[i++] : b[j++]);
   return out;
 }
 
@@ -152,7 +185,8 @@ function isSecret(k: SecretKind, secret: string): boolean {
 function mask(m: RegExpExecArray, keep: number): string {
   const whole = m[0];
   const secret = secretPart(m);
-  if (whole.startsWith('-----BEGIN')) return whole.slice(0, whole.indexOf('-----', 10) + 5) + ` … (${whole.length} characters)`;
+  if (whole.startsWith('-----BEGIN'))
+    return whole.slice(0, whole.indexOf('-----', 10) + 5) + ` … (${whole.length} characters)`;
   if (secret !== whole) {
     // Show the context (the variable name, the URL's user and host) and hide the value.
     return whole.replace(secret, `… (${secret.length} characters)`);
@@ -196,7 +230,10 @@ function pathOf(node: PathNode | undefined): PathPart[] {
  * Calls `visit` for every string in parsed data, keys included, with a lazy path (built only
  * when asked for). Iterative, so a deeply nested document cannot overflow the stack.
  */
-export function walkStrings(data: unknown, visit: (text: string, path: () => PathPart[], isKey: boolean) => void): void {
+export function walkStrings(
+  data: unknown,
+  visit: (text: string, path: () => PathPart[], isKey: boolean) => void,
+): void {
   const stack: { value: unknown; at: PathNode | undefined }[] = [{ value: data, at: undefined }];
   const seen = new Set<object>();
   while (stack.length) {

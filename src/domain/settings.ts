@@ -35,11 +35,17 @@ export function mergeSettings(...layers: (ExecutionSettings | undefined)[]): Eff
 }
 
 /** Start-to-close timeout of attempt n (1-based): base x factor^(n-1), e.g. 120 s, 180 s, 270 s. */
-export function attemptTimeoutMs(s: Pick<EffectiveSettings, 'timeoutBaseSeconds' | 'timeoutFactor'>, attempt: number): number {
+export function attemptTimeoutMs(
+  s: Pick<EffectiveSettings, 'timeoutBaseSeconds' | 'timeoutFactor'>,
+  attempt: number,
+): number {
   return Math.round(s.timeoutBaseSeconds * 1000 * Math.pow(s.timeoutFactor, attempt - 1));
 }
 
 /** Pause before attempt n+1 when the failure gave no retry-after: backoff x factor^(n-1). */
-export function retryBackoffMs(s: Pick<EffectiveSettings, 'retryBackoffSeconds' | 'timeoutFactor'>, attempt: number): number {
+export function retryBackoffMs(
+  s: Pick<EffectiveSettings, 'retryBackoffSeconds' | 'timeoutFactor'>,
+  attempt: number,
+): number {
   return Math.round(s.retryBackoffSeconds * 1000 * Math.pow(s.timeoutFactor, attempt - 1));
 }

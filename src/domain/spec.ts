@@ -6,7 +6,9 @@
 import { z } from 'zod';
 
 export const SLUG = /^[a-z0-9][a-z0-9-]{0,62}$/;
-const slug = z.string().regex(SLUG, 'expected a slug: lowercase letters, digits and dashes, starting with a letter or digit');
+const slug = z
+  .string()
+  .regex(SLUG, 'expected a slug: lowercase letters, digits and dashes, starting with a letter or digit');
 const title = z.string().min(1, 'expected a non-empty title');
 
 export const DOMAINS = ['frontend', 'backend', 'testing', 'deployment', 'general'] as const;
@@ -27,32 +29,112 @@ export const SUMMARY_CAPS: Record<(typeof OUTPUT_TYPES)[number], number> = {
 export const ExecutionSettings = z.strictObject({
   maxParallel: z.int().min(1).max(64).optional().describe('Tasks of one phase running at once (default 4)'),
   attempts: z.int().min(1).max(20).optional().describe('Attempts per task, timeouts following the ladder (default 3)'),
-  timeoutBaseSeconds: z.number().positive().max(86_400).optional().describe('Start-to-close timeout of the first attempt (default 120)'),
-  timeoutFactor: z.number().min(1).max(10).optional().describe('Each attempt gets factor x the previous timeout (default 1.5)'),
-  retryBackoffSeconds: z.number().min(0).max(3600).optional().describe('Pause before the second attempt; grows by the timeout factor (default 1)'),
-  heartbeatSeconds: z.number().positive().max(3600).optional().describe('A task that has not heartbeated for this long is failed and retried (default 30)'),
+  timeoutBaseSeconds: z
+    .number()
+    .positive()
+    .max(86_400)
+    .optional()
+    .describe('Start-to-close timeout of the first attempt (default 120)'),
+  timeoutFactor: z
+    .number()
+    .min(1)
+    .max(10)
+    .optional()
+    .describe('Each attempt gets factor x the previous timeout (default 1.5)'),
+  retryBackoffSeconds: z
+    .number()
+    .min(0)
+    .max(3600)
+    .optional()
+    .describe('Pause before the second attempt; grows by the timeout factor (default 1)'),
+  heartbeatSeconds: z
+    .number()
+    .positive()
+    .max(3600)
+    .optional()
+    .describe('A task that has not heartbeated for this long is failed and retried (default 30)'),
   model: z.string().min(1).optional().describe('Model alias (haiku, sonnet, opus) or a full model id'),
-  decisionTimeoutSeconds: z.number().positive().max(365 * 86_400).optional().describe('How long a question to a person waits before its default is taken (default 86400 = 24 h)'),
-  reminderBeforeSeconds: z.number().min(0).max(365 * 86_400).optional().describe('A reminder goes out this long before the default fires (default 3600; at half-time if the limit is shorter)'),
-  escalationDefault: z.enum(['retry', 'retry-phase', 'skip', 'abort']).optional().describe('What a failed phase does when nobody decides in time (default abort)'),
-  approvalDefault: z.enum(['approve', 'reject']).optional().describe('What a phase awaiting approval does when nobody decides in time (default reject)'),
-  stuckAfterSeconds: z.number().positive().max(86_400).optional().describe('An agent with no token and no tool call for this long is stopped and escalated (default 90; keep it below the attempt time limit)'),
-  toolLoopRepeats: z.int().min(2).max(1000).optional().describe('An agent making the same tool call this many times in a row is stopped and escalated (default 5)'),
-  historyEventsLimit: z.int().min(20).max(50_000).optional().describe("A workflow continues as new past this many history events, or when the server suggests it (default 5000)"),
+  decisionTimeoutSeconds: z
+    .number()
+    .positive()
+    .max(365 * 86_400)
+    .optional()
+    .describe('How long a question to a person waits before its default is taken (default 86400 = 24 h)'),
+  reminderBeforeSeconds: z
+    .number()
+    .min(0)
+    .max(365 * 86_400)
+    .optional()
+    .describe(
+      'A reminder goes out this long before the default fires (default 3600; at half-time if the limit is shorter)',
+    ),
+  escalationDefault: z
+    .enum(['retry', 'retry-phase', 'skip', 'abort'])
+    .optional()
+    .describe('What a failed phase does when nobody decides in time (default abort)'),
+  approvalDefault: z
+    .enum(['approve', 'reject'])
+    .optional()
+    .describe('What a phase awaiting approval does when nobody decides in time (default reject)'),
+  stuckAfterSeconds: z
+    .number()
+    .positive()
+    .max(86_400)
+    .optional()
+    .describe(
+      'An agent with no token and no tool call for this long is stopped and escalated (default 90; keep it below the attempt time limit)',
+    ),
+  toolLoopRepeats: z
+    .int()
+    .min(2)
+    .max(1000)
+    .optional()
+    .describe('An agent making the same tool call this many times in a row is stopped and escalated (default 5)'),
+  historyEventsLimit: z
+    .int()
+    .min(20)
+    .max(50_000)
+    .optional()
+    .describe(
+      'A workflow continues as new past this many history events, or when the server suggests it (default 5000)',
+    ),
 });
 export type ExecutionSettings = z.infer<typeof ExecutionSettings>;
 
 export const DryRunBehaviour = z.strictObject({
-  durationMs: z.int().min(0).max(3_600_000).optional().describe('Simulated work time (default: derived from the task id, 100-600 ms)'),
-  outcome: z.enum(['success', 'failure', 'partial', 'blocked']).optional().describe('Final AOP status (default success); blocked asks a person'),
-  failAttempts: z.int().min(0).max(20).optional().describe('The first N attempts fail with a transient error before the outcome applies'),
+  durationMs: z
+    .int()
+    .min(0)
+    .max(3_600_000)
+    .optional()
+    .describe('Simulated work time (default: derived from the task id, 100-600 ms)'),
+  outcome: z
+    .enum(['success', 'failure', 'partial', 'blocked'])
+    .optional()
+    .describe('Final AOP status (default success); blocked asks a person'),
+  failAttempts: z
+    .int()
+    .min(0)
+    .max(20)
+    .optional()
+    .describe('The first N attempts fail with a transient error before the outcome applies'),
   summary: z.string().max(10_000).optional().describe('Summary text the simulated agent reports'),
-  outputBytes: z.int().min(0).max(10_000_000).optional().describe('Size of the simulated full output written to the details file'),
+  outputBytes: z
+    .int()
+    .min(0)
+    .max(10_000_000)
+    .optional()
+    .describe('Size of the simulated full output written to the details file'),
 });
 export type DryRunBehaviour = z.infer<typeof DryRunBehaviour>;
 
 export const TaskSpec = z.strictObject({
-  id: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'expected a task id such as "1.1" (letters, digits, dot, dash, underscore)'),
+  id: z
+    .string()
+    .regex(
+      /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/,
+      'expected a task id such as "1.1" (letters, digits, dot, dash, underscore)',
+    ),
   description: z.string().min(1, 'expected a non-empty description'),
   kind: z.enum(['agent', 'command']).default('agent'),
   command: z.string().min(1).optional().describe('Shell command (kind: command), run in the workspace'),
@@ -60,7 +142,11 @@ export const TaskSpec = z.strictObject({
   agent: z.string().min(1).optional().describe('Assigned agent name, mirrored to PROGRESS.json'),
   outputType: z.enum(OUTPUT_TYPES).default('code').describe('Caps the AOP summary length'),
   complexity: z.enum(COMPLEXITIES).default('default').describe('Picks the model when none is named'),
-  model: z.string().min(1).optional().describe('Model alias (haiku, sonnet, opus) or full id; overrides settings.model and complexity'),
+  model: z
+    .string()
+    .min(1)
+    .optional()
+    .describe('Model alias (haiku, sonnet, opus) or full id; overrides settings.model and complexity'),
   files: z.array(z.string().min(1)).default([]),
   dependsOn: z.array(z.string()).default([]).describe('Ids of tasks in the same phase that must complete first'),
   settings: ExecutionSettings.optional(),
@@ -70,12 +156,12 @@ export type TaskSpec = z.infer<typeof TaskSpec>;
 
 export const GateCommand = z.union(
   [
-  z.string().min(1),
-  z.strictObject({
-    run: z.string().min(1),
-    timeoutSeconds: z.number().positive().max(86_400).optional(),
-    name: z.string().min(1).optional(),
-  }),
+    z.string().min(1),
+    z.strictObject({
+      run: z.string().min(1),
+      timeoutSeconds: z.number().positive().max(86_400).optional(),
+      name: z.string().min(1).optional(),
+    }),
   ],
   { error: 'expected a command string, or an object {run, timeoutSeconds?, name?}' },
 );
@@ -125,9 +211,11 @@ export type RoadmapSpec = z.infer<typeof RoadmapSpec>;
 
 export const Gating = z.strictObject({
   require_tests: z.boolean().default(false).describe('Every phase must have at least one gate command'),
-  require_phase_approval: z.boolean().default(false).describe('A passed phase waits for approval before the next starts'),
+  require_phase_approval: z
+    .boolean()
+    .default(false)
+    .describe('A passed phase waits for approval before the next starts'),
 });
-
 
 export const EpicSpec = z
   .strictObject({
@@ -155,52 +243,93 @@ export type EpicSpecInput = z.input<typeof EpicSpec>;
 export function checkStructure(epic: any, report: (path: (string | number)[], message: string) => void): void {
   const arr = (v: unknown): any[] => (Array.isArray(v) ? v : []);
   // `roadmaps[0].plans[1]`: where the first use is, spelled like the path of the problem.
-  const spell = (p: (string | number)[]) => p.map((k, i) => (typeof k === 'number' ? `[${k}]` : i ? `.${k}` : k)).join('');
+  const spell = (p: (string | number)[]) =>
+    p.map((k, i) => (typeof k === 'number' ? `[${k}]` : i ? `.${k}` : k)).join('');
   /** `at(i)` is the id field's path; the first use is named by its item (the path without the field). */
-  const dup = (items: any[], key: (t: any) => unknown, at: (i: number) => (string | number)[], what: (k: string) => string) => {
+  const dup = (
+    items: any[],
+    key: (t: any) => unknown,
+    at: (i: number) => (string | number)[],
+    what: (k: string) => string,
+  ) => {
     const seen = new Map<string, number>();
     items.forEach((item, i) => {
       const k = key(item);
       if (typeof k !== 'string') return;
       const first = seen.get(k);
-      if (first !== undefined) report(at(i), `duplicate ${what(`"${k}"`)}: already used by ${spell(at(first).slice(0, -1))}`);
+      if (first !== undefined)
+        report(at(i), `duplicate ${what(`"${k}"`)}: already used by ${spell(at(first).slice(0, -1))}`);
       else seen.set(k, i);
     });
   };
   const roadmaps = arr(epic?.roadmaps);
-  dup(roadmaps, (r) => r?.slug, (i) => ['roadmaps', i, 'slug'], (k) => `roadmap slug ${k}`);
+  dup(
+    roadmaps,
+    (r) => r?.slug,
+    (i) => ['roadmaps', i, 'slug'],
+    (k) => `roadmap slug ${k}`,
+  );
   roadmaps.forEach((roadmap, ri) => {
     const plans = arr(roadmap?.plans);
-    dup(plans, (p) => p?.slug, (i) => ['roadmaps', ri, 'plans', i, 'slug'], (k) => `plan slug ${k}`);
+    dup(
+      plans,
+      (p) => p?.slug,
+      (i) => ['roadmaps', ri, 'plans', i, 'slug'],
+      (k) => `plan slug ${k}`,
+    );
     plans.forEach((plan, pi) => {
       const base = ['roadmaps', ri, 'plans', pi];
       const phases = arr(plan?.phases);
-      dup(phases, (p) => p?.slug, (i) => [...base, 'phases', i, 'slug'], (k) => `phase slug ${k}`);
-      const allTasks = phases.flatMap((ph, phi) => arr(ph?.tasks).map((t, ti) => ({ t, at: [...base, 'phases', phi, 'tasks', ti] })));
+      dup(
+        phases,
+        (p) => p?.slug,
+        (i) => [...base, 'phases', i, 'slug'],
+        (k) => `phase slug ${k}`,
+      );
+      const allTasks = phases.flatMap((ph, phi) =>
+        arr(ph?.tasks).map((t, ti) => ({ t, at: [...base, 'phases', phi, 'tasks', ti] })),
+      );
       // Ids name a task's files and decisions within its plan, so they are unique across the plan's phases.
-      dup(allTasks, (x) => x.t?.id, (i) => [...allTasks[i].at, 'id'], (k) => `task id ${k} in plan ${typeof plan?.slug === 'string' ? plan.slug : spell(base)}`);
+      dup(
+        allTasks,
+        (x) => x.t?.id,
+        (i) => [...allTasks[i].at, 'id'],
+        (k) => `task id ${k} in plan ${typeof plan?.slug === 'string' ? plan.slug : spell(base)}`,
+      );
       phases.forEach((phase, phi) => {
         const at = [...base, 'phases', phi];
         const tasks = arr(phase?.tasks).filter((t) => t && typeof t === 'object');
         if (epic?.gating?.require_tests === true && arr(phase?.gate?.commands).length === 0) {
-          report([...at, 'gate', 'commands'], 'gating.require_tests is set, so every phase needs at least one gate command');
+          report(
+            [...at, 'gate', 'commands'],
+            'gating.require_tests is set, so every phase needs at least one gate command',
+          );
         }
         const ids = new Set(tasks.map((t) => t.id));
         arr(phase?.tasks).forEach((task, ti) => {
           if (!task || typeof task !== 'object') return;
           const tat = [...at, 'tasks', ti];
           const kind = task.kind ?? 'agent';
-          if (kind === 'command' && !task.command) report([...tat, 'command'], 'a task of kind "command" needs a command');
-          if (kind === 'agent' && task.command) report([...tat, 'command'], 'only tasks of kind "command" take a command; set kind: command or remove it');
+          if (kind === 'command' && !task.command)
+            report([...tat, 'command'], 'a task of kind "command" needs a command');
+          if (kind === 'agent' && task.command)
+            report([...tat, 'command'], 'only tasks of kind "command" take a command; set kind: command or remove it');
           arr(task.dependsOn).forEach((dep, di) => {
             if (dep === task.id) report([...tat, 'dependsOn', di], `task "${task.id}" cannot depend on itself`);
-            else if (!ids.has(dep)) report([...tat, 'dependsOn', di], `no task "${dep}" in this phase (dependsOn names tasks of the same phase: ${[...ids].join(', ')})`);
+            else if (!ids.has(dep))
+              report(
+                [...tat, 'dependsOn', di],
+                `no task "${dep}" in this phase (dependsOn names tasks of the same phase: ${[...ids].join(', ')})`,
+              );
           });
         });
         const cycle = findCycle(tasks.map((t) => ({ id: String(t.id), dependsOn: arr(t.dependsOn).map(String) })));
         if (cycle) {
           const ti = arr(phase?.tasks).findIndex((t) => t?.id === cycle[0]);
-          report([...at, 'tasks', ti, 'dependsOn'], `dependency cycle: ${cycle.length > 12 ? `${cycle.slice(0, 10).join(' -> ')} -> … (${cycle.length - 11} more) -> ${cycle[cycle.length - 1]}` : cycle.join(' -> ')}`);
+          report(
+            [...at, 'tasks', ti, 'dependsOn'],
+            `dependency cycle: ${cycle.length > 12 ? `${cycle.slice(0, 10).join(' -> ')} -> … (${cycle.length - 11} more) -> ${cycle[cycle.length - 1]}` : cycle.join(' -> ')}`,
+          );
         }
       });
     });

@@ -32,7 +32,13 @@ export interface Usage {
   costUsd: number;
 }
 
-export const ZERO_USAGE: Usage = Object.freeze({ inputTokens: 0, outputTokens: 0, cacheWriteTokens: 0, cacheReadTokens: 0, costUsd: 0 });
+export const ZERO_USAGE: Usage = Object.freeze({
+  inputTokens: 0,
+  outputTokens: 0,
+  cacheWriteTokens: 0,
+  cacheReadTokens: 0,
+  costUsd: 0,
+});
 
 /** Dollars rounded to micro-dollars, so sums stay exact across levels and files. */
 export const microUsd = (usd: number): number => Math.round(usd * 1e6) / 1e6;

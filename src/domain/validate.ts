@@ -16,7 +16,10 @@ export class SpecError extends Error {
     readonly file: string,
     readonly problems: SpecProblem[],
   ) {
-    super(`${file}: ${problems.length} problem${problems.length === 1 ? '' : 's'}\n` + problems.map((p) => `  ${p.path || '(root)'}: ${p.message}`).join('\n'));
+    super(
+      `${file}: ${problems.length} problem${problems.length === 1 ? '' : 's'}\n` +
+        problems.map((p) => `  ${p.path || '(root)'}: ${p.message}`).join('\n'),
+    );
     this.name = 'SpecError';
   }
 }
@@ -25,7 +28,8 @@ export class SpecError extends Error {
 export function formatPath(p: readonly PropertyKey[]): string {
   let out = '';
   // A key can be a secret too (a misplaced token as a YAML key): never print one.
-  for (const k of p) out += typeof k === 'number' ? `[${k}]` : out ? `.${redactSecrets(String(k))}` : redactSecrets(String(k));
+  for (const k of p)
+    out += typeof k === 'number' ? `[${k}]` : out ? `.${redactSecrets(String(k))}` : redactSecrets(String(k));
   return out;
 }
 
@@ -62,11 +66,22 @@ function describeChar(c: string): string {
 
 function describeIssue(issue: z.core.$ZodIssue): string {
   // Input echoed back is redacted first, so a secret in the wrong place is not shown either.
-  if (issue.code === 'unrecognized_keys') return `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${redactSecrets(k)}"`).join(', ')}`;
+  if (issue.code === 'unrecognized_keys')
+    return `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${redactSecrets(k)}"`).join(', ')}`;
   if (issue.code === 'invalid_type') {
     const input = (issue as { input?: unknown }).input;
-    const shown = () => (typeof input === 'object' ? '' : ` ${typeof input === 'string' ? redactSecrets(JSON.stringify(input)).slice(0, 40) : String(input)}`);
-    const received = input === undefined ? 'nothing (missing)' : input === null ? 'null' : Array.isArray(input) ? 'array' : `${typeof input}${shown()}`;
+    const shown = () =>
+      typeof input === 'object'
+        ? ''
+        : ` ${typeof input === 'string' ? redactSecrets(JSON.stringify(input)).slice(0, 40) : String(input)}`;
+    const received =
+      input === undefined
+        ? 'nothing (missing)'
+        : input === null
+          ? 'null'
+          : Array.isArray(input)
+            ? 'array'
+            : `${typeof input}${shown()}`;
     return `expected ${issue.expected}, got ${received}`;
   }
   return issue.message;
@@ -84,7 +99,8 @@ export function validateEpic(data: unknown, source = 'epic'): EpicSpec {
     // A pathological document (a dependency chain of tens of thousands of tasks) can exhaust the
     // stack in a recursive check: that is a bad spec too, not a crash (nor, in the epic workflow,
     // a workflow task that fails and is retried for ever).
-    if (e instanceof RangeError) throw new SpecError(source, [{ path: '', message: `too large or too deeply nested to check (${e.message})` }]);
+    if (e instanceof RangeError)
+      throw new SpecError(source, [{ path: '', message: `too large or too deeply nested to check (${e.message})` }]);
     throw e;
   }
 }
@@ -94,7 +110,11 @@ function validateOrThrow(data: unknown, source: string): EpicSpec {
   scanForSecrets(data, (p, message) => extra.push({ path: formatPath(p), message }));
   walkStrings(data, (text, path, isKey) => {
     const bad = UNSAFE_CHARS.exec(text);
-    if (bad) extra.push({ path: formatPath(path()), message: `${isKey ? 'the field name contains' : 'contains'} ${describeChar(bad[0])}; ${UNSAFE_WHY}` });
+    if (bad)
+      extra.push({
+        path: formatPath(path()),
+        message: `${isKey ? 'the field name contains' : 'contains'} ${describeChar(bad[0])}; ${UNSAFE_WHY}`,
+      });
   });
   const result = EpicSpec.safeParse(data, { reportInput: true });
   if (result.success) {
@@ -110,7 +130,9 @@ function validateOrThrow(data: unknown, source: string): EpicSpec {
   }
   const problems: SpecProblem[] = result.error.issues.map((issue) => ({
     // Unknown keys are reported on their parent; name them fully so the user can find them.
-    path: formatPath(issue.code === 'unrecognized_keys' && issue.keys.length === 1 ? [...issue.path, issue.keys[0]] : issue.path),
+    path: formatPath(
+      issue.code === 'unrecognized_keys' && issue.keys.length === 1 ? [...issue.path, issue.keys[0]] : issue.path,
+    ),
     message: describeIssue(issue),
   }));
   // zod skips refinements when the shape is wrong; run them anyway so every problem shows at once.

@@ -53,13 +53,19 @@ export function devServerArgs(opts: DevServerOptions): string[] {
   if (opts.headless) args.push('--headless');
   else args.push('--ui-port', String(opts.uiPort ?? 8233));
   args.push(
-    '--namespace', opts.namespace ?? 'default',
-    '--ip', HOST,
-    '--log-format', 'json',
-    '--log-level', 'warn',
+    '--namespace',
+    opts.namespace ?? 'default',
+    '--ip',
+    HOST,
+    '--log-format',
+    'json',
+    '--log-level',
+    'warn',
     // WAL + NORMAL: durable across process crashes, and much faster than the default journal.
-    '--sqlite-pragma', 'journal_mode=WAL',
-    '--sqlite-pragma', 'synchronous=NORMAL',
+    '--sqlite-pragma',
+    'journal_mode=WAL',
+    '--sqlite-pragma',
+    'synchronous=NORMAL',
   );
   for (const key of ALL_SEARCH_ATTRIBUTES) {
     args.push('--search-attribute', `${key.name}=${CLI_TYPE[key.type]}`);
@@ -131,7 +137,9 @@ export async function startDevServer(opts: DevServerOptions): Promise<DevServerH
       await stop();
       const busy = portInUse(output.tail());
       if (busy) throw new DevServerStartError(`${busy.which} port ${busy.port} is already in use on ${HOST}`, busy);
-      throw new DevServerStartError(`temporal dev server (${binary}) exited during startup (${exited}) on ${address}.\nLast server output:\n${output.tail()}`);
+      throw new DevServerStartError(
+        `temporal dev server (${binary}) exited during startup (${exited}) on ${address}.\nLast server output:\n${output.tail()}`,
+      );
     }
     const probe = isServerReachable(address, opts.namespace ?? 'default', 1000);
     if (await Promise.race([probe, exitPromise.then(() => false)])) break;
@@ -210,7 +218,12 @@ class OutputTail {
 
   add(chunk: Buffer): void {
     if (this.fd !== undefined) fs.writeSync(this.fd, chunk);
-    this.lines.push(...chunk.toString('utf8').split('\n').filter((l) => l.trim()));
+    this.lines.push(
+      ...chunk
+        .toString('utf8')
+        .split('\n')
+        .filter((l) => l.trim()),
+    );
     if (this.lines.length > 40) this.lines.splice(0, this.lines.length - 40);
   }
 

@@ -12,7 +12,11 @@ describe('agent loop', () => {
   it('writes then edits files and returns the AOP result, details in the details file', async () => {
     const longSummary = `Created src/greet.ts and edited it to greet politely. ${'x'.repeat(500)}`;
     rig.fake.enqueue(
-      reply.toolUse('Write', { file_path: 'src/greet.ts', content: 'export const greet = (n: string) => `hi ${n}`;\n' }, { text: 'Creating the module.' }),
+      reply.toolUse(
+        'Write',
+        { file_path: 'src/greet.ts', content: 'export const greet = (n: string) => `hi ${n}`;\n' },
+        { text: 'Creating the module.' },
+      ),
       reply.toolUses([
         { name: 'Edit', input: { file_path: 'src/greet.ts', old_string: 'hi ${n}', new_string: 'Hello, ${n}!' } },
         { name: 'Write', input: { file_path: path.join(rig.sb.workspace, 'README.md'), content: '# greet\n' } },
@@ -24,7 +28,10 @@ describe('agent loop', () => {
     assert.equal(error, undefined);
     assert.ok(result);
 
-    assert.equal(await fs.readFile(path.join(rig.sb.workspace, 'src/greet.ts'), 'utf8'), 'export const greet = (n: string) => `Hello, ${n}!`;\n');
+    assert.equal(
+      await fs.readFile(path.join(rig.sb.workspace, 'src/greet.ts'), 'utf8'),
+      'export const greet = (n: string) => `Hello, ${n}!`;\n',
+    );
     assert.equal(await fs.readFile(path.join(rig.sb.workspace, 'README.md'), 'utf8'), '# greet\n');
 
     assert.equal(result.status, 'success');
@@ -39,8 +46,14 @@ describe('agent loop', () => {
     assert.ok(heartbeats.length >= 4, 'heartbeats every turn');
     // The 1 s timer may beat before the first model call on a slow machine (turn 0); turns only grow.
     const turns = heartbeats.map((h: any) => h.turn as number);
-    assert.equal(turns.find((t) => t > 0), 1);
-    assert.deepEqual([...turns].sort((a, b) => a - b), turns);
+    assert.equal(
+      turns.find((t) => t > 0),
+      1,
+    );
+    assert.deepEqual(
+      [...turns].sort((a, b) => a - b),
+      turns,
+    );
 
     // The model saw its tool results.
     const reqs = rig.fake.messageRequests;
@@ -49,12 +62,18 @@ describe('agent loop', () => {
     assert.equal(r3.length, 1);
     assert.match(r3[0].content, /1\texport const greet = \(n: string\) => `Hello, \$\{n\}!`;/);
     const r2 = toolResults(reqs[2].body);
-    assert.deepEqual(r2.map((r) => r.is_error ?? false), [false, false]);
+    assert.deepEqual(
+      r2.map((r) => r.is_error ?? false),
+      [false, false],
+    );
 
     const details = await readJson(path.join(rig.sb.workspace, result.detailsFile));
     assert.match(details.finalText, /All done\. The module greets politely\./);
     assert.equal(details.fullSummary, longSummary);
-    assert.deepEqual(details.toolCalls.map((c: any) => c.name), ['Write', 'Edit', 'Write', 'Read']);
+    assert.deepEqual(
+      details.toolCalls.map((c: any) => c.name),
+      ['Write', 'Edit', 'Write', 'Read'],
+    );
     for (const c of details.toolCalls) {
       assert.equal(typeof c.resultBytes, 'number');
       assert.equal(typeof c.durationMs, 'number');
@@ -71,14 +90,20 @@ describe('agent loop', () => {
   it('caps the summary by output type', async () => {
     for (const outputType of ['search', 'analysis', 'code', 'tests', 'build'] as const) {
       rig.fake.enqueue(reply.aop('s'.repeat(2000)));
-      const { result } = await runAgent(taskInput(rig.sb.workspace, { task: { id: `cap-${outputType}`, outputType } }), rig.fake);
+      const { result } = await runAgent(
+        taskInput(rig.sb.workspace, { task: { id: `cap-${outputType}`, outputType } }),
+        rig.fake,
+      );
       assert.equal([...result!.summary].length, SUMMARY_CAPS[outputType], outputType);
     }
   });
 
   it('sends a cacheable prefix, the workspace rules and the AOP block; the key only as auth', async () => {
     rig.fake.enqueue(reply.aop('ok'));
-    const { result } = await runAgent(taskInput(rig.sb.workspace, { task: { domain: 'frontend', files: ['src/App.tsx', 'src/App.css'] } }), rig.fake);
+    const { result } = await runAgent(
+      taskInput(rig.sb.workspace, { task: { domain: 'frontend', files: ['src/App.tsx', 'src/App.css'] } }),
+      rig.fake,
+    );
     assert.equal(result!.status, 'success');
     const req = rig.fake.messageRequests[0];
     assert.equal(req.auth, 'bearer');
@@ -88,7 +113,10 @@ describe('agent loop', () => {
     assert.deepEqual(system.at(-1).cache_control, { type: 'ephemeral' });
     assert.equal(system[0].cache_control, undefined);
     assert.deepEqual(tools.at(-1).cache_control, { type: 'ephemeral' });
-    assert.deepEqual(tools.map((t: any) => t.name), ['Read', 'Write', 'Edit', 'Glob', 'Grep', 'Bash']);
+    assert.deepEqual(
+      tools.map((t: any) => t.name),
+      ['Read', 'Write', 'Edit', 'Glob', 'Grep', 'Bash'],
+    );
     const sys = system.map((b: any) => b.text).join('\n');
     assert.match(sys, /frontend engineer/);
     assert.match(sys, /Epic: Web shop \(shop\)/);
@@ -104,11 +132,18 @@ describe('agent loop', () => {
 
   it('a retried attempt offers Read and Write only and says why the last one failed', async () => {
     rig.fake.enqueue(reply.toolUse('Bash', { command: 'ls' }), reply.aop('ok'));
-    const input = taskInput(rig.sb.workspace, { attempt: 2, reducedTools: true, previousFailure: 'Transient: model stream stalled' });
+    const input = taskInput(rig.sb.workspace, {
+      attempt: 2,
+      reducedTools: true,
+      previousFailure: 'Transient: model stream stalled',
+    });
     const { result } = await runAgent(input, rig.fake);
     assert.equal(result!.status, 'success');
     const [first, second] = rig.fake.messageRequests;
-    assert.deepEqual(first.body.tools.map((t: any) => t.name), ['Read', 'Write']);
+    assert.deepEqual(
+      first.body.tools.map((t: any) => t.name),
+      ['Read', 'Write'],
+    );
     const firstText = JSON.stringify(first.body.messages[0].content);
     assert.match(firstText, /attempt 2 of 3/);
     assert.match(firstText, /previous attempt did not succeed: Transient: model stream stalled/);
@@ -150,7 +185,10 @@ describe('agent loop', () => {
 
   it('max_tokens: a cut-off tool call is not run; the model is asked to continue', async () => {
     rig.fake.enqueue(
-      { ...reply.toolUse('Write', { file_path: 'half.txt', content: 'trunc' }, { id: 'toolu_cut' }), stop_reason: 'max_tokens' },
+      {
+        ...reply.toolUse('Write', { file_path: 'half.txt', content: 'trunc' }, { id: 'toolu_cut' }),
+        stop_reason: 'max_tokens',
+      },
       reply.aop('done'),
     );
     const { result } = await runAgent(taskInput(rig.sb.workspace), rig.fake);

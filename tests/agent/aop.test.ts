@@ -5,7 +5,10 @@ import { SUMMARY_CAPS } from '../../src/domain/spec';
 
 describe('AOP parsing', () => {
   it('reads the three markers', () => {
-    const r = parseAop('Work done.\n[AOP:SUMMARY] Added greet()\n[AOP:DETAILS_FILE] .claude/cache/agent-outputs/p--1.1-1.json\n[AOP:STATUS] success\n', 'code');
+    const r = parseAop(
+      'Work done.\n[AOP:SUMMARY] Added greet()\n[AOP:DETAILS_FILE] .claude/cache/agent-outputs/p--1.1-1.json\n[AOP:STATUS] success\n',
+      'code',
+    );
     assert.equal(r.status, 'success');
     assert.equal(r.summary, 'Added greet()');
     assert.equal(r.agentDetailsFile, '.claude/cache/agent-outputs/p--1.1-1.json');
@@ -31,7 +34,10 @@ describe('AOP parsing', () => {
   });
 
   it('the last occurrence of a marker wins (the agent may quote the format earlier)', () => {
-    const r = parseAop('Format: [AOP:SUMMARY] ... [AOP:STATUS] success|failure|partial\nLater:\n[AOP:SUMMARY] real one\n[AOP:STATUS] failure', 'code');
+    const r = parseAop(
+      'Format: [AOP:SUMMARY] ... [AOP:STATUS] success|failure|partial\nLater:\n[AOP:SUMMARY] real one\n[AOP:STATUS] failure',
+      'code',
+    );
     assert.equal(r.summary, 'real one');
     assert.equal(r.status, 'failure');
   });

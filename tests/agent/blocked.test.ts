@@ -20,7 +20,22 @@ describe('blocked agents', () => {
     const status = (s: string) => parseAop(`[AOP:SUMMARY] x\n[AOP:STATUS] ${s}`, 'code').status;
 
     it('reads "blocked" and the usual ways of saying a person is needed', () => {
-      for (const s of ['blocked', 'BLOCKED', '**Blocked** (need the DB password)', 'needs human', 'needs-human', 'NEEDS_HUMAN', 'need a person', 'needs input', 'needs decision', 'human needed', 'human input required', 'waiting for human', 'awaiting a decision', 'escalate']) {
+      for (const s of [
+        'blocked',
+        'BLOCKED',
+        '**Blocked** (need the DB password)',
+        'needs human',
+        'needs-human',
+        'NEEDS_HUMAN',
+        'need a person',
+        'needs input',
+        'needs decision',
+        'human needed',
+        'human input required',
+        'waiting for human',
+        'awaiting a decision',
+        'escalate',
+      ]) {
         assert.equal(status(s), 'blocked', s);
       }
     });
@@ -43,11 +58,17 @@ describe('blocked agents', () => {
       const system = t.fake.messageRequests[0].body.system.map((b: any) => b.text).join('\n');
       assert.match(system, /\[AOP:STATUS\] success\|failure\|partial\|blocked/);
       assert.match(system, /report STATUS blocked/);
-      assert.match(system, /blocked if you need a person to go on: then the summary starts with what you need from them/);
+      assert.match(
+        system,
+        /blocked if you need a person to go on: then the summary starts with what you need from them/,
+      );
     });
 
     it('status blocked is a result with the blocker as summary; a retry continues the conversation', async () => {
-      t.fake.enqueue(reply.toolUse('Glob', { pattern: '*' }, { id: 'toolu_g1' }), reply.aop(NEED, 'needs human', { before: 'I looked for credentials.' }));
+      t.fake.enqueue(
+        reply.toolUse('Glob', { pattern: '*' }, { id: 'toolu_g1' }),
+        reply.aop(NEED, 'needs human', { before: 'I looked for credentials.' }),
+      );
       const { result, error } = await runAgent(taskInput(t.sb.workspace), t.fake);
       assert.equal(error, undefined, error?.message);
       assert.equal(result!.status, 'blocked');
@@ -88,7 +109,8 @@ describe('blocked agents', () => {
     });
     afterEach(() => sb.cleanup());
 
-    const dryInput = (dryRun: Record<string, unknown>) => taskInput(sb.workspace, { agentMode: 'dry-run', task: { dryRun: { durationMs: 10, ...dryRun } } });
+    const dryInput = (dryRun: Record<string, unknown>) =>
+      taskInput(sb.workspace, { agentMode: 'dry-run', task: { dryRun: { durationMs: 10, ...dryRun } } });
 
     it('outcome blocked → status blocked with the spec summary, and a consistent details file', async () => {
       const result: TaskResult = await mockEnv().run(runDryRunAgent, dryInput({ outcome: 'blocked', summary: NEED }));
@@ -102,7 +124,10 @@ describe('blocked agents', () => {
     it('without a summary, a default blocker text names the task', async () => {
       const result: TaskResult = await mockEnv().run(runDryRunAgent, dryInput({ outcome: 'blocked' }));
       assert.equal(result.status, 'blocked');
-      assert.match(result.summary, /^Blocked: the simulated backend agent needs a person's decision to go on with task 1\.1/);
+      assert.match(
+        result.summary,
+        /^Blocked: the simulated backend agent needs a person's decision to go on with task 1\.1/,
+      );
     });
 
     it('stops at once when the activity is cancelled', async () => {
@@ -117,7 +142,10 @@ describe('blocked agents', () => {
       const err = await pending;
       assert.ok(err instanceof CancelledFailure, String(err));
       assert.ok(Date.now() - t0 < 500, `stopped ${Date.now() - t0} ms after the cancel`);
-      await assert.rejects(fs.stat(path.join(sb.workspace, '.claude/cache/agent-outputs/checkout--1.1-1.json')), 'no details file for a cancelled run');
+      await assert.rejects(
+        fs.stat(path.join(sb.workspace, '.claude/cache/agent-outputs/checkout--1.1-1.json')),
+        'no details file for a cancelled run',
+      );
     });
   });
 });

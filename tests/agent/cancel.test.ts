@@ -41,7 +41,12 @@ describe('cancellation of running tasks (real Temporal server)', function () {
     process.env.ANTHROPIC_BASE_URL = fake.baseURL;
     client = await connectClient();
     connection = await NativeConnection.connect({ address: temporalAddress() });
-    worker = await createWorker({ connection, namespace: namespace(), taskQueue, workflowsPath: require.resolve('./cancel-workflow') });
+    worker = await createWorker({
+      connection,
+      namespace: namespace(),
+      taskQueue,
+      workflowsPath: require.resolve('./cancel-workflow'),
+    });
     workerRun = worker.run();
   });
   after(async () => {
@@ -65,7 +70,12 @@ describe('cancellation of running tasks (real Temporal server)', function () {
    */
   async function cancelRunning(name: string, input: TaskRunInput, ready: () => boolean = () => true): Promise<number> {
     const workflowId = uniqueSlug(`cancel-${name}`);
-    const handle = await client.workflow.start('oneTaskAttempt', { taskQueue, workflowId, args: [input], workflowExecutionTimeout: '2 minutes' });
+    const handle = await client.workflow.start('oneTaskAttempt', {
+      taskQueue,
+      workflowId,
+      args: [input],
+      workflowExecutionTimeout: '2 minutes',
+    });
     await until(async () => ready() && (await activityStarted(handle)), 20_000, `${name}: the task did not start`);
     await sleep(3_000);
     const t0 = Date.now();
@@ -78,8 +88,11 @@ describe('cancellation of running tasks (real Temporal server)', function () {
     assert.ok((err as { cause?: unknown }).cause instanceof CancelledFailure, `${name}: ${err}`);
     const events = (await handle.fetchHistory()).events ?? [];
     const at = (type: number) => tsToMs(events.find((e) => e.eventType === type)?.eventTime);
-    const stopMs = at(EventType.EVENT_TYPE_ACTIVITY_TASK_CANCELED) - at(EventType.EVENT_TYPE_ACTIVITY_TASK_CANCEL_REQUESTED);
-    figures.push(`${name}: activity stopped ${stopMs} ms after the cancel request (${wallMs} ms to the workflow's end, seen by the client)`);
+    const stopMs =
+      at(EventType.EVENT_TYPE_ACTIVITY_TASK_CANCELED) - at(EventType.EVENT_TYPE_ACTIVITY_TASK_CANCEL_REQUESTED);
+    figures.push(
+      `${name}: activity stopped ${stopMs} ms after the cancel request (${wallMs} ms to the workflow's end, seen by the client)`,
+    );
     assert.ok(stopMs < MAX_STOP_MS, `${name}: the activity stopped ${stopMs} ms after the cancel request`);
     return stopMs;
   }
@@ -110,7 +123,10 @@ describe('cancellation of running tasks (real Temporal server)', function () {
   });
 
   it('a dry-run agent: its simulated work ends', async () => {
-    await cancelRunning('dry-run', taskInput(sb.workspace, { agentMode: 'dry-run', task: { dryRun: { durationMs: 60_000 } } }));
+    await cancelRunning(
+      'dry-run',
+      taskInput(sb.workspace, { agentMode: 'dry-run', task: { dryRun: { durationMs: 60_000 } } }),
+    );
   });
 });
 
@@ -140,7 +156,9 @@ function processRunning(commandLine: string): boolean {
 
 async function activityStarted(handle: WorkflowHandle): Promise<boolean> {
   const d = await handle.describe();
-  return !!d.raw.pendingActivities?.some((a) => a.state === temporal.api.enums.v1.PendingActivityState.PENDING_ACTIVITY_STATE_STARTED);
+  return !!d.raw.pendingActivities?.some(
+    (a) => a.state === temporal.api.enums.v1.PendingActivityState.PENDING_ACTIVITY_STATE_STARTED,
+  );
 }
 
 async function until(cond: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {

@@ -26,7 +26,10 @@ describe('workspace confinement', () => {
       { name: 'Write', input: { file_path: 'sub/../../x.txt', content: 'escaped' } },
       { name: 'Write', input: { file_path: outside, content: 'escaped' } },
       { name: 'Read', input: { file_path: '/etc/passwd' } },
-      { name: 'Edit', input: { file_path: path.join(rig.sb.sentinel, 'keep.txt'), old_string: 'untouched', new_string: 'edited' } },
+      {
+        name: 'Edit',
+        input: { file_path: path.join(rig.sb.sentinel, 'keep.txt'), old_string: 'untouched', new_string: 'edited' },
+      },
       { name: 'Write', input: { file_path: 'link-dir/evil.txt', content: 'escaped' } },
       { name: 'Read', input: { file_path: 'link-dir/keep.txt' } },
       { name: 'Write', input: { file_path: 'link-file', content: 'escaped' } },
@@ -61,7 +64,11 @@ describe('workspace confinement', () => {
     assert.equal(first.length, escapes.length);
     first.forEach((r, i) => {
       assert.equal(r.is_error, true, `${escapes[i].name} ${JSON.stringify(escapes[i].input)} → ${r.content}`);
-      assert.match(r.content, /outside the workspace|dangling symlink|must be relative/, JSON.stringify(escapes[i].input));
+      assert.match(
+        r.content,
+        /outside the workspace|dangling symlink|must be relative/,
+        JSON.stringify(escapes[i].input),
+      );
     });
 
     const [bash, writeAfterCd, glob, grep, readInside] = toolResults(rig.fake.messageRequests[2].body);
@@ -114,18 +121,33 @@ describe('workspace confinement', () => {
   describe('resolveInWorkspace', () => {
     it('accepts paths inside, including ones that do not exist yet', async () => {
       assert.equal(await resolveInWorkspace(rig.sb.workspace, 'a/b/c.txt'), path.join(rig.sb.workspace, 'a/b/c.txt'));
-      assert.equal(await resolveInWorkspace(rig.sb.workspace, path.join(rig.sb.workspace, 'x')), path.join(rig.sb.workspace, 'x'));
+      assert.equal(
+        await resolveInWorkspace(rig.sb.workspace, path.join(rig.sb.workspace, 'x')),
+        path.join(rig.sb.workspace, 'x'),
+      );
       assert.equal(await resolveInWorkspace(rig.sb.workspace, 'a/../b'), path.join(rig.sb.workspace, 'b'));
       assert.equal(await resolveInWorkspace(rig.sb.workspace, '.'), rig.sb.workspace);
     });
     it('follows symlinks that stay inside', async () => {
       await fs.mkdir(path.join(rig.sb.workspace, 'real'));
       await fs.symlink(path.join(rig.sb.workspace, 'real'), path.join(rig.sb.workspace, 'alias'));
-      assert.equal(await resolveInWorkspace(rig.sb.workspace, 'alias/new.txt'), path.join(rig.sb.workspace, 'real/new.txt'));
+      assert.equal(
+        await resolveInWorkspace(rig.sb.workspace, 'alias/new.txt'),
+        path.join(rig.sb.workspace, 'real/new.txt'),
+      );
     });
     it('rejects escapes', async () => {
       await fs.symlink('/', path.join(rig.sb.workspace, 'rootlink'));
-      for (const p of ['..', '../ws-other', '/tmp', 'rootlink/etc/passwd', 'rootlink', `${rig.sb.workspace}-sibling/x`, '', 'a\0b']) {
+      for (const p of [
+        '..',
+        '../ws-other',
+        '/tmp',
+        'rootlink/etc/passwd',
+        'rootlink',
+        `${rig.sb.workspace}-sibling/x`,
+        '',
+        'a\0b',
+      ]) {
         await assert.rejects(resolveInWorkspace(rig.sb.workspace, p), { name: 'ToolError' }, JSON.stringify(p));
       }
     });

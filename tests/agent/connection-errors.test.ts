@@ -16,7 +16,11 @@ import { makeSandbox, runAgent, type Sandbox, taskInput, TEST_KEY } from './help
 async function callError(baseURL: string): Promise<Error> {
   const client = createClient(TEST_KEY, baseURL, 5_000);
   try {
-    await client.messages.create({ model: 'claude-haiku-4-5', max_tokens: 10, messages: [{ role: 'user', content: 'hi' }] });
+    await client.messages.create({
+      model: 'claude-haiku-4-5',
+      max_tokens: 10,
+      messages: [{ role: 'user', content: 'hi' }],
+    });
   } catch (err) {
     return err as Error;
   }
@@ -40,7 +44,10 @@ describe('connection failures name the endpoint and the reason', function () {
     const { baseURL, port } = await closedBaseURL();
     const err = await callError(baseURL);
     assert.equal(err.message, 'Connection error.', 'what the SDK says on its own');
-    const failure = classifyModelError(err, taskInput(sb.workspace), { apiKey: TEST_KEY, endpoint: { url: baseURL, from: 'ANTHROPIC_BASE_URL' } });
+    const failure = classifyModelError(err, taskInput(sb.workspace), {
+      apiKey: TEST_KEY,
+      endpoint: { url: baseURL, from: 'ANTHROPIC_BASE_URL' },
+    });
     assert.ok(failure instanceof ApplicationFailure);
     assert.equal(failure.type, FailureTypes.Transient);
     assert.equal(failure.nonRetryable, false);
@@ -59,7 +66,12 @@ describe('connection failures name the endpoint and the reason', function () {
       const out = await runAgent(taskInput(sb.workspace), fake, { baseURL });
       assert.ok(out.error instanceof ApplicationFailure, `expected a failure, got ${out.error ?? 'a result'}`);
       assert.equal(out.error.type, FailureTypes.Transient);
-      assert.match(out.error.message, new RegExp(`connection to the Anthropic API( at \\S+)? failed: ECONNREFUSED 127\\.0\\.0\\.1:${port} \\(nothing listens there\\)$`));
+      assert.match(
+        out.error.message,
+        new RegExp(
+          `connection to the Anthropic API( at \\S+)? failed: ECONNREFUSED 127\\.0\\.0\\.1:${port} \\(nothing listens there\\)$`,
+        ),
+      );
       assert.ok(!out.error.message.includes(TEST_KEY));
       assert.equal(fake.requests.length, 0);
     } finally {
@@ -80,16 +92,28 @@ describe('connection failures name the endpoint and the reason', function () {
   it('user info and query of a base URL stay out of the message (also where a cause quotes the URL)', async () => {
     const { port } = await closedBaseURL();
     const withQuery = `http://127.0.0.1:${port}/proxy?token=abc123`;
-    const refused = classifyModelError(await callError(withQuery), taskInput(sb.workspace), { apiKey: TEST_KEY, endpoint: { url: withQuery } });
-    assert.match(refused.message, new RegExp(`at http://127\\.0\\.0\\.1:${port}/proxy failed: ECONNREFUSED 127\\.0\\.0\\.1:${port} `));
+    const refused = classifyModelError(await callError(withQuery), taskInput(sb.workspace), {
+      apiKey: TEST_KEY,
+      endpoint: { url: withQuery },
+    });
+    assert.match(
+      refused.message,
+      new RegExp(`at http://127\\.0\\.0\\.1:${port}/proxy failed: ECONNREFUSED 127\\.0\\.0\\.1:${port} `),
+    );
     // fetch refuses a URL with credentials, quoting it in its message.
     const withUser = `http://user:hunter2@127.0.0.1:${port}/proxy?token=abc123`;
-    const refusedByFetch = classifyModelError(await callError(withUser), taskInput(sb.workspace), { apiKey: TEST_KEY, endpoint: { url: withUser } });
+    const refusedByFetch = classifyModelError(await callError(withUser), taskInput(sb.workspace), {
+      apiKey: TEST_KEY,
+      endpoint: { url: withUser },
+    });
     assert.ok(
-      refusedByFetch.message.endsWith(`at http://127.0.0.1:${port}/proxy failed: Request cannot be constructed from a URL that includes credentials: http://127.0.0.1:${port}/proxy`),
+      refusedByFetch.message.endsWith(
+        `at http://127.0.0.1:${port}/proxy failed: Request cannot be constructed from a URL that includes credentials: http://127.0.0.1:${port}/proxy`,
+      ),
       refusedByFetch.message,
     );
     for (const f of [refused, refusedByFetch])
-      for (const secret of ['hunter2', 'abc123', 'user:', TEST_KEY]) assert.ok(!f.message.includes(secret), `${secret} is not in ${f.message}`);
+      for (const secret of ['hunter2', 'abc123', 'user:', TEST_KEY])
+        assert.ok(!f.message.includes(secret), `${secret} is not in ${f.message}`);
   });
 });

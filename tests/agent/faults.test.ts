@@ -40,7 +40,9 @@ describe('API faults', () => {
   });
 
   it('retry-after-ms wins over retry-after', async () => {
-    const f = await failWith(fault.error(529, 'overloaded_error', 'Overloaded', { 'retry-after-ms': '1500', 'retry-after': '9' }));
+    const f = await failWith(
+      fault.error(529, 'overloaded_error', 'Overloaded', { 'retry-after-ms': '1500', 'retry-after': '9' }),
+    );
     assertTransient(f);
     assert.equal(f.nextRetryDelay, 1_500);
   });
@@ -79,13 +81,20 @@ describe('API faults', () => {
   });
 
   it('403, 404, 413, 422 → non-retryable', async () => {
-    for (const [status, type] of [[403, 'permission_error'], [404, 'not_found_error'], [413, 'request_too_large'], [422, 'invalid_request_error']] as const) {
+    for (const [status, type] of [
+      [403, 'permission_error'],
+      [404, 'not_found_error'],
+      [413, 'request_too_large'],
+      [422, 'invalid_request_error'],
+    ] as const) {
       assertPermanent(await failWith(fault.error(status, type, `status ${status}`)));
     }
   });
 
   it('spend-limit 429 → non-retryable', async () => {
-    const f = await failWith(fault.error(429, 'rate_limit_error', 'You have reached your monthly spend limit', { 'retry-after': '60' }));
+    const f = await failWith(
+      fault.error(429, 'rate_limit_error', 'You have reached your monthly spend limit', { 'retry-after': '60' }),
+    );
     assertPermanent(f);
     assert.match(f.message, /spend\/billing limit/);
   });
@@ -161,12 +170,18 @@ describe('API faults', () => {
   });
 
   it('a fault after some turns carries usage so far and leaves the transcript resumable', async () => {
-    rig.fake.enqueue(reply.toolUse('Glob', { pattern: '*' }, { usage: { input_tokens: 1000, output_tokens: 50 } }), fault.overloaded());
+    rig.fake.enqueue(
+      reply.toolUse('Glob', { pattern: '*' }, { usage: { input_tokens: 1000, output_tokens: 50 } }),
+      fault.overloaded(),
+    );
     const { error } = await runAgent(taskInput(rig.sb.workspace), rig.fake);
     assertTransient(error);
     assert.equal(error.details[0].usage.inputTokens, 1000);
     assert.equal(error.details[0].detailsFile, '.claude/cache/agent-outputs/checkout--1.1-1.json');
-    const transcript = await fs.readFile(path.join(rig.sb.workspace, '.claude/cache/transcripts/checkout--1.1.jsonl'), 'utf8');
+    const transcript = await fs.readFile(
+      path.join(rig.sb.workspace, '.claude/cache/transcripts/checkout--1.1.jsonl'),
+      'utf8',
+    );
     const end = JSON.parse(transcript.trim().split('\n').at(-1)!);
     assert.equal(end.type, 'end');
     assert.equal(end.outcome, 'interrupted');

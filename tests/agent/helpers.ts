@@ -116,7 +116,12 @@ export async function runAgent(
   const heartbeats: unknown[] = [];
   env.on('heartbeat', (d: unknown) => heartbeats.push(d));
   try {
-    const result: TaskResult = await env.run(runClaudeAgent, input, { apiKey: TEST_KEY, baseURL: fake.baseURL, env: {}, ...opts });
+    const result: TaskResult = await env.run(runClaudeAgent, input, {
+      apiKey: TEST_KEY,
+      baseURL: fake.baseURL,
+      env: {},
+      ...opts,
+    });
     return { result, heartbeats, env };
   } catch (error) {
     return { error, heartbeats, env };

@@ -26,8 +26,18 @@ describe('resume from the transcript', () => {
     await sb.cleanup();
   });
 
-  const turn1 = () => reply.toolUse('Write', { file_path: 'a.txt', content: 'A' }, { id: 'toolu_t1', usage: { input_tokens: 1000, output_tokens: 100 } });
-  const turn2 = () => reply.toolUse('Write', { file_path: 'b.txt', content: 'B' }, { id: 'toolu_t2', usage: { input_tokens: 2000, output_tokens: 200 } });
+  const turn1 = () =>
+    reply.toolUse(
+      'Write',
+      { file_path: 'a.txt', content: 'A' },
+      { id: 'toolu_t1', usage: { input_tokens: 1000, output_tokens: 100 } },
+    );
+  const turn2 = () =>
+    reply.toolUse(
+      'Write',
+      { file_path: 'b.txt', content: 'B' },
+      { id: 'toolu_t2', usage: { input_tokens: 2000, output_tokens: 200 } },
+    );
 
   /** Attempt 1: two turns complete, the third hangs and the activity is cancelled mid-request. */
   async function attemptOneCancelledAtTurn3(): Promise<void> {
@@ -43,7 +53,10 @@ describe('resume from the transcript', () => {
   function assertContinues(body: any) {
     const msgs = body.messages;
     assert.equal(msgs.length, 5, JSON.stringify(msgs.map((m: any) => m.role)));
-    assert.deepEqual(msgs.map((m: any) => m.role), ['user', 'assistant', 'user', 'assistant', 'user']);
+    assert.deepEqual(
+      msgs.map((m: any) => m.role),
+      ['user', 'assistant', 'user', 'assistant', 'user'],
+    );
     assert.equal(msgs[1].content[0].id, 'toolu_t1');
     assert.equal(toolResultsOf(msgs[2])[0].tool_use_id, 'toolu_t1');
     assert.equal(msgs[3].content[0].id, 'toolu_t2');
@@ -98,7 +111,7 @@ describe('resume from the transcript', () => {
     assert.equal(details.carriedUsage.inputTokens, 3000);
   });
 
-  it('two crashes in a row: the third attempt still reports the first attempt\'s usage', async () => {
+  it("two crashes in a row: the third attempt still reports the first attempt's usage", async () => {
     const dropEndRecord = async () => {
       const lines = (await fs.readFile(transcript, 'utf8')).trim().split('\n');
       assert.equal(JSON.parse(lines.at(-1)!).type, 'end');
@@ -107,7 +120,11 @@ describe('resume from the transcript', () => {
     await attemptOneCancelledAtTurn3();
     await dropEndRecord(); // attempt 1 "crashed" after turns 1-2 (3000 input tokens)
 
-    const turn3 = reply.toolUse('Write', { file_path: 'c.txt', content: 'C' }, { id: 'toolu_t3', usage: { input_tokens: 4000, output_tokens: 400 } });
+    const turn3 = reply.toolUse(
+      'Write',
+      { file_path: 'c.txt', content: 'C' },
+      { id: 'toolu_t3', usage: { input_tokens: 4000, output_tokens: 400 } },
+    );
     fake.enqueue(turn3, fault.hang());
     const env = mockEnv();
     const pending = runAgent(taskInput(sb.workspace, { attempt: 2 }), fake, {}, env);
@@ -145,7 +162,10 @@ describe('resume from the transcript', () => {
     assert.ok(Date.now() - t0 < 5_000, 'the sleeping shell was killed');
 
     fake.enqueue(reply.aop('done'));
-    const { result } = await runAgent(taskInput(sb.workspace, { attempt: 2, previousFailure: 'timeout', reducedTools: true }), fake);
+    const { result } = await runAgent(
+      taskInput(sb.workspace, { attempt: 2, previousFailure: 'timeout', reducedTools: true }),
+      fake,
+    );
     assert.equal(result!.status, 'success');
     const last = fake.messageRequests.at(-1)!.body;
     assert.equal(last.messages.length, 5);
@@ -170,7 +190,10 @@ describe('resume from the transcript', () => {
     assert.match(JSON.stringify(body.messages[0].content), /previous attempt did not succeed: turn limit reached/);
     const details = await readJson(path.join(sb.workspace, result!.detailsFile));
     assert.equal(details.conversation.mode, 'fresh');
-    assert.match(details.conversation.reason, /attempt 1 failed \(turn limit \(2\) reached\); starting a fresh conversation/);
+    assert.match(
+      details.conversation.reason,
+      /attempt 1 failed \(turn limit \(2\) reached\); starting a fresh conversation/,
+    );
   });
 
   it('a conversation ended by a permanent API error is not replayed either', async () => {
@@ -187,7 +210,10 @@ describe('resume from the transcript', () => {
     const first = await runAgent(taskInput(sb.workspace), fake);
     assert.equal(first.error.type, FailureTypes.Transient);
     fake.enqueue(reply.aop('done'));
-    const { result } = await runAgent(taskInput(sb.workspace, { attempt: 2, reducedTools: true, previousFailure: 'overloaded' }), fake);
+    const { result } = await runAgent(
+      taskInput(sb.workspace, { attempt: 2, reducedTools: true, previousFailure: 'overloaded' }),
+      fake,
+    );
     assert.equal(result!.status, 'success');
     assert.equal(fake.messageRequests.length, 3);
     assert.equal(fake.messageRequests[2].body.messages.length, 3);

@@ -22,7 +22,10 @@ describe('stuck detector', () => {
     assert.ok(error instanceof ApplicationFailure, `expected an ApplicationFailure, got ${error}`);
     assert.equal(error.type, FailureTypes.Stuck, error.message);
     assert.equal(error.nonRetryable, true);
-    assert.match(error.message, /^task 1\.1 attempt 1 \(epic shop \/ plan checkout \/ phase api\), model claude-haiku-4-5: stuck/);
+    assert.match(
+      error.message,
+      /^task 1\.1 attempt 1 \(epic shop \/ plan checkout \/ phase api\), model claude-haiku-4-5: stuck/,
+    );
     const d = error.details![0] as Record<string, any>;
     assert.equal(d.detector, detector);
     assert.equal(d.detailsFile, '.claude/cache/agent-outputs/checkout--1.1-1.json');
@@ -44,7 +47,9 @@ describe('stuck detector', () => {
       const t0 = Date.now();
       // The stall limit (800 ms) is shorter than the detector's: pings keep the connection alive,
       // so this is not a stall, and the detector, not the stall timer, ends the attempt.
-      const { error, heartbeats } = await runAgent(taskInput(t.sb.workspace, watchdog(1_500)), t.fake, { requestTimeoutMs: 800 });
+      const { error, heartbeats } = await runAgent(taskInput(t.sb.workspace, watchdog(1_500)), t.fake, {
+        requestTimeoutMs: 800,
+      });
       const tookMs = Date.now() - t0;
       const d = assertStuck(error, 'no-progress');
       assert.match(d.reason, /^no token or tool call for 1\.[5-9] s during turn 2$/);
@@ -57,13 +62,22 @@ describe('stuck detector', () => {
       assert.ok(tookMs >= 1_500 && tookMs < 2_500, `stopped after ${tookMs} ms`);
       const hung = t.fake.messageRequests[1];
       assert.equal(hung.clientGone, true, 'the stream was aborted');
-      assert.ok(hung.closedAt! - hung.receivedAt < 2_000, `the connection closed ${hung.closedAt! - hung.receivedAt} ms after the request`);
+      assert.ok(
+        hung.closedAt! - hung.receivedAt < 2_000,
+        `the connection closed ${hung.closedAt! - hung.receivedAt} ms after the request`,
+      );
       assert.ok(heartbeats.length >= 2, 'the activity heartbeated while it waited');
 
       const details = await readJson(path.join(t.sb.workspace, d.detailsFile));
       assert.equal(details.outcome, 'interrupted');
       assert.deepEqual(details.stuck, { detector: 'no-progress', reason: d.reason, turn: 2 });
-      assert.deepEqual(details.calls.map((c: any) => [c.stopReason, !!c.brokenOff]), [['tool_use', false], [null, true]]);
+      assert.deepEqual(
+        details.calls.map((c: any) => [c.stopReason, !!c.brokenOff]),
+        [
+          ['tool_use', false],
+          [null, true],
+        ],
+      );
       assert.deepEqual(details.usage, d.usage);
       const end = await lastTranscriptRecord();
       assert.deepEqual([end.type, end.outcome], ['end', 'interrupted']);
@@ -77,13 +91,19 @@ describe('stuck detector', () => {
 
       t.fake.enqueue(reply.aop('done on the second try'));
       const previousFailure = `attempt 1: Stuck: ${first.error.message}`;
-      const { result, error } = await runAgent(taskInput(t.sb.workspace, { attempt: 2, previousFailure, ...watchdog(600) }), t.fake);
+      const { result, error } = await runAgent(
+        taskInput(t.sb.workspace, { attempt: 2, previousFailure, ...watchdog(600) }),
+        t.fake,
+      );
       assert.equal(error, undefined);
       assert.equal(result!.status, 'success');
       const body = t.fake.messageRequests[2].body;
       // task, assistant turn 1, user [tool result + resume note]
       assert.equal(body.messages.length, 3);
-      assert.deepEqual(toolResults(body).map((r) => r.tool_use_id), ['toolu_g1']);
+      assert.deepEqual(
+        toolResults(body).map((r) => r.tool_use_id),
+        ['toolu_g1'],
+      );
       assert.match(JSON.stringify(body.messages[2].content), /resumed here.*stuck \(no-progress\)/);
     });
 
@@ -103,14 +123,22 @@ describe('stuck detector', () => {
       // after 1 s (below the detector's 1.5 s), the silence between message_start and it (800 ms)
       // is longer than the 500 ms stall limit, so only the pings keep this from being a stall.
       t.fake.enqueue(reply.paced(reply.aop('slow but fine'), 200, 3));
-      const { result, error } = await runAgent(taskInput(t.sb.workspace, watchdog(1_500)), t.fake, { requestTimeoutMs: 500 });
+      const { result, error } = await runAgent(taskInput(t.sb.workspace, watchdog(1_500)), t.fake, {
+        requestTimeoutMs: 500,
+      });
       assert.equal(error, undefined, error?.message);
       assert.equal(result!.status, 'success');
     });
 
     it('a slow but steady answer longer than noProgressMs is progress, not stuck', async () => {
       // ~12 events 200 ms apart: 2.4 s in all, against a 1 s limit.
-      t.fake.enqueue(reply.paced(reply.toolUse('Write', { file_path: 'a.txt', content: 'A' }, { text: 'Writing the file now.' }), 200), reply.aop('done'));
+      t.fake.enqueue(
+        reply.paced(
+          reply.toolUse('Write', { file_path: 'a.txt', content: 'A' }, { text: 'Writing the file now.' }),
+          200,
+        ),
+        reply.aop('done'),
+      );
       const t0 = Date.now();
       const { result, error } = await runAgent(taskInput(t.sb.workspace, watchdog(1_000)), t.fake);
       assert.equal(error, undefined, error?.message);
@@ -142,19 +170,33 @@ describe('stuck detector', () => {
 
       const details = await readJson(path.join(t.sb.workspace, d.detailsFile));
       assert.equal(details.toolCalls.length, 5);
-      assert.deepEqual(details.toolCalls.map((c: any) => c.isError), [false, false, false, false, true], 'four ran, the fifth did not');
+      assert.deepEqual(
+        details.toolCalls.map((c: any) => c.isError),
+        [false, false, false, false, true],
+        'four ran, the fifth did not',
+      );
       assert.match(details.toolCalls[4].error, /not run: tool call Bash \{"command":"ls"\} repeated 5 times in a row/);
       assert.equal(details.stuck.detector, 'tool-loop');
 
       // The transcript holds all five turns, the last one answered, so a retry can resume.
-      const lines = (await fs.readFile(path.join(t.sb.workspace, TRANSCRIPT), 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
+      const lines = (await fs.readFile(path.join(t.sb.workspace, TRANSCRIPT), 'utf8'))
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l));
       const turns = lines.filter((r) => r.type === 'turn');
       assert.equal(turns.length, 5);
       assert.equal(turns[4].followUp.content[0].is_error, true);
       assert.deepEqual([lines.at(-1).type, lines.at(-1).outcome], ['end', 'interrupted']);
 
       t.fake.enqueue(reply.aop('listed once and moved on'));
-      const retry = await runAgent(taskInput(t.sb.workspace, { attempt: 2, previousFailure: `attempt 1: Stuck: ${error.message}`, ...watchdog(60_000, 5) }), t.fake);
+      const retry = await runAgent(
+        taskInput(t.sb.workspace, {
+          attempt: 2,
+          previousFailure: `attempt 1: Stuck: ${error.message}`,
+          ...watchdog(60_000, 5),
+        }),
+        t.fake,
+      );
       assert.equal(retry.result?.status, 'success');
       const body = t.fake.messageRequests[5].body;
       assert.equal(body.messages.length, 11, 'task + 5 x (assistant, tool results)');

@@ -18,7 +18,13 @@ describe('tools', () => {
   beforeEach(async () => {
     sb = await makeSandbox();
     abort = new AbortController();
-    ctx = { workspace: sb.workspace, env: process.env, signal: abort.signal, remainingMs: () => 60_000, changedFiles: new Set() };
+    ctx = {
+      workspace: sb.workspace,
+      env: process.env,
+      signal: abort.signal,
+      remainingMs: () => 60_000,
+      changedFiles: new Set(),
+    };
   });
   afterEach(() => sb.cleanup());
 
@@ -50,13 +56,20 @@ describe('tools', () => {
       assert.deepEqual(Object.keys(defs[i].input_schema.properties as object), Object.keys(raw.properties), tool.name);
       assert.deepEqual((defs[i].input_schema as any).required, raw.required, tool.name);
       for (const [name, prop] of Object.entries(defs[i].input_schema.properties as Record<string, any>)) {
-        assert.ok(prop.maximum !== Number.MAX_SAFE_INTEGER && prop.minimum !== Number.MIN_SAFE_INTEGER, `${tool.name}.${name}`);
+        assert.ok(
+          prop.maximum !== Number.MAX_SAFE_INTEGER && prop.minimum !== Number.MIN_SAFE_INTEGER,
+          `${tool.name}.${name}`,
+        );
         assert.ok(prop.description || name === 'output_mode', `${tool.name}.${name} is described for the model`);
       }
     }
     const dir = path.join(__dirname, '../../src/activities/agent/tools');
     for (const f of readdirSync(dir).filter((f) => f.endsWith('.ts') && f !== 'tool.ts')) {
-      assert.doesNotMatch(readFileSync(path.join(dir, f), 'utf8'), /inputSchema: \{|type: 'object'/, `${f} writes no JSON Schema by hand`);
+      assert.doesNotMatch(
+        readFileSync(path.join(dir, f), 'utf8'),
+        /inputSchema: \{|type: 'object'/,
+        `${f} writes no JSON Schema by hand`,
+      );
     }
     // What the model is told about the limits the tools enforce (or, for timeout, apply).
     assert.deepEqual(defs[0].input_schema, {
@@ -68,7 +81,12 @@ describe('tools', () => {
       },
       required: ['file_path'],
     });
-    assert.deepEqual((defs[5].input_schema.properties as any).timeout, { type: 'integer', minimum: 1, maximum: 600_000, description: 'Time limit in milliseconds' });
+    assert.deepEqual((defs[5].input_schema.properties as any).timeout, {
+      type: 'integer',
+      minimum: 1,
+      maximum: 600_000,
+      description: 'Time limit in milliseconds',
+    });
   });
 
   it('Read takes offset 0 as the first line', async () => {
@@ -99,7 +117,7 @@ describe('tools', () => {
       assert.equal(await fs.readFile(path.join(sb.workspace, 'deep/er/x.ts'), 'utf8'), 'x');
       assert.deepEqual([...ctx.changedFiles], ['deep/er/x.ts']);
     });
-    it('Write refuses phaseflow\'s own records', async () => {
+    it("Write refuses phaseflow's own records", async () => {
       const r = await run('Write', { file_path: '.claude/cache/transcripts/p--1.1.jsonl', content: '{}' });
       assert.equal(r.isError, true);
       assert.match(r.content, /maintained by phaseflow/);
@@ -107,10 +125,22 @@ describe('tools', () => {
     it('Edit needs a unique match unless replace_all, and replaces literally', async () => {
       const f = path.join(sb.workspace, 'e.txt');
       await fs.writeFile(f, 'a-b a-b');
-      assert.match((await run('Edit', { file_path: 'e.txt', old_string: 'a-b', new_string: 'x' })).content, /occurs 2 times/);
-      assert.match((await run('Edit', { file_path: 'e.txt', old_string: 'zzz', new_string: 'x' })).content, /not found/);
-      assert.match((await run('Edit', { file_path: 'e.txt', old_string: 'a-b', new_string: 'a-b' })).content, /identical/);
-      assert.equal((await run('Edit', { file_path: 'e.txt', old_string: 'a-b', new_string: '$&$1', replace_all: true })).isError, false);
+      assert.match(
+        (await run('Edit', { file_path: 'e.txt', old_string: 'a-b', new_string: 'x' })).content,
+        /occurs 2 times/,
+      );
+      assert.match(
+        (await run('Edit', { file_path: 'e.txt', old_string: 'zzz', new_string: 'x' })).content,
+        /not found/,
+      );
+      assert.match(
+        (await run('Edit', { file_path: 'e.txt', old_string: 'a-b', new_string: 'a-b' })).content,
+        /identical/,
+      );
+      assert.equal(
+        (await run('Edit', { file_path: 'e.txt', old_string: 'a-b', new_string: '$&$1', replace_all: true })).isError,
+        false,
+      );
       assert.equal(await fs.readFile(f, 'utf8'), '$&$1 $&$1');
       assert.equal((await run('Edit', { file_path: 'e.txt', old_string: '$&$1 ', new_string: '$$' })).isError, false);
       assert.equal(await fs.readFile(f, 'utf8'), '$$$&$1');
@@ -142,9 +172,18 @@ describe('tools', () => {
     });
     it('Grep finds files, lines and counts; -i and glob filter', async () => {
       assert.equal((await run('Grep', { pattern: 'alpha' })).content, 'src/c.md\nsrc/lib/b.ts');
-      assert.equal((await run('Grep', { pattern: 'alpha', '-i': true, glob: '*.ts' })).content, 'src/a.ts\nsrc/lib/b.ts');
-      assert.equal((await run('Grep', { pattern: 'alpha', output_mode: 'content', path: 'src/lib' })).content, 'src/lib/b.ts:2:const alpha = 3;');
-      assert.equal((await run('Grep', { pattern: 'const', output_mode: 'count', path: 'src/lib/b.ts' })).content, 'src/lib/b.ts:2');
+      assert.equal(
+        (await run('Grep', { pattern: 'alpha', '-i': true, glob: '*.ts' })).content,
+        'src/a.ts\nsrc/lib/b.ts',
+      );
+      assert.equal(
+        (await run('Grep', { pattern: 'alpha', output_mode: 'content', path: 'src/lib' })).content,
+        'src/lib/b.ts:2:const alpha = 3;',
+      );
+      assert.equal(
+        (await run('Grep', { pattern: 'const', output_mode: 'count', path: 'src/lib/b.ts' })).content,
+        'src/lib/b.ts:2',
+      );
       assert.match((await run('Grep', { pattern: '(' })).content, /invalid regular expression/);
     });
   });
@@ -190,14 +229,32 @@ describe('tools', () => {
     });
     it('environment: allowlisted, no secrets, HOME is the workspace', () => {
       const env = agentShellEnv(
-        { PATH: '/bin', LANG: 'C.UTF-8', ANTHROPIC_API_KEY: 'k', GITHUB_TOKEN: 't', TEMPORAL_ADDRESS: 'a', AWS_SECRET_ACCESS_KEY: 's', HOME: '/root', RANDOM_VAR: 'r' },
+        {
+          PATH: '/bin',
+          LANG: 'C.UTF-8',
+          ANTHROPIC_API_KEY: 'k',
+          GITHUB_TOKEN: 't',
+          TEMPORAL_ADDRESS: 'a',
+          AWS_SECRET_ACCESS_KEY: 's',
+          HOME: '/root',
+          RANDOM_VAR: 'r',
+        },
         sb.workspace,
       );
       assert.equal(env.PATH, '/bin');
       assert.equal(env.LANG, 'C.UTF-8');
       assert.equal(env.HOME, sb.workspace);
-      for (const k of ['ANTHROPIC_API_KEY', 'GITHUB_TOKEN', 'TEMPORAL_ADDRESS', 'AWS_SECRET_ACCESS_KEY', 'RANDOM_VAR']) assert.equal(env[k], undefined, k);
-      for (const k of ['OPENAI_API_KEY', 'NPM_TOKEN', 'DB_PASSWORD', 'MY_SECRET_THING', 'GITHUB_APP_ID', 'TEMPORAL_NAMESPACE']) assert.ok(isSecretName(k), k);
+      for (const k of ['ANTHROPIC_API_KEY', 'GITHUB_TOKEN', 'TEMPORAL_ADDRESS', 'AWS_SECRET_ACCESS_KEY', 'RANDOM_VAR'])
+        assert.equal(env[k], undefined, k);
+      for (const k of [
+        'OPENAI_API_KEY',
+        'NPM_TOKEN',
+        'DB_PASSWORD',
+        'MY_SECRET_THING',
+        'GITHUB_APP_ID',
+        'TEMPORAL_NAMESPACE',
+      ])
+        assert.ok(isSecretName(k), k);
     });
   });
 
@@ -214,7 +271,10 @@ describe('tools', () => {
       const b = new HeadTailBuffer(30);
       for (let i = 0; i < 100; i++) b.push(Buffer.from(`${i % 10}`));
       const t = b.text();
-      assert.match(t, /^0123456789\n\[\.\.\. output truncated: 70 of 100 bytes omitted \.\.\.\]\n01234567890123456789$/);
+      assert.match(
+        t,
+        /^0123456789\n\[\.\.\. output truncated: 70 of 100 bytes omitted \.\.\.\]\n01234567890123456789$/,
+      );
     });
     it('a large Read result is capped before it reaches the model', async () => {
       await fs.writeFile(path.join(sb.workspace, 'big.txt'), `${'line of text\n'.repeat(1900)}`);

@@ -22,9 +22,14 @@ function bench(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Run> {
   return new Promise((resolve) => {
     // A refusal takes ~2 s; the timeout stops a run that wrongly went on to measure long before
     // it could write results.
-    execFile(process.execPath, ['-r', 'tsx/cjs', 'bench/run.ts', ...args], { cwd: REPO, env: { ...process.env, ...env }, timeout: 20_000 }, (err, stdout, stderr) => {
-      resolve({ code: err ? ((err as { code?: number }).code ?? null) : 0, stdout, stderr });
-    });
+    execFile(
+      process.execPath,
+      ['-r', 'tsx/cjs', 'bench/run.ts', ...args],
+      { cwd: REPO, env: { ...process.env, ...env }, timeout: 20_000 },
+      (err, stdout, stderr) => {
+        resolve({ code: err ? ((err as { code?: number }).code ?? null) : 0, stdout, stderr });
+      },
+    );
   });
 }
 
@@ -36,7 +41,10 @@ describe('bench command line', function () {
     fs.writeFileSync(oldLayout, '{"machine": {}, "options": {}, "scenarios": {}}');
     const before = fs.statSync(RESULTS).mtimeMs;
     const cases: [string[], RegExp, NodeJS.ProcessEnv?][] = [
-      [['--only', 'bogus'], /^bench: --only: unknown scenario bogus; expected parallel, overhead, context, scale; npm run bench -- --help lists the options$/],
+      [
+        ['--only', 'bogus'],
+        /^bench: --only: unknown scenario bogus; expected parallel, overhead, context, scale; npm run bench -- --help lists the options$/,
+      ],
       [['--scale', 'huge'], /^bench: --scale: expected "small", "full" or RxPxHxT such as 2x2x2x10, got "huge"/],
       [[], /got "huge" \(from PHASEFLOW_BENCH_SCALE\)/, { PHASEFLOW_BENCH_SCALE: 'huge' }],
       [['--repeat', '0'], /^bench: --repeat: expected a positive integer, got "0"/],
@@ -48,7 +56,8 @@ describe('bench command line', function () {
     ];
     // Two at a time: the machine has 2 cores.
     const runs: Run[] = [];
-    for (let i = 0; i < cases.length; i += 2) runs.push(...(await Promise.all(cases.slice(i, i + 2).map(([args, , env]) => bench(args, env)))));
+    for (let i = 0; i < cases.length; i += 2)
+      runs.push(...(await Promise.all(cases.slice(i, i + 2).map(([args, , env]) => bench(args, env)))));
     cases.forEach(([args, message], i) => {
       const { code, stdout, stderr } = runs[i];
       const what = `bench ${args.join(' ')}`;
@@ -66,7 +75,17 @@ describe('bench command line', function () {
     assert.equal(code, 0, stderr);
     assert.equal(stderr, '');
     assert.match(stdout, /^usage: npm run bench \[-- options\]\n/);
-    for (const option of ['--only NAME[,NAME]', '--scale SHAPE', 'full = 10x10x10x10 (default), small = 2x2x2x10, or RxPxHxT', 'PHASEFLOW_BENCH_SCALE', '"scale@RxPxHxT"', '--repeat N', '--out FILE', '--keep', '-h, --help']) {
+    for (const option of [
+      '--only NAME[,NAME]',
+      '--scale SHAPE',
+      'full = 10x10x10x10 (default), small = 2x2x2x10, or RxPxHxT',
+      'PHASEFLOW_BENCH_SCALE',
+      '"scale@RxPxHxT"',
+      '--repeat N',
+      '--out FILE',
+      '--keep',
+      '-h, --help',
+    ]) {
       assert.ok(stdout.includes(option), `--help mentions ${option}:\n${stdout}`);
     }
   });

@@ -5,7 +5,20 @@
  * and the decision line in `status` carries the new limit.
  */
 import { strict as assert } from 'node:assert';
-import { agentTask, epicSpec, FAST_SETTINGS, ids, mirrorFile, readJson, startEpic, tempWorkspace, testClient, uniqueName, waitFor, withWorker } from '../support/worker-harness';
+import {
+  agentTask,
+  epicSpec,
+  FAST_SETTINGS,
+  ids,
+  mirrorFile,
+  readJson,
+  startEpic,
+  tempWorkspace,
+  testClient,
+  uniqueName,
+  waitFor,
+  withWorker,
+} from '../support/worker-harness';
 import { phaseflow, shown } from './run-cli';
 import { pendingQuery } from '../../src/workflows/messages';
 
@@ -24,11 +37,34 @@ describe('phaseflow budget refuses raises that do not lift the spent budget (rea
       workspace: ws,
       settings: { ...FAST_SETTINGS, decisionTimeoutSeconds: 600 },
       budget: { tokens: 1000 },
-      roadmaps: [{ slug: 'rm', title: 'RM', plans: [{ slug: 'pl', title: 'PL', phases: [{ slug: 'work', title: 'Work', settings: { maxParallel: 1 }, tasks: [agentTask('1.1', 20), agentTask('1.2', 20)] }] }] }],
+      roadmaps: [
+        {
+          slug: 'rm',
+          title: 'RM',
+          plans: [
+            {
+              slug: 'pl',
+              title: 'PL',
+              phases: [
+                {
+                  slug: 'work',
+                  title: 'Work',
+                  settings: { maxParallel: 1 },
+                  tasks: [agentTask('1.1', 20), agentTask('1.2', 20)],
+                },
+              ],
+            },
+          ],
+        },
+      ],
     });
     await withWorker(taskQueue, async () => {
       const handle = await startEpic(taskQueue, spec);
-      const q = await waitFor('the budget question', async () => (await handle.query(pendingQuery)).find((p) => p.kind === 'budget'), 30_000);
+      const q = await waitFor(
+        'the budget question',
+        async () => (await handle.query(pendingQuery)).find((p) => p.kind === 'budget'),
+        30_000,
+      );
       const spent = Number(/spent ([\d,]+) tokens/.exec(q.detail)![1].replace(/,/g, ''));
 
       const low = await phaseflow(['budget', slug, '--tokens', '1000']);
@@ -39,9 +75,18 @@ describe('phaseflow budget refuses raises that do not lift the spent budget (rea
       );
       const other = await phaseflow(['budget', slug, '--tokens', '9000000', '--level', 'roadmap']);
       assert.equal(other.code, 1, shown(other));
-      assert.match(other.stderr, new RegExp(`refused "raise" for decision ${escape(q.id)}: this question is about the epic budget, not the roadmap budget`));
+      assert.match(
+        other.stderr,
+        new RegExp(
+          `refused "raise" for decision ${escape(q.id)}: this question is about the epic budget, not the roadmap budget`,
+        ),
+      );
       const still = await handle.query(pendingQuery);
-      assert.deepEqual(still.map((p) => p.id), [q.id], 'the same question is still open; no new one was asked');
+      assert.deepEqual(
+        still.map((p) => p.id),
+        [q.id],
+        'the same question is still open; no new one was asked',
+      );
       assert.deepEqual(readJson(mirrorFile.progress(ws, 'pl')).decisions, [], 'nothing was recorded');
 
       const ok = await phaseflow(['budget', slug, '--tokens', '1000000', '--note', 'worth it']);
@@ -49,7 +94,11 @@ describe('phaseflow budget refuses raises that do not lift the spent budget (rea
       assert.match(ok.stdout, /record: .* budget \(budget\) → raise \(epic limit 1,000,000 tokens\), by .*: worth it/);
       await handle.result();
       const status = await phaseflow(['status', slug]);
-      assert.match(status.stdout, new RegExp(`${escape(q.id)} budget \\(budget\\) → raise \\(epic limit 1,000,000 tokens\\), by `), shown(status));
+      assert.match(
+        status.stdout,
+        new RegExp(`${escape(q.id)} budget \\(budget\\) → raise \\(epic limit 1,000,000 tokens\\), by `),
+        shown(status),
+      );
     });
     const client = await testClient();
     assert.equal((await client.workflow.getHandle(ids.epic(slug)).describe()).status.name, 'COMPLETED');

@@ -36,7 +36,10 @@ describe('phaseflow CLI', () => {
 
   it('validate counts in words: one roadmap, not "1 roadmaps"', () => {
     const file = path.join(dir, 'mini.yaml');
-    writeFileSync(file, 'slug: mini\ntitle: x\nworkspace: ws\nroadmaps: [{ slug: r, title: R, plans: [{ slug: p, title: P, phases: [{ slug: one, title: One, tasks: [{ id: "1", description: a }] }] }] }]\n');
+    writeFileSync(
+      file,
+      'slug: mini\ntitle: x\nworkspace: ws\nroadmaps: [{ slug: r, title: R, plans: [{ slug: p, title: P, phases: [{ slug: one, title: One, tasks: [{ id: "1", description: a }] }] }] }]\n',
+    );
     const r = phaseflow(['validate', file]);
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout, `${file}: valid epic "mini": 1 roadmap, 1 plan, 1 phase, 1 task\n`);
@@ -89,8 +92,14 @@ describe('phaseflow CLI', () => {
     assert.match(r.stderr, new RegExp(`${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: 4 problems`));
     assert.match(r.stderr, /^ {2}slug: expected a slug/m);
     assert.match(r.stderr, /roadmaps\[0\]\.plans\[0\]\.phases\[0\]\.tasks\[1\]\.colour: unknown field "colour"/);
-    assert.match(r.stderr, /^ {2}roadmaps\[0\]\.plans\[0\]\.phases\[0\]\.tasks\[1\]\.id: duplicate task id "1\.1" in plan p: already used by roadmaps\[0\]\.plans\[0\]\.phases\[0\]\.tasks\[0\]$/m);
-    assert.match(r.stderr, /roadmaps\[0\]\.plans\[0\]\.phases\[0\]\.tasks\[0\]\.dependsOn\[0\]: no task "nope" in this phase/);
+    assert.match(
+      r.stderr,
+      /^ {2}roadmaps\[0\]\.plans\[0\]\.phases\[0\]\.tasks\[1\]\.id: duplicate task id "1\.1" in plan p: already used by roadmaps\[0\]\.plans\[0\]\.phases\[0\]\.tasks\[0\]$/m,
+    );
+    assert.match(
+      r.stderr,
+      /roadmaps\[0\]\.plans\[0\]\.phases\[0\]\.tasks\[0\]\.dependsOn\[0\]: no task "nope" in this phase/,
+    );
   });
 
   it('validate names a YAML syntax error by line and column, on one line', () => {
@@ -98,7 +107,10 @@ describe('phaseflow CLI', () => {
     writeFileSync(file, 'slug: a\ntitle: b\nroadmaps: [x\n');
     const r = phaseflow(['validate', file]);
     assert.equal(r.code, 2, r.stderr);
-    assert.equal(r.stderr, `${file}: 1 problem\n  line 4, column 1: Flow sequence in block collection must be sufficiently indented and end with a ]\n`);
+    assert.equal(
+      r.stderr,
+      `${file}: 1 problem\n  line 4, column 1: Flow sequence in block collection must be sufficiently indented and end with a ]\n`,
+    );
   });
 
   it('validate and start: a path that is no readable file is a usage error (exit 1, one line, no stack)', () => {
@@ -126,7 +138,11 @@ describe('phaseflow CLI', () => {
     await new Promise<void>((resolve) => busy.listen(0, '127.0.0.1', resolve));
     const port = (busy.address() as net.AddressInfo).port;
     try {
-      const r = await run(process.execPath, [BIN, 'server', '--port', String(port), '--headless', '--db', path.join(dir, 'db.sqlite')], { PHASEFLOW_DATA_DIR: dir });
+      const r = await run(
+        process.execPath,
+        [BIN, 'server', '--port', String(port), '--headless', '--db', path.join(dir, 'db.sqlite')],
+        { PHASEFLOW_DATA_DIR: dir },
+      );
       assert.equal(r.code, 1, shown(r));
       assert.equal(
         r.stderr,
@@ -175,7 +191,28 @@ describe('phaseflow CLI', () => {
   it('start prints the Web UI link when given one (--ui-url, PHASEFLOW_UI_URL), else the temporal command that shows the run', async () => {
     const slug = uniqueName('cli-ui');
     const file = path.join(dir, 'ok.json');
-    writeFileSync(file, JSON.stringify({ slug, title: 'x', workspace: path.join(dir, 'ws'), agentMode: 'dry-run', roadmaps: [{ slug: 'r', title: 'R', plans: [{ slug: 'p', title: 'P', phases: [{ slug: 'one', title: 'One', tasks: [{ id: '1', description: 'a' }] }] }] }] }));
+    writeFileSync(
+      file,
+      JSON.stringify({
+        slug,
+        title: 'x',
+        workspace: path.join(dir, 'ws'),
+        agentMode: 'dry-run',
+        roadmaps: [
+          {
+            slug: 'r',
+            title: 'R',
+            plans: [
+              {
+                slug: 'p',
+                title: 'P',
+                phases: [{ slug: 'one', title: 'One', tasks: [{ id: '1', description: 'a' }] }],
+              },
+            ],
+          },
+        ],
+      }),
+    );
     // No worker polls this queue: the epics just wait, and are terminated below.
     const env = { PHASEFLOW_TASK_QUEUE: uniqueName('no-worker'), PHASEFLOW_UI_URL: '' };
     const client = await testClient();
@@ -183,18 +220,37 @@ describe('phaseflow CLI', () => {
       const plain = phaseflow(['start', file], env);
       assert.equal(plain.code, 0, plain.stderr);
       assert.match(plain.stdout, new RegExp(`^History: temporal workflow show --workflow-id epic/${slug}$`, 'm'));
-      const flag = phaseflow(['start', file, '--id', `${slug}-flag`, '--ui-url', 'https://temporal.example.com/ui/'], env);
+      const flag = phaseflow(
+        ['start', file, '--id', `${slug}-flag`, '--ui-url', 'https://temporal.example.com/ui/'],
+        env,
+      );
       assert.equal(flag.code, 0, flag.stderr);
-      assert.match(flag.stdout, new RegExp(`^Web UI: https://temporal\\.example\\.com/ui/namespaces/default/workflows/${slug}-flag$`, 'm'));
-      const fromEnv = phaseflow(['start', file, '--id', `${slug}-env`], { ...env, PHASEFLOW_UI_URL: 'http://127.0.0.1:18233' });
+      assert.match(
+        flag.stdout,
+        new RegExp(`^Web UI: https://temporal\\.example\\.com/ui/namespaces/default/workflows/${slug}-flag$`, 'm'),
+      );
+      const fromEnv = phaseflow(['start', file, '--id', `${slug}-env`], {
+        ...env,
+        PHASEFLOW_UI_URL: 'http://127.0.0.1:18233',
+      });
       assert.equal(fromEnv.code, 0, fromEnv.stderr);
-      assert.match(fromEnv.stdout, new RegExp(`^Web UI: http://127\\.0\\.0\\.1:18233/namespaces/default/workflows/${slug}-env$`, 'm'));
+      assert.match(
+        fromEnv.stdout,
+        new RegExp(`^Web UI: http://127\\.0\\.0\\.1:18233/namespaces/default/workflows/${slug}-env$`, 'm'),
+      );
       const bad = phaseflow(['start', file, '--id', `${slug}-bad`, '--ui-url', '127.0.0.1:8233'], env);
       assert.equal(bad.code, 1, bad.stderr);
-      assert.equal(bad.stderr, 'error: --ui-url: expected an http or https URL, e.g. http://127.0.0.1:8233; got "127.0.0.1:8233"\n');
+      assert.equal(
+        bad.stderr,
+        'error: --ui-url: expected an http or https URL, e.g. http://127.0.0.1:8233; got "127.0.0.1:8233"\n',
+      );
       await assert.rejects(client.workflow.getHandle(`${slug}-bad`).describe(), /not found/i);
     } finally {
-      for (const id of [`epic/${slug}`, `${slug}-flag`, `${slug}-env`]) await client.workflow.getHandle(id).terminate('test done').catch(() => undefined);
+      for (const id of [`epic/${slug}`, `${slug}-flag`, `${slug}-env`])
+        await client.workflow
+          .getHandle(id)
+          .terminate('test done')
+          .catch(() => undefined);
     }
   });
 
@@ -209,7 +265,10 @@ describe('phaseflow CLI', () => {
   it('worker names the missing server in one line (no transport error, no stack)', () => {
     const r = phaseflow(['worker', '--log-file', path.join(dir, 'worker.log')], { TEMPORAL_ADDRESS: '127.0.0.1:1' });
     assert.equal(r.code, 1, r.stderr);
-    assert.equal(r.stderr, 'error: no Temporal server at 127.0.0.1:1 (namespace default); start one with `phaseflow server` or set TEMPORAL_ADDRESS\n');
+    assert.equal(
+      r.stderr,
+      'error: no Temporal server at 127.0.0.1:1 (namespace default); start one with `phaseflow server` or set TEMPORAL_ADDRESS\n',
+    );
   });
 
   it('demo on a running server says it uses it, terminates an earlier demo run there, and links the Web UI it is given', async function () {
@@ -217,21 +276,47 @@ describe('phaseflow CLI', () => {
     const ws = path.join(dir, 'demo');
     // An earlier demo run, still running (no worker polls its queue).
     const client = await testClient();
-    const earlier = await client.workflow.start(epicWorkflow, { workflowId: 'epic/demo-greeter', taskQueue: uniqueName('no-worker'), args: [{} as EpicSpecInput] });
+    const earlier = await client.workflow.start(epicWorkflow, {
+      workflowId: 'epic/demo-greeter',
+      taskQueue: uniqueName('no-worker'),
+      args: [{} as EpicSpecInput],
+    });
     const { address } = testTemporal();
-    const r = await run(process.execPath, [BIN, 'demo', '--workspace', ws, '--ui-url', 'http://ui.example:18233/'], { PHASEFLOW_LOG_FILE: path.join(dir, 'demo.log') }, 170_000);
+    const r = await run(
+      process.execPath,
+      [BIN, 'demo', '--workspace', ws, '--ui-url', 'http://ui.example:18233/'],
+      { PHASEFLOW_LOG_FILE: path.join(dir, 'demo.log') },
+      170_000,
+    );
     assert.equal(r.code, 0, shown(r));
-    assert.match(r.stdout, new RegExp(`^Using the Temporal server already at ${address.replace(/\./g, '\\.')} \\(namespace default\\)$`, 'm'));
-    assert.ok(r.stdout.includes(`Terminated the earlier demo run still running on ${address} (epic/demo-greeter, run ${earlier.firstExecutionRunId})\n`), shown(r));
+    assert.match(
+      r.stdout,
+      new RegExp(
+        `^Using the Temporal server already at ${address.replace(/\./g, '\\.')} \\(namespace default\\)$`,
+        'm',
+      ),
+    );
+    assert.ok(
+      r.stdout.includes(
+        `Terminated the earlier demo run still running on ${address} (epic/demo-greeter, run ${earlier.firstExecutionRunId})\n`,
+      ),
+      shown(r),
+    );
     assert.match(r.stdout, /Epic epic\/demo-greeter completed: 20\/20 tasks/);
     const links = r.stdout.split('\n').filter((l) => l.startsWith('Web UI: '));
-    assert.deepEqual(links, Array(2).fill('Web UI: http://ui.example:18233/namespaces/default/workflows/epic%2Fdemo-greeter'), shown(r));
+    assert.deepEqual(
+      links,
+      Array(2).fill('Web UI: http://ui.example:18233/namespaces/default/workflows/epic%2Fdemo-greeter'),
+      shown(r),
+    );
     const epic = JSON.parse(readFileSync(path.join(ws, '.claude/epics/demo-greeter/EPIC.json'), 'utf8'));
     assert.equal(epic.status, 'completed');
     assert.equal(epic.completion_percentage, 100);
     // The demo's commands did real work in the workspace.
     assert.equal(readFileSync(path.join(ws, 'greeting.txt'), 'utf8').trim(), 'Hello, world!');
-    const progress = JSON.parse(readFileSync(path.join(ws, '.claude/phase-plans/implementation/PROGRESS.json'), 'utf8'));
+    const progress = JSON.parse(
+      readFileSync(path.join(ws, '.claude/phase-plans/implementation/PROGRESS.json'), 'utf8'),
+    );
     const retried = progress.phases[0].tasks.find((t: { id: string }) => t.id === '1.2');
     assert.equal(retried.attempts, 2, 'the task set to fail once was retried');
     assert.equal(retried.status, 'completed');
@@ -267,7 +352,26 @@ describe('plain `temporal workflow start --input-file epic.json`', () => {
     const workflowId = `epic/${slug}`;
     await withWorker(taskQueue, async () => {
       // The temporal CLI takes a file with --input-file (`--input "$(cat epic.json)"` works too).
-      const r = spawnSync(binary, ['workflow', 'start', '--address', address, '--namespace', namespace, '--type', 'epicWorkflow', '--task-queue', taskQueue, '--workflow-id', workflowId, '--input-file', jsonFile], { encoding: 'utf8' });
+      const r = spawnSync(
+        binary,
+        [
+          'workflow',
+          'start',
+          '--address',
+          address,
+          '--namespace',
+          namespace,
+          '--type',
+          'epicWorkflow',
+          '--task-queue',
+          taskQueue,
+          '--workflow-id',
+          workflowId,
+          '--input-file',
+          jsonFile,
+        ],
+        { encoding: 'utf8' },
+      );
       assert.equal(r.status, 0, r.stderr);
       const client = await testClient();
       const result: any = await client.workflow.getHandle(workflowId).result();

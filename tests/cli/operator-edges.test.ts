@@ -9,7 +9,18 @@
 import { strict as assert } from 'node:assert';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { agentTask, epicSpec, FAST_SETTINGS, ids, startEpic, tempWorkspace, testClient, uniqueName, waitFor, withWorker } from '../support/worker-harness';
+import {
+  agentTask,
+  epicSpec,
+  FAST_SETTINGS,
+  ids,
+  startEpic,
+  tempWorkspace,
+  testClient,
+  uniqueName,
+  waitFor,
+  withWorker,
+} from '../support/worker-harness';
 import { phaseflow, shown, startPhaseflow } from './run-cli';
 import { pendingQuery } from '../../src/workflows/messages';
 
@@ -18,7 +29,13 @@ const PATIENT = { ...FAST_SETTINGS, decisionTimeoutSeconds: 600 };
 function epic(prefix: string, phases: object[]) {
   const slug = uniqueName(prefix);
   const ws = tempWorkspace();
-  const spec = epicSpec({ slug, title: `Edges ${prefix}`, workspace: ws, settings: PATIENT, roadmaps: [{ slug: 'r', title: 'R', plans: [{ slug: 'p', title: 'P', phases }] }] });
+  const spec = epicSpec({
+    slug,
+    title: `Edges ${prefix}`,
+    workspace: ws,
+    settings: PATIENT,
+    roadmaps: [{ slug: 'r', title: 'R', plans: [{ slug: 'p', title: 'P', phases }] }],
+  });
   return { slug, ws, spec, taskQueue: uniqueName(`tq-${prefix}`), epicId: ids.epic(slug) };
 }
 
@@ -39,21 +56,34 @@ describe('phaseflow operating edges (real server)', function () {
       const handle = (await testClient()).workflow.getHandle(customId);
       try {
         // By its slug (no workflow epic/<slug>): found through its PhaseflowEpic search attribute.
-        const status = await waitFor('status by slug', async () => {
-          const r = await phaseflow(['status', e.slug]);
-          return r.code === 0 ? r : undefined;
-        }, 20_000, 250);
+        const status = await waitFor(
+          'status by slug',
+          async () => {
+            const r = await phaseflow(['status', e.slug]);
+            return r.code === 0 ? r : undefined;
+          },
+          20_000,
+          250,
+        );
         assert.match(status.stdout, new RegExp(`^${escape(customId)}: epic (pending|active)$`, 'm'), shown(status));
         const unknown = await phaseflow(['status', `${e.slug}-nope`]);
         assert.equal(unknown.code, 1, shown(unknown));
-        assert.match(unknown.stderr, new RegExp(`no workflow "epic/${escape(e.slug)}-nope" or "${escape(e.slug)}-nope" on .+, and no epic with the slug "${escape(e.slug)}-nope" \\(PhaseflowEpic\\)`));
+        assert.match(
+          unknown.stderr,
+          new RegExp(
+            `no workflow "epic/${escape(e.slug)}-nope" or "${escape(e.slug)}-nope" on .+, and no epic with the slug "${escape(e.slug)}-nope" \\(PhaseflowEpic\\)`,
+          ),
+        );
 
         const pause = await phaseflow(['pause', e.slug]);
         assert.equal(pause.code, 0, shown(pause));
         assert.match(pause.stdout, new RegExp(`^Paused ${escape(customId)} `, 'm'));
         const again = await phaseflow(['pause', e.slug]);
         assert.equal(again.code, 0, shown(again));
-        assert.equal(again.stdout, `${customId} is already paused; nothing sent (\`phaseflow resume ${e.slug}\` resumes it)\n`);
+        assert.equal(
+          again.stdout,
+          `${customId} is already paused; nothing sent (\`phaseflow resume ${e.slug}\` resumes it)\n`,
+        );
         const resume = await phaseflow(['resume', customId]);
         assert.equal(resume.code, 0, shown(resume));
         const resumeAgain = await phaseflow(['resume', customId]);
@@ -64,7 +94,10 @@ describe('phaseflow operating edges (real server)', function () {
         watch.kill('SIGINT');
         const r = await watch.done;
         assert.equal(r.code, 130, shown(r));
-        assert.match(r.stdout, new RegExp(`\\nstopped watching; the run goes on \\(phaseflow watch ${escape(customId)} to reattach\\)\\n$`));
+        assert.match(
+          r.stdout,
+          new RegExp(`\\nstopped watching; the run goes on \\(phaseflow watch ${escape(customId)} to reattach\\)\\n$`),
+        );
         assert.equal(r.stderr, '');
         assert.equal((await handle.describe()).status.name, 'RUNNING', 'the run goes on');
       } finally {
@@ -96,7 +129,9 @@ describe('phaseflow operating edges (real server)', function () {
     const bad = { ...e.spec, colour: 'red', settings: { ...e.spec.settings, maxParallel: 0 } };
     await withWorker(e.taskQueue, async () => {
       const handle = await startEpic(e.taskQueue, bad);
-      await assert.rejects(handle.result(), (err: Error) => /^workflow input: 2 problems/.test(String((err.cause as Error)?.message)));
+      await assert.rejects(handle.result(), (err: Error) =>
+        /^workflow input: 2 problems/.test(String((err.cause as Error)?.message)),
+      );
       // The worker is still up: the query reaches the closed workflow, which has no handler.
       const r = await phaseflow(['status', e.slug]);
       assert.equal(r.code, 0, shown(r));
@@ -105,7 +140,10 @@ describe('phaseflow operating edges (real server)', function () {
       assert.equal(lines[0], `${e.epicId}: workflow failed`, shown(r));
       assert.equal(lines[1], '  workflow input: 2 problems', shown(r));
       assert.ok(lines.includes('    colour: unknown field "colour"'), shown(r));
-      assert.ok(lines.some((l) => /^ {4}settings\.maxParallel: .*>=1/.test(l)), shown(r));
+      assert.ok(
+        lines.some((l) => /^ {4}settings\.maxParallel: .*>=1/.test(l)),
+        shown(r),
+      );
       assert.match(r.stdout, /failed in its first workflow task, before it registered its "status" query handler/);
       assert.doesNotMatch(r.stdout, /try again/);
       const json = await phaseflow(['status', e.slug, '--json']);
@@ -119,17 +157,29 @@ describe('phaseflow operating edges (real server)', function () {
 
   it('a gate run again after a retry keeps both logs; status of the phase that then failed says "phase failed (workflow completed)"', async () => {
     // The gate fails its first run (and leaves a marker), passes the next; phase two's task fails.
-    const gate = { commands: ['if [ -f .gate-ran ]; then echo second run; else touch .gate-ran; echo first run; exit 1; fi'], successCriteria: ['passes'] };
+    const gate = {
+      commands: ['if [ -f .gate-ran ]; then echo second run; else touch .gate-ran; echo first run; exit 1; fi'],
+      successCriteria: ['passes'],
+    };
     const e = epic('edge-gate', [
       { slug: 'one', title: 'One', tasks: [agentTask('1.1', 30)], gate },
-      { slug: 'two', title: 'Two', tasks: [agentTask('2.1', 30, { settings: { attempts: 1 }, dryRun: { durationMs: 30, outcome: 'failure' } })] },
+      {
+        slug: 'two',
+        title: 'Two',
+        tasks: [agentTask('2.1', 30, { settings: { attempts: 1 }, dryRun: { durationMs: 30, outcome: 'failure' } })],
+      },
     ]);
     const client = await testClient();
     const pendingId = async (after?: string) =>
-      waitFor('a question', async () => {
-        const [p] = await client.workflow.getHandle(e.epicId).query(pendingQuery);
-        return p && p.id !== after ? p.id : undefined;
-      }, 30_000, 100);
+      waitFor(
+        'a question',
+        async () => {
+          const [p] = await client.workflow.getHandle(e.epicId).query(pendingQuery);
+          return p && p.id !== after ? p.id : undefined;
+        },
+        30_000,
+        100,
+      );
     await withWorker(e.taskQueue, async () => {
       const handle = await startEpic(e.taskQueue, e.spec);
       const gateQuestion = await pendingId();
@@ -143,9 +193,17 @@ describe('phaseflow operating edges (real server)', function () {
       const phaseTwo = ids.phase(e.slug, 'r', 'p', 'two');
       const status = await phaseflow(['status', phaseTwo]);
       assert.equal(status.code, 0, shown(status));
-      assert.match(status.stdout, new RegExp(`^${escape(phaseTwo)}: phase failed \\(workflow completed\\)\\n  ✖ phase two failed `), shown(status));
+      assert.match(
+        status.stdout,
+        new RegExp(`^${escape(phaseTwo)}: phase failed \\(workflow completed\\)\\n  ✖ phase two failed `),
+        shown(status),
+      );
       const epicStatus = await phaseflow(['status', e.slug]);
-      assert.match(epicStatus.stdout, new RegExp(`^${escape(e.epicId)}: epic (failed|blocked)( \\(workflow failed\\))?\\n`), shown(epicStatus));
+      assert.match(
+        epicStatus.stdout,
+        new RegExp(`^${escape(e.epicId)}: epic (failed|blocked)( \\(workflow failed\\))?\\n`),
+        shown(epicStatus),
+      );
     });
     const logs = path.join(e.ws, '.claude/cache/logs');
     const first = path.join(logs, 'p--one-gate-1-1.log');

@@ -33,9 +33,36 @@ const question: PendingDecision = {
   defaultAt: '2026-11-22T11:48:30Z',
 };
 
-const retried: DecisionRecord = { id: 'build/api/models#1', kind: 'escalation', cause: 'task-failed', phaseSlug: 'models', question: 'q', action: 'retry', source: 'person', by: 'alice', note: 'fixture fixed', askedAt: '2026-11-21T11:30:00Z', decidedAt: '2026-11-21T11:31:00Z' };
+const retried: DecisionRecord = {
+  id: 'build/api/models#1',
+  kind: 'escalation',
+  cause: 'task-failed',
+  phaseSlug: 'models',
+  question: 'q',
+  action: 'retry',
+  source: 'person',
+  by: 'alice',
+  note: 'fixture fixed',
+  askedAt: '2026-11-21T11:30:00Z',
+  decidedAt: '2026-11-21T11:31:00Z',
+};
 
-const phase = (slug: string, status: string, done: number, total: number, extra: Partial<StatusNode> = {}): StatusNode => ({ level: 'phase', slug, title: slug, status, tasksTotal: total, tasksCompleted: done, usage: usage(done * 1000, done * 0.01), ...extra });
+const phase = (
+  slug: string,
+  status: string,
+  done: number,
+  total: number,
+  extra: Partial<StatusNode> = {},
+): StatusNode => ({
+  level: 'phase',
+  slug,
+  title: slug,
+  status,
+  tasksTotal: total,
+  tasksCompleted: done,
+  usage: usage(done * 1000, done * 0.01),
+  ...extra,
+});
 
 const tree: StatusNode = {
   level: 'epic',
@@ -69,7 +96,15 @@ const tree: StatusNode = {
           usage: usage(4000, 0.04),
           pending: [question],
           decisions: [retried],
-          children: [phase('setup', 'completed', 2, 2), phase('models', 'waiting', 2, 5, { pending: [question], decisions: [retried], failureReason: 'gate: npm test exited 1' }), phase('routes', 'pending', 0, 3)],
+          children: [
+            phase('setup', 'completed', 2, 2),
+            phase('models', 'waiting', 2, 5, {
+              pending: [question],
+              decisions: [retried],
+              failureReason: 'gate: npm test exited 1',
+            }),
+            phase('routes', 'pending', 0, 3),
+          ],
         },
       ],
     },
@@ -78,7 +113,10 @@ const tree: StatusNode = {
 
 describe('CLI rendering', () => {
   it('durations and times relative to now', () => {
-    assert.deepEqual([duration(4_400), duration(725_000), duration(3 * 3600_000 + 300_000), duration(50 * 3600_000)], ['4s', '12m 05s', '3h 05m', '2d 02h']);
+    assert.deepEqual(
+      [duration(4_400), duration(725_000), duration(3 * 3600_000 + 300_000), duration(50 * 3600_000)],
+      ['4s', '12m 05s', '3h 05m', '2d 02h'],
+    );
     assert.equal(until('2026-11-22T11:48:30Z', NOW), 'in 23h 48m');
     assert.equal(until('2026-11-21T11:59:00Z', NOW), 'due 1m 00s ago');
   });
@@ -86,35 +124,74 @@ describe('CLI rendering', () => {
   it('the tree: one line per node, bars in one column, flags for what the status word does not say', () => {
     const lines = treeLines(tree);
     const bars = lines.map((l) => l.search(/[█░]{20}/));
-    assert.ok(bars.every((b) => b === bars[0] && b > 0), `bars start in one column: ${bars}\n${lines.join('\n')}`);
-    assert.match(lines[0], /^⏳ epic shop waiting +████████░{12} · 4\/10 tasks · 123,456 tokens · \$1\.5000 · ⏸ paused · budget 123,456\/500,000 tokens, \$1\.50\/\$20\.00$/);
-    assert.match(lines[4], /^ {6}⏳ phase models waiting +████████░{12} · 2\/5 tasks · 2,000 tokens · \$0\.0200 · reason: gate: npm test exited 1$/);
+    assert.ok(
+      bars.every((b) => b === bars[0] && b > 0),
+      `bars start in one column: ${bars}\n${lines.join('\n')}`,
+    );
+    assert.match(
+      lines[0],
+      /^⏳ epic shop waiting +████████░{12} · 4\/10 tasks · 123,456 tokens · \$1\.5000 · ⏸ paused · budget 123,456\/500,000 tokens, \$1\.50\/\$20\.00$/,
+    );
+    assert.match(
+      lines[4],
+      /^ {6}⏳ phase models waiting +████████░{12} · 2\/5 tasks · 2,000 tokens · \$0\.0200 · reason: gate: npm test exited 1$/,
+    );
     assert.match(lines[5], /^ {6}○ phase routes pending +░{20} · 0\/3 tasks/);
     assert.equal(lines.length, 6);
   });
 
   it('a decision line names who took it, and says when an answer gave no name', () => {
-    assert.equal(decisionLine(retried), '2026-11-21 11:31 UTC build/api/models#1 escalation (task-failed) → retry, by alice: fixture fixed');
+    assert.equal(
+      decisionLine(retried),
+      '2026-11-21 11:31 UTC build/api/models#1 escalation (task-failed) → retry, by alice: fixture fixed',
+    );
     // `temporal workflow update execute … --input '{"action":"retry"}'` carries no `by`.
     const { by: _, note: __, ...anonymous } = retried;
-    assert.equal(decisionLine(anonymous), '2026-11-21 11:31 UTC build/api/models#1 escalation (task-failed) → retry, by a person (no "by" given)');
+    assert.equal(
+      decisionLine(anonymous),
+      '2026-11-21 11:31 UTC build/api/models#1 escalation (task-failed) → retry, by a person (no "by" given)',
+    );
   });
 
   it('a question is found once however many levels carry it; decisions once, oldest first', () => {
-    assert.deepEqual(pendingIn(tree).map((p) => p.id), [question.id]);
-    assert.deepEqual(decisionsIn(tree).map((d) => d.id), [retried.id]);
+    assert.deepEqual(
+      pendingIn(tree).map((p) => p.id),
+      [question.id],
+    );
+    assert.deepEqual(
+      decisionsIn(tree).map((d) => d.id),
+      [retried.id],
+    );
   });
 
   it('the command that answers names the waiting workflow, the actions and the decision', () => {
-    assert.equal(answerHint(question), 'phaseflow resolve epic/shop/build/api/models retry|retry-phase|skip|abort --decision build/api/models#2 [--note TEXT]');
-    assert.match(answerHint({ ...question, kind: 'approval', actions: ['approve', 'reject'] }), /^phaseflow approve epic\/shop\/build\/api\/models --decision \S+ \[--note TEXT\] {2}\| {2}phaseflow reject .+ --note TEXT$/);
-    assert.match(answerHint({ ...question, kind: 'budget', actions: ['raise', 'abort'] }), /^phaseflow budget .+ --tokens N --usd X {2}\| {2}phaseflow resolve .+ abort --decision/);
+    assert.equal(
+      answerHint(question),
+      'phaseflow resolve epic/shop/build/api/models retry|retry-phase|skip|abort --decision build/api/models#2 [--note TEXT]',
+    );
+    assert.match(
+      answerHint({ ...question, kind: 'approval', actions: ['approve', 'reject'] }),
+      /^phaseflow approve epic\/shop\/build\/api\/models --decision \S+ \[--note TEXT\] {2}\| {2}phaseflow reject .+ --note TEXT$/,
+    );
+    assert.match(
+      answerHint({ ...question, kind: 'budget', actions: ['raise', 'abort'] }),
+      /^phaseflow budget .+ --tokens N --usd X {2}\| {2}phaseflow resolve .+ abort --decision/,
+    );
   });
 
   it('pending: aligned columns (epic, decision, kind, asked, default), then what is asked and how to answer', () => {
-    const lines = pendingTable([{ epicId: 'epic/shop', pending: question }, { epicId: 'epic/a-much-longer-epic-id', pending: { ...question, id: 'x/y/z#1' } }], NOW);
+    const lines = pendingTable(
+      [
+        { epicId: 'epic/shop', pending: question },
+        { epicId: 'epic/a-much-longer-epic-id', pending: { ...question, id: 'x/y/z#1' } },
+      ],
+      NOW,
+    );
     assert.match(lines[0], /^EPIC {24}DECISION {12}KIND \(CAUSE\) {14}ASKED {30}DEFAULT$/);
-    assert.equal(lines[1], `epic/shop${' '.repeat(19)}build/api/models#2  escalation (gate-failed)  2026-11-21 11:48 UTC, 11m 30s ago  abort in 23h 48m (2026-11-22 11:48 UTC)`);
+    assert.equal(
+      lines[1],
+      `epic/shop${' '.repeat(19)}build/api/models#2  escalation (gate-failed)  2026-11-21 11:48 UTC, 11m 30s ago  abort in 23h 48m (2026-11-22 11:48 UTC)`,
+    );
     assert.equal(lines[2], `  asks: ${question.question}`);
     assert.equal(lines[3], '  detail: npm test exited 1: 3 failing');
     assert.equal(lines[4], `  answer: ${answerHint(question)}`);
@@ -135,22 +212,43 @@ describe('CLI rendering', () => {
   it('the watch frame fits the screen: lines cut to its width, the tree cut to its height, questions kept', () => {
     const f = frame(tree, NOW, { columns: 60, rows: 10 }, [retried]);
     assert.equal(f.length, 9, f.join('\n'));
-    assert.ok(f.every((l) => [...l].length <= 56), f.join('\n'));
+    assert.ok(
+      f.every((l) => [...l].length <= 56),
+      f.join('\n'),
+    );
     assert.match(f.join('\n'), /⏳ escalation \(gate-failed\)/);
     assert.match(f.join('\n'), /answer: phaseflow resolve/);
     assert.match(f.join('\n'), /✔ decided: .+build\/api\/models#1/);
     assert.match(f[f.length - 1], /^12:00:00 UTC · ⏸ PAUSED/);
     const roomy = frame(tree, NOW, { columns: 300, rows: 50 });
-    assert.equal(roomy.filter((l) => /^ *[○▶⏳✔✖⏸] (epic|roadmap|plan|phase) /.test(l)).length, 6, 'the whole tree when it fits');
+    assert.equal(
+      roomy.filter((l) => /^ *[○▶⏳✔✖⏸] (epic|roadmap|plan|phase) /.test(l)).length,
+      6,
+      'the whole tree when it fits',
+    );
   });
 
   it('an answer goes to the one pending decision that takes it; otherwise a clear error', () => {
-    const approval: PendingDecision = { ...question, id: 'b/a/two#1', kind: 'approval', actions: ['approve', 'reject'] };
+    const approval: PendingDecision = {
+      ...question,
+      id: 'b/a/two#1',
+      kind: 'approval',
+      actions: ['approve', 'reject'],
+    };
     assert.equal(pickDecision('epic/shop', [question, approval], 'approve').id, approval.id);
     assert.throws(() => pickDecision('epic/shop', [], 'retry'), /nothing waits for a decision under epic\/shop/);
-    assert.throws(() => pickDecision('epic/shop', [approval], 'skip'), /no pending decision under epic\/shop takes "skip"; pending:\n {2}b\/a\/two#1: approval/);
-    assert.throws(() => pickDecision('epic/shop', [question, { ...question, id: 'q#9' }], 'abort'), /2 pending decisions under epic\/shop take "abort"; choose one with --decision ID/);
+    assert.throws(
+      () => pickDecision('epic/shop', [approval], 'skip'),
+      /no pending decision under epic\/shop takes "skip"; pending:\n {2}b\/a\/two#1: approval/,
+    );
+    assert.throws(
+      () => pickDecision('epic/shop', [question, { ...question, id: 'q#9' }], 'abort'),
+      /2 pending decisions under epic\/shop take "abort"; choose one with --decision ID/,
+    );
     assert.equal(pickDecision('epic/shop', [question, { ...question, id: 'q#9' }], 'abort', 'q#9').id, 'q#9');
-    assert.throws(() => pickDecision('epic/shop', [approval], 'retry', approval.id), /"retry" does not answer decision b\/a\/two#1 \(an approval decision\); it takes: approve, reject/);
+    assert.throws(
+      () => pickDecision('epic/shop', [approval], 'retry', approval.id),
+      /"retry" does not answer decision b\/a\/two#1 \(an approval decision\); it takes: approve, reject/,
+    );
   });
 });

@@ -27,7 +27,12 @@ export function startPhaseflow(args: string[], env: NodeJS.ProcessEnv = {}, time
 }
 
 /** Any command (e.g. the temporal CLI), to its end. */
-export function run(command: string, args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 120_000): Promise<CliRun> {
+export function run(
+  command: string,
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+  timeoutMs = 120_000,
+): Promise<CliRun> {
   return start(command, args, env, timeoutMs).done;
 }
 
@@ -45,7 +50,12 @@ function start(command: string, args: string[], env: NodeJS.ProcessEnv, timeoutM
       resolve({ code, stdout, stderr });
     });
   });
-  return { stdout: () => stdout, stderr: () => stderr, done, kill: (signal: NodeJS.Signals = 'SIGKILL') => child.kill(signal) };
+  return {
+    stdout: () => stdout,
+    stderr: () => stderr,
+    done,
+    kill: (signal: NodeJS.Signals = 'SIGKILL') => child.kill(signal),
+  };
 }
 
 /** Runs `phaseflow …` to its end. */

@@ -11,7 +11,14 @@ import { headline } from '../../src/cli/status';
 import { ChangeLog } from '../../src/cli/watch';
 import type { StatusNode } from '../../src/workflows/messages';
 
-const node = (level: StatusNode['level'], slug: string, status: string, done: number, total: number, children?: StatusNode[]): StatusNode => ({
+const node = (
+  level: StatusNode['level'],
+  slug: string,
+  status: string,
+  done: number,
+  total: number,
+  children?: StatusNode[],
+): StatusNode => ({
   level,
   slug,
   title: slug,
@@ -24,7 +31,14 @@ const node = (level: StatusNode['level'], slug: string, status: string, done: nu
 
 /** epic e → roadmap r → plan p → phases one, two (one done; two with `two` done tasks of 2). */
 const tree = (status: string, two: number, twoStatus: string) =>
-  node('epic', 'e', status, 1 + two, 3, [node('roadmap', 'r', status, 1 + two, 3, [node('plan', 'p', status, 1 + two, 3, [node('phase', 'one', 'completed', 1, 1), node('phase', 'two', twoStatus, two, 2)])])]);
+  node('epic', 'e', status, 1 + two, 3, [
+    node('roadmap', 'r', status, 1 + two, 3, [
+      node('plan', 'p', status, 1 + two, 3, [
+        node('phase', 'one', 'completed', 1, 1),
+        node('phase', 'two', twoStatus, two, 2),
+      ]),
+    ]),
+  ]);
 
 function changeLog() {
   let text = '';
@@ -35,14 +49,30 @@ function changeLog() {
     },
   });
   const log = new ChangeLog(out);
-  return { log, lines: () => text.split('\n').filter(Boolean).map((l) => l.replace(/^\d\d:\d\d:\d\d /, '')) };
+  return {
+    log,
+    lines: () =>
+      text
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => l.replace(/^\d\d:\d\d:\d\d /, '')),
+  };
 }
 
 describe('watch change log (not a terminal)', () => {
   it('prints a node as it starts before its children, and as it closes after them', () => {
     const { log, lines } = changeLog();
     log.show(tree('active', 1, 'active'), Date.parse('2026-11-21T12:00:00Z'), []);
-    assert.deepEqual(lines().map((l) => l.split(' · ')[0]), ['▶ epic e active', '▶ roadmap e/r active', '▶ plan e/r/p active', '✔ phase e/r/p/one completed', '▶ phase e/r/p/two active']);
+    assert.deepEqual(
+      lines().map((l) => l.split(' · ')[0]),
+      [
+        '▶ epic e active',
+        '▶ roadmap e/r active',
+        '▶ plan e/r/p active',
+        '✔ phase e/r/p/one completed',
+        '▶ phase e/r/p/two active',
+      ],
+    );
 
     // The last phase and every level above it closed between two polls: the phase first, the epic last.
     const before = lines().length;
@@ -64,7 +94,12 @@ describe('watch change log (not a terminal)', () => {
       lines()
         .slice(before)
         .map((l) => l.split(' · ').slice(0, 2).join(' · ')),
-      ['▶ epic e active · 2/3 tasks', '▶ roadmap e/r active · 2/3 tasks', '▶ plan e/r/p active · 2/3 tasks', '▶ phase e/r/p/two active · 1/2 tasks'],
+      [
+        '▶ epic e active · 2/3 tasks',
+        '▶ roadmap e/r active · 2/3 tasks',
+        '▶ plan e/r/p active · 2/3 tasks',
+        '▶ phase e/r/p/two active · 1/2 tasks',
+      ],
     );
   });
 });

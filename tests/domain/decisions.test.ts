@@ -26,10 +26,16 @@ const budgetQuestion: PendingDecision = {
   defaultAction: 'abort',
   defaultAt: '2026-11-22T10:00:00.000Z',
 };
-const standing: BudgetStanding = { level: 'epic', slug: 'walk', limit: { tokens: 6000 }, spentTokens: 6348, spentUsd: 0.0132 };
+const standing: BudgetStanding = {
+  level: 'epic',
+  slug: 'walk',
+  limit: { tokens: 6000 },
+  spentTokens: 6348,
+  spentUsd: 0.0132,
+};
 
 describe('decision and control checks', () => {
-  it('control: the walkthrough\'s malformed signals are refused with what is wrong; good ones pass', () => {
+  it("control: the walkthrough's malformed signals are refused with what is wrong; good ones pass", () => {
     const cases: [unknown, RegExp | null][] = [
       [{ budget: { level: 'epic', tokens: 'lots' } }, /^budget\.tokens must be a positive integer, got "lots"$/],
       [{ budget: { level: 'epik', tokens: 5 } }, /^budget\.level must be one of epic, roadmap, plan, got "epik"$/],
@@ -62,33 +68,66 @@ describe('decision and control checks', () => {
 
   it('decide: a raise must lift the spent level above what is spent, on the level asked about', () => {
     const check = (a: unknown, b: BudgetStanding | undefined = standing) => answerProblem(budgetQuestion, a, b);
-    assert.equal(check({ action: 'raise', tokens: 2000 }), '2,000 tokens is not above the 6,348 already spent on the epic budget of walk');
+    assert.equal(
+      check({ action: 'raise', tokens: 2000 }),
+      '2,000 tokens is not above the 6,348 already spent on the epic budget of walk',
+    );
     assert.match(String(check({ action: 'raise', tokens: 6348 })), /6,348 tokens is not above the 6,348 already spent/);
-    assert.equal(check({ action: 'raise', tokens: 9000, level: 'roadmap' }), 'this question is about the epic budget, not the roadmap budget (leave the level out, or give "epic")');
-    assert.match(String(check({ action: 'raise', usd: 5 })), /the token limit on the epic budget of walk \(6,000\) is spent too \(6,348 used\): give tokens above 6,348/);
-    assert.match(String(check({ action: 'raise', tokens: 9000, usd: 0.01 }, { ...standing, limit: { tokens: 6000, usd: 0.01 } })), /\$0\.01 is not above the \$0\.0132 already spent/);
-    assert.match(String(check({ action: 'raise', tokens: 9000, level: 'epik' })), /level must be one of epic, roadmap, plan/);
+    assert.equal(
+      check({ action: 'raise', tokens: 9000, level: 'roadmap' }),
+      'this question is about the epic budget, not the roadmap budget (leave the level out, or give "epic")',
+    );
+    assert.match(
+      String(check({ action: 'raise', usd: 5 })),
+      /the token limit on the epic budget of walk \(6,000\) is spent too \(6,348 used\): give tokens above 6,348/,
+    );
+    assert.match(
+      String(check({ action: 'raise', tokens: 9000, usd: 0.01 }, { ...standing, limit: { tokens: 6000, usd: 0.01 } })),
+      /\$0\.01 is not above the \$0\.0132 already spent/,
+    );
+    assert.match(
+      String(check({ action: 'raise', tokens: 9000, level: 'epik' })),
+      /level must be one of epic, roadmap, plan/,
+    );
     assert.match(String(check({ action: 'raise', tokens: '9000' })), /tokens must be a positive integer, got "9000"/);
     assert.match(String(check({ action: 'raise', tokens: 9000, note: 5 })), /note must be a string/);
     assert.match(String(check({ action: 'raise', tokens: 9000, amount: 1 })), /unknown field "amount"/);
     assert.match(String(check('raise')), /the answer must be an object/);
-    assert.match(String(check({ action: 'approve' })), /"approve" does not answer a budget decision; expected one of: raise, abort/);
+    assert.match(
+      String(check({ action: 'approve' })),
+      /"approve" does not answer a budget decision; expected one of: raise, abort/,
+    );
     assert.equal(check({ action: 'raise', tokens: 9000 }), null);
-    assert.equal(check({ action: 'raise', tokens: 9000, level: 'epic', by: 'alice', note: 'ok', decisionId: 'rm/pl/ph#2' }), null);
+    assert.equal(
+      check({ action: 'raise', tokens: 9000, level: 'epic', by: 'alice', note: 'ok', decisionId: 'rm/pl/ph#2' }),
+      null,
+    );
     assert.equal(check({ action: 'abort', note: 'too pricey' }), null);
     assert.match(String(answerProblem(undefined, { action: 'raise', tokens: 9000 })), /no decision is pending/);
   });
 
   it('budget numbers: no "$∞", no "$-0.013212"; dollars with 2 decimals, 4 for fractions of a cent under $1', () => {
-    assert.deepEqual([usdText(0.5), usdText(20), usdText(0.013212), usdText(0), usdText(-0.013212)], ['$0.50', '$20.00', '$0.0132', '$0.00', '−$0.0132']);
+    assert.deepEqual(
+      [usdText(0.5), usdText(20), usdText(0.013212), usdText(0), usdText(-0.013212)],
+      ['$0.50', '$20.00', '$0.0132', '$0.00', '−$0.0132'],
+    );
     assert.equal(limitText({ tokens: 6000 }), '6,000 tokens');
     assert.equal(limitText({ tokens: 6000, usd: 0.5 }), '6,000 tokens / $0.50');
     assert.equal(limitText({}), 'none');
     assert.equal(spentText(standing), 'limit 6,000 tokens; spent 6,348 tokens (over by 348 tokens)');
     assert.equal(
-      spentText({ level: 'epic', slug: 'w', limit: { tokens: 1000, usd: 0.01 }, spentTokens: 4502, spentUsd: 0.023212 }),
+      spentText({
+        level: 'epic',
+        slug: 'w',
+        limit: { tokens: 1000, usd: 0.01 },
+        spentTokens: 4502,
+        spentUsd: 0.023212,
+      }),
       'limit 1,000 tokens / $0.01; spent 4,502 tokens / $0.0232 (over by 3,502 tokens, over by $0.0132)',
     );
-    assert.equal(spentText({ level: 'plan', slug: 'p', limit: { tokens: 100_000, usd: 0.5 }, spentTokens: 4502, spentUsd: 0.5 }), 'limit 100,000 tokens / $0.50; spent 4,502 tokens / $0.50 (95,498 tokens left, no USD left)');
+    assert.equal(
+      spentText({ level: 'plan', slug: 'p', limit: { tokens: 100_000, usd: 0.5 }, spentTokens: 4502, spentUsd: 0.5 }),
+      'limit 100,000 tokens / $0.50; spent 4,502 tokens / $0.50 (95,498 tokens left, no USD left)',
+    );
   });
 });

@@ -37,7 +37,12 @@ import {
   type WorkerProcess,
 } from './helpers';
 
-const usage = (input_tokens: number, output_tokens: number, cache_creation_input_tokens = 0, cache_read_input_tokens = 0): Partial<ApiUsage> => ({
+const usage = (
+  input_tokens: number,
+  output_tokens: number,
+  cache_creation_input_tokens = 0,
+  cache_read_input_tokens = 0,
+): Partial<ApiUsage> => ({
   input_tokens,
   output_tokens,
   cache_creation_input_tokens,
@@ -56,7 +61,13 @@ const usageDoc = (input: number, output: number, cacheWrite: number, cacheRead: 
 const textOf = (r: FakeReply) => r.content.map((b) => (b.type === 'text' ? b.text : '')).join('');
 
 /** What capSummary must produce: the first cap-1 code points, trimmed, and an ellipsis. */
-const capped = (s: string, cap: number) => ([...s].length <= cap ? s : `${[...s].slice(0, cap - 1).join('').trimEnd()}…`);
+const capped = (s: string, cap: number) =>
+  [...s].length <= cap
+    ? s
+    : `${[...s]
+        .slice(0, cap - 1)
+        .join('')
+        .trimEnd()}…`;
 
 describe('agents on Temporal (real server, worker and SDK against the fake Messages API)', function () {
   this.timeout(90_000);
@@ -73,37 +84,75 @@ describe('agents on Temporal (real server, worker and SDK against the fake Messa
 
     const GREET_V1 = 'export function greet(name: string): string {\n  return `Hello, ${name}!`;\n}\n';
     const GREET_V2 = 'export function greet(name: string): string {\n  return `Hello, ${name.trim()}!`;\n}\n';
-    const TEST_FILE = "import { greet } from '../src/greet';\n\nif (greet(' Ada ') !== 'Hello, Ada!') throw new Error('greet');\n";
+    const TEST_FILE =
+      "import { greet } from '../src/greet';\n\nif (greet(' Ada ') !== 'Hello, Ada!') throw new Error('greet');\n";
     const ANALYSIS = '# Analysis\n\nThe greeting module has one pure function; no I/O, no state.\n';
 
     // 1.1 (code, cap 300): its summary is far longer than its cap.
     const SUMMARY_1_1 =
       'Created src/greet.ts exporting greet(name), which returns "Hello, <name>!". ' +
-      Array.from({ length: 6 }, (_, i) => `Decision ${i + 1}: kept greet pure and typed so that later phases can test it without any setup.`).join(' ');
+      Array.from(
+        { length: 6 },
+        (_, i) => `Decision ${i + 1}: kept greet pure and typed so that later phases can test it without any setup.`,
+      ).join(' ');
     // 1.2 (analysis, cap 800): longer than the code cap, within its own.
     const SUMMARY_1_2 =
       'Analysed the greeting module and wrote docs/analysis.md. ' +
-      Array.from({ length: 5 }, (_, i) => `Finding ${i + 1}: the module is a single pure function with no state, so it is safe to call concurrently.`).join(' ');
+      Array.from(
+        { length: 5 },
+        (_, i) =>
+          `Finding ${i + 1}: the module is a single pure function with no state, so it is safe to call concurrently.`,
+      ).join(' ');
     const SUMMARY_2_1 = 'Trimmed the name in greet and added tests/greet.test.ts covering padded input.';
 
-    const FINAL_1_1 = reply.aop(SUMMARY_1_1, 'success', { before: 'I created the greeting module as asked.', usage: usage(150, 420, 0, 2000) });
-    const FINAL_1_2 = reply.aop(SUMMARY_1_2, 'success', { before: 'Analysis written.', usage: usage(200, 900, 0, 4000) });
+    const FINAL_1_1 = reply.aop(SUMMARY_1_1, 'success', {
+      before: 'I created the greeting module as asked.',
+      usage: usage(150, 420, 0, 2000),
+    });
+    const FINAL_1_2 = reply.aop(SUMMARY_1_2, 'success', {
+      before: 'Analysis written.',
+      usage: usage(200, 900, 0, 4000),
+    });
     const FINAL_2_1 = reply.aop(SUMMARY_2_1, 'success', { usage: usage(100, 250, 0, 3000) });
 
     before(async function () {
       script = new AgentScript(rig.fake)
         // Phase 1, in parallel.
-        .on('1.1', reply.toolUse('Write', { file_path: 'src/greet.ts', content: GREET_V1 }, { id: 'toolu_w11', usage: usage(1200, 300, 800, 0) }), FINAL_1_1)
-        .on('1.2', reply.toolUse('Write', { file_path: 'docs/analysis.md', content: ANALYSIS }, { id: 'toolu_w12', usage: usage(3000, 500, 1000, 0) }), FINAL_1_2)
+        .on(
+          '1.1',
+          reply.toolUse(
+            'Write',
+            { file_path: 'src/greet.ts', content: GREET_V1 },
+            { id: 'toolu_w11', usage: usage(1200, 300, 800, 0) },
+          ),
+          FINAL_1_1,
+        )
+        .on(
+          '1.2',
+          reply.toolUse(
+            'Write',
+            { file_path: 'docs/analysis.md', content: ANALYSIS },
+            { id: 'toolu_w12', usage: usage(3000, 500, 1000, 0) },
+          ),
+          FINAL_1_2,
+        )
         // Phase 2: edits what phase 1 wrote.
         .on(
           '2.1',
           reply.toolUse(
             'Edit',
-            { file_path: 'src/greet.ts', old_string: 'return `Hello, ${name}!`;', new_string: 'return `Hello, ${name.trim()}!`;' },
+            {
+              file_path: 'src/greet.ts',
+              old_string: 'return `Hello, ${name}!`;',
+              new_string: 'return `Hello, ${name.trim()}!`;',
+            },
             { id: 'toolu_e21', usage: usage(500, 100, 2000, 0) },
           ),
-          reply.toolUse('Write', { file_path: 'tests/greet.test.ts', content: TEST_FILE }, { id: 'toolu_w21', usage: usage(300, 600, 0, 2500) }),
+          reply.toolUse(
+            'Write',
+            { file_path: 'tests/greet.test.ts', content: TEST_FILE },
+            { id: 'toolu_w21', usage: usage(300, 600, 0, 2500) },
+          ),
           FINAL_2_1,
         );
       const spec = agentEpic({
@@ -238,8 +287,17 @@ describe('agents on Temporal (real server, worker and SDK against the fake Messa
 
       // The details files agree with the mirrors.
       const d11 = await readJson(path.join(rig.ws.dir, detailsFilePath(plan, '1.1', 1)));
-      assert.deepEqual(d11.usage, { inputTokens: 1350, outputTokens: 720, cacheWriteTokens: 800, cacheReadTokens: 2000, costUsd: 0.0123 });
-      assert.deepEqual(d11.calls.map((c: any) => c.usage.costUsd), [0.0074, 0.0049]);
+      assert.deepEqual(d11.usage, {
+        inputTokens: 1350,
+        outputTokens: 720,
+        cacheWriteTokens: 800,
+        cacheReadTokens: 2000,
+        costUsd: 0.0123,
+      });
+      assert.deepEqual(
+        d11.calls.map((c: any) => c.usage.costUsd),
+        [0.0074, 0.0049],
+      );
     });
   });
 
@@ -262,12 +320,31 @@ describe('agents on Temporal (real server, worker and SDK against the fake Messa
       assert.equal(script.left('1.1'), 0);
 
       const acts = activities(await history(rig.client, phaseWorkflowId(spec)), 'runAgentTask');
-      assert.deepEqual(acts.map((a) => a.startToCloseMs), [8_000, 12_000, 18_000]);
-      assert.deepEqual(acts.map((a) => a.heartbeatMs), [5_000, 5_000, 5_000]);
-      assert.deepEqual(acts.map((a) => [a.input.attempt, a.input.timeoutMs]), [[1, 8_000], [2, 12_000], [3, 18_000]]);
-      assert.deepEqual(acts.map((a) => a.end), ['failed', 'failed', 'completed']);
+      assert.deepEqual(
+        acts.map((a) => a.startToCloseMs),
+        [8_000, 12_000, 18_000],
+      );
+      assert.deepEqual(
+        acts.map((a) => a.heartbeatMs),
+        [5_000, 5_000, 5_000],
+      );
+      assert.deepEqual(
+        acts.map((a) => [a.input.attempt, a.input.timeoutMs]),
+        [
+          [1, 8_000],
+          [2, 12_000],
+          [3, 18_000],
+        ],
+      );
+      assert.deepEqual(
+        acts.map((a) => a.end),
+        ['failed', 'failed', 'completed'],
+      );
       // Attempt 1 ran into its limit (the activity stops itself just before start-to-close).
-      assert.ok(acts[0].endedAt! - acts[0].scheduledAt >= 7_000, `attempt 1 lasted ${acts[0].endedAt! - acts[0].scheduledAt} ms`);
+      assert.ok(
+        acts[0].endedAt! - acts[0].scheduledAt >= 7_000,
+        `attempt 1 lasted ${acts[0].endedAt! - acts[0].scheduledAt} ms`,
+      );
       assert.match(acts[0].failure?.message ?? '', /time limit \(8000 ms\)/);
       assert.match(acts[1].failure?.message ?? '', /529 overloaded_error/);
       assert.equal(await fs.readFile(path.join(rig.ws.dir, 'ladder.txt'), 'utf8'), 'third time lucky\n');
@@ -283,7 +360,11 @@ describe('agents on Temporal (real server, worker and SDK against the fake Messa
       const script = new AgentScript(rig.fake).on(
         '1.1',
         // Attempt 1: turn 1 works, turn 2 is rate limited.
-        reply.toolUse('Write', { file_path: 'rate.txt', content: 'limited\n' }, { id: 'toolu_r1', usage: usage(1000, 100) }),
+        reply.toolUse(
+          'Write',
+          { file_path: 'rate.txt', content: 'limited\n' },
+          { id: 'toolu_r1', usage: usage(1000, 100) },
+        ),
         fault.rateLimited(RETRY_AFTER_S),
         // Attempt 2 continues the conversation at turn 2.
         reply.aop('Done after the rate limit.', 'success', { usage: usage(2000, 200, 0, 1000) }),
@@ -301,7 +382,10 @@ describe('agents on Temporal (real server, worker and SDK against the fake Messa
       assert.equal(acts[1].end, 'completed');
       // The workflow slept retry-after (not the 0.2 s backoff), then scheduled attempt 2.
       const ts = timers(h);
-      assert.deepEqual(ts.map((t) => t.startToFireMs), [RETRY_AFTER_S * 1000]);
+      assert.deepEqual(
+        ts.map((t) => t.startToFireMs),
+        [RETRY_AFTER_S * 1000],
+      );
       assert.ok(ts[0].startedAt >= acts[0].endedAt!);
       assert.ok(acts[1].scheduledAt >= ts[0].firedAt!);
       const gap = acts[1].scheduledAt - acts[0].endedAt!;
@@ -327,7 +411,10 @@ describe('agents on Temporal (real server, worker and SDK against the fake Messa
     it('one attempt, the epic fails naming the task and the API error, and no API key appears anywhere', async () => {
       const slug = uniqueSlug('e2e-401');
       // Some proxies echo the key they rejected: the message must still not carry it.
-      const script = new AgentScript(rig.fake).on('1.1', fault.error(401, 'authentication_error', `invalid x-api-key: ${TEST_KEY}`));
+      const script = new AgentScript(rig.fake).on(
+        '1.1',
+        fault.error(401, 'authentication_error', `invalid x-api-key: ${TEST_KEY}`),
+      );
       const spec = agentEpic({
         slug,
         workspace: rig.ws.dir,
@@ -337,7 +424,10 @@ describe('agents on Temporal (real server, worker and SDK against the fake Messa
         ],
       });
       const run = await runEpicInProcess(rig.client, spec, `e2e-401-${slug}`);
-      assert.ok(isWorkflowFailed(run.error), `expected the epic to fail, got ${failureChain(run.error) || JSON.stringify(run.result)}`);
+      assert.ok(
+        isWorkflowFailed(run.error),
+        `expected the epic to fail, got ${failureChain(run.error) || JSON.stringify(run.result)}`,
+      );
       const message = failureChain(run.error);
       if (process.env.E2E_SHOW) console.log(message);
       assert.match(message, /task 1\.1/);
@@ -374,7 +464,8 @@ describe('agents on Temporal (real server, worker and SDK against the fake Messa
       }
       for (const file of await fs.readdir(rig.ws.dir, { recursive: true })) {
         const p = path.join(rig.ws.dir, file);
-        if ((await fs.stat(p)).isFile()) assert.ok(!(await fs.readFile(p, 'utf8')).includes(TEST_KEY), `${file} contains the API key`);
+        if ((await fs.stat(p)).isFile())
+          assert.ok(!(await fs.readFile(p, 'utf8')).includes(TEST_KEY), `${file} contains the API key`);
       }
     });
   });
@@ -388,18 +479,29 @@ describe('agents on Temporal (real server, worker and SDK against the fake Messa
       const tag = randomBytes(4).toString('hex');
       const files = Array.from({ length: 7 }, (_, k) => ({
         path: `big/file-${k}.txt`,
-        content: Array.from({ length: 100 }, (_, j) => `BIGFILE-${tag}-${k}-LINE-${j} ${'x'.repeat(130)}`).join('\n') + '\n',
+        content:
+          Array.from({ length: 100 }, (_, j) => `BIGFILE-${tag}-${k}-LINE-${j} ${'x'.repeat(130)}`).join('\n') + '\n',
       }));
       const note = (k: number) => `BIGNOTE-${tag}-${k}: ${'thinking out loud about the next step; '.repeat(200)}`;
       const steps: FakeReply[] = [];
       files.forEach((f, k) => {
-        steps.push(reply.toolUse('Write', { file_path: f.path, content: f.content }, { text: note(2 * k), usage: usage(100, 20) }));
+        steps.push(
+          reply.toolUse(
+            'Write',
+            { file_path: f.path, content: f.content },
+            { text: note(2 * k), usage: usage(100, 20) },
+          ),
+        );
         steps.push(reply.toolUse('Read', { file_path: f.path }, { text: note(2 * k + 1), usage: usage(100, 20) }));
       });
       steps.push(reply.aop('Wrote and read back seven large files.', 'success'));
       assert.equal(steps.length, 15);
       const script = new AgentScript(rig.fake).on('1.1', ...steps);
-      const spec = agentEpic({ slug, workspace: rig.ws.dir, phases: [{ slug: 'only', tasks: [{ id: '1.1', outputType: 'build' }] }] });
+      const spec = agentEpic({
+        slug,
+        workspace: rig.ws.dir,
+        phases: [{ slug: 'only', tasks: [{ id: '1.1', outputType: 'build' }] }],
+      });
       const run = await runEpicInProcess(rig.client, spec, `e2e-big-${slug}`);
       assert.equal(run.error, undefined, failureChain(run.error));
       assert.equal(script.left('1.1'), 0);
@@ -409,7 +511,10 @@ describe('agents on Temporal (real server, worker and SDK against the fake Messa
       const resultBytes = last.messages
         .flatMap((m: any) => (Array.isArray(m.content) ? m.content : []))
         .filter((b: any) => b.type === 'tool_result' || b.type === 'text')
-        .reduce((n: number, b: any) => n + Buffer.byteLength(typeof b.content === 'string' ? b.content : (b.text ?? '')), 0);
+        .reduce(
+          (n: number, b: any) => n + Buffer.byteLength(typeof b.content === 'string' ? b.content : (b.text ?? '')),
+          0,
+        );
       assert.ok(resultBytes > 200_000, `tool results and texts: ${resultBytes} bytes`);
       assert.ok(JSON.stringify(last).length > 300_000);
       for (const f of files) assert.equal(await fs.readFile(path.join(rig.ws.dir, f.path), 'utf8'), f.content);
@@ -424,7 +529,10 @@ describe('agents on Temporal (real server, worker and SDK against the fake Messa
       assert.ok(sizes.decoded < 30_000, `phase history is ${sizes.decoded} bytes decoded`);
       assert.ok(sizes.protobuf < 30_000, `phase history is ${sizes.protobuf} bytes of protobuf`);
       const decoded = historyText(h);
-      assert.ok(decoded.includes('Wrote and read back seven large files.'), 'the decoded history shows payload text (sanity)');
+      assert.ok(
+        decoded.includes('Wrote and read back seven large files.'),
+        'the decoded history shows payload text (sanity)',
+      );
       for (const id of [ids.phase(spec), ids.plan(spec), ids.roadmap(spec), ids.epic(spec)]) {
         const text = historyText(await history(rig.client, id));
         assert.ok(!text.includes(`BIGFILE-${tag}`), `${id}: history holds file content`);
@@ -443,7 +551,10 @@ describe('agents on Temporal (real server, worker and SDK against the fake Messa
     afterEach(async () => {
       for (const w of workers) {
         w.kill('SIGTERM');
-        const gone = await Promise.race([w.exited.then(() => true), new Promise((r) => setTimeout(() => r(false), 10_000))]);
+        const gone = await Promise.race([
+          w.exited.then(() => true),
+          new Promise((r) => setTimeout(() => r(false), 10_000)),
+        ]);
         if (!gone) w.kill('SIGKILL');
       }
     });
@@ -454,7 +565,11 @@ describe('agents on Temporal (real server, worker and SDK against the fake Messa
       const slug = uniqueSlug('e2e-kill');
       const queue = `e2e-kill-${slug}`;
       const turn = (n: number, file: string) =>
-        reply.toolUse('Write', { file_path: file, content: `turn ${n}\n` }, { id: `toolu_k${n}`, usage: usage(1000 * n, 100 * n) });
+        reply.toolUse(
+          'Write',
+          { file_path: file, content: `turn ${n}\n` },
+          { id: `toolu_k${n}`, usage: usage(1000 * n, 100 * n) },
+        );
       const script = new AgentScript(rig.fake).on(
         '1.1',
         turn(1, 'a.txt'),
@@ -469,7 +584,12 @@ describe('agents on Temporal (real server, worker and SDK against the fake Messa
 
       const w1 = startWorkerProcess(queue, env);
       workers.push(w1);
-      const handle = await rig.client.workflow.start(epicWorkflow, { taskQueue: queue, workflowId: workflowIds.epic(slug), args: [spec], workflowExecutionTimeout: 80_000 });
+      const handle = await rig.client.workflow.start(epicWorkflow, {
+        taskQueue: queue,
+        workflowId: workflowIds.epic(slug),
+        args: [spec],
+        workflowExecutionTimeout: 80_000,
+      });
       try {
         await rig.fake.waitForRequests(3, 40_000);
       } catch (e) {
@@ -481,8 +601,14 @@ describe('agents on Temporal (real server, worker and SDK against the fake Messa
       assert.equal(exit.signal, 'SIGKILL');
       const killedAt = Date.now();
       // The transcript holds turns 1-2, and no end record: the attempt just stopped.
-      const transcript = (await fs.readFile(path.join(rig.ws.dir, transcriptPath('greeter', '1.1')), 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
-      assert.deepEqual(transcript.filter((r) => r.type === 'turn').map((r) => r.turn), [1, 2]);
+      const transcript = (await fs.readFile(path.join(rig.ws.dir, transcriptPath('greeter', '1.1')), 'utf8'))
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l));
+      assert.deepEqual(
+        transcript.filter((r) => r.type === 'turn').map((r) => r.turn),
+        [1, 2],
+      );
       assert.equal(transcript.filter((r) => r.type === 'end').length, 0);
 
       const w2 = startWorkerProcess(queue, env);
@@ -497,7 +623,10 @@ describe('agents on Temporal (real server, worker and SDK against the fake Messa
       const reqs = script.requests('1.1');
       assert.equal(reqs.length, 6);
       assert.equal(script.left('1.1'), 0);
-      assert.deepEqual(reqs.map((r) => r.req.body.messages.length), [1, 3, 5, 5, 7, 9]);
+      assert.deepEqual(
+        reqs.map((r) => r.req.body.messages.length),
+        [1, 3, 5, 5, 7, 9],
+      );
       const firstAfter = reqs[3];
       assert.ok(firstAfter.at > killedAt);
       // The first request after the restart already carries turns 1-2 and their tool results.
@@ -506,15 +635,29 @@ describe('agents on Temporal (real server, worker and SDK against the fake Messa
       const resumedNote = JSON.stringify(firstAfter.req.body.messages.at(-1));
       assert.match(resumedNote, /interrupted and is resumed/);
 
-      for (const [f, n] of [['a.txt', 1], ['b.txt', 2], ['c.txt', 3], ['d.txt', 4]] as const) {
+      for (const [f, n] of [
+        ['a.txt', 1],
+        ['b.txt', 2],
+        ['c.txt', 3],
+        ['d.txt', 4],
+      ] as const) {
         assert.equal(await fs.readFile(path.join(rig.ws.dir, f), 'utf8'), `turn ${n}\n`);
       }
 
       // In history: attempt 1 timed out on its heartbeat, attempt 2 (12 s) completed.
       const acts = activities(await history(rig.client, phaseWorkflowId(spec)), 'runAgentTask');
-      assert.deepEqual(acts.map((a) => a.end), ['timedOut', 'completed']);
-      assert.equal(acts[0].failure?.timeoutFailureInfo?.timeoutType, temporal.api.enums.v1.TimeoutType.TIMEOUT_TYPE_HEARTBEAT);
-      assert.deepEqual(acts.map((a) => a.startToCloseMs), [8_000, 12_000]);
+      assert.deepEqual(
+        acts.map((a) => a.end),
+        ['timedOut', 'completed'],
+      );
+      assert.equal(
+        acts[0].failure?.timeoutFailureInfo?.timeoutType,
+        temporal.api.enums.v1.TimeoutType.TIMEOUT_TYPE_HEARTBEAT,
+      );
+      assert.deepEqual(
+        acts.map((a) => a.startToCloseMs),
+        [8_000, 12_000],
+      );
 
       const details = await readJson(path.join(rig.ws.dir, detailsFilePath('greeter', '1.1', 2)));
       assert.equal(details.conversation.mode, 'resumed');

@@ -15,13 +15,25 @@ import { workflowIds } from '../../src/domain/ids';
 import { mirrorPaths } from '../../src/domain/paths';
 import type { EpicSpecInput } from '../../src/domain/spec';
 import { createWorker } from '../../src/worker';
-import { fault, FakeAnthropic, type FakeFault, type FakeReply, type FakeStep, type RecordedRequest } from '../fake-anthropic/server';
+import {
+  fault,
+  FakeAnthropic,
+  type FakeFault,
+  type FakeReply,
+  type FakeStep,
+  type RecordedRequest,
+} from '../fake-anthropic/server';
 import { epicWorkflow } from '../../src/workflows/epic';
 
 export const TEST_KEY = 'sk-ant-e2e-test-key-0123456789abcdef';
 
 /** Fast ladders: 8 s, 12 s, 18 s attempts; 0.2 s backoff; 5 s heartbeat timeout. */
-export const FAST_SETTINGS = { timeoutBaseSeconds: 8, retryBackoffSeconds: 0.2, heartbeatSeconds: 5, decisionTimeoutSeconds: 1 } as const;
+export const FAST_SETTINGS = {
+  timeoutBaseSeconds: 8,
+  retryBackoffSeconds: 0.2,
+  heartbeatSeconds: 5,
+  decisionTimeoutSeconds: 1,
+} as const;
 
 export const EventType = temporal.api.enums.v1.EventType;
 export type History = temporal.api.history.v1.IHistory;
@@ -41,7 +53,10 @@ export interface TempWorkspace {
 
 export async function tempWorkspace(): Promise<TempWorkspace> {
   const dir = await fs.realpath(await fs.mkdtemp(path.join(os.tmpdir(), 'phaseflow-e2e-agents-')));
-  return { dir, cleanup: () => (process.env.E2E_KEEP === '1' ? Promise.resolve() : fs.rm(dir, { recursive: true, force: true })) };
+  return {
+    dir,
+    cleanup: () => (process.env.E2E_KEEP === '1' ? Promise.resolve() : fs.rm(dir, { recursive: true, force: true })),
+  };
 }
 
 export async function readJson(file: string): Promise<any> {
@@ -115,7 +130,8 @@ export const ids = {
   epic: (spec: EpicSpecInput) => workflowIds.epic(spec.slug),
   roadmap: (spec: EpicSpecInput) => `${ids.epic(spec)}/${spec.roadmaps[0].slug}`,
   plan: (spec: EpicSpecInput) => `${ids.roadmap(spec)}/${spec.roadmaps[0].plans[0].slug}`,
-  phase: (spec: EpicSpecInput, phaseIndex = 0) => `${ids.plan(spec)}/${spec.roadmaps[0].plans[0].phases[phaseIndex].slug}`,
+  phase: (spec: EpicSpecInput, phaseIndex = 0) =>
+    `${ids.plan(spec)}/${spec.roadmaps[0].plans[0].phases[phaseIndex].slug}`,
 };
 
 export function phaseWorkflowId(spec: EpicSpecInput, phaseIndex = 0): string {
@@ -126,7 +142,10 @@ export function phaseWorkflowId(spec: EpicSpecInput, phaseIndex = 0): string {
 
 /** Points the worker's agent activity at the fake (it reads process.env); returns the restore. */
 export function useFakeApi(fake: FakeAnthropic, key = TEST_KEY): () => void {
-  const saved = { ANTHROPIC_BASE_URL: process.env.ANTHROPIC_BASE_URL, ANTHROPIC_API_KEY: process.env.ANTHROPIC_API_KEY };
+  const saved = {
+    ANTHROPIC_BASE_URL: process.env.ANTHROPIC_BASE_URL,
+    ANTHROPIC_API_KEY: process.env.ANTHROPIC_API_KEY,
+  };
   process.env.ANTHROPIC_BASE_URL = fake.baseURL;
   process.env.ANTHROPIC_API_KEY = key;
   return () => {
@@ -176,7 +195,9 @@ export function useE2eRig(fresh: 'each' | 'all' = 'each'): E2eRig {
 
 /** The task id a request belongs to, read from the system prompt ("Task 1.1 (backend, ..."). */
 export function taskIdOf(body: any): string | undefined {
-  const system = Array.isArray(body?.system) ? body.system.map((b: any) => b.text).join('\n') : String(body?.system ?? '');
+  const system = Array.isArray(body?.system)
+    ? body.system.map((b: any) => b.text).join('\n')
+    : String(body?.system ?? '');
   return /^Task (\S+) \(/m.exec(system)?.[1];
 }
 
@@ -231,11 +252,17 @@ export class AgentScript {
 
 /** The messages of a recorded request, as roles and the tool ids / results they carry. */
 export function toolUseIds(body: any): string[] {
-  return body.messages.flatMap((m: any) => (Array.isArray(m.content) ? m.content.filter((b: any) => b.type === 'tool_use').map((b: any) => b.id) : []));
+  return body.messages.flatMap((m: any) =>
+    Array.isArray(m.content) ? m.content.filter((b: any) => b.type === 'tool_use').map((b: any) => b.id) : [],
+  );
 }
 
 export function toolResultIds(body: any): string[] {
-  return body.messages.flatMap((m: any) => (Array.isArray(m.content) ? m.content.filter((b: any) => b.type === 'tool_result').map((b: any) => b.tool_use_id) : []));
+  return body.messages.flatMap((m: any) =>
+    Array.isArray(m.content)
+      ? m.content.filter((b: any) => b.type === 'tool_result').map((b: any) => b.tool_use_id)
+      : [],
+  );
 }
 
 // ---- Temporal --------------------------------------------------------------------------------
@@ -323,7 +350,8 @@ export async function history(client: Client, workflowId: string): Promise<Histo
 }
 
 const eventMs = (e: HistoryEvent) => tsToMs(e.eventTime);
-const durMs = (d: { seconds?: unknown; nanos?: number | null } | null | undefined) => (d ? tsToMs(d as any) : undefined);
+const durMs = (d: { seconds?: unknown; nanos?: number | null } | null | undefined) =>
+  d ? tsToMs(d as any) : undefined;
 
 function decodePayload(p: temporal.api.common.v1.IPayload | null | undefined): unknown {
   if (!p?.data) return undefined;
@@ -428,7 +456,8 @@ export function historyText(h: History): string {
     if (v instanceof Uint8Array) return Buffer.from(v).toString('utf8');
     if (Array.isArray(v)) return v.map(plain);
     if (v && typeof v === 'object') {
-      if (typeof v.low === 'number' && typeof v.high === 'number' && typeof v.unsigned === 'boolean') return Number(v.toString());
+      if (typeof v.low === 'number' && typeof v.high === 'number' && typeof v.unsigned === 'boolean')
+        return Number(v.toString());
       const out: Record<string, unknown> = {};
       for (const k of Object.keys(v)) if (v[k] !== null && v[k] !== undefined) out[k] = plain(v[k]);
       return out;

@@ -10,10 +10,20 @@ import { decideUpdate, pendingQuery } from '../../src/workflows/messages';
 import { fault, reply, type ApiUsage } from '../fake-anthropic/server';
 import { agentEpic, AgentScript, failureChain, mirrors, runEpicInProcess, uniqueSlug, useE2eRig } from './helpers';
 
-const usage = (input_tokens: number, output_tokens: number): Partial<ApiUsage> => ({ input_tokens, output_tokens, cache_creation_input_tokens: 0, cache_read_input_tokens: 0 });
+const usage = (input_tokens: number, output_tokens: number): Partial<ApiUsage> => ({
+  input_tokens,
+  output_tokens,
+  cache_creation_input_tokens: 0,
+  cache_read_input_tokens: 0,
+});
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function waitForQuestion(client: Client, epicId: string, kind: PendingDecision['kind'], timeoutMs = 30_000): Promise<PendingDecision> {
+async function waitForQuestion(
+  client: Client,
+  epicId: string,
+  kind: PendingDecision['kind'],
+  timeoutMs = 30_000,
+): Promise<PendingDecision> {
   const handle = client.workflow.getHandle(epicId);
   const deadline = Date.now() + timeoutMs;
   for (;;) {
@@ -38,7 +48,12 @@ describe('agents and people (real server, real agent activity, fake Messages API
       reply.toolUse('Write', { file_path: 'b.txt', content: 'b\n' }, { id: 'toolu_b2', usage: usage(600, 100) }),
       reply.aop('Wrote a.txt and b.txt.', 'success', { usage: usage(600, 100) }),
     );
-    const spec = agentEpic({ slug, workspace: rig.ws.dir, phases: [{ slug: 'only', tasks: [{ id: '1.1' }] }], settings: { decisionTimeoutSeconds: 600 } });
+    const spec = agentEpic({
+      slug,
+      workspace: rig.ws.dir,
+      phases: [{ slug: 'only', tasks: [{ id: '1.1' }] }],
+      settings: { decisionTimeoutSeconds: 600 },
+    });
     (spec.roadmaps[0].plans[0] as any).budget = { tokens: 1000 };
 
     let question: PendingDecision | undefined;
@@ -48,7 +63,9 @@ describe('agents and people (real server, real agent activity, fake Messages API
       question = await waitForQuestion(rig.client, `epic/${slug}`, 'budget');
       await sleep(2000);
       requestsWhileWaiting = rig.fake.messageRequests.length;
-      record = await rig.client.workflow.getHandle(question.workflowId).executeUpdate(decideUpdate, { args: [{ action: 'raise', tokens: 100_000, by: 'alice', decisionId: question.id }] });
+      record = await rig.client.workflow.getHandle(question.workflowId).executeUpdate(decideUpdate, {
+        args: [{ action: 'raise', tokens: 100_000, by: 'alice', decisionId: question.id }],
+      });
     });
     assert.equal(run.error, undefined, failureChain(run.error));
     assert.equal(question?.budgetLevel, 'plan');
@@ -63,12 +80,19 @@ describe('agents and people (real server, real agent activity, fake Messages API
     const progress = await mirrors.progress(rig.ws.dir, 'greeter');
     assert.equal(progress.status, 'completed');
     assert.equal(progress.phases[0].tasks[0].usage.input_tokens, 1800, 'no usage lost or doubled over the pause');
-    assert.deepEqual(progress.decisions.map((d: DecisionRecord) => [d.kind, d.action, d.source, d.by]), [['budget', 'raise', 'person', 'alice']]);
+    assert.deepEqual(
+      progress.decisions.map((d: DecisionRecord) => [d.kind, d.action, d.source, d.by]),
+      [['budget', 'raise', 'person', 'alice']],
+    );
   });
 
   it('the stuck detector stops a scripted hang (pings, no tokens) and asks a person; the detector and the answer are recorded', async () => {
     const slug = uniqueSlug('e2e-hang');
-    const script = new AgentScript(rig.fake).on('1.1', reply.toolUse('Write', { file_path: 'a.txt', content: 'a\n' }, { id: 'toolu_h1', usage: usage(100, 10) }), fault.pingsOnly(200));
+    const script = new AgentScript(rig.fake).on(
+      '1.1',
+      reply.toolUse('Write', { file_path: 'a.txt', content: 'a\n' }, { id: 'toolu_h1', usage: usage(100, 10) }),
+      fault.pingsOnly(200),
+    );
     const spec = agentEpic({
       slug,
       workspace: rig.ws.dir,
@@ -82,7 +106,9 @@ describe('agents and people (real server, real agent activity, fake Messages API
     let question: PendingDecision | undefined;
     const run = await runEpicInProcess(rig.client, spec, `e2e-hang-${slug}`, 60_000, async () => {
       question = await waitForQuestion(rig.client, `epic/${slug}`, 'escalation');
-      await rig.client.workflow.getHandle(question.workflowId).executeUpdate(decideUpdate, { args: [{ action: 'skip', by: 'bob', decisionId: question.id }] });
+      await rig.client.workflow
+        .getHandle(question.workflowId)
+        .executeUpdate(decideUpdate, { args: [{ action: 'skip', by: 'bob', decisionId: question.id }] });
     });
     assert.equal(run.error, undefined, failureChain(run.error));
     assert.equal(question?.cause, 'stuck');
@@ -103,7 +129,12 @@ describe('agents and people (real server, real agent activity, fake Messages API
     const slug = uniqueSlug('e2e-loop');
     const same = () => reply.toolUse('Bash', { command: 'ls' }, { usage: usage(50, 5) });
     const script = new AgentScript(rig.fake).on('1.1', same(), same(), same(), same(), same());
-    const spec = agentEpic({ slug, workspace: rig.ws.dir, phases: [{ slug: 'only', tasks: [{ id: '1.1' }] }], settings: { decisionTimeoutSeconds: 1, toolLoopRepeats: 3 } });
+    const spec = agentEpic({
+      slug,
+      workspace: rig.ws.dir,
+      phases: [{ slug: 'only', tasks: [{ id: '1.1' }] }],
+      settings: { decisionTimeoutSeconds: 1, toolLoopRepeats: 3 },
+    });
     const run = await runEpicInProcess(rig.client, spec, `e2e-loop-${slug}`);
     assert.ok(run.error, 'the default (abort) ends the epic');
     assert.match(failureChain(run.error), /tool call Bash \{"command":"ls"\} repeated 3 times in a row/);

@@ -17,9 +17,7 @@ export interface ApiUsage {
   cache_read_input_tokens: number;
 }
 
-export type FakeBlock =
-  | { type: 'text'; text: string }
-  | { type: 'tool_use'; id: string; name: string; input: unknown };
+export type FakeBlock = { type: 'text'; text: string } | { type: 'tool_use'; id: string; name: string; input: unknown };
 
 export interface FakeReply {
   kind: 'message';
@@ -35,7 +33,14 @@ export interface FakeReply {
 
 export type FakeFault =
   /** An HTTP error with the API's JSON error body. */
-  | { kind: 'error'; status: number; type: string; message: string; errorCode?: string; headers?: Record<string, string> }
+  | {
+      kind: 'error';
+      status: number;
+      type: string;
+      message: string;
+      errorCode?: string;
+      headers?: Record<string, string>;
+    }
   /** Never answers; the request stays open until the client gives up (or the fake closes). */
   | { kind: 'hang' }
   /** Destroys the socket before any response bytes. */
@@ -123,7 +128,11 @@ export class FakeAnthropic {
   waitForRequests(n: number, timeoutMs = 10_000): Promise<void> {
     if (this.messageRequests.length >= n) return Promise.resolve();
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`fake-anthropic: ${this.messageRequests.length} of ${n} requests after ${timeoutMs} ms`)), timeoutMs);
+      const timer = setTimeout(
+        () =>
+          reject(new Error(`fake-anthropic: ${this.messageRequests.length} of ${n} requests after ${timeoutMs} ms`)),
+        timeoutMs,
+      );
       this.waiters.push({ n, resolve: () => (clearTimeout(timer), resolve()) });
     });
   }
@@ -142,7 +151,8 @@ export class FakeAnthropic {
     for await (const c of req) chunks.push(c as Buffer);
     const raw = Buffer.concat(chunks).toString('utf8');
     const { authorization, 'x-api-key': xApiKey, ...headers } = req.headers;
-    const bearer = typeof authorization === 'string' && /^Bearer /i.test(authorization) ? authorization.slice(7) : undefined;
+    const bearer =
+      typeof authorization === 'string' && /^Bearer /i.test(authorization) ? authorization.slice(7) : undefined;
     const key = typeof xApiKey === 'string' ? xApiKey : bearer;
     const path = (req.url ?? '/').split('?')[0];
     let body: any;
@@ -169,7 +179,12 @@ export class FakeAnthropic {
     this.notify();
 
     if (!(req.method === 'POST' && path === '/v1/messages')) {
-      return sendError(res, 404, 'not_found_error', `fake-anthropic serves POST /v1/messages only, not ${req.method} ${path}`);
+      return sendError(
+        res,
+        404,
+        'not_found_error',
+        `fake-anthropic serves POST /v1/messages only, not ${req.method} ${path}`,
+      );
     }
     if (this.opts.apiKey !== undefined && key !== this.opts.apiKey) {
       rec.served = 'auth-rejected';
@@ -177,7 +192,12 @@ export class FakeAnthropic {
     }
     let step = this.queue.shift();
     if (step === undefined) {
-      return sendError(res, 400, 'invalid_request_error', `fake-anthropic: no scripted response left for request #${rec.index}`);
+      return sendError(
+        res,
+        400,
+        'invalid_request_error',
+        `fake-anthropic: no scripted response left for request #${rec.index}`,
+      );
     }
     if (typeof step === 'function') step = step(rec);
     rec.served = step.kind;
@@ -197,12 +217,18 @@ export class FakeAnthropic {
           usage: { ...step.usage, cache_creation: null, server_tool_use: null, service_tier: 'standard' },
         };
         if (!stream) return sendJson(res, 200, message);
-        return step.gapMs || step.pings ? sendPacedStream(res, message, step.gapMs ?? 0, step.pings ?? 0) : sendStream(res, message);
+        return step.gapMs || step.pings
+          ? sendPacedStream(res, message, step.gapMs ?? 0, step.pings ?? 0)
+          : sendStream(res, message);
       }
       case 'error': {
         const errBody = {
           type: 'error',
-          error: { type: step.type, message: step.message, ...(step.errorCode ? { details: { error_code: step.errorCode } } : {}) },
+          error: {
+            type: step.type,
+            message: step.message,
+            ...(step.errorCode ? { details: { error_code: step.errorCode } } : {}),
+          },
           request_id: this.nextId('req'),
         };
         return sendJson(res, step.status, errBody, step.headers);
@@ -259,7 +285,12 @@ export class FakeAnthropic {
 
 function sendJson(res: http.ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
   const data = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data), 'request-id': `req_fake_${Date.now()}`, ...headers });
+  res.writeHead(status, {
+    'content-type': 'application/json',
+    'content-length': Buffer.byteLength(data),
+    'request-id': `req_fake_${Date.now()}`,
+    ...headers,
+  });
   res.end(data);
 }
 
@@ -272,45 +303,86 @@ function writeEvent(res: http.ServerResponse, event: string, data: unknown): voi
 }
 
 /** The SSE sequence the real API sends (see the SDK's tool_use_response fixture). */
-function streamEvents(message: { content: any[]; usage: any; stop_reason: string; [k: string]: unknown }, pings = 1): [string, unknown][] {
+function streamEvents(
+  message: { content: any[]; usage: any; stop_reason: string; [k: string]: unknown },
+  pings = 1,
+): [string, unknown][] {
   const { content, usage, stop_reason, ...rest } = message;
   const events: [string, unknown][] = [];
   events.push([
     'message_start',
-    { type: 'message_start', message: { ...rest, content: [], stop_reason: null, stop_sequence: null, usage: { ...usage, output_tokens: 1 } } },
+    {
+      type: 'message_start',
+      message: { ...rest, content: [], stop_reason: null, stop_sequence: null, usage: { ...usage, output_tokens: 1 } },
+    },
   ]);
   for (let i = 0; i < pings; i++) events.push(['ping', { type: 'ping' }]);
   content.forEach((block, index) => {
     if (block.type === 'text') {
-      events.push(['content_block_start', { type: 'content_block_start', index, content_block: { type: 'text', text: '', citations: null } }]);
+      events.push([
+        'content_block_start',
+        { type: 'content_block_start', index, content_block: { type: 'text', text: '', citations: null } },
+      ]);
       for (const part of halves(block.text)) {
-        events.push(['content_block_delta', { type: 'content_block_delta', index, delta: { type: 'text_delta', text: part } }]);
+        events.push([
+          'content_block_delta',
+          { type: 'content_block_delta', index, delta: { type: 'text_delta', text: part } },
+        ]);
       }
     } else {
-      events.push(['content_block_start', { type: 'content_block_start', index, content_block: { type: 'tool_use', id: block.id, name: block.name, input: {} } }]);
+      events.push([
+        'content_block_start',
+        {
+          type: 'content_block_start',
+          index,
+          content_block: { type: 'tool_use', id: block.id, name: block.name, input: {} },
+        },
+      ]);
       for (const part of halves(JSON.stringify(block.input))) {
-        events.push(['content_block_delta', { type: 'content_block_delta', index, delta: { type: 'input_json_delta', partial_json: part } }]);
+        events.push([
+          'content_block_delta',
+          { type: 'content_block_delta', index, delta: { type: 'input_json_delta', partial_json: part } },
+        ]);
       }
     }
     events.push(['content_block_stop', { type: 'content_block_stop', index }]);
   });
-  events.push(['message_delta', { type: 'message_delta', delta: { stop_reason, stop_sequence: null }, usage: { output_tokens: usage.output_tokens } }]);
+  events.push([
+    'message_delta',
+    {
+      type: 'message_delta',
+      delta: { stop_reason, stop_sequence: null },
+      usage: { output_tokens: usage.output_tokens },
+    },
+  ]);
   events.push(['message_stop', { type: 'message_stop' }]);
   return events;
 }
 
 function startStream(res: http.ServerResponse): void {
-  res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', 'request-id': `req_fake_${Date.now()}` });
+  res.writeHead(200, {
+    'content-type': 'text/event-stream',
+    'cache-control': 'no-cache',
+    'request-id': `req_fake_${Date.now()}`,
+  });
 }
 
-function sendStream(res: http.ServerResponse, message: { content: any[]; usage: any; stop_reason: string; [k: string]: unknown }): void {
+function sendStream(
+  res: http.ServerResponse,
+  message: { content: any[]; usage: any; stop_reason: string; [k: string]: unknown },
+): void {
   startStream(res);
   for (const [event, data] of streamEvents(message)) writeEvent(res, event, data);
   res.end();
 }
 
 /** The same events, `gapMs` apart, with `pings` keep-alives before the content; stops if the client goes. */
-async function sendPacedStream(res: http.ServerResponse, message: { content: any[]; usage: any; stop_reason: string; [k: string]: unknown }, gapMs: number, pings: number): Promise<void> {
+async function sendPacedStream(
+  res: http.ServerResponse,
+  message: { content: any[]; usage: any; stop_reason: string; [k: string]: unknown },
+  gapMs: number,
+  pings: number,
+): Promise<void> {
   startStream(res);
   for (const [event, data] of streamEvents(message, Math.max(1, pings))) {
     await new Promise((r) => setTimeout(r, gapMs));
@@ -345,36 +417,63 @@ export interface ToolCallSpec {
 
 export const reply = {
   /** A turn that calls one tool. */
-  toolUse(name: string, input: unknown, opts: { id?: string; text?: string; usage?: Partial<ApiUsage> } = {}): FakeReply {
+  toolUse(
+    name: string,
+    input: unknown,
+    opts: { id?: string; text?: string; usage?: Partial<ApiUsage> } = {},
+  ): FakeReply {
     return reply.toolUses([{ name, input, id: opts.id }], opts);
   },
   /** A turn that calls several tools. */
   toolUses(calls: ToolCallSpec[], opts: { text?: string; usage?: Partial<ApiUsage> } = {}): FakeReply {
     const content: FakeBlock[] = opts.text ? [{ type: 'text', text: opts.text }] : [];
-    for (const c of calls) content.push({ type: 'tool_use', id: c.id ?? `toolu_fake${String(++toolIds).padStart(4, '0')}`, name: c.name, input: c.input });
+    for (const c of calls)
+      content.push({
+        type: 'tool_use',
+        id: c.id ?? `toolu_fake${String(++toolIds).padStart(4, '0')}`,
+        name: c.name,
+        input: c.input,
+      });
     return { kind: 'message', content, stop_reason: 'tool_use', usage: usageOf(opts.usage) };
   },
   /** A final (end_turn) text reply. */
   text(text: string, opts: { usage?: Partial<ApiUsage>; stop_reason?: string } = {}): FakeReply {
-    return { kind: 'message', content: [{ type: 'text', text }], stop_reason: opts.stop_reason ?? 'end_turn', usage: usageOf(opts.usage) };
+    return {
+      kind: 'message',
+      content: [{ type: 'text', text }],
+      stop_reason: opts.stop_reason ?? 'end_turn',
+      usage: usageOf(opts.usage),
+    };
   },
   /** The same reply, streamed slowly: `gapMs` before each event, `pings` keep-alives before the content. */
   paced(r: FakeReply, gapMs: number, pings = 0): FakeReply {
     return { ...r, gapMs, pings };
   },
   /** A final reply ending with an Agent Output Protocol block. */
-  aop(summary: string, status = 'success', opts: { before?: string; detailsFile?: string; usage?: Partial<ApiUsage> } = {}): FakeReply {
+  aop(
+    summary: string,
+    status = 'success',
+    opts: { before?: string; detailsFile?: string; usage?: Partial<ApiUsage> } = {},
+  ): FakeReply {
     const text = `${opts.before ?? 'Done.'}\n\n[AOP:SUMMARY] ${summary}\n[AOP:DETAILS_FILE] ${opts.detailsFile ?? '.claude/cache/agent-outputs/x.json'}\n[AOP:STATUS] ${status}`;
     return reply.text(text, { usage: opts.usage });
   },
 };
 
 export const fault = {
-  error(status: number, type: string, message: string, headers?: Record<string, string>, errorCode?: string): FakeFault {
+  error(
+    status: number,
+    type: string,
+    message: string,
+    headers?: Record<string, string>,
+    errorCode?: string,
+  ): FakeFault {
     return { kind: 'error', status, type, message, headers, errorCode };
   },
   rateLimited(retryAfterSeconds: number): FakeFault {
-    return fault.error(429, 'rate_limit_error', 'Number of request tokens has exceeded your per-minute rate limit', { 'retry-after': String(retryAfterSeconds) });
+    return fault.error(429, 'rate_limit_error', 'Number of request tokens has exceeded your per-minute rate limit', {
+      'retry-after': String(retryAfterSeconds),
+    });
   },
   serverError(): FakeFault {
     return fault.error(500, 'api_error', 'Internal server error');

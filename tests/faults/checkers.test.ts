@@ -19,7 +19,15 @@ function progress(owner: string, revision: number, taskStatus = 'running', attem
     phase_id: 'one',
     project_name: 'P',
     status: 'active',
-    phases: [{ id: 1, slug: 'one', name: 'One', status: 'active', tasks: [{ id: 'a', description: 'a', completed: taskStatus === 'completed', status: taskStatus, attempts }] }],
+    phases: [
+      {
+        id: 1,
+        slug: 'one',
+        name: 'One',
+        status: 'active',
+        tasks: [{ id: 'a', description: 'a', completed: taskStatus === 'completed', status: taskStatus, attempts }],
+      },
+    ],
     phaseflow: { owner, revision },
   };
 }
@@ -47,7 +55,10 @@ describe('fault suite checkers', () => {
     }
 
     it('accepts a file that moves forward, also across owners', async () => {
-      assert.deepEqual(await watch([progress('A', 1), progress('A', 2, 'completed'), progress('B', 1), progress('B', 2)]), []);
+      assert.deepEqual(
+        await watch([progress('A', 1), progress('A', 2, 'completed'), progress('B', 1), progress('B', 2)]),
+        [],
+      );
     });
     it('reports a torn or non-JSON version', async () => {
       const v = await watch([progress('A', 1), '{"plan_id": "p", "pha']);
@@ -59,18 +70,32 @@ describe('fault suite checkers', () => {
       assert.match((await watch([progress('A', 1), bad])).join('\n'), /CCASP schema: \/status/);
     });
     it('reports a revision that goes backwards for the same owner', async () => {
-      assert.match((await watch([progress('A', 3), progress('A', 2)])).join('\n'), /revision went backwards for A: 3 → 2/);
+      assert.match(
+        (await watch([progress('A', 3), progress('A', 2)])).join('\n'),
+        /revision went backwards for A: 3 → 2/,
+      );
     });
     it('reports a file that goes back to a former owner', async () => {
-      assert.match((await watch([progress('A', 5), progress('B', 1), progress('A', 6)])).join('\n'), /went back to former owner A/);
+      assert.match(
+        (await watch([progress('A', 5), progress('B', 1), progress('A', 6)])).join('\n'),
+        /went back to former owner A/,
+      );
     });
     it('reports a completed task that runs again', async () => {
-      assert.match((await watch([progress('A', 1, 'completed'), progress('A', 2, 'running', 2)])).join('\n'), /task one\/a was completed and is now running/);
+      assert.match(
+        (await watch([progress('A', 1, 'completed'), progress('A', 2, 'running', 2)])).join('\n'),
+        /task one\/a was completed and is now running/,
+      );
     });
   });
 
   describe('reRunViolations', () => {
-    const x = (attempt: number, outcome: TaskExecution['outcome'], closedAt: number, extra: Partial<TaskExecution> = {}): TaskExecution => ({
+    const x = (
+      attempt: number,
+      outcome: TaskExecution['outcome'],
+      closedAt: number,
+      extra: Partial<TaskExecution> = {},
+    ): TaskExecution => ({
       phaseRun: 'epic/e/r/p/one#1',
       phaseWorkflowId: 'epic/e/r/p/one',
       run: 1,
@@ -87,13 +112,25 @@ describe('fault suite checkers', () => {
     });
 
     it('accepts an interrupted attempt that ran again before the task completed', () => {
-      assert.deepEqual(reRunViolations([x(1, 'timedOut', 5000), x(2, 'completed', 9000)], [{ plan: 'p', task: 'a', starts: [1000, 6000], ends: [3000, 8000] }]), []);
+      assert.deepEqual(
+        reRunViolations(
+          [x(1, 'timedOut', 5000), x(2, 'completed', 9000)],
+          [{ plan: 'p', task: 'a', starts: [1000, 6000], ends: [3000, 8000] }],
+        ),
+        [],
+      );
     });
     it('reports a task scheduled again after it completed', () => {
-      assert.match(reRunViolations([x(1, 'completed', 5000), x(2, 'completed', 9000)], []).join('\n'), /completed \(attempt 1\) and was scheduled again: attempts 2/);
+      assert.match(
+        reRunViolations([x(1, 'completed', 5000), x(2, 'completed', 9000)], []).join('\n'),
+        /completed \(attempt 1\) and was scheduled again: attempts 2/,
+      );
     });
     it('reports a command that started again after its completion was recorded', () => {
-      const v = reRunViolations([x(1, 'completed', 5000)], [{ plan: 'p', task: 'a', starts: [1000, 7000], ends: [4000, 8000] }]);
+      const v = reRunViolations(
+        [x(1, 'completed', 5000)],
+        [{ plan: 'p', task: 'a', starts: [1000, 7000], ends: [4000, 8000] }],
+      );
       assert.match(v.join('\n'), /2 runs in runs\/p-a.txt but 1 execution/);
       assert.match(v.join('\n'), /started again at/);
     });
@@ -107,7 +144,16 @@ describe('fault suite checkers', () => {
       status: 'completed',
       updated: '2026-01-01T00:00:00Z',
       token_budget: { tokens: 100, used_tokens: 7 },
-      tasks: [{ id: 'a', attempts: 1, duration_ms: 5, summary: 'exit 0 in 812 ms', details_file: '.claude/cache/logs/p--a-1.log', usage: { input_tokens: 1 } }],
+      tasks: [
+        {
+          id: 'a',
+          attempts: 1,
+          duration_ms: 5,
+          summary: 'exit 0 in 812 ms',
+          details_file: '.claude/cache/logs/p--a-1.log',
+          usage: { input_tokens: 1 },
+        },
+      ],
       phaseflow: { revision: 3, owner: 'x#1', workflow_id: 'epic/e' },
       ...over,
     });
@@ -115,15 +161,30 @@ describe('fault suite checkers', () => {
       const other = doc({
         updated: '2027-01-01T00:00:00Z',
         token_budget: { tokens: 100, used_tokens: 9 },
-        tasks: [{ id: 'a', attempts: 3, duration_ms: 9, summary: 'exit 0 in 1501 ms', details_file: '.claude/cache/logs/p--a-3.log', usage: { input_tokens: 2 } }],
+        tasks: [
+          {
+            id: 'a',
+            attempts: 3,
+            duration_ms: 9,
+            summary: 'exit 0 in 1501 ms',
+            details_file: '.claude/cache/logs/p--a-3.log',
+            usage: { input_tokens: 2 },
+          },
+        ],
         phaseflow: { revision: 9, owner: 'x#2', workflow_id: 'epic/e2' },
       });
       assert.deepEqual(normaliseMirror(other), normaliseMirror(doc()));
     });
     it('keeps everything else: a status, a summary or a budget limit that differs is a difference', () => {
       assert.notDeepEqual(normaliseMirror(doc({ status: 'blocked' })), normaliseMirror(doc()));
-      assert.notDeepEqual(normaliseMirror(doc({ tasks: [{ id: 'a', summary: 'exit 1 in 812 ms' }] })), normaliseMirror(doc({ tasks: [{ id: 'a', summary: 'exit 0 in 812 ms' }] })));
-      assert.notDeepEqual(normaliseMirror(doc({ token_budget: { tokens: 200, used_tokens: 7 } })), normaliseMirror(doc()));
+      assert.notDeepEqual(
+        normaliseMirror(doc({ tasks: [{ id: 'a', summary: 'exit 1 in 812 ms' }] })),
+        normaliseMirror(doc({ tasks: [{ id: 'a', summary: 'exit 0 in 812 ms' }] })),
+      );
+      assert.notDeepEqual(
+        normaliseMirror(doc({ token_budget: { tokens: 200, used_tokens: 7 } })),
+        normaliseMirror(doc()),
+      );
     });
   });
 });

@@ -50,18 +50,28 @@ describe('fault: Temporal server restarted mid-run', function () {
     const s = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
     console.log(
       `      restarts: ${restarts
-        .map((r) => `${r.signal} at ${s(r.at - restarts[0].at)} in ${r.where}: down ${s(r.downMs)} (stop ${s(r.stopMs)}, kept down ${s(r.pauseMs)}, start ${s(r.startMs)}), both workers polling ${s(r.reconnectMs)} later`)
+        .map(
+          (r) =>
+            `${r.signal} at ${s(r.at - restarts[0].at)} in ${r.where}: down ${s(r.downMs)} (stop ${s(r.stopMs)}, kept down ${s(r.pauseMs)}, start ${s(r.startMs)}), both workers polling ${s(r.reconnectMs)} later`,
+        )
         .join(' | ')}`,
     );
     // A long outage (PHASEFLOW_FAULT_SERVER_DOWN_MS) may leave no time for the second restart.
-    assert.ok(restarts.length === 2 || (DOWN_MS !== undefined && restarts.length === 1), `both restarts happened while the epic ran (${restarts.length})`);
+    assert.ok(
+      restarts.length === 2 || (DOWN_MS !== undefined && restarts.length === 1),
+      `both restarts happened while the epic ran (${restarts.length})`,
+    );
     assertSurvived(run, undisturbed);
 
     // The same two worker processes ran the epic to the end: no new worker, none died (checked
     // above: no exit the test did not cause), each polled again after every restart (checked
     // as it happened), and each ran tasks on the restarted server. (After a long outage the
     // server serves workers well before its health check says so: count from the stop.)
-    assert.deepEqual(run.pool.all.map((w) => w.pid), workerPids, 'no worker was started after the first two');
+    assert.deepEqual(
+      run.pool.all.map((w) => w.pid),
+      workerPids,
+      'no worker was started after the first two',
+    );
     const firstGone = restarts[0].at + restarts[0].stopMs;
     for (const w of run.pool.all) {
       const after = run.pickups.filter((p) => p.identity === w.identity && p.at > firstGone);

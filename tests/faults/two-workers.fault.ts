@@ -26,7 +26,9 @@ describe('fault: one of two workers killed (SIGKILL)', function () {
       // (every task here takes 500 ms or more), so the kill surely interrupts it.
       for (let tries = 0; tries < 400 && !ctx.closed() && !victim; tries++) {
         runningAtKill = await ctx.runningActivities();
-        const fresh = runningAtKill.filter((a) => /^run(Agent|Command)Task$/.test(a.type) && Date.now() - a.startedAt < 300);
+        const fresh = runningAtKill.filter(
+          (a) => /^run(Agent|Command)Task$/.test(a.type) && Date.now() - a.startedAt < 300,
+        );
         const busy = ctx.pool.alive().filter((w) => fresh.some((a) => a.identity === w.identity));
         if (busy.length) victim = rnd.pick(busy);
         else await sleep(30);
@@ -37,7 +39,9 @@ describe('fault: one of two workers killed (SIGKILL)', function () {
       survivor = ctx.pool.alive()[0];
     });
     console.log(`      ${describeRun('one of two workers killed', run)}`);
-    const victimWork = runningAtKill.filter((a) => a.identity === victim!.identity).map((a) => `${a.type} of ${a.workflowId}`);
+    const victimWork = runningAtKill
+      .filter((a) => a.identity === victim!.identity)
+      .map((a) => `${a.type} of ${a.workflowId}`);
     console.log(`      killed ${victim!.identity} in ${where} while it ran: ${victimWork.join(', ')}`);
     assertSurvived(run, undisturbed);
 
@@ -47,10 +51,16 @@ describe('fault: one of two workers killed (SIGKILL)', function () {
     const bySurvivor = run.pickups.filter((p) => p.identity === survivor!.identity && p.at > killedAt);
     assert.ok(byVictim.length > 0, 'the killed worker had done work');
     assert.ok(bySurvivor.length > 0, 'the surviving worker picked up work after the kill');
-    assert.deepEqual(run.pickups.filter((p) => p.identity !== victim!.identity && p.identity !== survivor!.identity), [], 'only these two workers ran anything');
+    assert.deepEqual(
+      run.pickups.filter((p) => p.identity !== victim!.identity && p.identity !== survivor!.identity),
+      [],
+      'only these two workers ran anything',
+    );
     // The task the victim was running when it died was retried: its interrupted attempt timed out.
     const interrupted = run.executions.filter((x) => x.identity === victim!.identity && x.outcome === 'timedOut');
     assert.ok(interrupted.length >= 1, 'the kill interrupted a task attempt, which timed out and was retried');
-    console.log(`      ${byVictim.length} pickups by the killed worker, ${bySurvivor.length} by the survivor after the kill; ${interrupted.length} task attempt(s) interrupted and retried`);
+    console.log(
+      `      ${byVictim.length} pickups by the killed worker, ${bySurvivor.length} by the survivor after the kill; ${interrupted.length} task attempt(s) interrupted and retried`,
+    );
   });
 });

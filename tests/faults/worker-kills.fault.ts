@@ -34,7 +34,10 @@ describe('fault: worker killed (SIGKILL) again and again', function () {
     });
     console.log(`      ${describeRun(`${kills.length} kills (planned ${planned})`, run)}`);
     console.log(`      kills at: ${kills.join(' | ')}`);
-    assert.ok(kills.length >= Math.min(planned, 8), `at least ${Math.min(planned, 8)} kills happened before the epic ended (got ${kills.length}: ${kills.join(', ')})`);
+    assert.ok(
+      kills.length >= Math.min(planned, 8),
+      `at least ${Math.min(planned, 8)} kills happened before the epic ended (got ${kills.length}: ${kills.join(', ')})`,
+    );
     assertSurvived(run, undisturbed);
   });
 });

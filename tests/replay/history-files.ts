@@ -20,7 +20,11 @@ export const ARCHIVE_DIR = path.join(__dirname, 'archive');
 /** The archived sets' directories, by name (`<date>-<commit recorded at>`). */
 export function archiveSets(): string[] {
   if (!fs.existsSync(ARCHIVE_DIR)) return [];
-  return fs.readdirSync(ARCHIVE_DIR, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => path.join(ARCHIVE_DIR, d.name)).sort();
+  return fs
+    .readdirSync(ARCHIVE_DIR, { withFileTypes: true })
+    .filter((d) => d.isDirectory())
+    .map((d) => path.join(ARCHIVE_DIR, d.name))
+    .sort();
 }
 
 export interface HistoryEntry {
@@ -55,7 +59,9 @@ export function loadHistory(entry: HistoryEntry, dir = HISTORY_DIR): History {
   try {
     return historyFromJSON(JSON.parse(fs.readFileSync(full, 'utf8')));
   } catch (err) {
-    throw new Error(`${full} (${entry.workflowType} ${entry.workflowId}): not a history in proto JSON: ${(err as Error).message}`);
+    throw new Error(
+      `${full} (${entry.workflowType} ${entry.workflowId}): not a history in proto JSON: ${(err as Error).message}`,
+    );
   }
 }
 
@@ -63,7 +69,9 @@ export function loadHistory(entry: HistoryEntry, dir = HISTORY_DIR): History {
 export function historyFilesOnDisk(dir = HISTORY_DIR): string[] {
   if (!fs.existsSync(dir)) return [];
   const walk = (dir: string): string[] =>
-    fs.readdirSync(dir, { withFileTypes: true }).flatMap((d) => (d.isDirectory() ? walk(path.join(dir, d.name)) : [path.join(dir, d.name)]));
+    fs
+      .readdirSync(dir, { withFileTypes: true })
+      .flatMap((d) => (d.isDirectory() ? walk(path.join(dir, d.name)) : [path.join(dir, d.name)]));
   return walk(dir)
     .filter((f) => f.endsWith('.json') && f !== path.join(dir, 'manifest.json'))
     .map((f) => path.relative(dir, f).split(path.sep).join('/'))
@@ -74,7 +82,13 @@ export function historyFilesOnDisk(dir = HISTORY_DIR): string[] {
  * The file a run is kept in: `<scenario>/<type>--<path below the epic>.json`, e.g.
  * `completed/phase--build.core.models.json` for `epic/replay-completed/build/core/models`.
  */
-export function historyFileName(scenario: string, epicWorkflowId: string, workflowId: string, workflowType: string, run: number): string {
+export function historyFileName(
+  scenario: string,
+  epicWorkflowId: string,
+  workflowId: string,
+  workflowType: string,
+  run: number,
+): string {
   const below = workflowId === epicWorkflowId ? '' : workflowId.slice(epicWorkflowId.length + 1).replace(/\//g, '.');
   const type = workflowType.replace(/Workflow$/, '');
   return `${scenario}/${type}${below ? `--${below}` : ''}${run > 1 ? `.run-${run}` : ''}.json`;

@@ -16,14 +16,18 @@ export interface WorkflowRunHistory {
   history: History;
 }
 
-export async function walkWorkflowTree(client: Client, root: { workflowId: string; runId: string }): Promise<WorkflowRunHistory[]> {
+export async function walkWorkflowTree(
+  client: Client,
+  root: { workflowId: string; runId: string },
+): Promise<WorkflowRunHistory[]> {
   const out: WorkflowRunHistory[] = [];
   const queue = [{ ...root, run: 1 }];
   for (let next = queue.shift(); next; next = queue.shift()) {
     const history = await client.workflow.getHandle(next.workflowId, next.runId).fetchHistory();
     const events = history.events ?? [];
     const workflowType = events[0]?.workflowExecutionStartedEventAttributes?.workflowType?.name;
-    if (!workflowType) throw new Error(`${next.workflowId} (run ${next.runId}): history does not start with WorkflowExecutionStarted`);
+    if (!workflowType)
+      throw new Error(`${next.workflowId} (run ${next.runId}): history does not start with WorkflowExecutionStarted`);
     for (const e of events) {
       const child = e.childWorkflowExecutionStartedEventAttributes?.workflowExecution;
       if (child?.workflowId && child.runId) queue.push({ workflowId: child.workflowId, runId: child.runId, run: 1 });

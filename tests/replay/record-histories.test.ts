@@ -24,9 +24,14 @@ function record(args: string[]): Promise<Run> {
   return new Promise((resolve) => {
     // A refusal takes ~2 s; the timeout stops a run that wrongly went on to record (~1 min) long
     // before it could replace anything.
-    execFile(process.execPath, ['-r', 'tsx/cjs', SCRIPT, ...args], { cwd: REPO, timeout: 20_000 }, (err, stdout, stderr) => {
-      resolve({ code: err ? ((err as { code?: number }).code ?? null) : 0, stdout, stderr });
-    });
+    execFile(
+      process.execPath,
+      ['-r', 'tsx/cjs', SCRIPT, ...args],
+      { cwd: REPO, timeout: 20_000 },
+      (err, stdout, stderr) => {
+        resolve({ code: err ? ((err as { code?: number }).code ?? null) : 0, stdout, stderr });
+      },
+    );
   });
 }
 
@@ -50,10 +55,16 @@ function snapshot(dir: string): string {
 const existingArchive = () => fs.readdirSync(ARCHIVE_DIR).sort()[0];
 
 const REFUSED: [string[], RegExp][] = [
-  [['--archiv', 'old'], /^record-histories: Unknown option '--archiv'; usage: npm run record:histories \[-- --archive <name>\]$/],
+  [
+    ['--archiv', 'old'],
+    /^record-histories: Unknown option '--archiv'; usage: npm run record:histories \[-- --archive <name>\]$/,
+  ],
   [['--bogus'], /Unknown option '--bogus'/],
   [['old'], /Unexpected argument 'old'/],
-  [['--archive='], /^record-histories: --archive "": expected a directory name of letters, digits, \. _ - starting with a letter or digit/],
+  [
+    ['--archive='],
+    /^record-histories: --archive "": expected a directory name of letters, digits, \. _ - starting with a letter or digit/,
+  ],
   [['--archive'], /--archive needs a directory name after it/],
   [['--archive', '-foo'], /--archive needs a directory name after it \(starting with a letter or digit\)/],
   [['--archive=-foo'], /--archive "-foo": expected a directory name/],
@@ -69,11 +80,24 @@ describe('record-histories command line', function () {
   this.timeout(120_000);
 
   it('refuses typos, unknown arguments, bad and existing archive names in one line, exit 2, changing nothing', async () => {
-    const before = { histories: snapshot(HISTORY_DIR), archive: snapshot(ARCHIVE_DIR), archives: fs.readdirSync(ARCHIVE_DIR).sort() };
-    const cases: [string[], RegExp][] = [...REFUSED, [['--archive', existingArchive()], new RegExp(`^record-histories: --archive ${existingArchive()}: tests/replay/archive/${existingArchive()} exists already; choose another name$`)]];
+    const before = {
+      histories: snapshot(HISTORY_DIR),
+      archive: snapshot(ARCHIVE_DIR),
+      archives: fs.readdirSync(ARCHIVE_DIR).sort(),
+    };
+    const cases: [string[], RegExp][] = [
+      ...REFUSED,
+      [
+        ['--archive', existingArchive()],
+        new RegExp(
+          `^record-histories: --archive ${existingArchive()}: tests/replay/archive/${existingArchive()} exists already; choose another name$`,
+        ),
+      ],
+    ];
     // Two at a time: the machine has 2 cores.
     const runs: Run[] = [];
-    for (let i = 0; i < cases.length; i += 2) runs.push(...(await Promise.all(cases.slice(i, i + 2).map(([args]) => record(args)))));
+    for (let i = 0; i < cases.length; i += 2)
+      runs.push(...(await Promise.all(cases.slice(i, i + 2).map(([args]) => record(args)))));
     cases.forEach(([args, message], i) => {
       const { code, stdout, stderr } = runs[i];
       const what = `record-histories ${args.join(' ')}`;
@@ -92,7 +116,10 @@ describe('record-histories command line', function () {
   it('--help prints the usage and exits 0 without recording', async () => {
     const { code, stdout, stderr } = await record(['--help']);
     assert.equal(code, 0, stderr);
-    assert.match(stdout, /^usage: npm run record:histories \[-- --archive <name>\]\n {2}--archive <name> {2}first keep the set being replaced in tests\/replay\/archive\/<name>\n$/);
+    assert.match(
+      stdout,
+      /^usage: npm run record:histories \[-- --archive <name>\]\n {2}--archive <name> {2}first keep the set being replaced in tests\/replay\/archive\/<name>\n$/,
+    );
     assert.equal(stderr, '');
   });
 });

@@ -18,7 +18,14 @@ import { temporal } from '@temporalio/proto';
 import { startTestTemporal, stopTestTemporal } from '../support/temporal-server';
 import { ids, startEpic, tempWorkspace, testClient, uniqueName, withWorker } from '../support/worker-harness';
 import { walkWorkflowTree } from './history-walk';
-import { ARCHIVE_DIR, HISTORY_DIR, type HistoryEntry, historyFileName, type Manifest, MANIFEST_FILE } from './history-files';
+import {
+  ARCHIVE_DIR,
+  HISTORY_DIR,
+  type HistoryEntry,
+  historyFileName,
+  type Manifest,
+  MANIFEST_FILE,
+} from './history-files';
 import { replayEntries } from './replay-histories';
 import { type Scenario, SCENARIOS } from './scenarios';
 
@@ -43,18 +50,33 @@ async function recordScenario(client: Client, taskQueue: string, scenario: Scena
   const workspace = tempWorkspace('phaseflow-replay-');
   const t0 = Date.now();
   // startEpic returns client.workflow.start's handle, which knows the first run.
-  const handle = (await startEpic(taskQueue, { slug, workspace, ...scenario.spec(workspace) }, slug)) as WorkflowHandleWithFirstExecutionRunId;
+  const handle = (await startEpic(
+    taskQueue,
+    { slug, workspace, ...scenario.spec(workspace) },
+    slug,
+  )) as WorkflowHandleWithFirstExecutionRunId;
   await scenario.drive?.({ client, handle, workspace });
   let outcome: string;
   try {
-    await withTimeout(handle.result(), SCENARIO_LIMIT_MS, () => `scenario ${scenario.name}: the epic did not end within ${SCENARIO_LIMIT_MS / 1000} s (waiting for a signal or decision its drive() does not send?)`);
+    await withTimeout(
+      handle.result(),
+      SCENARIO_LIMIT_MS,
+      () =>
+        `scenario ${scenario.name}: the epic did not end within ${SCENARIO_LIMIT_MS / 1000} s (waiting for a signal or decision its drive() does not send?)`,
+    );
     outcome = 'completed';
   } catch (err) {
     if (!(err instanceof WorkflowFailedError)) throw err;
     // A failure of the workflow's own making, not a timeout or termination.
-    outcome = err.cause instanceof ApplicationFailure ? 'failed' : err.cause instanceof CancelledFailure ? 'cancelled' : `ended by ${err.cause?.name}: ${err.cause?.message}`;
+    outcome =
+      err.cause instanceof ApplicationFailure
+        ? 'failed'
+        : err.cause instanceof CancelledFailure
+          ? 'cancelled'
+          : `ended by ${err.cause?.name}: ${err.cause?.message}`;
   }
-  if (outcome !== scenario.expect) throw new Error(`scenario ${scenario.name}: the epic ${outcome}, expected ${scenario.expect}`);
+  if (outcome !== scenario.expect)
+    throw new Error(`scenario ${scenario.name}: the epic ${outcome}, expected ${scenario.expect}`);
   console.log(`  ${scenario.name}: ${outcome} in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
 
   const runs = await walkWorkflowTree(client, { workflowId: ids.epic(slug), runId: handle.firstExecutionRunId });
@@ -92,25 +114,40 @@ const ARCHIVE_NAME = /^[A-Za-z0-9][\w.-]*$/;
 function parseOptions(argv: string[]): { archive?: string; help: boolean } {
   let values: { archive?: string[]; help?: boolean };
   try {
-    ({ values } = parseArgs({ args: argv, options: { archive: { type: 'string', multiple: true }, help: { type: 'boolean', short: 'h' } }, strict: true }));
+    ({ values } = parseArgs({
+      args: argv,
+      options: { archive: { type: 'string', multiple: true }, help: { type: 'boolean', short: 'h' } },
+      strict: true,
+    }));
   } catch (err) {
     const e = err as Error & { code?: string };
     // parseArgs' own messages run over several lines and suggest `--archive=-XYZ`; say it in one.
-    if (e.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') throw new UsageError(`--archive needs a directory name after it (starting with a letter or digit); ${USAGE}`);
-    if (e.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' || e.code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL') throw new UsageError(`${e.message.split('\n')[0].replace(/\.$/, '')}; ${USAGE}`);
+    if (e.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE')
+      throw new UsageError(`--archive needs a directory name after it (starting with a letter or digit); ${USAGE}`);
+    if (e.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' || e.code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL')
+      throw new UsageError(`${e.message.split('\n')[0].replace(/\.$/, '')}; ${USAGE}`);
     throw err;
   }
   if (values.help) return { help: true };
   if (!values.archive) return { help: false };
-  if (values.archive.length > 1) throw new UsageError(`--archive given ${values.archive.length} times (${values.archive.map((a) => JSON.stringify(a)).join(', ')}); give it once`);
+  if (values.archive.length > 1)
+    throw new UsageError(
+      `--archive given ${values.archive.length} times (${values.archive.map((a) => JSON.stringify(a)).join(', ')}); give it once`,
+    );
   const name = values.archive[0];
   // The first character rules out '', '.', '..', '.hidden' and '-foo'; the rest, any path.
   if (!ARCHIVE_NAME.test(name)) {
-    throw new UsageError(`--archive ${JSON.stringify(name)}: expected a directory name of letters, digits, . _ - starting with a letter or digit, e.g. 2026-11-21-1013def`);
+    throw new UsageError(
+      `--archive ${JSON.stringify(name)}: expected a directory name of letters, digits, . _ - starting with a letter or digit, e.g. 2026-11-21-1013def`,
+    );
   }
   const dir = path.join(ARCHIVE_DIR, name);
-  if (fs.existsSync(dir)) throw new UsageError(`--archive ${name}: ${path.relative(process.cwd(), dir)} exists already; choose another name`);
-  if (!fs.existsSync(MANIFEST_FILE)) throw new UsageError(`--archive ${name}: there is no recorded set to archive (${path.relative(process.cwd(), MANIFEST_FILE)} is missing)`);
+  if (fs.existsSync(dir))
+    throw new UsageError(`--archive ${name}: ${path.relative(process.cwd(), dir)} exists already; choose another name`);
+  if (!fs.existsSync(MANIFEST_FILE))
+    throw new UsageError(
+      `--archive ${name}: there is no recorded set to archive (${path.relative(process.cwd(), MANIFEST_FILE)} is missing)`,
+    );
   return { archive: name, help: false };
 }
 
@@ -119,7 +156,9 @@ async function main(): Promise<void> {
   // Checked before the server starts: a refused command line records and changes nothing.
   const { archive: archiveAs, help } = parseOptions(process.argv.slice(2));
   if (help) {
-    console.log(`${USAGE}\n  --archive <name>  first keep the set being replaced in ${path.relative(process.cwd(), ARCHIVE_DIR)}/<name>`);
+    console.log(
+      `${USAGE}\n  --archive <name>  first keep the set being replaced in ${path.relative(process.cwd(), ARCHIVE_DIR)}/<name>`,
+    );
     return;
   }
   delete process.env.TEMPORAL_ADDRESS;
@@ -127,7 +166,9 @@ async function main(): Promise<void> {
   try {
     const client = await testClient();
     const taskQueue = uniqueName('record-histories');
-    const recorded = (await withWorker(taskQueue, () => Promise.all(SCENARIOS.map((s) => recordScenario(client, taskQueue, s))))).flat();
+    const recorded = (
+      await withWorker(taskQueue, () => Promise.all(SCENARIOS.map((s) => recordScenario(client, taskQueue, s))))
+    ).flat();
 
     // Replay before replacing anything: a recording that does not replay is not kept.
     const failures = await replayEntries(recorded.map((r) => ({ entry: r.entry, history: r.history })));
@@ -148,7 +189,9 @@ async function main(): Promise<void> {
     const manifest: Manifest = {
       note: 'Written by `npm run record:histories` (tests/replay/record-histories.ts); replayed by tests/replay/replay.test.ts.',
       recordedAt: new Date().toISOString(),
-      sdk: (JSON.parse(fs.readFileSync(require.resolve('@temporalio/worker/package.json'), 'utf8')) as { version: string }).version,
+      sdk: (
+        JSON.parse(fs.readFileSync(require.resolve('@temporalio/worker/package.json'), 'utf8')) as { version: string }
+      ).version,
       entries: recorded.map((r) => r.entry).sort((a, b) => a.file.localeCompare(b.file)),
     };
     fs.writeFileSync(MANIFEST_FILE, JSON.stringify(manifest, null, 2) + '\n');

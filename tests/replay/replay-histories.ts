@@ -19,8 +19,12 @@ export async function replayEntries(items: { entry: HistoryEntry; history: Histo
   let i = 0;
   for await (const result of results) {
     const { entry } = items[i++];
-    if (result.workflowId !== entry.workflowId) throw new Error(`replay results out of order: got ${result.workflowId}, expected ${entry.workflowId}`);
-    if (result.error) failures.push(`${entry.file} (${entry.workflowType} ${entry.workflowId}): ${result.error.name}: ${essence(result.error.message)}`);
+    if (result.workflowId !== entry.workflowId)
+      throw new Error(`replay results out of order: got ${result.workflowId}, expected ${entry.workflowId}`);
+    if (result.error)
+      failures.push(
+        `${entry.file} (${entry.workflowType} ${entry.workflowId}): ${result.error.name}: ${essence(result.error.message)}`,
+      );
   }
   if (i !== items.length) throw new Error(`replay returned ${i} results for ${items.length} histories`);
   return failures;

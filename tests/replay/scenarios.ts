@@ -30,18 +30,35 @@ export interface Scenario {
 }
 
 /** Waits for the epic's next question of `kind` (not `after`) and answers it. */
-async function answerNext(run: ScenarioRun, kind: PendingDecision['kind'], answer: DecisionAnswer, after?: PendingDecision): Promise<PendingDecision> {
-  const q = await waitFor(`a ${kind} question`, async () => {
-    const [p] = await run.handle.query(pendingQuery);
-    return p?.kind === kind && p.id !== after?.id ? p : undefined;
-  }, 60_000);
-  await run.client.workflow.getHandle(q.workflowId).executeUpdate(decideUpdate, { args: [{ decisionId: q.id, by: 'recorder', ...answer }] });
+async function answerNext(
+  run: ScenarioRun,
+  kind: PendingDecision['kind'],
+  answer: DecisionAnswer,
+  after?: PendingDecision,
+): Promise<PendingDecision> {
+  const q = await waitFor(
+    `a ${kind} question`,
+    async () => {
+      const [p] = await run.handle.query(pendingQuery);
+      return p?.kind === kind && p.id !== after?.id ? p : undefined;
+    },
+    60_000,
+  );
+  await run.client.workflow
+    .getHandle(q.workflowId)
+    .executeUpdate(decideUpdate, { args: [{ decisionId: q.id, by: 'recorder', ...answer }] });
   return q;
 }
 
 const PATIENT = { decisionTimeoutSeconds: 600 };
 
-const cmd = (id: string, command: string, extra: Record<string, unknown> = {}) => ({ id, description: `command ${id}`, kind: 'command', command, ...extra });
+const cmd = (id: string, command: string, extra: Record<string, unknown> = {}) => ({
+  id,
+  description: `command ${id}`,
+  kind: 'command',
+  command,
+  ...extra,
+});
 
 /** One roadmap `rm` with one plan `plan` holding `phases`. */
 const onePlan = (phases: unknown[], settings: object = {}) => ({
@@ -72,19 +89,43 @@ export const SCENARIOS: Scenario[] = [
                 {
                   slug: 'models',
                   title: 'Models',
-                  tasks: [agentTask('1.1', 150), agentTask('1.2', 100), cmd('1.3', 'echo made > made.txt', { dependsOn: ['1.1'] })],
+                  tasks: [
+                    agentTask('1.1', 150),
+                    agentTask('1.2', 100),
+                    cmd('1.3', 'echo made > made.txt', { dependsOn: ['1.1'] }),
+                  ],
                   gate: { commands: ['test -s made.txt'], successCriteria: ['made.txt exists'] },
                 },
-                { slug: 'api', title: 'API', tasks: [agentTask('2.1', 100), agentTask('2.2', 120, { dependsOn: ['2.1'] })] },
+                {
+                  slug: 'api',
+                  title: 'API',
+                  tasks: [agentTask('2.1', 100), agentTask('2.2', 120, { dependsOn: ['2.1'] })],
+                },
               ],
             },
-            { slug: 'docs', title: 'Docs', phases: [{ slug: 'write', title: 'Write', tasks: [agentTask('1', 80, { domain: 'general', outputType: 'analysis' })] }] },
+            {
+              slug: 'docs',
+              title: 'Docs',
+              phases: [
+                {
+                  slug: 'write',
+                  title: 'Write',
+                  tasks: [agentTask('1', 80, { domain: 'general', outputType: 'analysis' })],
+                },
+              ],
+            },
           ],
         },
         {
           slug: 'ship',
           title: 'Ship',
-          plans: [{ slug: 'release', title: 'Release', phases: [{ slug: 'tag', title: 'Tag', tasks: [cmd('1', 'true')], gate: { commands: ['true'] } }] }],
+          plans: [
+            {
+              slug: 'release',
+              title: 'Release',
+              phases: [{ slug: 'tag', title: 'Tag', tasks: [cmd('1', 'true')], gate: { commands: ['true'] } }],
+            },
+          ],
         },
       ],
     }),
@@ -98,7 +139,11 @@ export const SCENARIOS: Scenario[] = [
         {
           slug: 'one',
           title: 'One',
-          tasks: [agentTask('a', 100), agentTask('b', 100, { dryRun: { outcome: 'failure' }, settings: { attempts: 2 } }), agentTask('c', 100, { dependsOn: ['b'] })],
+          tasks: [
+            agentTask('a', 100),
+            agentTask('b', 100, { dryRun: { outcome: 'failure' }, settings: { attempts: 2 } }),
+            agentTask('c', 100, { dependsOn: ['b'] }),
+          ],
         },
         { slug: 'two', title: 'Two', tasks: [agentTask('d', 100)] },
       ]),
@@ -107,7 +152,15 @@ export const SCENARIOS: Scenario[] = [
     name: 'gate-fails',
     what: 'all tasks complete but a gate command exits non-zero: the phase fails at its gate',
     expect: 'failed',
-    spec: () => onePlan([{ slug: 'one', title: 'One', tasks: [cmd('a', 'true')], gate: { commands: ['true', { name: 'lint', run: 'exit 3' }] } }]),
+    spec: () =>
+      onePlan([
+        {
+          slug: 'one',
+          title: 'One',
+          tasks: [cmd('a', 'true')],
+          gate: { commands: ['true', { name: 'lint', run: 'exit 3' }] },
+        },
+      ]),
   },
   {
     name: 'retries',
@@ -140,10 +193,27 @@ export const SCENARIOS: Scenario[] = [
     spec: () => ({
       ...onePlan(
         [
-          { slug: 'budget', title: 'Budget', settings: { maxParallel: 1 }, tasks: [agentTask('1.1', 30), agentTask('1.2', 30)] },
-          { slug: 'retry', title: 'Retry', tasks: [agentTask('2.1', 30, { settings: { attempts: 1 }, dryRun: { durationMs: 30, failAttempts: 1 } }), agentTask('2.2', 30)] },
+          {
+            slug: 'budget',
+            title: 'Budget',
+            settings: { maxParallel: 1 },
+            tasks: [agentTask('1.1', 30), agentTask('1.2', 30)],
+          },
+          {
+            slug: 'retry',
+            title: 'Retry',
+            tasks: [
+              agentTask('2.1', 30, { settings: { attempts: 1 }, dryRun: { durationMs: 30, failAttempts: 1 } }),
+              agentTask('2.2', 30),
+            ],
+          },
           { slug: 'skip', title: 'Skip', tasks: [cmd('3.1', 'true')], gate: { commands: ['exit 1'] } },
-          { slug: 'blocked', title: 'Blocked', settings: { decisionTimeoutSeconds: 1, escalationDefault: 'skip' }, tasks: [agentTask('4.1', 30, { dryRun: { durationMs: 30, outcome: 'blocked' } })] },
+          {
+            slug: 'blocked',
+            title: 'Blocked',
+            settings: { decisionTimeoutSeconds: 1, escalationDefault: 'skip' },
+            tasks: [agentTask('4.1', 30, { dryRun: { durationMs: 30, outcome: 'blocked' } })],
+          },
         ],
         PATIENT,
       ),
@@ -163,7 +233,15 @@ export const SCENARIOS: Scenario[] = [
     name: 'pause-and-cancel',
     what: 'pause and resume passed down to a running phase, then the epic cancelled with a task running',
     expect: 'cancelled',
-    spec: () => onePlan([{ slug: 'one', title: 'One', settings: { maxParallel: 1, timeoutBaseSeconds: 120 }, tasks: [agentTask('1', 400), agentTask('2', 20), agentTask('3', 60_000)] }]),
+    spec: () =>
+      onePlan([
+        {
+          slug: 'one',
+          title: 'One',
+          settings: { maxParallel: 1, timeoutBaseSeconds: 120 },
+          tasks: [agentTask('1', 400), agentTask('2', 20), agentTask('3', 60_000)],
+        },
+      ]),
     drive: async (run) => {
       await new Promise((r) => setTimeout(r, 200));
       await run.handle.signal(controlSignal, { paused: true, by: 'recorder' });
@@ -187,7 +265,11 @@ export const SCENARIOS: Scenario[] = [
         plans: ['a', 'b'].map((p) => ({
           slug: `${r}-${p}`,
           title: p,
-          phases: [1, 2].map((n) => ({ slug: `p${n}`, title: `P${n}`, tasks: Array.from({ length: 8 }, (_, i) => agentTask(`${n}.${i + 1}`, 10)) })),
+          phases: [1, 2].map((n) => ({
+            slug: `p${n}`,
+            title: `P${n}`,
+            tasks: Array.from({ length: 8 }, (_, i) => agentTask(`${n}.${i + 1}`, 10)),
+          })),
         })),
       })),
     }),

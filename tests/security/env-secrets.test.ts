@@ -28,7 +28,13 @@ import { testClient, uniqueName } from '../support/worker-harness';
 import { leaksIn, leaksInFiles, makeArena, plantedSecrets, type Arena } from './helpers';
 
 const ROOT = path.resolve(__dirname, '../..');
-const SETTINGS = { timeoutBaseSeconds: 30, retryBackoffSeconds: 0.2, heartbeatSeconds: 10, attempts: 1, decisionTimeoutSeconds: 1 };
+const SETTINGS = {
+  timeoutBaseSeconds: 30,
+  retryBackoffSeconds: 0.2,
+  heartbeatSeconds: 10,
+  attempts: 1,
+  decisionTimeoutSeconds: 1,
+};
 
 /** Everything a command can do to find the worker's environment. */
 const PROBE = [
@@ -40,20 +46,34 @@ const PROBE = [
   'echo ---',
   "tr '\\0' '\\n' < /proc/$PPID/environ",
   'echo ---',
-  'for f in /proc/[0-9]*/environ; do tr \'\\0\' \'\\n\' < "$f"; done 2>/dev/null',
+  "for f in /proc/[0-9]*/environ; do tr '\\0' '\\n' < \"$f\"; done 2>/dev/null",
   'echo PROBE-DONE',
 ].join('; ');
 
 function epic(slug: string, workspace: string, agentMode: 'dry-run' | 'claude', plan: string) {
-  const tasks: EpicSpecInput['roadmaps'][number]['plans'][number]['phases'][number]['tasks'] = [{ id: 'env', description: 'print what the environment holds', kind: 'command', command: PROBE }];
-  tasks.push(agentMode === 'claude' ? { id: '1.1', description: 'look for credentials', domain: 'backend', outputType: 'analysis' } : { id: 'sim', description: 'simulated', dryRun: { durationMs: 50 } });
+  const tasks: EpicSpecInput['roadmaps'][number]['plans'][number]['phases'][number]['tasks'] = [
+    { id: 'env', description: 'print what the environment holds', kind: 'command', command: PROBE },
+  ];
+  tasks.push(
+    agentMode === 'claude'
+      ? { id: '1.1', description: 'look for credentials', domain: 'backend', outputType: 'analysis' }
+      : { id: 'sim', description: 'simulated', dryRun: { durationMs: 50 } },
+  );
   return {
     slug,
     title: `Env secrets (${agentMode})`,
     workspace,
     agentMode,
     settings: SETTINGS,
-    roadmaps: [{ slug: 'r', title: 'R', plans: [{ slug: plan, title: 'P', phases: [{ slug: 'one', title: 'One', tasks, gate: { commands: [PROBE] } }] }] }],
+    roadmaps: [
+      {
+        slug: 'r',
+        title: 'R',
+        plans: [
+          { slug: plan, title: 'P', phases: [{ slug: 'one', title: 'One', tasks, gate: { commands: [PROBE] } }] },
+        ],
+      },
+    ],
   };
 }
 
@@ -66,11 +86,19 @@ interface Worker {
 
 /** `sh -c 'node … worker; exit $?'`: the shell stays, as the worker's parent, with the planted env. */
 async function startCliWorker(env: NodeJS.ProcessEnv): Promise<Worker> {
-  const wrapper = spawn('/bin/sh', ['-c', `"$0" --require tsx/cjs tests/security/cli-entry.ts worker --log-file "$PHASEFLOW_LOG_FILE"; exit $?`, process.execPath], {
-    cwd: ROOT,
-    env,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const wrapper = spawn(
+    '/bin/sh',
+    [
+      '-c',
+      `"$0" --require tsx/cjs tests/security/cli-entry.ts worker --log-file "$PHASEFLOW_LOG_FILE"; exit $?`,
+      process.execPath,
+    ],
+    {
+      cwd: ROOT,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let out = '';
   wrapper.stdout!.on('data', (d) => (out += d));
   wrapper.stderr!.on('data', (d) => (out += d));
@@ -114,7 +142,10 @@ const environOf = (pid: number) => readFileSync(`/proc/${pid}/environ`, 'latin1'
 async function historiesOf(client: Client, slug: string): Promise<{ id: string; text: string }[]> {
   const out: { id: string; text: string }[] = [];
   for await (const w of client.workflow.list({ query: `PhaseflowEpic="${slug}"` })) {
-    out.push({ id: w.workflowId, text: historyText(await client.workflow.getHandle(w.workflowId, w.runId).fetchHistory()) });
+    out.push({
+      id: w.workflowId,
+      text: historyText(await client.workflow.getHandle(w.workflowId, w.runId).fetchHistory()),
+    });
   }
   return out;
 }
@@ -142,8 +173,14 @@ describe('security: secrets in the worker environment reach no history, file, lo
     const root = arenas[0].root;
     home = path.join(root, 'home');
     await fs.mkdir(path.join(home, '.aws'), { recursive: true });
-    await fs.writeFile(path.join(home, '.bashrc'), `export MY_SERVICE_PASSWORD=${planted.env.MY_SERVICE_PASSWORD}\nexport DATABASE_URL=${planted.env.DATABASE_URL}\n`);
-    await fs.writeFile(path.join(home, '.aws', 'credentials'), `[default]\naws_access_key_id = ${planted.env.AWS_ACCESS_KEY_ID}\naws_secret_access_key = ${planted.env.AWS_SECRET_ACCESS_KEY}\n`);
+    await fs.writeFile(
+      path.join(home, '.bashrc'),
+      `export MY_SERVICE_PASSWORD=${planted.env.MY_SERVICE_PASSWORD}\nexport DATABASE_URL=${planted.env.DATABASE_URL}\n`,
+    );
+    await fs.writeFile(
+      path.join(home, '.aws', 'credentials'),
+      `[default]\naws_access_key_id = ${planted.env.AWS_ACCESS_KEY_ID}\naws_secret_access_key = ${planted.env.AWS_SECRET_ACCESS_KEY}\n`,
+    );
     logFile = path.join(root, 'worker.log');
     const taskQueue = uniqueName('sec-env-q');
     worker = await startCliWorker({
@@ -166,18 +203,27 @@ describe('security: secrets in the worker environment reach no history, file, lo
       bash('printenv'),
       bash("tr '\\0' '\\n' < /proc/self/environ"),
       bash("tr '\\0' '\\n' < /proc/$PPID/environ"),
-      bash('for f in /proc/[0-9]*/environ; do tr \'\\0\' \'\\n\' < "$f"; done 2>/dev/null; echo scanned'),
+      bash("for f in /proc/[0-9]*/environ; do tr '\\0' '\\n' < \"$f\"; done 2>/dev/null; echo scanned"),
       bash(`tr '\\0' '\\n' < /proc/${worker.pid}/environ; tr '\\0' '\\n' < /proc/${worker.wrapper.pid}/environ`),
       bash(`cat ~/.bashrc ${home}/.bashrc ${home}/.aws/credentials`),
       { name: 'Read', input: { file_path: path.join(home, '.bashrc') } },
       { name: 'Read', input: { file_path: '~/.bashrc' } },
       { name: 'Grep', input: { pattern: 'PASSWORD', path: home } },
     ];
-    const script = new AgentScript(fake).on('1.1', reply.toolUses(calls), reply.aop('looked everywhere; found no credentials', 'success'));
+    const script = new AgentScript(fake).on(
+      '1.1',
+      reply.toolUses(calls),
+      reply.aop('looked everywhere; found no credentials', 'success'),
+    );
 
     const client = await testClient();
     const start = (spec: ReturnType<typeof epic>) =>
-      client.workflow.start(epicWorkflow, { taskQueue, workflowId: workflowIds.epic(spec.slug), args: [spec], workflowExecutionTimeout: '3 minutes' });
+      client.workflow.start(epicWorkflow, {
+        taskQueue,
+        workflowId: workflowIds.epic(spec.slug),
+        args: [spec],
+        workflowExecutionTimeout: '3 minutes',
+      });
     const handles = await Promise.all([
       start(epic(slugs.dry, arenas[0].workspace, 'dry-run', 'dry')),
       start(epic(slugs.claude, arenas[1].workspace, 'claude', 'claude')),
@@ -210,7 +256,11 @@ describe('security: secrets in the worker environment reach no history, file, lo
 
   it("the leak path was real: the worker's parent keeps the secrets in its /proc environ (the worker hides its own at start-up)", () => {
     assert.deepEqual(leaksIn(wrapperEnviron, planted.env).sort(), Object.keys(planted.env).sort());
-    assert.deepEqual(leaksIn(environBefore, planted.env), [], 'phaseflow worker scrubs its environ before anything else');
+    assert.deepEqual(
+      leaksIn(environBefore, planted.env),
+      [],
+      'phaseflow worker scrubs its environ before anything else',
+    );
   });
 
   it("the worker's own /proc/<pid>/environ does not show them once it has started a child either", () => {
@@ -219,10 +269,15 @@ describe('security: secrets in the worker environment reach no history, file, lo
   });
 
   it("the agent's Bash, Read and Grep saw none of them (env, printenv, /proc/*/environ, dotfiles)", () => {
-    for (const r of toolResults) assert.deepEqual(leaksIn(r.content, needles), [], `${r.call} → ${r.content.slice(0, 300)}`);
+    for (const r of toolResults)
+      assert.deepEqual(leaksIn(r.content, needles), [], `${r.call} → ${r.content.slice(0, 300)}`);
     const [env] = toolResults;
     assert.equal(env.isError, false);
-    assert.match(env.content, new RegExp(`^HOME=${arenas[1].workspace}$`, 'm'), 'the shell ran, with the workspace as HOME');
+    assert.match(
+      env.content,
+      new RegExp(`^HOME=${arenas[1].workspace}$`, 'm'),
+      'the shell ran, with the workspace as HOME',
+    );
     const [, , , ppid, all, direct, dotfiles, readAbs, readTilde, grep] = toolResults;
     assert.match(readAbs.content, /resolves outside the workspace/);
     assert.match(readTilde.content, /file not found: ~\/\.bashrc/);
@@ -250,7 +305,10 @@ describe('security: secrets in the worker environment reach no history, file, lo
       assert.ok(histories.length >= 4, `${slug}: epic, roadmap, plan and phase (got ${histories.map((h) => h.id)})`);
       for (const h of histories) assert.deepEqual(leaksIn(h.text, needles), [], h.id);
       // The command's excerpt did reach history (so the check looked at real output).
-      assert.ok(histories.some((h) => h.text.includes('PROBE-DONE')), `${slug}: no command excerpt in history`);
+      assert.ok(
+        histories.some((h) => h.text.includes('PROBE-DONE')),
+        `${slug}: no command excerpt in history`,
+      );
     }
   });
 
@@ -259,11 +317,21 @@ describe('security: secrets in the worker environment reach no history, file, lo
       assert.deepEqual(await leaksInFiles(a.workspace, needles), []);
       const logs = await fs.readdir(path.join(a.workspace, '.claude/cache/logs'));
       assert.ok(logs.length >= 2, `command and gate logs: ${logs}`);
-      const log = await fs.readFile(path.join(a.workspace, '.claude/cache/logs', logs.find((l) => l.includes('--env-'))!), 'utf8');
+      const log = await fs.readFile(
+        path.join(
+          a.workspace,
+          '.claude/cache/logs',
+          logs.find((l) => l.includes('--env-'))!,
+        ),
+        'utf8',
+      );
       assert.match(log, /^PATH=/m, 'the command printed its environment');
       assert.match(log, /PROBE-DONE/);
     }
-    const transcript = await fs.readFile(path.join(arenas[1].workspace, '.claude/cache/transcripts/claude--1.1.jsonl'), 'utf8');
+    const transcript = await fs.readFile(
+      path.join(arenas[1].workspace, '.claude/cache/transcripts/claude--1.1.jsonl'),
+      'utf8',
+    );
     assert.match(transcript, /HOME=/, 'the transcript holds the tool results that were checked');
   });
 
@@ -284,9 +352,15 @@ describe('security: the worker log redacts credentials wherever they appear', ()
       const file = path.join(arena.root, 'x.log');
       const log = createLogger({ name: 'sec', file });
       const shaped = `ghp_${'Z9'.repeat(18)}`;
-      log.info({ db: planted.env.DATABASE_URL, nested: { note: `pw is ${planted.env.MY_SERVICE_PASSWORD}` } }, `connecting with ${planted.env.GITHUB_TOKEN}`);
+      log.info(
+        { db: planted.env.DATABASE_URL, nested: { note: `pw is ${planted.env.MY_SERVICE_PASSWORD}` } },
+        `connecting with ${planted.env.GITHUB_TOKEN}`,
+      );
       log.warn({ err: new Error(`401: invalid x-api-key ${planted.env.ANTHROPIC_API_KEY}`) }, 'request failed');
-      log.error({ headers: { authorization: `Bearer ${planted.env.AWS_SECRET_ACCESS_KEY}` } }, `a token in a message: ${shaped}`);
+      log.error(
+        { headers: { authorization: `Bearer ${planted.env.AWS_SECRET_ACCESS_KEY}` } },
+        `a token in a message: ${shaped}`,
+      );
       await new Promise<void>((resolve) => log.flush(() => resolve()));
       await new Promise((r) => setTimeout(r, 100));
       const text = await fs.readFile(file, 'utf8');

@@ -38,7 +38,11 @@ interface ToolCase {
 }
 
 const ws = (a: Arena, ...p: string[]) => path.join(a.workspace, ...p);
-const exists = (p: string) => fs.lstat(p).then(() => true, () => false);
+const exists = (p: string) =>
+  fs.lstat(p).then(
+    () => true,
+    () => false,
+  );
 const OUTSIDE = /resolves outside the workspace; only paths inside the workspace are allowed/;
 const PROTECTED = /is maintained by phaseflow and cannot be written by an agent/;
 const IN_GIT = /is inside \.git and cannot be written by an agent/;
@@ -62,12 +66,28 @@ async function unchanged(file: string, content: string): Promise<void> {
 const CASES: ToolCase[] = [
   // ---- path escapes ------------------------------------------------------------------------
   { name: 'Read ../canary/.bashrc', call: () => ['Read', { file_path: '../canary/.bashrc' }], expect: OUTSIDE },
-  { name: 'Read the canary by absolute path', call: (a) => ['Read', { file_path: path.join(a.canary, '.bashrc') }], expect: OUTSIDE },
+  {
+    name: 'Read the canary by absolute path',
+    call: (a) => ['Read', { file_path: path.join(a.canary, '.bashrc') }],
+    expect: OUTSIDE,
+  },
   { name: 'Read /etc/passwd', call: () => ['Read', { file_path: '/etc/passwd' }], expect: OUTSIDE },
   { name: 'Read /proc/self/environ', call: () => ['Read', { file_path: '/proc/self/environ' }], expect: OUTSIDE },
-  { name: 'Read ~/.bashrc (no ~ expansion: a name inside the workspace)', call: () => ['Read', { file_path: '~/.bashrc' }], expect: /^Error: file not found: ~\/\.bashrc$/ },
-  { name: 'Write ../canary/keep.txt', call: () => ['Write', { file_path: '../canary/keep.txt', content: 'pwned' }], expect: OUTSIDE },
-  { name: 'Write a/../../canary/new.txt', call: () => ['Write', { file_path: 'a/../../canary/new.txt', content: 'pwned' }], expect: OUTSIDE },
+  {
+    name: 'Read ~/.bashrc (no ~ expansion: a name inside the workspace)',
+    call: () => ['Read', { file_path: '~/.bashrc' }],
+    expect: /^Error: file not found: ~\/\.bashrc$/,
+  },
+  {
+    name: 'Write ../canary/keep.txt',
+    call: () => ['Write', { file_path: '../canary/keep.txt', content: 'pwned' }],
+    expect: OUTSIDE,
+  },
+  {
+    name: 'Write a/../../canary/new.txt',
+    call: () => ['Write', { file_path: 'a/../../canary/new.txt', content: 'pwned' }],
+    expect: OUTSIDE,
+  },
   {
     name: 'Write ~/.bashrc (lands inside the workspace, as ./~/.bashrc)',
     call: () => ['Write', { file_path: '~/.bashrc', content: 'alias ls=rm' }],
@@ -75,16 +95,40 @@ const CASES: ToolCase[] = [
     expect: /^Created ~\/\.bashrc \(11 bytes\)$/,
     after: async (a) => assert.equal(await fs.readFile(ws(a, '~', '.bashrc'), 'utf8'), 'alias ls=rm'),
   },
-  { name: 'Edit the canary by absolute path', call: (a) => ['Edit', { file_path: path.join(a.canary, 'keep.txt'), old_string: 'untouched', new_string: 'pwned' }], expect: OUTSIDE },
+  {
+    name: 'Edit the canary by absolute path',
+    call: (a) => ['Edit', { file_path: path.join(a.canary, 'keep.txt'), old_string: 'untouched', new_string: 'pwned' }],
+    expect: OUTSIDE,
+  },
   { name: 'Glob with path ..', call: () => ['Glob', { pattern: '**/*', path: '..' }], expect: OUTSIDE },
-  { name: 'Glob with pattern ../canary/*', call: () => ['Glob', { pattern: '../canary/*' }], expect: /pattern must be relative and must not contain "\.\."/ },
-  { name: 'Glob with an absolute pattern', call: (a) => ['Glob', { pattern: `${a.canary}/*` }], expect: /pattern must be relative/ },
+  {
+    name: 'Glob with pattern ../canary/*',
+    call: () => ['Glob', { pattern: '../canary/*' }],
+    expect: /pattern must be relative and must not contain "\.\."/,
+  },
+  {
+    name: 'Glob with an absolute pattern',
+    call: (a) => ['Glob', { pattern: `${a.canary}/*` }],
+    expect: /pattern must be relative/,
+  },
   { name: 'Grep in the canary', call: (a) => ['Grep', { pattern: 'canary', path: a.canary }], expect: OUTSIDE },
   { name: 'Grep in /etc', call: () => ['Grep', { pattern: 'root', path: '/etc' }], expect: OUTSIDE },
-  { name: 'a path with a NUL byte', call: () => ['Read', { file_path: 'a\0/../../canary/.bashrc' }], expect: /path contains a NUL byte/ },
-  { name: 'a 5000-character path', call: () => ['Write', { file_path: `${'d/'.repeat(2500)}x`, content: 'x' }], expect: /cannot resolve|name too long|ENAMETOOLONG/ },
+  {
+    name: 'a path with a NUL byte',
+    call: () => ['Read', { file_path: 'a\0/../../canary/.bashrc' }],
+    expect: /path contains a NUL byte/,
+  },
+  {
+    name: 'a 5000-character path',
+    call: () => ['Write', { file_path: `${'d/'.repeat(2500)}x`, content: 'x' }],
+    expect: /cannot resolve|name too long|ENAMETOOLONG/,
+  },
   { name: 'an empty path', call: () => ['Read', { file_path: '' }], expect: /invalid input for Read: file_path/ },
-  { name: 'a path that is not a string', call: () => ['Write', { file_path: { toString: '../x' }, content: 'x' }], expect: /invalid input for Write: file_path/ },
+  {
+    name: 'a path that is not a string',
+    call: () => ['Write', { file_path: { toString: '../x' }, content: 'x' }],
+    expect: /invalid input for Write: file_path/,
+  },
 
   // ---- symlinks planted in the workspace ------------------------------------------------------
   ...((): ToolCase[] => {
@@ -96,14 +140,54 @@ const CASES: ToolCase[] = [
       await fs.symlink('/', ws(a, 'root'));
     };
     return [
-      { name: 'Read through a planted symlink to the canary dir', setup: plant, call: () => ['Read', { file_path: 'link-dir/.bashrc' }], expect: OUTSIDE },
-      { name: 'Write through a planted symlink to the canary dir', setup: plant, call: () => ['Write', { file_path: 'link-dir/new.txt', content: 'x' }], expect: OUTSIDE },
-      { name: 'Write to a planted symlink to a canary file', setup: plant, call: () => ['Write', { file_path: 'link-file', content: 'pwned' }], expect: OUTSIDE },
-      { name: 'Edit a planted symlink to a canary file', setup: plant, call: () => ['Edit', { file_path: 'link-file', old_string: 'untouched', new_string: 'pwned' }], expect: OUTSIDE },
-      { name: 'Write to a dangling symlink pointing outside', setup: plant, call: () => ['Write', { file_path: 'dangling', content: 'x' }], expect: /dangling symlink; refused/ },
-      { name: 'Read through a chain of symlinks', setup: plant, call: () => ['Read', { file_path: 'chain/keep.txt' }], expect: OUTSIDE },
-      { name: 'Read through a symlink to /', setup: plant, call: () => ['Read', { file_path: 'root/etc/hostname' }], expect: OUTSIDE },
-      { name: 'Grep into a symlinked dir', setup: plant, call: () => ['Grep', { pattern: 'untouched', path: 'link-dir' }], expect: OUTSIDE },
+      {
+        name: 'Read through a planted symlink to the canary dir',
+        setup: plant,
+        call: () => ['Read', { file_path: 'link-dir/.bashrc' }],
+        expect: OUTSIDE,
+      },
+      {
+        name: 'Write through a planted symlink to the canary dir',
+        setup: plant,
+        call: () => ['Write', { file_path: 'link-dir/new.txt', content: 'x' }],
+        expect: OUTSIDE,
+      },
+      {
+        name: 'Write to a planted symlink to a canary file',
+        setup: plant,
+        call: () => ['Write', { file_path: 'link-file', content: 'pwned' }],
+        expect: OUTSIDE,
+      },
+      {
+        name: 'Edit a planted symlink to a canary file',
+        setup: plant,
+        call: () => ['Edit', { file_path: 'link-file', old_string: 'untouched', new_string: 'pwned' }],
+        expect: OUTSIDE,
+      },
+      {
+        name: 'Write to a dangling symlink pointing outside',
+        setup: plant,
+        call: () => ['Write', { file_path: 'dangling', content: 'x' }],
+        expect: /dangling symlink; refused/,
+      },
+      {
+        name: 'Read through a chain of symlinks',
+        setup: plant,
+        call: () => ['Read', { file_path: 'chain/keep.txt' }],
+        expect: OUTSIDE,
+      },
+      {
+        name: 'Read through a symlink to /',
+        setup: plant,
+        call: () => ['Read', { file_path: 'root/etc/hostname' }],
+        expect: OUTSIDE,
+      },
+      {
+        name: 'Grep into a symlinked dir',
+        setup: plant,
+        call: () => ['Grep', { pattern: 'untouched', path: 'link-dir' }],
+        expect: OUTSIDE,
+      },
       {
         name: 'Grep over the workspace does not follow links out',
         setup: plant,
@@ -139,13 +223,33 @@ const CASES: ToolCase[] = [
   // ---- symlinks the agent makes with Bash, then uses with the file tools ---------------------------
   ...((): ToolCase[] => {
     const viaBash = async (a: Arena, run: (c: Call) => Promise<ToolOutcome>) => {
-      const r = await run(['Bash', { command: `ln -s ${a.canary} evil && ln -s ${path.join(a.canary, 'keep.txt')} evil-file && ln -s .git/hooks hooks && mkdir -p .git/hooks` }]);
+      const r = await run([
+        'Bash',
+        {
+          command: `ln -s ${a.canary} evil && ln -s ${path.join(a.canary, 'keep.txt')} evil-file && ln -s .git/hooks hooks && mkdir -p .git/hooks`,
+        },
+      ]);
       assert.equal(r.isError, false, r.content);
     };
     return [
-      { name: 'Bash ln -s to the canary, then Read through it', setup: viaBash, call: () => ['Read', { file_path: 'evil/.bashrc' }], expect: OUTSIDE },
-      { name: 'Bash ln -s to a canary file, then Write it', setup: viaBash, call: () => ['Write', { file_path: 'evil-file', content: 'pwned' }], expect: OUTSIDE },
-      { name: 'Bash ln -s to a canary file, then Edit it', setup: viaBash, call: () => ['Edit', { file_path: 'evil-file', old_string: 'untouched', new_string: 'x' }], expect: OUTSIDE },
+      {
+        name: 'Bash ln -s to the canary, then Read through it',
+        setup: viaBash,
+        call: () => ['Read', { file_path: 'evil/.bashrc' }],
+        expect: OUTSIDE,
+      },
+      {
+        name: 'Bash ln -s to a canary file, then Write it',
+        setup: viaBash,
+        call: () => ['Write', { file_path: 'evil-file', content: 'pwned' }],
+        expect: OUTSIDE,
+      },
+      {
+        name: 'Bash ln -s to a canary file, then Edit it',
+        setup: viaBash,
+        call: () => ['Edit', { file_path: 'evil-file', old_string: 'untouched', new_string: 'x' }],
+        expect: OUTSIDE,
+      },
       {
         name: 'Bash ln -s hooks -> .git/hooks, then Write hooks/pre-commit',
         setup: viaBash,
@@ -167,7 +271,9 @@ const CASES: ToolCase[] = [
   {
     name: `Write of ${MAX_WRITE_BYTES + 1} bytes`,
     call: () => ['Write', { file_path: 'huge.txt', content: big(MAX_WRITE_BYTES + 1) }],
-    expect: new RegExp(`content is ${MAX_WRITE_BYTES + 1} bytes; Write takes at most ${MAX_WRITE_BYTES} bytes per file \\(nothing was written\\)`),
+    expect: new RegExp(
+      `content is ${MAX_WRITE_BYTES + 1} bytes; Write takes at most ${MAX_WRITE_BYTES} bytes per file \\(nothing was written\\)`,
+    ),
     after: async (a) => assert.equal(await exists(ws(a, 'huge.txt')), false),
   },
   {
@@ -194,7 +300,11 @@ const CASES: ToolCase[] = [
   // ---- binary and special files ----------------------------------------------------------------
   {
     name: 'Read of a PNG',
-    setup: (a) => fs.writeFile(ws(a, 'logo.png'), Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 0x0d, 0x49, 0x48, 0x44, 0x52])),
+    setup: (a) =>
+      fs.writeFile(
+        ws(a, 'logo.png'),
+        Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 0x0d, 0x49, 0x48, 0x44, 0x52]),
+      ),
     call: () => ['Read', { file_path: 'logo.png' }],
     expect: /logo\.png looks like a binary file; not shown/,
   },
@@ -268,7 +378,7 @@ const CASES: ToolCase[] = [
     expect: /\n\[stopped after 250 results; narrow the search\]$/,
   },
   {
-    name: 'Grep with a catastrophic regex, (a+)+$ on a line of 40 a\'s',
+    name: "Grep with a catastrophic regex, (a+)+$ on a line of 40 a's",
     setup: (a) => fs.writeFile(ws(a, 'redos.txt'), `${'a'.repeat(40)}b\n`),
     call: () => ['Grep', { pattern: '(a+)+$', output_mode: 'content' }],
     expect: /Grep stopped after 3 s: the pattern is too slow/,
@@ -321,14 +431,18 @@ const CASES: ToolCase[] = [
     },
   ]),
   // Precision: what only looks like phaseflow's or git's stays writable.
-  ...['.claude/epics/shop/notes.md', '.claude/settings.json', '.github/workflows/ci.yml', '.gitignore', 'docs/.git-notes.md'].map(
-    (file): ToolCase => ({
-      name: `Write ${file} (allowed)`,
-      call: () => ['Write', { file_path: file, content: 'ok' }],
-      isError: false,
-      expect: new RegExp(`^Created ${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} \\(2 bytes\\)$`),
-    }),
-  ),
+  ...[
+    '.claude/epics/shop/notes.md',
+    '.claude/settings.json',
+    '.github/workflows/ci.yml',
+    '.gitignore',
+    'docs/.git-notes.md',
+  ].map((file): ToolCase => ({
+    name: `Write ${file} (allowed)`,
+    call: () => ['Write', { file_path: file, content: 'ok' }],
+    isError: false,
+    expect: new RegExp(`^Created ${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} \\(2 bytes\\)$`),
+  })),
 
   // ---- Bash in its sandbox ----------------------------------------------------------------------
   {
@@ -346,11 +460,38 @@ const CASES: ToolCase[] = [
     isError: false,
     expect: /^1( \d+){1,6} $/,
   },
-  { name: 'Bash kill -0 on the worker', needsSandbox: true, call: () => ['Bash', { command: `kill -0 ${process.pid}` }], expect: /No such process/ },
-  { name: 'Bash echo > ../canary/new.txt', needsSandbox: true, call: () => ['Bash', { command: 'echo pwned > ../canary/new.txt' }], expect: /No such file or directory|Read-only file system/ },
-  { name: 'Bash cat of the canary .bashrc (its /tmp is hidden)', needsSandbox: true, call: (a) => ['Bash', { command: `cat ${path.join(a.canary, '.bashrc')}` }], expect: /No such file or directory/ },
-  { name: "Bash listing the worker user's real home", needsSandbox: true, call: () => ['Bash', { command: `ls -A ${os.homedir()} | wc -l` }], isError: false, expect: /^0\n$/ },
-  { name: 'Bash touch /etc/…', needsSandbox: true, call: () => ['Bash', { command: `touch /etc/${MARKER}` }], expect: /Read-only file system|Permission denied/, after: async () => assert.equal(await exists(`/etc/${MARKER}`), false) },
+  {
+    name: 'Bash kill -0 on the worker',
+    needsSandbox: true,
+    call: () => ['Bash', { command: `kill -0 ${process.pid}` }],
+    expect: /No such process/,
+  },
+  {
+    name: 'Bash echo > ../canary/new.txt',
+    needsSandbox: true,
+    call: () => ['Bash', { command: 'echo pwned > ../canary/new.txt' }],
+    expect: /No such file or directory|Read-only file system/,
+  },
+  {
+    name: 'Bash cat of the canary .bashrc (its /tmp is hidden)',
+    needsSandbox: true,
+    call: (a) => ['Bash', { command: `cat ${path.join(a.canary, '.bashrc')}` }],
+    expect: /No such file or directory/,
+  },
+  {
+    name: "Bash listing the worker user's real home",
+    needsSandbox: true,
+    call: () => ['Bash', { command: `ls -A ${os.homedir()} | wc -l` }],
+    isError: false,
+    expect: /^0\n$/,
+  },
+  {
+    name: 'Bash touch /etc/…',
+    needsSandbox: true,
+    call: () => ['Bash', { command: `touch /etc/${MARKER}` }],
+    expect: /Read-only file system|Permission denied/,
+    after: async () => assert.equal(await exists(`/etc/${MARKER}`), false),
+  },
   {
     name: "Bash writing, moving or deleting phaseflow's records (cache, budget ledger, orchestrator state, mirrors)",
     needsSandbox: true,
@@ -360,7 +501,14 @@ const CASES: ToolCase[] = [
         await fs.writeFile(ws(a, f), body);
       }
     },
-    call: () => ['Bash', { command: RECORDS.map(([f]) => `echo pwned > ${f}; rm -f ${f}; mv ${f} ${f}.x`).join('; ') + '; mkdir .claude/cache/new; echo done' }],
+    call: () => [
+      'Bash',
+      {
+        command:
+          RECORDS.map(([f]) => `echo pwned > ${f}; rm -f ${f}; mv ${f} ${f}.x`).join('; ') +
+          '; mkdir .claude/cache/new; echo done',
+      },
+    ],
     isError: false,
     expect: /Read-only file system[\s\S]*done\n$/,
     after: async (a) => {
@@ -368,7 +516,13 @@ const CASES: ToolCase[] = [
       assert.equal(await exists(ws(a, '.claude/cache/new')), false);
     },
   },
-  { name: 'Bash writing in the workspace still works', needsSandbox: true, call: () => ['Bash', { command: 'echo ok > made-by-bash.txt && cat made-by-bash.txt' }], isError: false, expect: /^ok\n$/ },
+  {
+    name: 'Bash writing in the workspace still works',
+    needsSandbox: true,
+    call: () => ['Bash', { command: 'echo ok > made-by-bash.txt && cat made-by-bash.txt' }],
+    isError: false,
+    expect: /^ok\n$/,
+  },
   {
     name: 'Bash leaving a setsid daemon behind',
     call: () => ['Bash', { command: `setsid sh -c 'sleep 300; echo ${MARKER}' >/dev/null 2>&1 & echo started` }],
@@ -396,7 +550,13 @@ describe('security: hostile agent tool calls', function () {
       if (c.needsSandbox && !sandboxed) this.skip();
       const a = await makeArena();
       try {
-        const ctx: ToolContext = { workspace: a.workspace, env: process.env, signal: new AbortController().signal, remainingMs: () => 3_000, changedFiles: new Set() };
+        const ctx: ToolContext = {
+          workspace: a.workspace,
+          env: process.env,
+          signal: new AbortController().signal,
+          remainingMs: () => 3_000,
+          changedFiles: new Set(),
+        };
         const run = ([tool, input]: Call) => executeTool(ALL_TOOLS, tool, input, ctx);
         await c.setup?.(a, run);
         const before = await treeHash(a.canary);
@@ -419,7 +579,13 @@ describe('security: hostile agent tool calls', function () {
     const a = await makeArena();
     try {
       await fs.writeFile(ws(a, 'redos.txt'), `${'a'.repeat(40)}b\n`);
-      const ctx: ToolContext = { workspace: a.workspace, env: process.env, signal: new AbortController().signal, remainingMs: () => 2_000, changedFiles: new Set() };
+      const ctx: ToolContext = {
+        workspace: a.workspace,
+        env: process.env,
+        signal: new AbortController().signal,
+        remainingMs: () => 2_000,
+        changedFiles: new Set(),
+      };
       let last = Date.now();
       let worstGap = 0;
       const tick = setInterval(() => {

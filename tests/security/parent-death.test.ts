@@ -6,7 +6,16 @@
  */
 import { strict as assert } from 'node:assert';
 import { ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  realpathSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import * as net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -81,7 +90,8 @@ describe('security: children die with phaseflow', function () {
   ];
   for (const c of cases) {
     it(`${c.how === 'shell' ? 'a command task / gate' : "an agent's Bash"} command (PHASEFLOW_SANDBOX=${c.sandbox}) is gone within 1 s of a kill -9 of its worker`, async function () {
-      if (c.sandbox === 'auto' && sandboxStatus()[c.how === 'shell' ? 'processes' : 'workspace'] === 'none') this.skip();
+      if (c.sandbox === 'auto' && sandboxStatus()[c.how === 'shell' ? 'processes' : 'workspace'] === 'none')
+        this.skip();
       const worker = spawn(process.execPath, ['-r', 'tsx/cjs', 'tests/security/orphan-child.ts', c.how, dir, COMMAND], {
         cwd: ROOT,
         env: { ...process.env, PHASEFLOW_SANDBOX: c.sandbox },
@@ -93,7 +103,11 @@ describe('security: children die with phaseflow', function () {
       const group = processes((f) => f.pgid === pgid);
       assert.ok(group.length >= 3, `leader, shell and sleep in group ${pgid}: ${group}`);
       worker.kill('SIGKILL');
-      const ms = await waitFor(`group ${pgid} gone after kill -9 of the worker`, () => processes((f) => f.pgid === pgid).length === 0, 1_000);
+      const ms = await waitFor(
+        `group ${pgid} gone after kill -9 of the worker`,
+        () => processes((f) => f.pgid === pgid).length === 0,
+        1_000,
+      );
       const last = statSync(tick).mtimeMs;
       await sleep(500);
       assert.equal(statSync(tick).mtimeMs, last, 'the command still writes after its worker died');
@@ -115,9 +129,17 @@ describe('security: children die with phaseflow', function () {
     });
 
     const forged: [string, (pgid: number) => string, RegExp][] = [
-      ['another boot id', (p) => JSON.stringify({ ...processRecord(p), bootId: '00000000-0000-0000-0000-000000000000' }), /reboot/],
+      [
+        'another boot id',
+        (p) => JSON.stringify({ ...processRecord(p), bootId: '00000000-0000-0000-0000-000000000000' }),
+        /reboot/,
+      ],
       ['another host', (p) => JSON.stringify({ ...processRecord(p), host: 'elsewhere' }), /host elsewhere/],
-      ['another start time (pid reused)', (p) => JSON.stringify({ ...processRecord(p), startTime: '1' }), /another process now/],
+      [
+        'another start time (pid reused)',
+        (p) => JSON.stringify({ ...processRecord(p), startTime: '1' }),
+        /another process now/,
+      ],
       ['the old bare-number format', (p) => String(p), /old format/],
       ['garbage', () => 'not a pid', /not a process record/],
     ];
@@ -155,11 +177,24 @@ describe('security: children die with phaseflow', function () {
   it('phaseflow server: its temporal dev server exits and frees the port within a few seconds of a kill -9', async function () {
     this.timeout(120_000);
     const [port, uiPort] = [await freePort(), await freePort()];
-    const server = spawn(process.execPath, ['bin/phaseflow.js', 'server', '--port', String(port), '--ui-port', String(uiPort), '--db', path.join(dir, 'db.sqlite')], {
-      cwd: ROOT,
-      env: { ...process.env, PHASEFLOW_DATA_DIR: dir },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const server = spawn(
+      process.execPath,
+      [
+        'bin/phaseflow.js',
+        'server',
+        '--port',
+        String(port),
+        '--ui-port',
+        String(uiPort),
+        '--db',
+        path.join(dir, 'db.sqlite'),
+      ],
+      {
+        cwd: ROOT,
+        env: { ...process.env, PHASEFLOW_DATA_DIR: dir },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     let temporal: number[] = [];
     try {
       const t0 = Date.now();

@@ -16,13 +16,25 @@ import { ApplicationFailure } from '@temporalio/common';
 import { SpecError, validateEpic } from '../../src/domain/validate';
 import { findSecrets, redactSecrets } from '../../src/domain/secret-scan';
 import { testTemporal } from '../support/temporal-server';
-import { eventTypeName, fetchEvents, ids, testClient, uniqueName, withWorker, workflowExists } from '../support/worker-harness';
+import {
+  eventTypeName,
+  fetchEvents,
+  ids,
+  testClient,
+  uniqueName,
+  withWorker,
+  workflowExists,
+} from '../support/worker-harness';
 import { historyText } from '../e2e-agents/helpers';
 import { randomAlnum } from './helpers';
 
 const BIN = path.resolve(__dirname, '../../bin/phaseflow.js');
 const TASK = 'roadmaps[0].plans[0].phases[0].tasks';
-const digits = (n: number) => randomAlnum(n * 2).replace(/\D/g, '').padEnd(n, '7').slice(0, n);
+const digits = (n: number) =>
+  randomAlnum(n * 2)
+    .replace(/\D/g, '')
+    .padEnd(n, '7')
+    .slice(0, n);
 const b64Lines = () => Array.from({ length: 4 }, () => randomAlnum(64)).join('\n');
 
 interface SecretCase {
@@ -37,7 +49,11 @@ function secretCases(): SecretCase[] {
   const assigned = `Pw${randomAlnum(14)}`;
   const awsSecret = `${randomAlnum(20)}/${randomAlnum(19)}`;
   const body = b64Lines();
-  const whole = (label: RegExp, value: string, prefix: number): SecretCase => ({ label, value, hidden: value.slice(prefix) });
+  const whole = (label: RegExp, value: string, prefix: number): SecretCase => ({
+    label,
+    value,
+    hidden: value.slice(prefix),
+  });
   return [
     whole(/an Anthropic API key/, `sk-ant-api03-${randomAlnum(86)}AA`, 7),
     whole(/an OpenAI API key/, `sk-proj-${randomAlnum(24)}T3BlbkFJ${randomAlnum(24)}`, 3),
@@ -45,16 +61,32 @@ function secretCases(): SecretCase[] {
     whole(/a GitHub fine-grained token/, `github_pat_${randomAlnum(22)}_${randomAlnum(59)}`, 11),
     whole(/an AWS access key id/, `AKIA${randomAlnum(16).toUpperCase()}`, 4),
     { label: /an AWS secret access key/, value: `aws_secret_access_key = ${awsSecret}`, hidden: awsSecret },
-    { label: /a private key block/, value: `-----BEGIN RSA PRIVATE KEY-----\n${body}\n-----END RSA PRIVATE KEY-----`, hidden: body },
-    { label: /a private key block/, value: `-----BEGIN OPENSSH PRIVATE KEY-----\n${body}\n-----END OPENSSH PRIVATE KEY-----`, hidden: body },
+    {
+      label: /a private key block/,
+      value: `-----BEGIN RSA PRIVATE KEY-----\n${body}\n-----END RSA PRIVATE KEY-----`,
+      hidden: body,
+    },
+    {
+      label: /a private key block/,
+      value: `-----BEGIN OPENSSH PRIVATE KEY-----\n${body}\n-----END OPENSSH PRIVATE KEY-----`,
+      hidden: body,
+    },
     whole(/a Slack token/, `xoxb-${digits(12)}-${digits(13)}-${randomAlnum(24)}`, 5),
-    whole(/a Slack webhook URL/, `https://hooks.slack.com/services/T${randomAlnum(8).toUpperCase()}/B${randomAlnum(8).toUpperCase()}/${randomAlnum(24)}`, 29),
+    whole(
+      /a Slack webhook URL/,
+      `https://hooks.slack.com/services/T${randomAlnum(8).toUpperCase()}/B${randomAlnum(8).toUpperCase()}/${randomAlnum(24)}`,
+      29,
+    ),
     whole(/a Stripe secret key/, `sk_live_${randomAlnum(24)}`, 8),
     whole(/a Google API key/, `AIza${randomAlnum(35)}`, 4),
     whole(/an npm token/, `npm_${randomAlnum(36)}`, 4),
     whole(/a JSON Web Token/, `eyJ${randomAlnum(20)}.eyJ${randomAlnum(30)}.${randomAlnum(43)}`, 3),
     { label: /a URL with a password/, value: `postgres://shop:${url}@db.internal:5432/shop`, hidden: url },
-    { label: /a value assigned to a secret-named variable/, value: `MY_SERVICE_PASSWORD=${assigned} npm test`, hidden: assigned },
+    {
+      label: /a value assigned to a secret-named variable/,
+      value: `MY_SERVICE_PASSWORD=${assigned} npm test`,
+      hidden: assigned,
+    },
   ];
 }
 
@@ -109,14 +141,38 @@ function specErrorOf(spec: unknown): SpecError {
 
 /** Where a secret is put, and the path the error must name. */
 const PLACES: { name: string; put: (spec: any, secret: string) => void; path: string }[] = [
-  { name: 'task description', put: (s, v) => (s.roadmaps[0].plans[0].phases[0].tasks[0].description = `Deploy with ${v} please`), path: `${TASK}[0].description` },
-  { name: 'command', put: (s, v) => (s.roadmaps[0].plans[0].phases[0].tasks[1].command = `curl -H "x: ${v}" https://api.example.com`), path: `${TASK}[1].command` },
-  { name: 'gate command', put: (s, v) => (s.roadmaps[0].plans[0].phases[0].gate.commands = [`deploy --token '${v}'`]), path: 'roadmaps[0].plans[0].phases[0].gate.commands[0]' },
-  { name: 'phase title', put: (s, v) => (s.roadmaps[0].plans[0].phases[0].title = v), path: 'roadmaps[0].plans[0].phases[0].title' },
+  {
+    name: 'task description',
+    put: (s, v) => (s.roadmaps[0].plans[0].phases[0].tasks[0].description = `Deploy with ${v} please`),
+    path: `${TASK}[0].description`,
+  },
+  {
+    name: 'command',
+    put: (s, v) => (s.roadmaps[0].plans[0].phases[0].tasks[1].command = `curl -H "x: ${v}" https://api.example.com`),
+    path: `${TASK}[1].command`,
+  },
+  {
+    name: 'gate command',
+    put: (s, v) => (s.roadmaps[0].plans[0].phases[0].gate.commands = [`deploy --token '${v}'`]),
+    path: 'roadmaps[0].plans[0].phases[0].gate.commands[0]',
+  },
+  {
+    name: 'phase title',
+    put: (s, v) => (s.roadmaps[0].plans[0].phases[0].title = v),
+    path: 'roadmaps[0].plans[0].phases[0].title',
+  },
   { name: 'epic description', put: (s, v) => (s.description = v), path: 'description' },
-  { name: 'dry-run summary', put: (s, v) => (s.roadmaps[0].plans[0].phases[0].tasks[0].dryRun = { summary: v }), path: `${TASK}[0].dryRun.summary` },
+  {
+    name: 'dry-run summary',
+    put: (s, v) => (s.roadmaps[0].plans[0].phases[0].tasks[0].dryRun = { summary: v }),
+    path: `${TASK}[0].dryRun.summary`,
+  },
   { name: 'tag', put: (s, v) => (s.tags = ['ok', v]), path: 'tags[1]' },
-  { name: 'file name', put: (s, v) => (s.roadmaps[0].plans[0].phases[0].tasks[0].files = [`config/${v}.env`]), path: `${TASK}[0].files[0]` },
+  {
+    name: 'file name',
+    put: (s, v) => (s.roadmaps[0].plans[0].phases[0].tasks[0].files = [`config/${v}.env`]),
+    path: `${TASK}[0].files[0]`,
+  },
 ];
 
 describe('security: secrets in the spec are refused, masked', () => {
@@ -143,7 +199,12 @@ describe('security: secrets in the spec are refused, masked', () => {
     spec.roadmaps[0].plans[0].phases[0].tasks[0][token] = 'x';
     const err = specErrorOf(spec);
     assert.ok(!exposes(err.message, token.slice(4)), err.message);
-    assert.match(err.message, new RegExp(`${TASK.replace(/[.[\]]/g, '\\$&')}\\[0\\]\\.\\[redacted github-token\\]: the field name looks like a GitHub token`));
+    assert.match(
+      err.message,
+      new RegExp(
+        `${TASK.replace(/[.[\]]/g, '\\$&')}\\[0\\]\\.\\[redacted github-token\\]: the field name looks like a GitHub token`,
+      ),
+    );
     assert.match(err.message, /unknown field "\[redacted github-token\]"/);
   });
 
@@ -216,7 +277,10 @@ describe('security: the CLI refuses a spec with a secret (exit 2), shows it mask
         const out = JSON.parse(r.stdout);
         assert.deepEqual(Object.keys(out).sort(), ['file', 'problems', 'valid']);
         assert.equal(out.valid, false);
-        assert.deepEqual(out.problems.map((p: { path: string }) => p.path), ['roadmaps[0].plans[0].phases[0].tasks[1].command']);
+        assert.deepEqual(
+          out.problems.map((p: { path: string }) => p.path),
+          ['roadmaps[0].plans[0].phases[0].tasks[1].command'],
+        );
       } else {
         assert.equal(r.stdout, '', 'nothing on stdout (no normalised spec, no "Started")');
       }
@@ -246,18 +310,43 @@ describe('security: a secret handed to Temporal directly (temporal workflow star
     const taskQueue = uniqueName('sec-raw-q');
     const workflowId = ids.epic(slug);
     const err = await withWorker(taskQueue, async () => {
-      const r = spawnSync(binary, ['workflow', 'start', '--address', address, '--namespace', namespace, '--type', 'epicWorkflow', '--task-queue', taskQueue, '--workflow-id', workflowId, '--input-file', jsonFile], { encoding: 'utf8' });
+      const r = spawnSync(
+        binary,
+        [
+          'workflow',
+          'start',
+          '--address',
+          address,
+          '--namespace',
+          namespace,
+          '--type',
+          'epicWorkflow',
+          '--task-queue',
+          taskQueue,
+          '--workflow-id',
+          workflowId,
+          '--input-file',
+          jsonFile,
+        ],
+        { encoding: 'utf8' },
+      );
       assert.equal(r.status, 0, r.stderr);
       const client = await testClient();
-      return client.workflow.getHandle(workflowId).result().then(
-        () => assert.fail('the epic accepted a spec with an API key'),
-        (e) => e,
-      );
+      return client.workflow
+        .getHandle(workflowId)
+        .result()
+        .then(
+          () => assert.fail('the epic accepted a spec with an API key'),
+          (e) => e,
+        );
     });
     assert.ok(err instanceof WorkflowFailedError, String(err));
     assert.ok(err.cause instanceof ApplicationFailure);
     assert.equal(err.cause.type, 'InvalidSpec');
-    assert.match(err.cause.message, /tasks\[0\]\.description: looks like an Anthropic API key \(sk-ant-… \(101 characters\)\)/);
+    assert.match(
+      err.cause.message,
+      /tasks\[0\]\.description: looks like an Anthropic API key \(sk-ant-… \(101 characters\)\)/,
+    );
     assert.ok(!exposes(err.cause.message, key.slice(7)));
 
     const events = await fetchEvents(workflowId);
@@ -272,7 +361,10 @@ describe('security: a secret handed to Temporal directly (temporal workflow star
     // before any phaseflow code runs. The failure and every later event are clean.
     const [started, ...rest] = events;
     assert.equal(eventTypeName(started), 'EVENT_TYPE_WORKFLOW_EXECUTION_STARTED');
-    assert.ok(historyText({ events: [started] }).includes(key), 'the input is in the start event (documented limitation)');
+    assert.ok(
+      historyText({ events: [started] }).includes(key),
+      'the input is in the start event (documented limitation)',
+    );
     assert.ok(!historyText({ events: rest }).includes(key.slice(7, 40)), 'no later event carries it');
   });
 });

@@ -26,13 +26,18 @@ const pkg = JSON.parse(fs.readFileSync(path.join(REPO, 'package.json'), 'utf8'))
   devDependencies: Record<string, string>;
 };
 
-const KNOWN_PROGRAMS = new Set([...Object.values(prereqs.APT_PACKAGES).flat(), ...Object.keys(prereqs.OTHER_PROGRAMS), ...prereqs.BASE_SYSTEM]);
+const KNOWN_PROGRAMS = new Set([
+  ...Object.values(prereqs.APT_PACKAGES).flat(),
+  ...Object.keys(prereqs.OTHER_PROGRAMS),
+  ...prereqs.BASE_SYSTEM,
+]);
 
 function sourceFiles(): string[] {
   const files: string[] = [];
   for (const dir of SCANNED_DIRS) {
     for (const entry of fs.readdirSync(path.join(REPO, dir), { recursive: true, withFileTypes: true })) {
-      if (entry.isFile() && /\.(ts|js)$/.test(entry.name)) files.push(path.relative(REPO, path.join(entry.parentPath, entry.name)));
+      if (entry.isFile() && /\.(ts|js)$/.test(entry.name))
+        files.push(path.relative(REPO, path.join(entry.parentPath, entry.name)));
     }
   }
   return files.sort();
@@ -40,7 +45,13 @@ function sourceFiles(): string[] {
 
 /** The npm package an import specifier names, or undefined for node builtins and relative paths. */
 function packageOf(spec: string): string | undefined {
-  if (spec.startsWith('.') || spec.startsWith('/') || spec.startsWith('node:') || builtinModules.includes(spec.split('/')[0])) return undefined;
+  if (
+    spec.startsWith('.') ||
+    spec.startsWith('/') ||
+    spec.startsWith('node:') ||
+    builtinModules.includes(spec.split('/')[0])
+  )
+    return undefined;
   const parts = spec.split('/');
   return spec.startsWith('@') ? parts.slice(0, 2).join('/') : parts[0];
 }
@@ -52,14 +63,18 @@ function problems(files: Map<string, string>): string[] {
     const needs = scanSource(file, text);
     for (const p of needs.programs) {
       if (!KNOWN_PROGRAMS.has(p.name)) {
-        out.push(`${file}:${p.line}: runs \`${p.name}\` (${p.how}), which scripts/test-prereqs.js does not list: add it to APT_PACKAGES (installed by \`npm test\`) or, if every system has it, to BASE_SYSTEM`);
+        out.push(
+          `${file}:${p.line}: runs \`${p.name}\` (${p.how}), which scripts/test-prereqs.js does not list: add it to APT_PACKAGES (installed by \`npm test\`) or, if every system has it, to BASE_SYSTEM`,
+        );
       }
     }
     const declared = file.startsWith('src/') ? pkg.dependencies : { ...pkg.dependencies, ...pkg.devDependencies };
     for (const i of needs.imports) {
       const name = packageOf(i.name);
       if (name && !(name in declared)) {
-        const where = file.startsWith('src/') ? 'package.json dependencies (src/ runs in the production image, without devDependencies)' : 'package.json';
+        const where = file.startsWith('src/')
+          ? 'package.json dependencies (src/ runs in the production image, without devDependencies)'
+          : 'package.json';
         out.push(`${file}:${i.line}: imports '${i.name}' (${i.how}), which is not declared in ${where}`);
       }
     }
@@ -87,24 +102,44 @@ describe('test prerequisites: `npm install && npm test` installs what the tests 
       const args = ['-r', 'not-a-dep/register', 'tests/x.ts'];
       /re/.exec('literal text');
     `;
-    assert.deepEqual(problems(new Map([['tests/example.test.ts', source]])).map((p) => p.replace(/,? ?which .*$/, '')), [
-      'tests/example.test.ts:5: runs `jq` (spawnSync())',
-      'tests/example.test.ts:6: runs `ffmpeg` (execFileSync())',
-      'tests/example.test.ts:7: runs `yq` (sh -c)',
-      'tests/example.test.ts:8: runs `curl` (command: (a shell command))',
-      'tests/example.test.ts:8: runs `rsync` (command: (a shell command))',
-      "tests/example.test.ts:3: imports 'left-pad' (import)",
-      "tests/example.test.ts:9: imports 'not-a-dep/register' (node -r)",
-    ]);
+    assert.deepEqual(
+      problems(new Map([['tests/example.test.ts', source]])).map((p) => p.replace(/,? ?which .*$/, '')),
+      [
+        'tests/example.test.ts:5: runs `jq` (spawnSync())',
+        'tests/example.test.ts:6: runs `ffmpeg` (execFileSync())',
+        'tests/example.test.ts:7: runs `yq` (sh -c)',
+        'tests/example.test.ts:8: runs `curl` (command: (a shell command))',
+        'tests/example.test.ts:8: runs `rsync` (command: (a shell command))',
+        "tests/example.test.ts:3: imports 'left-pad' (import)",
+        "tests/example.test.ts:9: imports 'not-a-dep/register' (node -r)",
+      ],
+    );
     // A devDependency is fine in tests, not in src/.
     assert.deepEqual(problems(new Map([['tests/a.ts', "import 'mocha';"]])), []);
-    assert.match(problems(new Map([['src/a.ts', "import 'mocha';"]])).join(), /src\/a\.ts:1: imports 'mocha' .*dependencies/);
+    assert.match(
+      problems(new Map([['src/a.ts', "import 'mocha';"]])).join(),
+      /src\/a\.ts:1: imports 'mocha' .*dependencies/,
+    );
   });
 
   it('reads shell command lines: each command, not its arguments, redirections or variables', () => {
     assert.deepEqual(shellPrograms('(sleep 2; touch m) & sleep 30'), ['sleep', 'touch', 'sleep']);
-    assert.deepEqual(shellPrograms('echo "a\nb" > out.txt 2>&1 | tr a b\n# a comment\nFOO=1 env'), ['echo', 'tr', 'env']);
-    assert.deepEqual(shellPrograms(`setsid sh -c 'sleep 1; pgrep x' & "$0" --require y; exit $?`), ['setsid', 'sh', 'sleep', 'pgrep', 'exit']);
-    assert.deepEqual(shellPrograms('while :; do wait "$c"; done; if true; then /usr/bin/id; fi'), ['wait', 'true', '/usr/bin/id']);
+    assert.deepEqual(shellPrograms('echo "a\nb" > out.txt 2>&1 | tr a b\n# a comment\nFOO=1 env'), [
+      'echo',
+      'tr',
+      'env',
+    ]);
+    assert.deepEqual(shellPrograms(`setsid sh -c 'sleep 1; pgrep x' & "$0" --require y; exit $?`), [
+      'setsid',
+      'sh',
+      'sleep',
+      'pgrep',
+      'exit',
+    ]);
+    assert.deepEqual(shellPrograms('while :; do wait "$c"; done; if true; then /usr/bin/id; fi'), [
+      'wait',
+      'true',
+      '/usr/bin/id',
+    ]);
   });
 });

@@ -20,7 +20,18 @@ export interface Needs {
 }
 
 /** Calls whose first argument is a program: child_process's and phaseflow's own wrappers and lookups. */
-const PROGRAM_CALLS = new Set(['spawn', 'spawnSync', 'execFile', 'execFileSync', 'sandboxed', 'withParentDeath', 'groupDiesWithParent', 'findOnPath', 'whichSync', 'onPath']);
+const PROGRAM_CALLS = new Set([
+  'spawn',
+  'spawnSync',
+  'execFile',
+  'execFileSync',
+  'sandboxed',
+  'withParentDeath',
+  'groupDiesWithParent',
+  'findOnPath',
+  'whichSync',
+  'onPath',
+]);
 /** Calls whose first argument is a shell command line (only as plain identifiers: `re.exec(s)` is a RegExp). */
 const SHELL_CALLS = new Set(['exec', 'execSync']);
 /** Object properties that hold a shell command line (epic specs' tasks and gates, the agent's Bash tool). */
@@ -36,26 +47,46 @@ export function scanSource(fileName: string, text: string): Needs {
   const program = (name: string, node: ts.Node, how: string) => {
     // A relative path is a script of this repository, not something to install.
     if (!name || (name.includes('/') && !name.startsWith('/'))) return;
-    needs.programs.push({ name: name.startsWith('/') ? name.slice(name.lastIndexOf('/') + 1) : name, line: lineOf(node), how });
+    needs.programs.push({
+      name: name.startsWith('/') ? name.slice(name.lastIndexOf('/') + 1) : name,
+      line: lineOf(node),
+      how,
+    });
   };
   const shell = (script: string, node: ts.Node, how: string) => {
     for (const name of shellPrograms(script)) program(name, node, how);
   };
-  const module = (spec: string, node: ts.Node, how: string) => needs.imports.push({ name: spec, line: lineOf(node), how });
+  const module = (spec: string, node: ts.Node, how: string) =>
+    needs.imports.push({ name: spec, line: lineOf(node), how });
 
   const visit = (node: ts.Node): void => {
     if (ts.isImportDeclaration(node) && ts.isStringLiteral(node.moduleSpecifier) && !node.importClause?.isTypeOnly) {
       module(node.moduleSpecifier.text, node, 'import');
-    } else if (ts.isExportDeclaration(node) && node.moduleSpecifier && ts.isStringLiteral(node.moduleSpecifier) && !node.isTypeOnly) {
+    } else if (
+      ts.isExportDeclaration(node) &&
+      node.moduleSpecifier &&
+      ts.isStringLiteral(node.moduleSpecifier) &&
+      !node.isTypeOnly
+    ) {
       module(node.moduleSpecifier.text, node, 'export from');
     } else if (ts.isCallExpression(node)) {
       const callee = node.expression;
-      const name = ts.isIdentifier(callee) ? callee.text : ts.isPropertyAccessExpression(callee) ? callee.name.text : '';
+      const name = ts.isIdentifier(callee)
+        ? callee.text
+        : ts.isPropertyAccessExpression(callee)
+          ? callee.name.text
+          : '';
       const first = literal(node.arguments[0]);
       if (first !== undefined) {
         if (callee.kind === ts.SyntaxKind.ImportKeyword) module(first, node, 'import()');
         else if (ts.isIdentifier(callee) && name === 'require') module(first, node, 'require()');
-        else if (ts.isPropertyAccessExpression(callee) && name === 'resolve' && ts.isIdentifier(callee.expression) && callee.expression.text === 'require') module(first, node, 'require.resolve()');
+        else if (
+          ts.isPropertyAccessExpression(callee) &&
+          name === 'resolve' &&
+          ts.isIdentifier(callee.expression) &&
+          callee.expression.text === 'require'
+        )
+          module(first, node, 'require.resolve()');
         else if (PROGRAM_CALLS.has(name)) program(first, node, `${name}()`);
         else if (ts.isIdentifier(callee) && SHELL_CALLS.has(name)) shell(first, node, `${name}()`);
       }
@@ -82,7 +113,8 @@ export function scanSource(fileName: string, text: string): Needs {
 function literal(node: ts.Node | undefined): string | undefined {
   if (!node) return undefined;
   if (ts.isStringLiteral(node) || ts.isNoSubstitutionTemplateLiteral(node)) return node.text;
-  if (ts.isTemplateExpression(node)) return node.head.text + node.templateSpans.map((s) => `$__expr${s.literal.text}`).join('');
+  if (ts.isTemplateExpression(node))
+    return node.head.text + node.templateSpans.map((s) => `$__expr${s.literal.text}`).join('');
   return undefined;
 }
 
@@ -122,7 +154,8 @@ export function shellPrograms(script: string): string[] {
       found.push(tok);
       const next = tokens[i + 1];
       const script2 = tokens[i + 2];
-      if (/(^|\/)(ba)?sh$/.test(tok) && next === '-c' && typeof script2 === 'string') found.push(...shellPrograms(script2));
+      if (/(^|\/)(ba)?sh$/.test(tok) && next === '-c' && typeof script2 === 'string')
+        found.push(...shellPrograms(script2));
     });
   }
   return found;

@@ -9,7 +9,16 @@ import * as path from 'node:path';
 import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { loadEpicFile, MAX_SPEC_BYTES, SpecError, SpecFileError } from '../../src/domain/load-spec';
-import { eventTypeName, fetchEvents, ids, startEpic, tempWorkspace, uniqueName, withWorker, workflowExists } from '../support/worker-harness';
+import {
+  eventTypeName,
+  fetchEvents,
+  ids,
+  startEpic,
+  tempWorkspace,
+  uniqueName,
+  withWorker,
+  workflowExists,
+} from '../support/worker-harness';
 
 const FIXTURES = path.join(__dirname, 'fixtures', 'bad');
 
@@ -26,14 +35,30 @@ const TASK = 'roadmaps[0].plans[0].phases[0].tasks';
 
 const CASES: Case[] = [
   // Wrong types
-  { file: 'wrong-type-max-parallel.yaml', path: 'settings.maxParallel', fragment: 'expected number, got string "four"' },
+  {
+    file: 'wrong-type-max-parallel.yaml',
+    path: 'settings.maxParallel',
+    fragment: 'expected number, got string "four"',
+  },
   { file: 'wrong-type-depends-on.json', path: `${TASK}[1].dependsOn`, fragment: 'expected array, got string "a"' },
   { file: 'bad-enum-agent-mode.yaml', path: 'agentMode', fragment: /expected one of "dry-run"\|"claude"/ },
-  { file: 'gate-command-wrong-type.yaml', path: 'roadmaps[0].plans[0].phases[0].gate.commands[1]', fragment: 'expected a command string, or an object {run, timeoutSeconds?, name?}' },
+  {
+    file: 'gate-command-wrong-type.yaml',
+    path: 'roadmaps[0].plans[0].phases[0].gate.commands[1]',
+    fragment: 'expected a command string, or an object {run, timeoutSeconds?, name?}',
+  },
   // Missing required fields
-  { file: 'missing-phase-title.yaml', path: 'roadmaps[0].plans[0].phases[0].title', fragment: 'expected string, got nothing (missing)' },
+  {
+    file: 'missing-phase-title.yaml',
+    path: 'roadmaps[0].plans[0].phases[0].title',
+    fragment: 'expected string, got nothing (missing)',
+  },
   { file: 'missing-roadmaps.yaml', path: 'roadmaps', fragment: 'expected array, got nothing (missing)' },
-  { file: 'empty-tasks.yaml', path: 'roadmaps[0].plans[0].phases[0].tasks', fragment: 'a phase needs at least one task' },
+  {
+    file: 'empty-tasks.yaml',
+    path: 'roadmaps[0].plans[0].phases[0].tasks',
+    fragment: 'a phase needs at least one task',
+  },
   // Unknown fields
   { file: 'unknown-field.yaml', path: `${TASK}[1].depends_on`, fragment: 'unknown field "depends_on"' },
   { file: 'unknown-top-level-field.json', path: 'maxParallel', fragment: 'unknown field "maxParallel"' },
@@ -41,12 +66,28 @@ const CASES: Case[] = [
   { file: 'bad-slug.yaml', path: 'slug', fragment: 'expected a slug' },
   { file: 'bad-phase-slug.yaml', path: 'roadmaps[0].plans[0].phases[0].slug', fragment: 'expected a slug' },
   // Structure
-  { file: 'duplicate-task-ids.yaml', path: 'roadmaps[0].plans[0].phases[1].tasks[1].id', fragment: 'duplicate task id "1.1" in plan p: already used by roadmaps[0].plans[0].phases[0].tasks[0]' },
-  { file: 'duplicate-phase-slugs.yaml', path: 'roadmaps[0].plans[0].phases[1].slug', fragment: 'duplicate phase slug "build": already used by roadmaps[0].plans[0].phases[0]' },
+  {
+    file: 'duplicate-task-ids.yaml',
+    path: 'roadmaps[0].plans[0].phases[1].tasks[1].id',
+    fragment: 'duplicate task id "1.1" in plan p: already used by roadmaps[0].plans[0].phases[0].tasks[0]',
+  },
+  {
+    file: 'duplicate-phase-slugs.yaml',
+    path: 'roadmaps[0].plans[0].phases[1].slug',
+    fragment: 'duplicate phase slug "build": already used by roadmaps[0].plans[0].phases[0]',
+  },
   { file: 'dependency-cycle.yaml', path: `${TASK}[1].dependsOn`, fragment: /dependency cycle: a -> c -> b -> a/ },
   { file: 'missing-dependency.yaml', path: `${TASK}[1].dependsOn[0]`, fragment: 'no task "zz" in this phase' },
-  { file: 'command-without-command.yaml', path: `${TASK}[0].command`, fragment: 'a task of kind "command" needs a command' },
-  { file: 'require-tests-without-gate.yaml', path: 'roadmaps[0].plans[0].phases[1].gate.commands', fragment: 'gating.require_tests is set' },
+  {
+    file: 'command-without-command.yaml',
+    path: `${TASK}[0].command`,
+    fragment: 'a task of kind "command" needs a command',
+  },
+  {
+    file: 'require-tests-without-gate.yaml',
+    path: 'roadmaps[0].plans[0].phases[1].gate.commands',
+    fragment: 'gating.require_tests is set',
+  },
   {
     file: 'several-problems.yaml',
     path: 'slug',
@@ -58,7 +99,11 @@ const CASES: Case[] = [
     ],
   },
   // Not a usable document
-  { file: 'invalid-yaml-syntax.yaml', path: 'line 7, column 5', fragment: /: Flow sequence in block collection must be sufficiently indented and end with a \]$/ },
+  {
+    file: 'invalid-yaml-syntax.yaml',
+    path: 'line 7, column 5',
+    fragment: /: Flow sequence in block collection must be sufficiently indented and end with a \]$/,
+  },
   { file: 'invalid-json-syntax.json', path: '(root)', fragment: 'not valid JSON' },
   { file: 'duplicate-yaml-keys.yaml', path: 'line 4, column 1', fragment: /: Map keys must be unique$/ },
   { file: 'alias-bomb.yaml', path: '(root)', fragment: /YAML could not be expanded: Excessive alias count/ },
@@ -84,12 +129,16 @@ function expectSpecError(file: string, expected: [string, string | RegExp][]): S
     error = e;
   }
   assert.ok(error, `${path.basename(file)} was accepted`);
-  assert.ok(error instanceof SpecError, `expected a SpecError, got ${(error as Error).name}: ${(error as Error).message}`);
+  assert.ok(
+    error instanceof SpecError,
+    `expected a SpecError, got ${(error as Error).name}: ${(error as Error).message}`,
+  );
   assert.ok(error.message.startsWith(`${file}: `), `the error names the file: ${error.message}`);
   for (const [p, fragment] of expected) {
     const line = problemLine(error.message, p);
     assert.ok(line, `no problem reported at "${p}" in:\n${error.message}`);
-    if (typeof fragment === 'string') assert.ok(line.includes(fragment), `"${line.trim()}" should contain "${fragment}"`);
+    if (typeof fragment === 'string')
+      assert.ok(line.includes(fragment), `"${line.trim()}" should contain "${fragment}"`);
     else assert.match(line, fragment);
   }
   assert.equal(error.problems.length, expected.length, `exactly the expected problems:\n${error.message}`);
@@ -115,22 +164,31 @@ describe('bad epic specs', () => {
     const header = 'slug: huge\ntitle: Huge\nworkspace: ./ws\n';
     fs.writeFileSync(file, header + '#'.repeat(MAX_SPEC_BYTES - header.length) + '\n');
     assert.equal(fs.statSync(file).size, MAX_SPEC_BYTES + 1);
-    expectSpecError(file, [['(root)', `file is ${MAX_SPEC_BYTES + 1} bytes; an epic spec may be at most ${MAX_SPEC_BYTES} bytes`]]);
+    expectSpecError(file, [
+      ['(root)', `file is ${MAX_SPEC_BYTES + 1} bytes; an epic spec may be at most ${MAX_SPEC_BYTES} bytes`],
+    ]);
   });
 
   // Nothing to judge: a usage error (SpecFileError, exit 1 in the CLI), not a bad spec.
   for (const [what, make, reason] of [
     ['does not exist', (dir: string) => path.join(dir, 'nope.yaml'), 'no such file'],
     ['is a directory', (dir: string) => dir, 'is a directory, expected a YAML or JSON spec file'],
-    ['sits under a file', (dir: string) => (fs.writeFileSync(path.join(dir, 'f'), ''), path.join(dir, 'f', 'x.yaml')), 'no such file (a part of the path is not a directory)'],
+    [
+      'sits under a file',
+      (dir: string) => (fs.writeFileSync(path.join(dir, 'f'), ''), path.join(dir, 'f', 'x.yaml')),
+      'no such file (a part of the path is not a directory)',
+    ],
   ] as const) {
     it(`refuses a path that ${what}, naming it`, () => {
       const file = make(tempWorkspace('phaseflow-spec-'));
-      assert.throws(() => loadEpicFile(file), (e: unknown) => {
-        assert.ok(e instanceof SpecFileError, `expected a SpecFileError, got ${e}`);
-        assert.equal(e.message, `${file}: ${reason}`);
-        return true;
-      });
+      assert.throws(
+        () => loadEpicFile(file),
+        (e: unknown) => {
+          assert.ok(e instanceof SpecFileError, `expected a SpecFileError, got ${e}`);
+          assert.equal(e.message, `${file}: ${reason}`);
+          return true;
+        },
+      );
     });
   }
 });
@@ -168,7 +226,12 @@ describe('the epic workflow refuses invalid raw input (temporal workflow start -
   });
 
   const variants: { name: string; make: (slug: string, ws: string) => unknown; path: string; fragment: string }[] = [
-    { name: 'dependsOn naming a missing task', make: raw, path: `${TASK}[1].dependsOn[0]`, fragment: 'no task "zz" in this phase' },
+    {
+      name: 'dependsOn naming a missing task',
+      make: raw,
+      path: `${TASK}[1].dependsOn[0]`,
+      fragment: 'no task "zz" in this phase',
+    },
     {
       name: 'an unknown field',
       make: (slug, ws) => {
@@ -210,7 +273,11 @@ describe('the epic workflow refuses invalid raw input (temporal workflow start -
 
       // Nothing started: no activity, no child workflow, nothing written.
       const events = (await fetchEvents(ids.epic(slug))).map(eventTypeName);
-      assert.equal(events.filter((e) => /ACTIVITY_TASK_SCHEDULED|START_CHILD_WORKFLOW/.test(e)).length, 0, events.join(', '));
+      assert.equal(
+        events.filter((e) => /ACTIVITY_TASK_SCHEDULED|START_CHILD_WORKFLOW/.test(e)).length,
+        0,
+        events.join(', '),
+      );
       assert.equal(events[events.length - 1], 'EVENT_TYPE_WORKFLOW_EXECUTION_FAILED');
       assert.equal(await workflowExists(ids.roadmap(slug, 'r')), false, 'no roadmap workflow');
       assert.equal(await workflowExists(ids.plan(slug, 'r', 'p')), false, 'no plan workflow');

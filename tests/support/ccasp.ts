@@ -37,7 +37,8 @@ export function ccaspValidators(): Record<CcaspKind, ValidateFunction> {
     const full = path.join(CCASP_SCHEMA_DIR, file);
     if (!fs.existsSync(full)) throw new Error(`CCASP schema ${full} is missing`);
     const schema = JSON.parse(fs.readFileSync(full, 'utf8'));
-    if (schema.$schema !== 'http://json-schema.org/draft-07/schema#') throw new Error(`${full}: expected a draft-07 schema, got ${schema.$schema}`);
+    if (schema.$schema !== 'http://json-schema.org/draft-07/schema#')
+      throw new Error(`${full}: expected a draft-07 schema, got ${schema.$schema}`);
     out[kind] = ajv.compile(schema);
   }
   validators = out;
@@ -60,6 +61,7 @@ export function kindOfMirror(file: string): CcaspKind {
   if (file.endsWith('EPIC.json')) return 'epic';
   if (file.endsWith('ROADMAP.json')) return 'roadmap';
   if (file.endsWith('PROGRESS.json')) return 'progress';
-  if (file.endsWith(path.join('orchestrator', 'state.json')) || file.endsWith('orchestrator/state.json')) return 'state';
+  if (file.endsWith(path.join('orchestrator', 'state.json')) || file.endsWith('orchestrator/state.json'))
+    return 'state';
   throw new Error(`not a mirror file: ${file}`);
 }

@@ -22,7 +22,8 @@ let server: DevServerHandle | undefined;
 let tmpDir: string | undefined;
 
 export function testTemporal(): TestTemporal {
-  if (!current) throw new Error('no test Temporal server: run mocha with tests/support/global.ts in `require` (.mocharc.js)');
+  if (!current)
+    throw new Error('no test Temporal server: run mocha with tests/support/global.ts in `require` (.mocharc.js)');
   return current;
 }
 
@@ -32,7 +33,9 @@ export async function startTestTemporal(): Promise<TestTemporal> {
   const external = process.env.TEMPORAL_ADDRESS;
   if (external) {
     if (!(await isServerReachable(external, namespace, 5000))) {
-      throw new Error(`TEMPORAL_ADDRESS=${external} (namespace ${namespace}) is not reachable; unset it to let the tests start a dev server`);
+      throw new Error(
+        `TEMPORAL_ADDRESS=${external} (namespace ${namespace}) is not reachable; unset it to let the tests start a dev server`,
+      );
     }
     const connection = await Connection.connect({ address: external });
     try {

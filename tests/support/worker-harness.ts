@@ -11,7 +11,15 @@ import { Client, Connection, WorkflowNotFoundError, type WorkflowHandle } from '
 import { defaultPayloadConverter } from '@temporalio/common';
 import { optionalTsToMs, tsToMs } from '@temporalio/common/lib/time';
 import { temporal } from '@temporalio/proto';
-import { bundleWorkflowCode, DefaultLogger, makeTelemetryFilterString, NativeConnection, Runtime, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import {
+  bundleWorkflowCode,
+  DefaultLogger,
+  makeTelemetryFilterString,
+  NativeConnection,
+  Runtime,
+  Worker,
+  type WorkflowBundleWithSourceMap,
+} from '@temporalio/worker';
 import * as realActivities from '../../src/activities';
 import { HEARTBEAT_THROTTLE } from '../../src/worker';
 import { mirrorPaths } from '../../src/domain/paths';
@@ -122,19 +130,34 @@ process.on('exit', () => {
 
 /** Settings that keep workflow tests fast. */
 // decisionTimeoutSeconds: a failed phase takes its default (abort) after 1 s instead of waiting for a person.
-export const FAST_SETTINGS = { timeoutBaseSeconds: 10, retryBackoffSeconds: 0.2, heartbeatSeconds: 5, decisionTimeoutSeconds: 1 } as const;
+export const FAST_SETTINGS = {
+  timeoutBaseSeconds: 10,
+  retryBackoffSeconds: 0.2,
+  heartbeatSeconds: 5,
+  decisionTimeoutSeconds: 1,
+} as const;
 
 /**
  * Validates a spec written in a test (through the same validation as the CLI); dry-run unless
  * the spec says otherwise. Loosely typed on purpose: validateEpic is the check.
  */
-export function epicSpec(input: { slug: string; title: string; workspace: string; [field: string]: unknown }): EpicSpec {
+export function epicSpec(input: {
+  slug: string;
+  title: string;
+  workspace: string;
+  [field: string]: unknown;
+}): EpicSpec {
   return validateEpic({ agentMode: 'dry-run', ...input }, 'test spec');
 }
 
 /** A dry-run agent task. */
 export function agentTask(id: string, durationMs: number, extra: Record<string, unknown> = {}) {
-  return { id, description: `task ${id}`, dryRun: { durationMs, ...((extra.dryRun as object) ?? {}) }, ...omit(extra, 'dryRun') };
+  return {
+    id,
+    description: `task ${id}`,
+    dryRun: { durationMs, ...((extra.dryRun as object) ?? {}) },
+    ...omit(extra, 'dryRun'),
+  };
 }
 
 function omit(o: Record<string, unknown>, key: string): Record<string, unknown> {
@@ -153,7 +176,11 @@ export const ids = {
 // ---------------------------------------------------------------------------------------------
 // Starting epics
 
-export async function startEpic(taskQueue: string, spec: EpicSpec | EpicSpecInput | unknown, slug?: string): Promise<WorkflowHandle> {
+export async function startEpic(
+  taskQueue: string,
+  spec: EpicSpec | EpicSpecInput | unknown,
+  slug?: string,
+): Promise<WorkflowHandle> {
   const client = await testClient();
   const s = slug ?? (spec as { slug: string }).slug;
   return client.workflow.start(epicWorkflow, {
@@ -245,13 +272,28 @@ export async function activityRuns(workflowId: string): Promise<ActivityRun[]> {
       if (run) run.startedAt = t;
     } else if (e.activityTaskCompletedEventAttributes) {
       const run = byScheduled.get(Number(e.activityTaskCompletedEventAttributes.scheduledEventId));
-      if (run) Object.assign(run, { closedAt: t, outcome: 'completed', result: decode(e.activityTaskCompletedEventAttributes.result) });
+      if (run)
+        Object.assign(run, {
+          closedAt: t,
+          outcome: 'completed',
+          result: decode(e.activityTaskCompletedEventAttributes.result),
+        });
     } else if (e.activityTaskFailedEventAttributes) {
       const run = byScheduled.get(Number(e.activityTaskFailedEventAttributes.scheduledEventId));
-      if (run) Object.assign(run, { closedAt: t, outcome: 'failed', failure: e.activityTaskFailedEventAttributes.failure?.message ?? '' });
+      if (run)
+        Object.assign(run, {
+          closedAt: t,
+          outcome: 'failed',
+          failure: e.activityTaskFailedEventAttributes.failure?.message ?? '',
+        });
     } else if (e.activityTaskTimedOutEventAttributes) {
       const run = byScheduled.get(Number(e.activityTaskTimedOutEventAttributes.scheduledEventId));
-      if (run) Object.assign(run, { closedAt: t, outcome: 'timedOut', failure: e.activityTaskTimedOutEventAttributes.failure?.message ?? '' });
+      if (run)
+        Object.assign(run, {
+          closedAt: t,
+          outcome: 'timedOut',
+          failure: e.activityTaskTimedOutEventAttributes.failure?.message ?? '',
+        });
     } else if (e.activityTaskCanceledEventAttributes) {
       const run = byScheduled.get(Number(e.activityTaskCanceledEventAttributes.scheduledEventId));
       if (run) Object.assign(run, { closedAt: t, outcome: 'cancelled' });
@@ -280,7 +322,12 @@ export function maxOverlap(intervals: { start: number; end: number }[]): number 
 }
 
 /** Polls `fn` until it returns a truthy value or `timeoutMs` passes (then throws with `what`). */
-export async function waitFor<T>(what: string, fn: () => Promise<T | undefined | null | false> | T | undefined | null | false, timeoutMs = 10_000, everyMs = 200): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  fn: () => Promise<T | undefined | null | false> | T | undefined | null | false,
+  timeoutMs = 10_000,
+  everyMs = 200,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
   for (;;) {
@@ -290,7 +337,10 @@ export async function waitFor<T>(what: string, fn: () => Promise<T | undefined |
     } catch (err) {
       lastError = err;
     }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError ? ` (last error: ${(lastError as Error).message})` : ''}`);
+    if (Date.now() > deadline)
+      throw new Error(
+        `timed out after ${timeoutMs} ms waiting for ${what}${lastError ? ` (last error: ${(lastError as Error).message})` : ''}`,
+      );
     await new Promise((r) => setTimeout(r, everyMs));
   }
 }

@@ -21,16 +21,28 @@ import type { PendingDecision } from '../../src/domain/decisions';
 import { decideUpdate, pendingQuery, statusQuery } from '../../src/workflows/messages';
 import { type DevServerHandle, freePort, startDevServer } from '../../src/temporal/dev-server';
 import { testTemporal } from '../support/temporal-server';
-import { agentTask, epicSpec, realActivities, tempWorkspace, uniqueName, waitFor, workflowBundle } from '../support/worker-harness';
+import {
+  agentTask,
+  epicSpec,
+  realActivities,
+  tempWorkspace,
+  uniqueName,
+  waitFor,
+  workflowBundle,
+} from '../support/worker-harness';
 import { epicWorkflow } from '../../src/workflows/epic';
 
 const WAITING = 'PhaseflowStatus="waiting"';
 
 /** chromium from PHASEFLOW_CHROMIUM, /usr/bin/chromium or PATH; undefined when none is installed. */
 function findChromium(): string | undefined {
-  for (const p of [process.env.PHASEFLOW_CHROMIUM, '/usr/bin/chromium', '/usr/bin/chromium-browser']) if (p && fs.existsSync(p)) return p;
+  for (const p of [process.env.PHASEFLOW_CHROMIUM, '/usr/bin/chromium', '/usr/bin/chromium-browser'])
+    if (p && fs.existsSync(p)) return p;
   try {
-    return execFileSync('sh', ['-c', 'command -v chromium || command -v chromium-browser'], { encoding: 'utf8' }).trim() || undefined;
+    return (
+      execFileSync('sh', ['-c', 'command -v chromium || command -v chromium-browser'], { encoding: 'utf8' }).trim() ||
+      undefined
+    );
   } catch {
     return undefined;
   }
@@ -59,12 +71,17 @@ describe('Temporal Web UI (chromium): what a waiting epic asks', function () {
   before(async function () {
     executablePath = findChromium();
     if (!executablePath) {
-      const how = 'install it with `apt-get install -y chromium` (npm test does, through scripts/test-prereqs.js), or point PHASEFLOW_CHROMIUM at a chromium binary';
+      const how =
+        'install it with `apt-get install -y chromium` (npm test does, through scripts/test-prereqs.js), or point PHASEFLOW_CHROMIUM at a chromium binary';
       if (process.env.PHASEFLOW_SKIP_BROWSER === '1') {
-        console.error(`\n  !!! SKIPPING the Web UI browser test: no chromium found and PHASEFLOW_SKIP_BROWSER=1; ${how}\n`);
+        console.error(
+          `\n  !!! SKIPPING the Web UI browser test: no chromium found and PHASEFLOW_SKIP_BROWSER=1; ${how}\n`,
+        );
         this.skip();
       }
-      throw new Error(`the Web UI browser test needs chromium and none was found; ${how} (PHASEFLOW_SKIP_BROWSER=1 skips this test)`);
+      throw new Error(
+        `the Web UI browser test needs chromium and none was found; ${how} (PHASEFLOW_SKIP_BROWSER=1 skips this test)`,
+      );
     }
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'phaseflow-webui-'));
     shots = process.env.PHASEFLOW_SCREENSHOT_DIR ?? path.join(dir, 'screenshots');
@@ -90,7 +107,8 @@ describe('Temporal Web UI (chromium): what a waiting epic asks', function () {
     await client?.connection.close();
     await native?.close();
     await server?.stop();
-    if (dir && !process.env.PHASEFLOW_KEEP_TEST_DIRS && !process.env.PHASEFLOW_SCREENSHOT_DIR) fs.rmSync(dir, { recursive: true, force: true });
+    if (dir && !process.env.PHASEFLOW_KEEP_TEST_DIRS && !process.env.PHASEFLOW_SCREENSHOT_DIR)
+      fs.rmSync(dir, { recursive: true, force: true });
   });
 
   it('finds the epic under PhaseflowStatus="waiting" and shows the question, how to answer, the default and the progress', async () => {
@@ -105,7 +123,22 @@ describe('Temporal Web UI (chromium): what a waiting epic asks', function () {
         title: `Web UI ${s}`,
         workspace: tempWorkspace(),
         settings: { attempts: 1, timeoutBaseSeconds: 30, retryBackoffSeconds: 0.2, decisionTimeoutSeconds: 3600 },
-        roadmaps: [{ slug: 'build', title: 'Build', plans: [{ slug: 'api', title: 'API', phases: [{ slug: 'models', title: 'Data models', tasks }, { slug: 'routes', title: 'Routes', tasks: [agentTask('2.1', 50)] }] }] }],
+        roadmaps: [
+          {
+            slug: 'build',
+            title: 'Build',
+            plans: [
+              {
+                slug: 'api',
+                title: 'API',
+                phases: [
+                  { slug: 'models', title: 'Data models', tasks },
+                  { slug: 'routes', title: 'Routes', tasks: [agentTask('2.1', 50)] },
+                ],
+              },
+            ],
+          },
+        ],
       });
 
     const worker = await Worker.create({
@@ -118,9 +151,21 @@ describe('Temporal Web UI (chromium): what a waiting epic asks', function () {
     });
     await worker.runUntil(async () => {
       // One epic whose phase fails and asks a person, one that is merely busy (must not be listed).
-      await client!.workflow.start(epicWorkflow, { taskQueue, workflowId: epicId, args: [spec(slug, [agentTask('1.1', 50), agentTask('1.2', 50, { dryRun: { outcome: 'failure' } })])] });
-      await client!.workflow.start(epicWorkflow, { taskQueue, workflowId: `epic/${busySlug}`, args: [spec(busySlug, [agentTask('1.1', 120_000)])] });
-      const asked = await waitFor('the escalation', async () => (await client!.workflow.getHandle(epicId).query(pendingQuery))[0], 60_000);
+      await client!.workflow.start(epicWorkflow, {
+        taskQueue,
+        workflowId: epicId,
+        args: [spec(slug, [agentTask('1.1', 50), agentTask('1.2', 50, { dryRun: { outcome: 'failure' } })])],
+      });
+      await client!.workflow.start(epicWorkflow, {
+        taskQueue,
+        workflowId: `epic/${busySlug}`,
+        args: [spec(busySlug, [agentTask('1.1', 120_000)])],
+      });
+      const asked = await waitFor(
+        'the escalation',
+        async () => (await client!.workflow.getHandle(epicId).query(pendingQuery))[0],
+        60_000,
+      );
       assert.equal(asked.workflowId, phaseId);
 
       const page = await browser!.newPage({ viewport: { width: 1400, height: 1000 } });
@@ -128,8 +173,16 @@ describe('Temporal Web UI (chromium): what a waiting epic asks', function () {
         // The list, filtered as a person would: every level at or above the waiting phase, nothing else.
         const listUrl = `${server!.uiUrl}/namespaces/default/workflows?query=${encodeURIComponent(WAITING)}`;
         const listed = await listedIds(page, listUrl, (ids) => ids.includes(phaseId) && ids.includes(epicId));
-        assert.deepEqual(listed.filter((id) => id.includes(slug)).sort(), [epicId, `${epicId}/build`, `${epicId}/build/api`, phaseId]);
-        assert.ok(!listed.some((id) => id.includes(busySlug)), `the busy epic is not waiting, yet listed: ${listed.join(', ')}`);
+        assert.deepEqual(listed.filter((id) => id.includes(slug)).sort(), [
+          epicId,
+          `${epicId}/build`,
+          `${epicId}/build/api`,
+          phaseId,
+        ]);
+        assert.ok(
+          !listed.some((id) => id.includes(busySlug)),
+          `the busy epic is not waiting, yet listed: ${listed.join(', ')}`,
+        );
         await page.screenshot({ path: path.join(shots, '1-waiting-list.png'), fullPage: true });
 
         // Open the epic from the list, then its user metadata (summary, details, current details).
@@ -138,7 +191,11 @@ describe('Temporal Web UI (chromium): what a waiting epic asks', function () {
         assert.match(epicText, new RegExp(`Epic Web UI ${slug}`), epicText);
         assert.match(epicText, /\bwaiting\b/, `status word in: ${epicText}`);
         // Progress as the epic knows it (its figures roll up per phase), as a bar and as numbers.
-        assert.match(epicText, progress(epicNode.tasksCompleted, epicNode.tasksTotal), `progress ${epicNode.tasksCompleted}/${epicNode.tasksTotal} in: ${epicText}`);
+        assert.match(
+          epicText,
+          progress(epicNode.tasksCompleted, epicNode.tasksTotal),
+          `progress ${epicNode.tasksCompleted}/${epicNode.tasksTotal} in: ${epicText}`,
+        );
         assertAsks(epicText, asked);
         await page.screenshot({ path: path.join(shots, '2-epic-current-details.png'), fullPage: true });
 
@@ -150,7 +207,9 @@ describe('Temporal Web UI (chromium): what a waiting epic asks', function () {
         await page.screenshot({ path: path.join(shots, '3-phase-current-details.png'), fullPage: true });
 
         // Answered: the phase goes on (skip), and the epic leaves the waiting filter.
-        await client!.workflow.getHandle(phaseId).executeUpdate(decideUpdate, { args: [{ action: 'skip', decisionId: asked.id, by: 'webui-test' }] });
+        await client!.workflow
+          .getHandle(phaseId)
+          .executeUpdate(decideUpdate, { args: [{ action: 'skip', decisionId: asked.id, by: 'webui-test' }] });
         const after = await listedIds(page, listUrl, (ids) => !ids.includes(epicId));
         assert.ok(!after.includes(phaseId), `answered phase still listed as waiting: ${after.join(', ')}`);
         await page.screenshot({ path: path.join(shots, '4-after-answer.png'), fullPage: true });
@@ -172,8 +231,14 @@ async function listedIds(page: Page, url: string, ok: (ids: string[]) => boolean
     async () => {
       await page.goto(url, { waitUntil: 'domcontentloaded' });
       // The table's rows link each workflow id to its page; an empty list shows no such link.
-      await page.locator('a[href*="/workflows/epic"]').first().waitFor({ timeout: 10_000 }).catch(() => undefined);
-      ids = (await page.locator('a[href*="/workflows/epic"]').allTextContents()).map((t) => t.trim()).filter((t) => t.startsWith('epic/'));
+      await page
+        .locator('a[href*="/workflows/epic"]')
+        .first()
+        .waitFor({ timeout: 10_000 })
+        .catch(() => undefined);
+      ids = (await page.locator('a[href*="/workflows/epic"]').allTextContents())
+        .map((t) => t.trim())
+        .filter((t) => t.startsWith('epic/'));
       return ok(ids);
     },
     60_000,
@@ -201,8 +266,15 @@ function assertAsks(text: string, asked: PendingDecision): void {
   assert.ok(text.includes(asked.question), `question "${asked.question}" in: ${text}`);
   assert.match(text, /\b1\.2\b/, `the failed task in: ${text}`);
   assert.ok(text.includes(`phaseflow resolve ${asked.workflowId}`), `phaseflow answer command in: ${text}`);
-  assert.ok(text.includes(`temporal workflow update execute --workflow-id ${asked.workflowId} --name decide`), `plain temporal answer in: ${text}`);
-  assert.match(text, new RegExp(`Default\\s+${asked.defaultAction}\\s+at\\s+${asked.defaultAt.replace(/[.]/g, '\\.')}`), `default ${asked.defaultAction} at ${asked.defaultAt} in: ${text}`);
+  assert.ok(
+    text.includes(`temporal workflow update execute --workflow-id ${asked.workflowId} --name decide`),
+    `plain temporal answer in: ${text}`,
+  );
+  assert.match(
+    text,
+    new RegExp(`Default\\s+${asked.defaultAction}\\s+at\\s+${asked.defaultAt.replace(/[.]/g, '\\.')}`),
+    `default ${asked.defaultAction} at ${asked.defaultAt} in: ${text}`,
+  );
 }
 
 /** The frame the UI renders a workflow's current details (markdown) in, once it shows `marker`. */

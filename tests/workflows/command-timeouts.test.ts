@@ -6,15 +6,36 @@
  */
 import { strict as assert } from 'node:assert';
 import { commandKillAtMs, timedOutHead } from '../../src/activities/command-task';
-import { activityRuns, epicSpec, FAST_SETTINGS, ids, mirrorFile, readJson, startEpic, taskIdOf, tempWorkspace, uniqueName, withWorker } from '../support/worker-harness';
+import {
+  activityRuns,
+  epicSpec,
+  FAST_SETTINGS,
+  ids,
+  mirrorFile,
+  readJson,
+  startEpic,
+  taskIdOf,
+  tempWorkspace,
+  uniqueName,
+  withWorker,
+} from '../support/worker-harness';
 
 describe('command task timeouts', function () {
   this.timeout(60_000);
 
   it('kills 0.5 s before the limit, a quarter of it below 2 s, and says so', () => {
-    assert.deepEqual([1000, 1500, 2000, 3000, 4500, 120_000].map(commandKillAtMs), [750, 1125, 1500, 2500, 4000, 119_500]);
-    assert.equal(timedOutHead(4500, 4000), "timed out: killed at 4.0 s of the attempt's 4.5 s limit (0.5 s kept to report)");
-    assert.equal(timedOutHead(1500, 1125), "timed out: killed at 1.13 s of the attempt's 1.5 s limit (0.38 s kept to report)");
+    assert.deepEqual(
+      [1000, 1500, 2000, 3000, 4500, 120_000].map(commandKillAtMs),
+      [750, 1125, 1500, 2500, 4000, 119_500],
+    );
+    assert.equal(
+      timedOutHead(4500, 4000),
+      "timed out: killed at 4.0 s of the attempt's 4.5 s limit (0.5 s kept to report)",
+    );
+    assert.equal(
+      timedOutHead(1500, 1125),
+      "timed out: killed at 1.13 s of the attempt's 1.5 s limit (0.38 s kept to report)",
+    );
   });
 
   it('every attempt of `sleep 10` is killed before its ladder step and reports it (1 s, 2 s, 4 s)', async () => {
@@ -30,7 +51,19 @@ describe('command task timeouts', function () {
         {
           slug: 'r',
           title: 'R',
-          plans: [{ slug: 'p', title: 'P', phases: [{ slug: 'slow', title: 'Slow', tasks: [{ id: 's', description: 'too slow', kind: 'command', command: 'sleep 10' }] }] }],
+          plans: [
+            {
+              slug: 'p',
+              title: 'P',
+              phases: [
+                {
+                  slug: 'slow',
+                  title: 'Slow',
+                  tasks: [{ id: 's', description: 'too slow', kind: 'command', command: 'sleep 10' }],
+                },
+              ],
+            },
+          ],
         },
       ],
     });
@@ -42,18 +75,31 @@ describe('command task timeouts', function () {
       );
     });
     const runs = (await activityRuns(ids.phase(slug, 'r', 'p', 'slow'))).filter((r) => taskIdOf(r) === 's');
-    assert.deepEqual(runs.map((r) => r.startToCloseTimeoutMs), [1000, 2000, 4000], 'the ladder in history');
+    assert.deepEqual(
+      runs.map((r) => r.startToCloseTimeoutMs),
+      [1000, 2000, 4000],
+      'the ladder in history',
+    );
     // The activity itself completed each attempt (a Temporal timeout would have lost the report).
-    assert.deepEqual(runs.map((r) => r.outcome), ['completed', 'completed', 'completed']);
+    assert.deepEqual(
+      runs.map((r) => r.outcome),
+      ['completed', 'completed', 'completed'],
+    );
     const expected = [
       "timed out: killed at 0.75 s of the attempt's 1.0 s limit (0.25 s kept to report)",
       "timed out: killed at 1.5 s of the attempt's 2.0 s limit (0.5 s kept to report)",
       "timed out: killed at 3.5 s of the attempt's 4.0 s limit (0.5 s kept to report)",
     ];
-    assert.deepEqual(runs.map((r) => r.result.summary), expected);
+    assert.deepEqual(
+      runs.map((r) => r.result.summary),
+      expected,
+    );
     for (const [i, r] of runs.entries()) {
       const killAt = commandKillAtMs(r.startToCloseTimeoutMs!);
-      assert.ok(r.result.durationMs >= killAt - 20 && r.result.durationMs < r.startToCloseTimeoutMs!, `attempt ${i + 1} ran ${r.result.durationMs} ms; killed at ${killAt} ms`);
+      assert.ok(
+        r.result.durationMs >= killAt - 20 && r.result.durationMs < r.startToCloseTimeoutMs!,
+        `attempt ${i + 1} ran ${r.result.durationMs} ms; killed at ${killAt} ms`,
+      );
     }
     assert.match(failure, /task s failed after 3 attempt\(s\)/);
     assert.ok(failure.includes(expected[2]), `the failure names the last kill: ${failure}`);

@@ -56,7 +56,10 @@ async function failedWorkflowTasks(workflowIds: string[]): Promise<string[]> {
   const out: string[] = [];
   for (const id of workflowIds) {
     const failed = (await fetchEvents(id)).filter((e) => eventTypeName(e) === 'EVENT_TYPE_WORKFLOW_TASK_FAILED');
-    if (failed.length) out.push(`${id}: ${failed.length} failed workflow task(s): ${failed[0].workflowTaskFailedEventAttributes?.failure?.message}`);
+    if (failed.length)
+      out.push(
+        `${id}: ${failed.length} failed workflow task(s): ${failed[0].workflowTaskFailedEventAttributes?.failure?.message}`,
+      );
   }
   return out;
 }
@@ -71,9 +74,20 @@ describe('hand-sent signals and refused mirror writes (real server)', function (
   this.timeout(120_000);
 
   it('malformed control signals are ignored: status still answers, a good signal works, cancel ends the run', async () => {
-    const e = setup('bad-control', [{ slug: 'build', title: 'Build', settings: { maxParallel: 1, timeoutBaseSeconds: 300 }, tasks: [agentTask('1.1', 60_000)] }], {
-      budget: { tokens: 10_000_000 },
-    });
+    const e = setup(
+      'bad-control',
+      [
+        {
+          slug: 'build',
+          title: 'Build',
+          settings: { maxParallel: 1, timeoutBaseSeconds: 300 },
+          tasks: [agentTask('1.1', 60_000)],
+        },
+      ],
+      {
+        budget: { tokens: 10_000_000 },
+      },
+    );
     const workflows = workflowIdsOf(e.slug, ['build']);
     const bad: unknown[] = [
       { budget: { level: 'epic', tokens: 'lots' } }, // the walkthrough's signal
@@ -92,16 +106,26 @@ describe('hand-sent signals and refused mirror writes (real server)', function (
       const handle: WorkflowHandle = await startEpic(e.taskQueue, e.spec);
       const client = await testClient();
       const phase = client.workflow.getHandle(ids.phase(e.slug, R, P, 'build'));
-      await waitFor('the phase runs its task', async () => (await phase.describe().catch(() => undefined))?.raw.pendingActivities?.some((a) => a.state === 2), 20_000, 100);
+      await waitFor(
+        'the phase runs its task',
+        async () => (await phase.describe().catch(() => undefined))?.raw.pendingActivities?.some((a) => a.state === 2),
+        20_000,
+        100,
+      );
       const before = readJson(mirrorFile.epic(e.ws, e.slug)).phaseflow.revision;
       // Straight to every level: the epic passes its signals down, but a person may aim at any of them.
-      for (const id of workflows) for (const msg of bad) await client.workflow.getHandle(id).signal(controlSignal, msg as ControlMessage);
+      for (const id of workflows)
+        for (const msg of bad) await client.workflow.getHandle(id).signal(controlSignal, msg as ControlMessage);
 
       // Every level still answers its queries, and nothing changed: no pause, the limit as in the spec.
       for (const id of workflows) {
         const status = await client.workflow.getHandle(id).query(statusQuery);
         assert.equal(status.status, 'active', `${id} is still active`);
-        assert.equal(status.paused, false, `${id} was not paused by {"paused":"yes"} or a message with an unknown field`);
+        assert.equal(
+          status.paused,
+          false,
+          `${id} was not paused by {"paused":"yes"} or a message with an unknown field`,
+        );
       }
       assert.equal((await handle.query(statusQuery)).budget?.limit.tokens, 10_000_000);
       assert.deepEqual(await failedWorkflowTasks(workflows), []);
@@ -109,10 +133,20 @@ describe('hand-sent signals and refused mirror writes (real server)', function (
 
       // A good signal afterwards works, and reaches the mirror.
       await handle.signal(controlSignal, { budget: { level: 'epic', tokens: 20_000_000 }, by: 'tester' });
-      await waitFor('EPIC.json shows the new limit', () => readJson(mirrorFile.epic(e.ws, e.slug)).token_budget.tokens === 20_000_000, 10_000, 100);
+      await waitFor(
+        'EPIC.json shows the new limit',
+        () => readJson(mirrorFile.epic(e.ws, e.slug)).token_budget.tokens === 20_000_000,
+        10_000,
+        100,
+      );
       assert.ok(readJson(mirrorFile.epic(e.ws, e.slug)).phaseflow.revision > before);
       await handle.signal(controlSignal, { paused: true, by: 'tester' });
-      await waitFor('the phase shows paused', async () => (await phase.query(statusQuery)).paused === true, 10_000, 100);
+      await waitFor(
+        'the phase shows paused',
+        async () => (await phase.query(statusQuery)).paused === true,
+        10_000,
+        100,
+      );
 
       const t0 = Date.now();
       await handle.cancel();
@@ -127,50 +161,82 @@ describe('hand-sent signals and refused mirror writes (real server)', function (
   });
 
   it('junk on the signals between workflows (taskUpdates, phaseDecision, childProgress) is ignored; the run completes with valid mirrors', async () => {
-    const e = setup('bad-internal', [
-      { slug: 'one', title: 'One', tasks: [agentTask('1.1', 20)] },
-      { slug: 'two', title: 'Two', tasks: [agentTask('2.1', 20), agentTask('2.2', 20)] },
-    ], { gating: { require_tests: false, require_phase_approval: true } });
+    const e = setup(
+      'bad-internal',
+      [
+        { slug: 'one', title: 'One', tasks: [agentTask('1.1', 20)] },
+        { slug: 'two', title: 'Two', tasks: [agentTask('2.1', 20), agentTask('2.2', 20)] },
+      ],
+      { gating: { require_tests: false, require_phase_approval: true } },
+    );
     const workflows = workflowIdsOf(e.slug, ['one', 'two']);
     await withWorker(e.taskQueue, async () => {
       const handle = await startEpic(e.taskQueue, e.spec);
       // The first phase waits for approval: the plan, roadmap and epic are all running.
-      const q = await waitFor('the approval question', async () => (await handle.query(pendingQuery))[0] as PendingDecision | undefined, 30_000);
+      const q = await waitFor(
+        'the approval question',
+        async () => (await handle.query(pendingQuery))[0] as PendingDecision | undefined,
+        30_000,
+      );
       const plan = ids.plan(e.slug, R, P);
       const at = new Date().toISOString();
       const junk: [string, string, unknown][] = [
         [plan, 'taskUpdates', 'nonsense'],
         [plan, 'taskUpdates', [{ phaseIndex: 1, at, id: '1.1', status: 'exploded', attempts: 1 }]],
         [plan, 'taskUpdates', [{ phaseIndex: 1, at: 'yesterday', id: '1.1', status: 'failed', attempts: 9 }]],
-        [plan, 'taskUpdates', [{ phaseIndex: 1, at, id: '1.1', status: 'failed', attempts: 9, usage: { inputTokens: 'many' } }]],
+        [
+          plan,
+          'taskUpdates',
+          [{ phaseIndex: 1, at, id: '1.1', status: 'failed', attempts: 9, usage: { inputTokens: 'many' } }],
+        ],
         [plan, 'phaseDecision', { phaseIndex: 1 }],
         [plan, 'phaseDecision', { phaseIndex: 1, pending: null, records: [{ id: 'x' }] }],
-        [plan, 'phaseDecision', { phaseIndex: 1, pending: null, records: [], raisedLimits: { epic: { tokens: 'lots' } } }],
+        [
+          plan,
+          'phaseDecision',
+          { phaseIndex: 1, pending: null, records: [], raisedLimits: { epic: { tokens: 'lots' } } },
+        ],
         [ids.roadmap(e.slug, R), 'childProgress', { slug: P, status: 'exploded' }],
         [ids.epic(e.slug), 'childProgress', { slug: R, status: 'completed', tasksTotal: -1 }],
         [ids.epic(e.slug), 'childProgress', 42],
       ];
       for (const [id, signal, payload] of junk) await sendRaw(id, signal, payload);
-      for (const id of workflows.slice(0, 3)) assert.equal((await (await testClient()).workflow.getHandle(id).query(statusQuery)).status, 'waiting', `${id} still waits`);
+      for (const id of workflows.slice(0, 3))
+        assert.equal(
+          (await (await testClient()).workflow.getHandle(id).query(statusQuery)).status,
+          'waiting',
+          `${id} still waits`,
+        );
       assert.deepEqual(await failedWorkflowTasks(workflows.slice(0, 4)), []);
       const progress = readJson(mirrorFile.progress(e.ws, P));
       assert.equal(progress.phases[0].tasks[0].status, 'completed', 'the junk task update changed nothing');
       assert.deepEqual(progress.decisions, []);
 
       const client = await testClient();
-      await client.workflow.getHandle(q.workflowId).executeUpdate(decideUpdate, { args: [{ action: 'approve', decisionId: q.id, by: 'tester' }] });
-      const second = await waitFor('the second approval', async () => (await handle.query(pendingQuery)).find((p) => p.id !== q.id), 30_000);
-      await client.workflow.getHandle(second.workflowId).executeUpdate(decideUpdate, { args: [{ action: 'approve', decisionId: second.id, by: 'tester' }] });
+      await client.workflow
+        .getHandle(q.workflowId)
+        .executeUpdate(decideUpdate, { args: [{ action: 'approve', decisionId: q.id, by: 'tester' }] });
+      const second = await waitFor(
+        'the second approval',
+        async () => (await handle.query(pendingQuery)).find((p) => p.id !== q.id),
+        30_000,
+      );
+      await client.workflow
+        .getHandle(second.workflowId)
+        .executeUpdate(decideUpdate, { args: [{ action: 'approve', decisionId: second.id, by: 'tester' }] });
       await handle.result();
     });
     assert.deepEqual(await failedWorkflowTasks(workflows), []);
     const progress = readJson(mirrorFile.progress(e.ws, P));
     assert.equal(progress.status, 'completed');
-    assert.deepEqual(progress.phases.flatMap((p: any) => p.tasks.map((t: any) => [t.id, t.status, t.attempts])), [
-      ['1.1', 'completed', 1],
-      ['2.1', 'completed', 1],
-      ['2.2', 'completed', 1],
-    ]);
+    assert.deepEqual(
+      progress.phases.flatMap((p: any) => p.tasks.map((t: any) => [t.id, t.status, t.attempts])),
+      [
+        ['1.1', 'completed', 1],
+        ['2.1', 'completed', 1],
+        ['2.2', 'completed', 1],
+      ],
+    );
     for (const [kind, doc] of [
       ['epic', readJson(mirrorFile.epic(e.ws, e.slug))],
       ['roadmap', readJson(mirrorFile.roadmap(e.ws, R))],
@@ -183,15 +249,23 @@ describe('hand-sent signals and refused mirror writes (real server)', function (
   });
 
   it('a mirror write refused for good (PROGRESS.json broken by hand) is logged and superseded by the next whole write; the run goes on', async () => {
-    const e = setup('bad-mirror', [
-      { slug: 'one', title: 'One', tasks: [agentTask('1.1', 20)] },
-      { slug: 'two', title: 'Two', tasks: [agentTask('2.1', 20)] },
-    ], { gating: { require_tests: false, require_phase_approval: true } });
+    const e = setup(
+      'bad-mirror',
+      [
+        { slug: 'one', title: 'One', tasks: [agentTask('1.1', 20)] },
+        { slug: 'two', title: 'Two', tasks: [agentTask('2.1', 20)] },
+      ],
+      { gating: { require_tests: false, require_phase_approval: true } },
+    );
     const workflows = workflowIdsOf(e.slug, ['one', 'two']);
     const file = mirrorFile.progress(e.ws, P);
     await withWorker(e.taskQueue, async () => {
       const handle = await startEpic(e.taskQueue, e.spec);
-      const q = await waitFor('the approval question', async () => (await handle.query(pendingQuery))[0] as PendingDecision | undefined, 30_000);
+      const q = await waitFor(
+        'the approval question',
+        async () => (await handle.query(pendingQuery))[0] as PendingDecision | undefined,
+        30_000,
+      );
       await waitFor('PROGRESS.json shows the question', () => readJson(file).waiting_for?.id === q.id, 10_000, 100);
       // Someone edits the file and breaks a field no later patch touches; revision and owner stay,
       // so the plan's next write is a patch against it, and the result fails validation.
@@ -200,19 +274,32 @@ describe('hand-sent signals and refused mirror writes (real server)', function (
       fs.writeFileSync(file, JSON.stringify(doc, null, 2));
 
       const client = await testClient();
-      await client.workflow.getHandle(q.workflowId).executeUpdate(decideUpdate, { args: [{ action: 'approve', decisionId: q.id, by: 'tester' }] });
-      const second = await waitFor('the second approval', async () => (await handle.query(pendingQuery)).find((p) => p.id !== q.id), 30_000);
+      await client.workflow
+        .getHandle(q.workflowId)
+        .executeUpdate(decideUpdate, { args: [{ action: 'approve', decisionId: q.id, by: 'tester' }] });
+      const second = await waitFor(
+        'the second approval',
+        async () => (await handle.query(pendingQuery)).find((p) => p.id !== q.id),
+        30_000,
+      );
       // The plan keeps answering while its mirror write was refused.
       assert.equal((await client.workflow.getHandle(ids.plan(e.slug, R, P)).query(statusQuery)).status, 'waiting');
-      await client.workflow.getHandle(second.workflowId).executeUpdate(decideUpdate, { args: [{ action: 'approve', decisionId: second.id, by: 'tester' }] });
+      await client.workflow
+        .getHandle(second.workflowId)
+        .executeUpdate(decideUpdate, { args: [{ action: 'approve', decisionId: second.id, by: 'tester' }] });
       await handle.result();
     });
-    const writes = (await activityRuns(ids.plan(e.slug, R, P))).filter((r) => r.type === 'writeMirror' && r.input.kind === 'progress');
+    const writes = (await activityRuns(ids.plan(e.slug, R, P))).filter(
+      (r) => r.type === 'writeMirror' && r.input.kind === 'progress',
+    );
     const refused = writes.filter((w) => w.outcome === 'failed');
     assert.ok(refused.length >= 1, `a write was refused (outcomes: ${writes.map((w) => w.outcome).join(', ')})`);
     assert.match(String(refused[0].failure), /would be invalid: plan_id/);
     const after = writes.slice(writes.indexOf(refused[refused.length - 1]) + 1);
-    assert.ok(after.some((w) => w.outcome === 'completed' && w.input.doc && !w.input.patch), 'the next write sent the whole document');
+    assert.ok(
+      after.some((w) => w.outcome === 'completed' && w.input.doc && !w.input.patch),
+      'the next write sent the whole document',
+    );
     assert.deepEqual(await failedWorkflowTasks(workflows), []);
     const progress = readJson(file);
     assert.equal(progress.plan_id, P, 'the whole write repaired the file');

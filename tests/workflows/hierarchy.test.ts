@@ -70,15 +70,24 @@ async function expectEpicFailure(handle: WorkflowHandle): Promise<string> {
 function assertMirrorsValid(ws: string): void {
   const problems: string[] = [];
   const walk = (dir: string): string[] =>
-    fs.readdirSync(dir, { withFileTypes: true }).flatMap((d) => (d.isDirectory() ? walk(path.join(dir, d.name)) : [path.join(dir, d.name)]));
-  const files = walk(path.join(ws, '.claude')).filter((f) => /(EPIC|ROADMAP|PROGRESS)\.json$|orchestrator\/state\.json$/.test(f));
+    fs
+      .readdirSync(dir, { withFileTypes: true })
+      .flatMap((d) => (d.isDirectory() ? walk(path.join(dir, d.name)) : [path.join(dir, d.name)]));
+  const files = walk(path.join(ws, '.claude')).filter((f) =>
+    /(EPIC|ROADMAP|PROGRESS)\.json$|orchestrator\/state\.json$/.test(f),
+  );
   assert.ok(files.length >= 4, `mirror files: ${files.join(', ')}`);
-  for (const f of files) for (const p of ccaspProblems(kindOfMirror(f), readJson(f))) problems.push(`${path.relative(ws, f)}: ${p}`);
+  for (const f of files)
+    for (const p of ccaspProblems(kindOfMirror(f), readJson(f))) problems.push(`${path.relative(ws, f)}: ${p}`);
   assert.deepEqual(problems, []);
 }
 
-const tokens = (u: { input_tokens: number; output_tokens: number; cache_read_tokens: number; cache_write_tokens: number }) =>
-  u.input_tokens + u.output_tokens + u.cache_read_tokens + u.cache_write_tokens;
+const tokens = (u: {
+  input_tokens: number;
+  output_tokens: number;
+  cache_read_tokens: number;
+  cache_write_tokens: number;
+}) => u.input_tokens + u.output_tokens + u.cache_read_tokens + u.cache_write_tokens;
 
 const byTask = (runs: ActivityRun[], id: string) => runs.filter((r) => taskIdOf(r) === id);
 const one = (runs: ActivityRun[], id: string) => {
@@ -120,7 +129,10 @@ describe('workflow hierarchy (real server)', function () {
       // Within a phase the gate runs after every task completed.
       const gate = runs.find((r) => r.type === 'runGate')!;
       const tasks = runs.filter((r) => r.type !== 'runGate');
-      assert.ok(gate.scheduledAt >= Math.max(...tasks.map((t) => t.closedAt!)), `${id}: gate scheduled before its tasks completed`);
+      assert.ok(
+        gate.scheduledAt >= Math.max(...tasks.map((t) => t.closedAt!)),
+        `${id}: gate scheduled before its tasks completed`,
+      );
       perPhase.push(runs);
       described.push(await client.workflow.getHandle(id).describe());
     }
@@ -132,14 +144,22 @@ describe('workflow hierarchy (real server)', function () {
         `phase ${n + 2} scheduled an activity at ${new Date(firstScheduled).toISOString()}, before phase ${n + 1}'s last activity completed at ${new Date(lastClosed).toISOString()}`,
       );
       // The phase workflows themselves do not overlap either.
-      assert.ok(described[n + 1].startTime.getTime() >= described[n].closeTime!.getTime(), `phase workflow ${n + 2} started before phase ${n + 1} closed`);
+      assert.ok(
+        described[n + 1].startTime.getTime() >= described[n].closeTime!.getTime(),
+        `phase workflow ${n + 2} started before phase ${n + 1} closed`,
+      );
     }
 
     // The plan's history: each phase child completes before the next is started.
-    const planEvents = (await fetchEvents(ids.plan(slug, R, P))).map(eventTypeName).filter((t) => /CHILD_WORKFLOW/.test(t));
+    const planEvents = (await fetchEvents(ids.plan(slug, R, P)))
+      .map(eventTypeName)
+      .filter((t) => /CHILD_WORKFLOW/.test(t));
     assert.deepEqual(
       planEvents.filter((t) => /INITIATED|COMPLETED|FAILED/.test(t) && !/STARTED$/.test(t)),
-      [1, 2, 3].flatMap(() => ['EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED', 'EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_COMPLETED']),
+      [1, 2, 3].flatMap(() => [
+        'EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED',
+        'EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_COMPLETED',
+      ]),
     );
   });
 
@@ -156,8 +176,15 @@ describe('workflow hierarchy (real server)', function () {
         inFlight--;
       }
     };
-    const spec = onePlanEpic(slug, ws, [{ slug: 'wide', title: 'Wide', tasks: [1, 2, 3, 4, 5, 6].map((n) => agentTask(`t${n}`, 500)) }], { maxParallel: 3 });
-    await withWorker(taskQueue, async () => (await startEpic(taskQueue, spec)).result(), { activities: { runAgentTask } });
+    const spec = onePlanEpic(
+      slug,
+      ws,
+      [{ slug: 'wide', title: 'Wide', tasks: [1, 2, 3, 4, 5, 6].map((n) => agentTask(`t${n}`, 500)) }],
+      { maxParallel: 3 },
+    );
+    await withWorker(taskQueue, async () => (await startEpic(taskQueue, spec)).result(), {
+      activities: { runAgentTask },
+    });
 
     const runs = (await activityRuns(ids.phase(slug, R, P, 'wide'))).filter((r) => r.type === 'runAgentTask');
     assert.equal(runs.length, 6);
@@ -172,39 +199,67 @@ describe('workflow hierarchy (real server)', function () {
 
   it('starts a task only after the tasks it dependsOn completed; a chain runs in sequence', async () => {
     const { slug, taskQueue, ws } = setup('deps');
-    const spec = onePlanEpic(slug, ws, [
-      {
-        slug: 'deps',
-        title: 'Dependencies',
-        tasks: [
-          agentTask('A', 200),
-          agentTask('B', 700),
-          agentTask('C', 100, { dependsOn: ['A', 'B'] }),
-          agentTask('D', 200),
-          agentTask('E', 200, { dependsOn: ['D'] }),
-          agentTask('F', 200, { dependsOn: ['E'] }),
-        ],
-      },
-    ], { maxParallel: 6 });
+    const spec = onePlanEpic(
+      slug,
+      ws,
+      [
+        {
+          slug: 'deps',
+          title: 'Dependencies',
+          tasks: [
+            agentTask('A', 200),
+            agentTask('B', 700),
+            agentTask('C', 100, { dependsOn: ['A', 'B'] }),
+            agentTask('D', 200),
+            agentTask('E', 200, { dependsOn: ['D'] }),
+            agentTask('F', 200, { dependsOn: ['E'] }),
+          ],
+        },
+      ],
+      { maxParallel: 6 },
+    );
     await withWorker(taskQueue, async () => (await startEpic(taskQueue, spec)).result());
 
     const runs = await activityRuns(ids.phase(slug, R, P, 'deps'));
     const [A, B, C, D, E, F] = ['A', 'B', 'C', 'D', 'E', 'F'].map((id) => one(runs, id));
     for (const r of [A, B, C, D, E, F]) assert.equal(r.outcome, 'completed');
-    assert.ok(C.scheduledAt >= A.closedAt! && C.scheduledAt >= B.closedAt!, 'C was scheduled before both A and B completed');
+    assert.ok(
+      C.scheduledAt >= A.closedAt! && C.scheduledAt >= B.closedAt!,
+      'C was scheduled before both A and B completed',
+    );
     assert.ok(C.scheduledAt - A.closedAt! >= 300, 'C should have waited for the slower B, not only for A');
     assert.ok(E.scheduledAt >= D.closedAt!, 'E was scheduled before D completed');
     assert.ok(F.scheduledAt >= E.closedAt!, 'F was scheduled before E completed');
     // Tasks without dependencies do not wait for each other.
-    assert.equal(maxOverlap([A, B, D].map((r) => ({ start: r.startedAt!, end: r.closedAt! }))), 3, 'A, B and D should run at the same time');
+    assert.equal(
+      maxOverlap([A, B, D].map((r) => ({ start: r.startedAt!, end: r.closedAt! }))),
+      3,
+      'A, B and D should run at the same time',
+    );
 
     const progress = readJson(mirrorFile.progress(ws, P));
     assert.deepEqual(progress.phases[0].tasks.find((t: any) => t.id === 'C').depends_on, ['A', 'B']);
   });
 
   for (const variant of [
-    { name: 'a dry-run agent reporting failure', bad: agentTask('1.2', 100, { dryRun: { outcome: 'failure' }, settings: { attempts: 2 } }), attempts: 2, error: /agent reported failure/ },
-    { name: 'a command exiting 3', bad: { id: '1.2', description: 'broken build', kind: 'command', command: 'echo compiling; exit 3', settings: { attempts: 1 } }, attempts: 1, error: /command failed: exit 3/ },
+    {
+      name: 'a dry-run agent reporting failure',
+      bad: agentTask('1.2', 100, { dryRun: { outcome: 'failure' }, settings: { attempts: 2 } }),
+      attempts: 2,
+      error: /agent reported failure/,
+    },
+    {
+      name: 'a command exiting 3',
+      bad: {
+        id: '1.2',
+        description: 'broken build',
+        kind: 'command',
+        command: 'echo compiling; exit 3',
+        settings: { attempts: 1 },
+      },
+      attempts: 1,
+      error: /command failed: exit 3/,
+    },
   ]) {
     it(`stops the plan when a task fails (${variant.name}): no later phase starts, everything above fails with the reason`, async () => {
       const { slug, taskQueue, ws } = setup('taskfail');
@@ -224,8 +279,13 @@ describe('workflow hierarchy (real server)', function () {
       assert.equal(await workflowExists(ids.phase(slug, R, P, 'build')), true);
       assert.equal(await workflowExists(ids.phase(slug, R, P, 'ship')), false, 'the phase-2 workflow must not exist');
       assert.equal(fs.existsSync(path.join(ws, 'shipped')), false);
-      const planChildren = (await fetchEvents(ids.plan(slug, R, P))).filter((e) => e.startChildWorkflowExecutionInitiatedEventAttributes);
-      assert.deepEqual(planChildren.map((e) => e.startChildWorkflowExecutionInitiatedEventAttributes!.workflowId), [ids.phase(slug, R, P, 'build')]);
+      const planChildren = (await fetchEvents(ids.plan(slug, R, P))).filter(
+        (e) => e.startChildWorkflowExecutionInitiatedEventAttributes,
+      );
+      assert.deepEqual(
+        planChildren.map((e) => e.startChildWorkflowExecutionInitiatedEventAttributes!.workflowId),
+        [ids.phase(slug, R, P, 'build')],
+      );
       const runs = await activityRuns(ids.phase(slug, R, P, 'build'));
       assert.equal(byTask(runs, '1.2').length, variant.attempts);
       assert.equal(byTask(runs, '1.3').length, 0, 'a task depending on the failed one must not run');
@@ -254,7 +314,10 @@ describe('workflow hierarchy (real server)', function () {
       assert.match(roadmap.failure_reason, /task 1\.2/);
       const state = readJson(mirrorFile.state(ws));
       assert.equal(state.status, 'failed');
-      assert.deepEqual(state.failedTasks.map((f: any) => f.taskId), ['1.2']);
+      assert.deepEqual(
+        state.failedTasks.map((f: any) => f.taskId),
+        ['1.2'],
+      );
       assertMirrorsValid(ws);
     });
   }
@@ -266,7 +329,10 @@ describe('workflow hierarchy (real server)', function () {
         slug: 'build',
         title: 'Build',
         tasks: [agentTask('1.1', 100), agentTask('1.2', 100)],
-        gate: { commands: ['true', { run: 'echo "3 tests, 1 failure: parser_test"; exit 1', name: 'unit-tests' }], successCriteria: ['tests pass'] },
+        gate: {
+          commands: ['true', { run: 'echo "3 tests, 1 failure: parser_test"; exit 1', name: 'unit-tests' }],
+          successCriteria: ['tests pass'],
+        },
       },
       { slug: 'ship', title: 'Ship', tasks: [agentTask('2.1', 100)] },
     ]);
@@ -280,7 +346,10 @@ describe('workflow hierarchy (real server)', function () {
     const build = progress.phases[0];
     assert.equal(build.status, 'failed');
     assert.match(build.failure_reason, /validation gate failed/);
-    assert.ok(build.tasks.every((t: any) => t.status === 'completed'), 'the tasks themselves completed');
+    assert.ok(
+      build.tasks.every((t: any) => t.status === 'completed'),
+      'the tasks themselves completed',
+    );
     assert.equal(build.gate.passed, false);
     assert.deepEqual(build.success_criteria, ['tests pass']);
     assert.equal(build.gate.checks.length, 2);
@@ -300,25 +369,43 @@ describe('workflow hierarchy (real server)', function () {
     const client = await testClient();
     const failed = await waitFor('failed statuses in visibility', async () => {
       const found: string[] = [];
-      for await (const wf of client.workflow.list({ query: `PhaseflowEpic="${slug}" AND PhaseflowStatus="failed"` })) found.push(wf.workflowId);
+      for await (const wf of client.workflow.list({ query: `PhaseflowEpic="${slug}" AND PhaseflowStatus="failed"` }))
+        found.push(wf.workflowId);
       return found.length === 4 ? found.sort() : undefined;
     });
-    assert.deepEqual(failed, [ids.epic(slug), ids.roadmap(slug, R), ids.plan(slug, R, P), ids.phase(slug, R, P, 'build')].sort());
+    assert.deepEqual(
+      failed,
+      [ids.epic(slug), ids.roadmap(slug, R), ids.plan(slug, R, P), ids.phase(slug, R, P, 'build')].sort(),
+    );
   });
 
   it('retries transient failures with the timeout ladder (10 s, 15 s, 22.5 s) and completes on attempt 3', async () => {
     const { slug, taskQueue, ws } = setup('ladder');
-    const spec = onePlanEpic(slug, ws, [{ slug: 'flaky', title: 'Flaky', tasks: [agentTask('1.1', 50, { dryRun: { failAttempts: 2 } })] }], {
-      attempts: 3,
-      timeoutFactor: 1.5,
-    });
+    const spec = onePlanEpic(
+      slug,
+      ws,
+      [{ slug: 'flaky', title: 'Flaky', tasks: [agentTask('1.1', 50, { dryRun: { failAttempts: 2 } })] }],
+      {
+        attempts: 3,
+        timeoutFactor: 1.5,
+      },
+    );
     await withWorker(taskQueue, async () => (await startEpic(taskQueue, spec)).result());
 
     const runs = byTask(await activityRuns(ids.phase(slug, R, P, 'flaky')), '1.1');
     assert.equal(runs.length, 3);
-    assert.deepEqual(runs.map((r) => r.outcome), ['failed', 'failed', 'completed']);
-    assert.deepEqual(runs.map((r) => r.startToCloseTimeoutMs), [10_000, 15_000, 22_500]);
-    assert.deepEqual(runs.map((r) => r.input.attempt), [1, 2, 3]);
+    assert.deepEqual(
+      runs.map((r) => r.outcome),
+      ['failed', 'failed', 'completed'],
+    );
+    assert.deepEqual(
+      runs.map((r) => r.startToCloseTimeoutMs),
+      [10_000, 15_000, 22_500],
+    );
+    assert.deepEqual(
+      runs.map((r) => r.input.attempt),
+      [1, 2, 3],
+    );
     assert.equal(runs[0].input.previousFailure, undefined);
     assert.match(runs[1].input.previousFailure, /attempt 1: Transient: simulated transient failure/);
     assert.match(runs[2].input.previousFailure, /attempt 2: /);
@@ -339,7 +426,13 @@ describe('workflow hierarchy (real server)', function () {
     const spec = onePlanEpic(
       slug,
       ws,
-      [{ slug: 'slow', title: 'Slow', tasks: [{ id: 'slow', description: 'a slow command', kind: 'command', command: 'sleep 3; echo done' }] }],
+      [
+        {
+          slug: 'slow',
+          title: 'Slow',
+          tasks: [{ id: 'slow', description: 'a slow command', kind: 'command', command: 'sleep 3; echo done' }],
+        },
+      ],
       { heartbeatSeconds: 2, attempts: 1 },
     );
     await withWorker(taskQueue, async () => {
@@ -357,29 +450,55 @@ describe('workflow hierarchy (real server)', function () {
 
   it('fails a task that fails on every attempt, with attempts = the configured number', async () => {
     const { slug, taskQueue, ws } = setup('exhaust');
-    const spec = onePlanEpic(slug, ws, [{ slug: 'doomed', title: 'Doomed', tasks: [agentTask('1.1', 50, { dryRun: { failAttempts: 20 }, settings: { attempts: 4, timeoutBaseSeconds: 5 } })] }], {
-      timeoutFactor: 2,
-      retryBackoffSeconds: 0.1,
-    });
+    const spec = onePlanEpic(
+      slug,
+      ws,
+      [
+        {
+          slug: 'doomed',
+          title: 'Doomed',
+          tasks: [
+            agentTask('1.1', 50, { dryRun: { failAttempts: 20 }, settings: { attempts: 4, timeoutBaseSeconds: 5 } }),
+          ],
+        },
+      ],
+      {
+        timeoutFactor: 2,
+        retryBackoffSeconds: 0.1,
+      },
+    );
     const message = await withWorker(taskQueue, async () => expectEpicFailure(await startEpic(taskQueue, spec)));
     assert.match(message, /task 1\.1 failed after 4 attempt\(s\)/);
 
     const runs = byTask(await activityRuns(ids.phase(slug, R, P, 'doomed')), '1.1');
-    assert.deepEqual(runs.map((r) => r.outcome), ['failed', 'failed', 'failed', 'failed']);
-    assert.deepEqual(runs.map((r) => r.startToCloseTimeoutMs), [5_000, 10_000, 20_000, 40_000]);
+    assert.deepEqual(
+      runs.map((r) => r.outcome),
+      ['failed', 'failed', 'failed', 'failed'],
+    );
+    assert.deepEqual(
+      runs.map((r) => r.startToCloseTimeoutMs),
+      [5_000, 10_000, 20_000, 40_000],
+    );
     const progress = readJson(mirrorFile.progress(ws, P));
     const task = progress.phases[0].tasks[0];
     assert.equal(task.status, 'failed');
     assert.equal(task.attempts, 4);
     assert.match(task.error, /attempt 4: Transient: simulated transient failure/);
     const state = readJson(mirrorFile.state(ws));
-    assert.deepEqual(state.failedTasks.map((f: any) => [f.taskId, f.retryCount]), [['1.1', 3]]);
+    assert.deepEqual(
+      state.failedTasks.map((f: any) => [f.taskId, f.retryCount]),
+      [['1.1', 3]],
+    );
   });
 
   describe('a whole epic (2 roadmaps, 3 plans, 5 phases)', () => {
     const { slug, taskQueue, ws } = setup('full');
     const plans = { first: ['p-alpha', 'p-beta'], second: ['p-gamma'] } as const;
-    const phasesOf: Record<string, string[]> = { 'p-alpha': ['design', 'build'], 'p-beta': ['polish'], 'p-gamma': ['migrate', 'verify'] };
+    const phasesOf: Record<string, string[]> = {
+      'p-alpha': ['design', 'build'],
+      'p-beta': ['polish'],
+      'p-gamma': ['migrate', 'verify'],
+    };
     interface Write {
       file: string;
       kind: string;
@@ -438,20 +557,30 @@ describe('workflow hierarchy (real server)', function () {
         });
         return res;
       };
-      result = await withWorker(taskQueue, async () => (await startEpic(taskQueue, spec)).result(), { activities: { writeMirror } });
+      result = await withWorker(taskQueue, async () => (await startEpic(taskQueue, spec)).result(), {
+        activities: { writeMirror },
+      });
     });
 
     it('writes mirrors that validate against CCASP schemas after every write, revisions only growing', () => {
       const files = [...new Set(writes.map((w) => w.file))].sort();
-      assert.deepEqual(files, [
-        '.claude/epics/' + slug + '/EPIC.json',
-        '.claude/orchestrator/state.json',
-        ...Object.values(plans).flat().map((p) => `.claude/phase-plans/${p}/PROGRESS.json`),
-        '.claude/roadmaps/first/ROADMAP.json',
-        '.claude/roadmaps/second/ROADMAP.json',
-      ].sort());
+      assert.deepEqual(
+        files,
+        [
+          '.claude/epics/' + slug + '/EPIC.json',
+          '.claude/orchestrator/state.json',
+          ...Object.values(plans)
+            .flat()
+            .map((p) => `.claude/phase-plans/${p}/PROGRESS.json`),
+          '.claude/roadmaps/first/ROADMAP.json',
+          '.claude/roadmaps/second/ROADMAP.json',
+        ].sort(),
+      );
       const invalid = writes.filter((w) => w.problems.length > 0);
-      assert.deepEqual(invalid.map((w) => `${w.file} r${w.revision}: ${w.problems.join('; ')}`), []);
+      assert.deepEqual(
+        invalid.map((w) => `${w.file} r${w.revision}: ${w.problems.join('; ')}`),
+        [],
+      );
       for (const file of files) {
         const all = writes.filter((w) => w.file === file && !w.skipped);
         assert.ok(all.length >= 3, `${file} was written ${all.length} time(s); expected several`);
@@ -459,20 +588,31 @@ describe('workflow hierarchy (real server)', function () {
         const owners = [...new Set(all.map((w) => w.owner))];
         assert.ok(owners.every(Boolean), `${file}: every write names its owner`);
         for (const ws_ of owners.map((o) => all.filter((w) => w.owner === o)))
-        for (let i = 1; i < ws_.length; i++) {
-          assert.ok(ws_[i].revision > ws_[i - 1].revision, `${file}: revision went from ${ws_[i - 1].revision} to ${ws_[i].revision}`);
-          if (ws_[i].completion !== undefined) {
-            assert.ok(ws_[i].completion! >= ws_[i - 1].completion!, `${file}: completion_percentage went from ${ws_[i - 1].completion} to ${ws_[i].completion}`);
+          for (let i = 1; i < ws_.length; i++) {
+            assert.ok(
+              ws_[i].revision > ws_[i - 1].revision,
+              `${file}: revision went from ${ws_[i - 1].revision} to ${ws_[i].revision}`,
+            );
+            if (ws_[i].completion !== undefined) {
+              assert.ok(
+                ws_[i].completion! >= ws_[i - 1].completion!,
+                `${file}: completion_percentage went from ${ws_[i - 1].completion} to ${ws_[i].completion}`,
+              );
+            }
           }
-        }
       }
-      for (const w of writes.filter((x) => !x.skipped)) assert.equal(w.revision, w.inputRevision, `${w.file}: the file holds the revision just written`);
+      for (const w of writes.filter((x) => !x.skipped))
+        assert.equal(w.revision, w.inputRevision, `${w.file}: the file holds the revision just written`);
     });
 
     it('keeps the shared orchestrator state current across plans: no mirror write is dropped, and it ends with the last plan', () => {
       const skipped = writes.filter((w) => w.skipped);
       const state = readJson(mirrorFile.state(ws));
-      assert.equal(state.planId, 'p-gamma', `state.json should describe the plan that ran last; it says ${state.planId} (${state.status})`);
+      assert.equal(
+        state.planId,
+        'p-gamma',
+        `state.json should describe the plan that ran last; it says ${state.planId} (${state.status})`,
+      );
       assert.equal(state.status, 'completed');
       assert.deepEqual(
         skipped.map((w) => `${w.file} r${w.inputRevision} (file at r${w.revision})`),
@@ -500,10 +640,18 @@ describe('workflow hierarchy (real server)', function () {
           assert.equal(progress.completion_percentage, 100);
           const tasks = progress.phases.flatMap((ph: any) => ph.tasks);
           assert.ok(tasks.every((t: any) => t.status === 'completed' && t.completed === true));
-          assert.ok(progress.phases.every((ph: any) => ph.status === 'completed' && ph.completion_percentage === 100 && ph.gate.passed === true));
+          assert.ok(
+            progress.phases.every(
+              (ph: any) => ph.status === 'completed' && ph.completion_percentage === 100 && ph.gate.passed === true,
+            ),
+          );
           const taskTokens = tasks.reduce((n: number, t: any) => n + tokens(t.usage), 0);
           assert.ok(taskTokens > 0, 'dry-run agents report usage');
-          assert.equal(progress.phases.reduce((n: number, ph: any) => n + tokens(ph.usage), 0), taskTokens, `${p}: phases' usage = tasks' usage`);
+          assert.equal(
+            progress.phases.reduce((n: number, ph: any) => n + tokens(ph.usage), 0),
+            taskTokens,
+            `${p}: phases' usage = tasks' usage`,
+          );
           assert.equal(tokens(progress.phaseflow.usage), taskTokens, `${p}: plan usage = tasks' usage`);
           roadmapTokens += taskTokens;
           roadmapCost += progress.phaseflow.usage.cost_usd;
@@ -524,7 +672,13 @@ describe('workflow hierarchy (real server)', function () {
       assert.equal(result.status, 'completed');
       assert.equal(result.tasksCompleted, 15);
       assert.equal(result.tasksTotal, 15);
-      assert.equal(result.usage.inputTokens + result.usage.outputTokens + result.usage.cacheReadTokens + result.usage.cacheWriteTokens, epicTokens);
+      assert.equal(
+        result.usage.inputTokens +
+          result.usage.outputTokens +
+          result.usage.cacheReadTokens +
+          result.usage.cacheWriteTokens,
+        epicTokens,
+      );
     });
 
     it('gives workflows readable ids and search attributes that find them', async () => {
@@ -544,10 +698,20 @@ describe('workflow hierarchy (real server)', function () {
       });
       assert.deepEqual(phases, expectedPhases);
       for (const id of phases) assert.match(id, new RegExp(`^epic/${slug}/(first|second)/p-[a-z]+/[a-z]+$`));
-      assert.deepEqual(await list(`PhaseflowEpic="${slug}" AND PhaseflowLevel="plan"`), Object.entries(plans).flatMap(([r, ps]) => ps.map((p) => ids.plan(slug, r, p))).sort());
-      assert.deepEqual(await list(`PhaseflowEpic="${slug}" AND PhaseflowLevel="roadmap"`), [ids.roadmap(slug, 'first'), ids.roadmap(slug, 'second')]);
+      assert.deepEqual(
+        await list(`PhaseflowEpic="${slug}" AND PhaseflowLevel="plan"`),
+        Object.entries(plans)
+          .flatMap(([r, ps]) => ps.map((p) => ids.plan(slug, r, p)))
+          .sort(),
+      );
+      assert.deepEqual(await list(`PhaseflowEpic="${slug}" AND PhaseflowLevel="roadmap"`), [
+        ids.roadmap(slug, 'first'),
+        ids.roadmap(slug, 'second'),
+      ]);
       assert.deepEqual(await list(`PhaseflowEpic="${slug}" AND PhaseflowLevel="epic"`), [ids.epic(slug)]);
-      assert.deepEqual(await list(`PhaseflowPlan="p-gamma" AND PhaseflowPhase="verify" AND PhaseflowEpic="${slug}"`), [ids.phase(slug, 'second', 'p-gamma', 'verify')]);
+      assert.deepEqual(await list(`PhaseflowPlan="p-gamma" AND PhaseflowPhase="verify" AND PhaseflowEpic="${slug}"`), [
+        ids.phase(slug, 'second', 'p-gamma', 'verify'),
+      ]);
       // Final statuses are upserted: everything ends "completed".
       const completed = await waitFor('final statuses in visibility', async () => {
         const found = await list(`PhaseflowEpic="${slug}" AND PhaseflowStatus="completed"`);

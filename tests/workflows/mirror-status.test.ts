@@ -10,7 +10,20 @@ import type { PendingDecision } from '../../src/domain/decisions';
 import { totalTokens } from '../../src/domain/types';
 import { controlSignal, decideUpdate, pendingQuery, type StatusNode, statusQuery } from '../../src/workflows/messages';
 import { ccaspProblems } from '../support/ccasp';
-import { agentTask, epicSpec, FAST_SETTINGS, ids, mirrorFile, startEpic, tempWorkspace, testClient, tryReadJson, uniqueName, waitFor, withWorker } from '../support/worker-harness';
+import {
+  agentTask,
+  epicSpec,
+  FAST_SETTINGS,
+  ids,
+  mirrorFile,
+  startEpic,
+  tempWorkspace,
+  testClient,
+  tryReadJson,
+  uniqueName,
+  waitFor,
+  withWorker,
+} from '../support/worker-harness';
 
 const R = 'delivery';
 /** People answer within minutes in these tests. */
@@ -31,32 +44,57 @@ function mirrors(ws: string, slug: string, plan: string) {
 }
 
 function assertValid(docs: ReturnType<typeof mirrors>): void {
-  for (const kind of ['epic', 'roadmap', 'progress', 'state'] as const) assert.deepEqual(ccaspProblems(kind, docs[kind]), [], `${kind} mirror validates against CCASP`);
+  for (const kind of ['epic', 'roadmap', 'progress', 'state'] as const)
+    assert.deepEqual(ccaspProblems(kind, docs[kind]), [], `${kind} mirror validates against CCASP`);
 }
 
 /** Total tokens of a mirror's usage block. */
-const docTokens = (u: { input_tokens: number; output_tokens: number; cache_write_tokens: number; cache_read_tokens: number }) =>
-  u.input_tokens + u.output_tokens + u.cache_write_tokens + u.cache_read_tokens;
+const docTokens = (u: {
+  input_tokens: number;
+  output_tokens: number;
+  cache_write_tokens: number;
+  cache_read_tokens: number;
+}) => u.input_tokens + u.output_tokens + u.cache_write_tokens + u.cache_read_tokens;
 
-const shown = (docs: ReturnType<typeof mirrors>) => [docs.epic?.phaseflow?.status, docs.roadmap?.phaseflow?.status, docs.progress?.phaseflow?.status, docs.state?.phaseflow?.status];
+const shown = (docs: ReturnType<typeof mirrors>) => [
+  docs.epic?.phaseflow?.status,
+  docs.roadmap?.phaseflow?.status,
+  docs.progress?.phaseflow?.status,
+  docs.state?.phaseflow?.status,
+];
 
 async function waitForQuestion(handle: WorkflowHandle, kind: PendingDecision['kind']): Promise<PendingDecision> {
-  return waitFor(`a pending ${kind} decision`, async () => {
-    const p = (await handle.query(pendingQuery))[0];
-    return p?.kind === kind ? p : undefined;
-  }, 30_000);
+  return waitFor(
+    `a pending ${kind} decision`,
+    async () => {
+      const p = (await handle.query(pendingQuery))[0];
+      return p?.kind === kind ? p : undefined;
+    },
+    30_000,
+  );
 }
 
 async function answer(p: PendingDecision, a: { action: string; tokens?: number }) {
   const client = await testClient();
-  return client.workflow.getHandle(p.workflowId).executeUpdate(decideUpdate, { args: [{ decisionId: p.id, by: 'tester', ...a } as any] });
+  return client.workflow
+    .getHandle(p.workflowId)
+    .executeUpdate(decideUpdate, { args: [{ decisionId: p.id, by: 'tester', ...a } as any] });
 }
 
 /** Each level's own status node (not the nested tree): what its workflow knows itself. */
-async function levelNodes(slug: string, plan: string, phase: string): Promise<Record<'epic' | 'roadmap' | 'plan' | 'phase', StatusNode>> {
+async function levelNodes(
+  slug: string,
+  plan: string,
+  phase: string,
+): Promise<Record<'epic' | 'roadmap' | 'plan' | 'phase', StatusNode>> {
   const client = await testClient();
   const q = (id: string) => client.workflow.getHandle(id).query(statusQuery);
-  const [epic, roadmap, planNode, phaseNode] = await Promise.all([q(ids.epic(slug)), q(ids.roadmap(slug, R)), q(ids.plan(slug, R, plan)), q(ids.phase(slug, R, plan, phase))]);
+  const [epic, roadmap, planNode, phaseNode] = await Promise.all([
+    q(ids.epic(slug)),
+    q(ids.roadmap(slug, R)),
+    q(ids.plan(slug, R, plan)),
+    q(ids.phase(slug, R, plan, phase)),
+  ]);
   return { epic, roadmap, plan: planNode, phase: phaseNode };
 }
 
@@ -77,7 +115,18 @@ describe('mirrors and the status tree while a run waits (real server)', function
           slug: R,
           title: 'Delivery',
           plans: [
-            { slug: 'core', title: 'Core', phases: [{ ...phase('one'), tasks: [agentTask('one.1', 1500), agentTask('one.2', 20, { dependsOn: ['one.1'] })] }, phase('two'), phase('three')] },
+            {
+              slug: 'core',
+              title: 'Core',
+              phases: [
+                {
+                  ...phase('one'),
+                  tasks: [agentTask('one.1', 1500), agentTask('one.2', 20, { dependsOn: ['one.1'] })],
+                },
+                phase('two'),
+                phase('three'),
+              ],
+            },
             { slug: 'extra', title: 'Extra', phases: [phase('four'), phase('five')] },
           ],
         },
@@ -85,7 +134,12 @@ describe('mirrors and the status tree while a run waits (real server)', function
     });
     await withWorker(taskQueue, async () => {
       const handle = await startEpic(taskQueue, spec);
-      await waitFor('task one.1 running', () => mirrors(ws, slug, 'core').progress?.phases?.[0]?.tasks?.[0]?.status === 'running', 20_000, 50);
+      await waitFor(
+        'task one.1 running',
+        () => mirrors(ws, slug, 'core').progress?.phases?.[0]?.tasks?.[0]?.status === 'running',
+        20_000,
+        50,
+      );
       await handle.signal(controlSignal, { paused: true, by: 'tester' });
 
       // one.1 finishes; one.2 is held. Every mirror says paused, and the level usages agree.
@@ -94,7 +148,11 @@ describe('mirrors and the status tree while a run waits (real server)', function
         () => {
           const d = mirrors(ws, slug, 'core');
           const done = d.progress?.phases?.[0]?.tasks?.[0]?.status === 'completed';
-          return done && shown(d).every((s) => s === 'paused') && d.epic.phaseflow.usage.output_tokens === d.progress.phaseflow.usage.output_tokens ? d : undefined;
+          return done &&
+            shown(d).every((s) => s === 'paused') &&
+            d.epic.phaseflow.usage.output_tokens === d.progress.phaseflow.usage.output_tokens
+            ? d
+            : undefined;
         },
         20_000,
       );
@@ -113,9 +171,13 @@ describe('mirrors and the status tree while a run waits (real server)', function
 
       // The status tree: the same status and spend at every level.
       const nodes = await levelNodes(slug, 'core', 'one');
-      assert.deepEqual(Object.values(nodes).map((n) => n.status), ['paused', 'paused', 'paused', 'paused']);
+      assert.deepEqual(
+        Object.values(nodes).map((n) => n.status),
+        ['paused', 'paused', 'paused', 'paused'],
+      );
       assert.ok(totalTokens(nodes.phase.usage) > 0);
-      for (const level of ['epic', 'roadmap', 'plan'] as const) assert.deepEqual(nodes[level].usage, nodes.phase.usage, `${level} shows the phase's spend`);
+      for (const level of ['epic', 'roadmap', 'plan'] as const)
+        assert.deepEqual(nodes[level].usage, nodes.phase.usage, `${level} shows the phase's spend`);
       assert.equal(nodes.epic.tasksCompleted, 1);
 
       await handle.signal(controlSignal, { paused: false, by: 'tester' });
@@ -124,7 +186,10 @@ describe('mirrors and the status tree while a run waits (real server)', function
     const end = mirrors(ws, slug, 'core');
     assertValid(end);
     assert.deepEqual(shown(end), ['completed', 'completed', 'completed', 'completed']);
-    assert.deepEqual([end.epic.status, end.roadmap.status, end.progress.status], ['completed', 'completed', 'completed']);
+    assert.deepEqual(
+      [end.epic.status, end.roadmap.status, end.progress.status],
+      ['completed', 'completed', 'completed'],
+    );
     assert.equal(end.roadmap.estimated_phases, 5);
   });
 
@@ -145,7 +210,12 @@ describe('mirrors and the status tree while a run waits (real server)', function
               slug: 'core',
               title: 'Core',
               phases: [
-                { slug: 'design', title: 'Design', tasks: [agentTask('1.1', 20)], gate: { commands: ['echo gate-ok'] } },
+                {
+                  slug: 'design',
+                  title: 'Design',
+                  tasks: [agentTask('1.1', 20)],
+                  gate: { commands: ['echo gate-ok'] },
+                },
                 { slug: 'build', title: 'Build', tasks: [agentTask('2.1', 20)] },
               ],
             },
@@ -164,20 +234,33 @@ describe('mirrors and the status tree while a run waits (real server)', function
       assertValid(docs);
       const gate = docs.progress.phases[0].gate;
       assert.equal(gate.passed, true);
-      assert.deepEqual(gate.checks.map((c: any) => [c.command, c.exit_code, c.passed]), [['echo gate-ok', 0, true]]);
+      assert.deepEqual(
+        gate.checks.map((c: any) => [c.command, c.exit_code, c.passed]),
+        [['echo gate-ok', 0, true]],
+      );
       assert.equal(docs.progress.phases[0].phaseflow_status, 'waiting');
       assert.equal(docs.progress.phases[1].status, 'pending');
       assert.equal(docs.progress.waiting_for.id, q.id);
       // CCASP: waiting on a person is "blocked" for epics and roadmaps, "paused" for plans.
-      assert.deepEqual([docs.epic.status, docs.roadmap.status, docs.progress.status, docs.state.status], ['blocked', 'blocked', 'paused', 'paused']);
+      assert.deepEqual(
+        [docs.epic.status, docs.roadmap.status, docs.progress.status, docs.state.status],
+        ['blocked', 'blocked', 'paused', 'paused'],
+      );
       const nodes = await levelNodes(slug, 'core', 'design');
-      assert.deepEqual(Object.values(nodes).map((n) => n.status), ['waiting', 'waiting', 'waiting', 'waiting']);
+      assert.deepEqual(
+        Object.values(nodes).map((n) => n.status),
+        ['waiting', 'waiting', 'waiting', 'waiting'],
+      );
 
       await answer(q, { action: 'approve' });
-      const second = await waitFor('the second approval', async () => {
-        const p = (await handle.query(pendingQuery))[0];
-        return p && p.id !== q.id ? p : undefined;
-      }, 30_000);
+      const second = await waitFor(
+        'the second approval',
+        async () => {
+          const p = (await handle.query(pendingQuery))[0];
+          return p && p.id !== q.id ? p : undefined;
+        },
+        30_000,
+      );
       await answer(second, { action: 'approve' });
       await handle.result();
     });
@@ -203,7 +286,20 @@ describe('mirrors and the status tree while a run waits (real server)', function
         {
           slug: R,
           title: 'Delivery',
-          plans: [{ slug: 'core', title: 'Core', phases: [{ slug: 'build', title: 'Build', settings: { maxParallel: 2 }, tasks: [agentTask('1.1', 5), agentTask('1.2', 40), agentTask('1.3', 5)] }] }],
+          plans: [
+            {
+              slug: 'core',
+              title: 'Core',
+              phases: [
+                {
+                  slug: 'build',
+                  title: 'Build',
+                  settings: { maxParallel: 2 },
+                  tasks: [agentTask('1.1', 5), agentTask('1.2', 40), agentTask('1.3', 5)],
+                },
+              ],
+            },
+          ],
         },
       ],
     });
@@ -216,21 +312,36 @@ describe('mirrors and the status tree while a run waits (real server)', function
         async () => {
           const n = await levelNodes(slug, 'core', 'build');
           const spent = n.phase.usage;
-          return n.phase.tasksCompleted === 2 && (['epic', 'roadmap', 'plan'] as const).every((l) => JSON.stringify(n[l].usage) === JSON.stringify(spent)) ? n : undefined;
+          return n.phase.tasksCompleted === 2 &&
+            (['epic', 'roadmap', 'plan'] as const).every((l) => JSON.stringify(n[l].usage) === JSON.stringify(spent))
+            ? n
+            : undefined;
         },
         10_000,
       );
       const spent = totalTokens(nodes.phase.usage);
       assert.ok(spent > 1000, `the phase spent more than the budget (${spent})`);
-      for (const level of ['epic', 'roadmap', 'plan', 'phase'] as const) assert.equal(nodes[level].tasksCompleted, 2, `${level}: 2 tasks completed`);
-      assert.deepEqual(nodes.epic.budget, { limit: { tokens: 1000 }, usedTokens: spent, usedUsd: nodes.phase.usage.costUsd });
-      for (const level of ['roadmap', 'plan'] as const) assert.equal(nodes[level].budget?.usedTokens, spent, `${level} budget line`);
+      for (const level of ['epic', 'roadmap', 'plan', 'phase'] as const)
+        assert.equal(nodes[level].tasksCompleted, 2, `${level}: 2 tasks completed`);
+      assert.deepEqual(nodes.epic.budget, {
+        limit: { tokens: 1000 },
+        usedTokens: spent,
+        usedUsd: nodes.phase.usage.costUsd,
+      });
+      for (const level of ['roadmap', 'plan'] as const)
+        assert.equal(nodes[level].budget?.usedTokens, spent, `${level} budget line`);
       // The question states the same spend as the epic's budget line.
-      assert.ok(q.detail.replace(/,/g, '').includes(String(spent)), `question detail "${q.detail}" names the ${spent} tokens spent`);
+      assert.ok(
+        q.detail.replace(/,/g, '').includes(String(spent)),
+        `question detail "${q.detail}" names the ${spent} tokens spent`,
+      );
       // And so do the mirrors.
       const docs = await waitFor('EPIC.json, ROADMAP.json and PROGRESS.json show the spend', () => {
         const d = mirrors(ws, slug, 'core');
-        return d.epic?.token_budget?.used_tokens === spent && [d.epic, d.roadmap, d.progress].every((m) => m && docTokens(m.phaseflow.usage) === spent) ? d : undefined;
+        return d.epic?.token_budget?.used_tokens === spent &&
+          [d.epic, d.roadmap, d.progress].every((m) => m && docTokens(m.phaseflow.usage) === spent)
+          ? d
+          : undefined;
       });
       assertValid(docs);
 

@@ -7,10 +7,28 @@
 import { strict as assert } from 'node:assert';
 import { statusQuery, type StatusNode } from '../../src/workflows/messages';
 import { ccaspProblems } from '../support/ccasp';
-import { agentTask, epicSpec, FAST_SETTINGS, ids, mirrorFile, readJson, startEpic, tempWorkspace, testClient, uniqueName, withWorker } from '../support/worker-harness';
+import {
+  agentTask,
+  epicSpec,
+  FAST_SETTINGS,
+  ids,
+  mirrorFile,
+  readJson,
+  startEpic,
+  tempWorkspace,
+  testClient,
+  uniqueName,
+  withWorker,
+} from '../support/worker-harness';
 
 /** Settings of the report's run: a failed phase is skipped when nobody answers within 1 s. */
-const SKIPPING = { ...FAST_SETTINGS, maxParallel: 1, decisionTimeoutSeconds: 1, reminderBeforeSeconds: 0, escalationDefault: 'skip' };
+const SKIPPING = {
+  ...FAST_SETTINGS,
+  maxParallel: 1,
+  decisionTimeoutSeconds: 1,
+  reminderBeforeSeconds: 0,
+  escalationDefault: 'skip',
+};
 
 /** Phase `slow`: `s` fails its only attempt, q1 and q2 wait for it (never run); phase `fast`: one task that completes. */
 const skippedThenDone = (prefix: string) => [
@@ -67,9 +85,16 @@ describe('counts after a skipped phase', function () {
       assert.equal(epicNode.status, 'completed');
       assert.deepEqual([countsAt(epicNode), countsAt(epicNode, 'r')], ['1/4', '1/4'], 'epic tree: epic and roadmap r');
       const roadmapNode = await client.workflow.getHandle(ids.roadmap(slug, 'r')).query(statusQuery);
-      assert.deepEqual([countsAt(roadmapNode), countsAt(roadmapNode, 'p')], ['1/4', '1/4'], 'roadmap tree: roadmap and plan p');
+      assert.deepEqual(
+        [countsAt(roadmapNode), countsAt(roadmapNode, 'p')],
+        ['1/4', '1/4'],
+        'roadmap tree: roadmap and plan p',
+      );
       const planNode = await client.workflow.getHandle(ids.plan(slug, 'r', 'p')).query(statusQuery);
-      assert.deepEqual([countsAt(planNode), countsAt(planNode, 'slow'), countsAt(planNode, 'fast')], ['1/4', '0/3', '1/1']);
+      assert.deepEqual(
+        [countsAt(planNode), countsAt(planNode, 'slow'), countsAt(planNode, 'fast')],
+        ['1/4', '0/3', '1/1'],
+      );
       assert.equal(planNode.children!.find((c) => c.slug === 'slow')!.status, 'skipped');
     });
 
@@ -79,18 +104,50 @@ describe('counts after a skipped phase', function () {
     checkCcasp('epic', epic);
     checkCcasp('roadmap', roadmap);
     checkCcasp('progress', progress);
-    assert.deepEqual([epic.status, epic.completion_percentage, epic.phaseflow.tasks_completed, epic.phaseflow.tasks_total], ['completed', 25, 1, 4], 'EPIC.json');
-    assert.deepEqual([epic.roadmaps[0].status, epic.roadmaps[0].completion_percentage], ['completed', 25], 'EPIC.json roadmaps[0]');
-    assert.deepEqual([roadmap.status, roadmap.completion_percentage, roadmap.phaseflow.tasks_completed, roadmap.phaseflow.tasks_total], ['completed', 25, 1, 4], 'ROADMAP.json');
-    assert.deepEqual([roadmap.phase_dev_plan_refs[0].status, roadmap.phase_dev_plan_refs[0].completion_percentage], ['completed', 25], 'ROADMAP.json plan ref');
-    assert.deepEqual([progress.status, progress.completion_percentage, progress.phaseflow.tasks_completed, progress.phaseflow.tasks_total], ['completed', 25, 1, 4], 'PROGRESS.json');
+    assert.deepEqual(
+      [epic.status, epic.completion_percentage, epic.phaseflow.tasks_completed, epic.phaseflow.tasks_total],
+      ['completed', 25, 1, 4],
+      'EPIC.json',
+    );
+    assert.deepEqual(
+      [epic.roadmaps[0].status, epic.roadmaps[0].completion_percentage],
+      ['completed', 25],
+      'EPIC.json roadmaps[0]',
+    );
+    assert.deepEqual(
+      [roadmap.status, roadmap.completion_percentage, roadmap.phaseflow.tasks_completed, roadmap.phaseflow.tasks_total],
+      ['completed', 25, 1, 4],
+      'ROADMAP.json',
+    );
+    assert.deepEqual(
+      [roadmap.phase_dev_plan_refs[0].status, roadmap.phase_dev_plan_refs[0].completion_percentage],
+      ['completed', 25],
+      'ROADMAP.json plan ref',
+    );
+    assert.deepEqual(
+      [
+        progress.status,
+        progress.completion_percentage,
+        progress.phaseflow.tasks_completed,
+        progress.phaseflow.tasks_total,
+      ],
+      ['completed', 25, 1, 4],
+      'PROGRESS.json',
+    );
     const slow = progress.phases.find((p: any) => p.slug === 'slow');
-    assert.deepEqual([slow.status, slow.skipped, slow.phaseflow_status, slow.completion_percentage], ['completed', true, 'skipped', 0], 'the skipped phase in PROGRESS.json');
-    assert.deepEqual(slow.tasks.map((t: any) => [t.id, t.status, t.completed]), [
-      ['s', 'failed', false],
-      ['q1', 'not_started', false],
-      ['q2', 'not_started', false],
-    ]);
+    assert.deepEqual(
+      [slow.status, slow.skipped, slow.phaseflow_status, slow.completion_percentage],
+      ['completed', true, 'skipped', 0],
+      'the skipped phase in PROGRESS.json',
+    );
+    assert.deepEqual(
+      slow.tasks.map((t: any) => [t.id, t.status, t.completed]),
+      [
+        ['s', 'failed', false],
+        ['q1', 'not_started', false],
+        ['q2', 'not_started', false],
+      ],
+    );
   });
 
   it('the roadmap and epic keep the real counts across continue-as-new after the skipped plan', async () => {
@@ -118,7 +175,10 @@ describe('counts after a skipped phase', function () {
     await withWorker(taskQueue, async () => {
       const handle = await startEpic(taskQueue, spec);
       const result: any = await handle.result();
-      assert.deepEqual([result.status, result.tasksCompleted, result.tasksTotal, result.phasesCompleted, result.phasesTotal], ['completed', 3, 6, 4, 4]);
+      assert.deepEqual(
+        [result.status, result.tasksCompleted, result.tasksTotal, result.phasesCompleted, result.phasesTotal],
+        ['completed', 3, 6, 4, 4],
+      );
       const client = await testClient();
       // The runs that matter continued as new after the skipped plan: r1 between a and b, the epic between r1 and r2.
       for (const id of [ids.epic(slug), ids.roadmap(slug, 'r1')]) {
@@ -137,8 +197,24 @@ describe('counts after a skipped phase', function () {
     checkCcasp('epic', epic);
     checkCcasp('roadmap', r1);
     checkCcasp('progress', a);
-    assert.deepEqual([epic.completion_percentage, epic.phaseflow.tasks_completed, epic.roadmaps.map((r: any) => r.completion_percentage)], [50, 3, [40, 100]], 'EPIC.json');
-    assert.deepEqual([r1.completion_percentage, r1.phaseflow.tasks_completed, r1.phase_dev_plan_refs.map((p: any) => p.completion_percentage)], [40, 2, [25, 100]], 'ROADMAP.json of r1');
+    assert.deepEqual(
+      [
+        epic.completion_percentage,
+        epic.phaseflow.tasks_completed,
+        epic.roadmaps.map((r: any) => r.completion_percentage),
+      ],
+      [50, 3, [40, 100]],
+      'EPIC.json',
+    );
+    assert.deepEqual(
+      [
+        r1.completion_percentage,
+        r1.phaseflow.tasks_completed,
+        r1.phase_dev_plan_refs.map((p: any) => p.completion_percentage),
+      ],
+      [40, 2, [25, 100]],
+      'ROADMAP.json of r1',
+    );
     assert.deepEqual([a.completion_percentage, a.phaseflow.tasks_completed], [25, 1], 'PROGRESS.json of a');
   });
 });

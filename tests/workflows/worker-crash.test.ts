@@ -8,7 +8,19 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ccaspProblems } from '../support/ccasp';
-import { activityRuns, epicSpec, ids, mirrorFile, readJson, startEpic, taskIdOf, tempWorkspace, tryReadJson, uniqueName, waitFor } from '../support/worker-harness';
+import {
+  activityRuns,
+  epicSpec,
+  ids,
+  mirrorFile,
+  readJson,
+  startEpic,
+  taskIdOf,
+  tempWorkspace,
+  tryReadJson,
+  uniqueName,
+  waitFor,
+} from '../support/worker-harness';
 
 const REPO = path.resolve(__dirname, '../..');
 
@@ -41,7 +53,8 @@ async function startWorkerProcess(taskQueue: string): Promise<WorkerProc> {
   return proc;
 }
 
-const lines = (file: string) => (fs.existsSync(file) ? fs.readFileSync(file, 'utf8').split('\n').filter(Boolean).length : 0);
+const lines = (file: string) =>
+  fs.existsSync(file) ? fs.readFileSync(file, 'utf8').split('\n').filter(Boolean).length : 0;
 
 describe('worker crash (SIGKILL mid-phase)', function () {
   this.timeout(150_000);
@@ -74,7 +87,12 @@ describe('worker crash (SIGKILL mid-phase)', function () {
       title: 'Work',
       phases: [
         // a and b finish quickly; c and d are still running when the worker is killed.
-        { slug: 'one', title: 'One', tasks: [cmd('a', 0.3), cmd('b', 0.5), cmd('c', 4), cmd('d', 4), cmd('e', 1, { dependsOn: ['a'] })], gate: { commands: ['test -s runs-c.txt'] } },
+        {
+          slug: 'one',
+          title: 'One',
+          tasks: [cmd('a', 0.3), cmd('b', 0.5), cmd('c', 4), cmd('d', 4), cmd('e', 1, { dependsOn: ['a'] })],
+          gate: { commands: ['test -s runs-c.txt'] },
+        },
         { slug: 'two', title: 'Two', tasks: [cmd('f', 1), cmd('g', 1)] },
         { slug: 'three', title: 'Three', tasks: [cmd('h', 0.5)] },
       ],
@@ -108,11 +126,16 @@ describe('worker crash (SIGKILL mid-phase)', function () {
     );
     first.child.kill('SIGKILL');
     assert.equal(await first.exited, null, 'the first worker was killed by the signal');
-    const doneBeforeKill: string[] = snapshot.phases[0].tasks.filter((t: any) => t.status === 'completed').map((t: any) => t.id);
-    const runningAtKill: string[] = snapshot.phases[0].tasks.filter((t: any) => t.status === 'running').map((t: any) => t.id);
+    const doneBeforeKill: string[] = snapshot.phases[0].tasks
+      .filter((t: any) => t.status === 'completed')
+      .map((t: any) => t.id);
+    const runningAtKill: string[] = snapshot.phases[0].tasks
+      .filter((t: any) => t.status === 'running')
+      .map((t: any) => t.id);
     assert.equal(snapshot.phases[0].status, 'active');
     assert.equal(snapshot.phases[1].status, 'pending', 'the crash happened in phase one');
-    for (const id of doneBeforeKill) assert.equal(lines(path.join(ws, `runs-${id}.txt`)), 1, `${id} ran once before the crash`);
+    for (const id of doneBeforeKill)
+      assert.equal(lines(path.join(ws, `runs-${id}.txt`)), 1, `${id} ran once before the crash`);
 
     await startWorkerProcess(taskQueue);
     const result: any = await handle.result();
@@ -121,13 +144,20 @@ describe('worker crash (SIGKILL mid-phase)', function () {
     // Work completed before the crash is never repeated: one run each, one activity execution each.
     const phaseOne = await activityRuns(ids.phase(slug, 'rm', 'work', 'one'));
     for (const id of doneBeforeKill) {
-      assert.equal(lines(path.join(ws, `runs-${id}.txt`)), 1, `task ${id} completed before the crash and must not run again`);
+      assert.equal(
+        lines(path.join(ws, `runs-${id}.txt`)),
+        1,
+        `task ${id} completed before the crash and must not run again`,
+      );
       assert.equal(phaseOne.filter((r) => taskIdOf(r) === id).length, 1, `task ${id}: one activity execution`);
     }
     // Tasks interrupted by the crash ran again (heartbeat timeout, then a new attempt) and completed.
     for (const id of runningAtKill) {
       const runs = phaseOne.filter((r) => taskIdOf(r) === id);
-      assert.ok(runs.length >= 2, `task ${id} was running at the crash: expected a retry, got ${runs.length} execution(s)`);
+      assert.ok(
+        runs.length >= 2,
+        `task ${id} was running at the crash: expected a retry, got ${runs.length} execution(s)`,
+      );
       assert.equal(runs[0].outcome, 'timedOut', `task ${id}'s interrupted attempt times out (no heartbeat)`);
       assert.equal(runs[runs.length - 1].outcome, 'completed');
       assert.ok(lines(path.join(ws, `runs-${id}.txt`)) >= 1);

@@ -10,7 +10,17 @@ import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import * as path from 'node:path';
 import { modelInfo } from '../../domain/models';
 import { budgetLedgerFile, detailsFilePath, transcriptPath } from '../../domain/paths';
-import { addUsage, FailureTypes, microUsd, totalTokens, ZERO_USAGE, type AgentStatus, type TaskResult, type TaskRunInput, type Usage } from '../../domain/types';
+import {
+  addUsage,
+  FailureTypes,
+  microUsd,
+  totalTokens,
+  ZERO_USAGE,
+  type AgentStatus,
+  type TaskResult,
+  type TaskRunInput,
+  type Usage,
+} from '../../domain/types';
 import {
   capSummary,
   parseAop,
@@ -26,8 +36,21 @@ import { heartbeatEveryMs } from '../heartbeat';
 import { readLedger, writeLedgerEntry } from './budget-ledger';
 import { extractSummary, needsCompaction } from './compaction';
 import { classifyModelError, describeAttempt, redact, type AbortCause } from './errors';
-import { createClient, DEFAULT_BASE_URL, DEFAULT_REQUEST_TIMEOUT_MS, streamMessage, type CallResult } from './model-call';
-import { attemptNotes, BLOCKED_RESUME_NOTE, COMPACTION_REQUEST, continuationMessage, systemPrompt, taskMessage } from './prompts';
+import {
+  createClient,
+  DEFAULT_BASE_URL,
+  DEFAULT_REQUEST_TIMEOUT_MS,
+  streamMessage,
+  type CallResult,
+} from './model-call';
+import {
+  attemptNotes,
+  BLOCKED_RESUME_NOTE,
+  COMPACTION_REQUEST,
+  continuationMessage,
+  systemPrompt,
+  taskMessage,
+} from './prompts';
 import { planStart } from './resume';
 import { noProgressReport, StuckDetector, stuckFailure, type StuckReport } from './stuck';
 import { executeTool, toolDefinitions, toolsFor, type ToolContext } from './tools';
@@ -113,7 +136,8 @@ class AgentRun {
   private detector: StuckDetector | undefined;
   private stuck: StuckReport | undefined;
   /** The model call in flight: what for, when its last byte arrived, and how to end it as a stall. */
-  private call: { purpose: ModelCallRecord['purpose']; lastDataAt: number; stall: (silentMs: number) => void } | undefined;
+  private call:
+    { purpose: ModelCallRecord['purpose']; lastDataAt: number; stall: (silentMs: number) => void } | undefined;
 
   constructor(
     private readonly input: TaskRunInput,
@@ -154,7 +178,8 @@ class AgentRun {
     const hbTimer = setInterval(() => this.heartbeat(), heartbeatEveryMs(this.activity));
     if (this.input.watchdog) this.detector = new StuckDetector(this.input.watchdog, (ms) => this.onSilence(ms));
     try {
-      if (this.activity.cancellationSignal.aborted) throw new CancelledFailure(`${this.who}: cancelled before it started`);
+      if (this.activity.cancellationSignal.aborted)
+        throw new CancelledFailure(`${this.who}: cancelled before it started`);
       this.workspace = await realWorkspace(this.input.ctx.workspace);
       this.transcript = new Transcript(path.join(this.workspace, this.transcriptRel));
       await this.begin();
@@ -196,7 +221,10 @@ class AgentRun {
       // Tell the model what happened between the last tool results and now; or, when its
       // last reply said it was blocked, that a person has seen it and it is to go on.
       const note = !this.hasFinalReply()
-        ? [`[phaseflow] The task was interrupted and is resumed here: ${plan.reason}.`, ...attemptNotes(this.input)].join(' ')
+        ? [
+            `[phaseflow] The task was interrupted and is resumed here: ${plan.reason}.`,
+            ...attemptNotes(this.input),
+          ].join(' ')
         : state.lastEndReason?.startsWith(BLOCKED_END)
           ? [BLOCKED_RESUME_NOTE, ...attemptNotes(this.input)].join(' ')
           : undefined;
@@ -204,7 +232,11 @@ class AgentRun {
         appendUserText(this.messages, note);
         await this.transcript.append({ type: 'note', attempt: this.input.attempt, at, text: note });
       }
-      this.activity.log.info('agent resumes from transcript', { taskId: this.input.task.id, turn: this.turn, reason: plan.reason });
+      this.activity.log.info('agent resumes from transcript', {
+        taskId: this.input.task.id,
+        turn: this.turn,
+        reason: plan.reason,
+      });
     } else {
       this.turn = state?.turn ?? 0;
       this.messages = [{ role: 'user', content: taskMessage(this.input) }];
@@ -239,7 +271,14 @@ class AgentRun {
       await this.recordSpend();
       if (msg.stop_reason === 'model_context_window_exceeded') {
         // The reply is unusable; shrink the conversation and ask again.
-        await this.transcript.append({ type: 'call', attempt: this.input.attempt, turn: this.turn, at: now(), usage, stopReason: msg.stop_reason });
+        await this.transcript.append({
+          type: 'call',
+          attempt: this.input.attempt,
+          turn: this.turn,
+          at: now(),
+          usage,
+          stopReason: msg.stop_reason,
+        });
         this.turn--;
         compactNext = true;
         continue;
@@ -280,9 +319,13 @@ class AgentRun {
         type: 'tool_result',
         tool_use_id: b.id,
         is_error: true,
-        content: 'Error: not run: your reply hit the output token limit, so this tool input may be incomplete. Send it again, smaller.',
+        content:
+          'Error: not run: your reply hit the output token limit, so this tool input may be incomplete. Send it again, smaller.',
       }));
-      content.push({ type: 'text', text: 'Your reply was cut off by the output token limit. Continue where you stopped; keep replies and file writes smaller.' });
+      content.push({
+        type: 'text',
+        text: 'Your reply was cut off by the output token limit. Continue where you stopped; keep replies and file writes smaller.',
+      });
       return { role: 'user', content };
     }
     if (toolUses.length > 0) return { role: 'user', content: await this.runTools(toolUses, turnFiles) };
@@ -290,7 +333,10 @@ class AgentRun {
     return null;
   }
 
-  private async runTools(toolUses: Anthropic.ToolUseBlock[], turnFiles: Set<string>): Promise<Anthropic.ToolResultBlockParam[]> {
+  private async runTools(
+    toolUses: Anthropic.ToolUseBlock[],
+    turnFiles: Set<string>,
+  ): Promise<Anthropic.ToolResultBlockParam[]> {
     const toolContext: ToolContext = {
       workspace: this.workspace,
       env: this.env,
@@ -306,7 +352,10 @@ class AgentRun {
       const out = this.runAbort.signal.aborted
         ? { isError: true, content: 'Error: not run: the task was cancelled or ran out of time' }
         : this.stuck
-          ? { isError: true, content: `Error: not run: ${this.stuck.reason}. phaseflow stopped the task for a person to decide how to go on.` }
+          ? {
+              isError: true,
+              content: `Error: not run: ${this.stuck.reason}. phaseflow stopped the task for a person to decide how to go on.`,
+            }
           : await this.runTool(use, toolContext);
       const durationMs = Date.now() - t0;
       this.toolMs += durationMs;
@@ -342,7 +391,11 @@ class AgentRun {
     this.throwIfStopped();
     await this.checkBudget();
     const tokensBefore = this.contextTokens;
-    this.activity.log.info('agent compacts its conversation', { taskId: this.input.task.id, turn: this.turn, tokensBefore });
+    this.activity.log.info('agent compacts its conversation', {
+      taskId: this.input.task.id,
+      turn: this.turn,
+      tokensBefore,
+    });
     const messages = structuredClone(this.messages);
     appendUserText(messages, COMPACTION_REQUEST);
     // Same tools and system as the turns (so the cached prefix still applies, and a history
@@ -353,14 +406,28 @@ class AgentRun {
     await this.recordSpend();
     const summary = extractSummary(textOf(msg.content));
     if (!summary) {
-      this.activity.log.warn('compaction returned no summary; continuing with the full conversation', { taskId: this.input.task.id });
-      await this.transcript.append({ type: 'call', attempt: this.input.attempt, turn: this.turn, at: now(), usage, stopReason: msg.stop_reason });
+      this.activity.log.warn('compaction returned no summary; continuing with the full conversation', {
+        taskId: this.input.task.id,
+      });
+      await this.transcript.append({
+        type: 'call',
+        attempt: this.input.attempt,
+        turn: this.turn,
+        at: now(),
+        usage,
+        stopReason: msg.stop_reason,
+      });
       return;
     }
     this.messages = [{ role: 'user', content: continuationMessage(this.input, summary) }];
     this.contextTokens = 0;
     this.lastStopReason = null;
-    this.compactions.push({ turn: this.turn, tokensBefore, contextWindow: modelInfo(this.model).contextWindow, at: now() });
+    this.compactions.push({
+      turn: this.turn,
+      tokensBefore,
+      contextWindow: modelInfo(this.model).contextWindow,
+      at: now(),
+    });
     await this.transcript.append({
       type: 'conversation',
       attempt: this.input.attempt,
@@ -383,7 +450,10 @@ class AgentRun {
     };
   }
 
-  private async callModel(params: Anthropic.MessageStreamParams, purpose: ModelCallRecord['purpose']): Promise<CallResult> {
+  private async callModel(
+    params: Anthropic.MessageStreamParams,
+    purpose: ModelCallRecord['purpose'],
+  ): Promise<CallResult> {
     const callAbort = new AbortController();
     let stalledMs: number | undefined;
     let partial: Anthropic.Message | undefined;
@@ -440,7 +510,11 @@ class AgentRun {
     const call = this.call;
     const deadForMs = call ? Date.now() - call.lastDataAt : 0;
     if (call && deadForMs >= this.detector!.limits.noProgressMs / 2) return call.stall(deadForMs);
-    this.stuck ??= noProgressReport(silentMs, this.turn, call?.purpose === 'compaction' ? `the compaction after turn ${this.turn}` : `turn ${this.turn}`);
+    this.stuck ??= noProgressReport(
+      silentMs,
+      this.turn,
+      call?.purpose === 'compaction' ? `the compaction after turn ${this.turn}` : `turn ${this.turn}`,
+    );
     this.stop('stuck');
   }
 
@@ -452,10 +526,16 @@ class AgentRun {
   private async recordPartial(msg: Anthropic.Message, purpose: ModelCallRecord['purpose']): Promise<void> {
     const usage = this.recordCall({ message: msg }, purpose, true);
     await this.recordSpend();
-    await this.transcript.append({ type: 'call', attempt: this.input.attempt, turn: this.turn, at: now(), usage, stopReason: null }).catch(() => undefined);
+    await this.transcript
+      .append({ type: 'call', attempt: this.input.attempt, turn: this.turn, at: now(), usage, stopReason: null })
+      .catch(() => undefined);
   }
 
-  private recordCall({ message: msg, requestId }: CallResult, purpose: ModelCallRecord['purpose'], brokenOff = false): Usage {
+  private recordCall(
+    { message: msg, requestId }: CallResult,
+    purpose: ModelCallRecord['purpose'],
+    brokenOff = false,
+  ): Usage {
     const usage = usageOf(this.model, msg.usage);
     this.usage = addUsage(this.usage, usage);
     this.ownUsage = addUsage(this.ownUsage, usage);
@@ -485,7 +565,11 @@ class AgentRun {
     const overTokens = b.tokensLeft !== undefined && tokens >= b.tokensLeft;
     const overUsd = b.usdLeft !== undefined && this.usage.costUsd >= b.usdLeft;
     if (overTokens || overUsd) {
-      throw this.budgetExhausted(overTokens ? `${tokens} tokens spent of ${b.tokensLeft} left` : `$${this.usage.costUsd} spent of $${b.usdLeft} left`);
+      throw this.budgetExhausted(
+        overTokens
+          ? `${tokens} tokens spent of ${b.tokensLeft} left`
+          : `$${this.usage.costUsd} spent of $${b.usdLeft} left`,
+      );
     }
     const phase = b.phase;
     if (!phase) return;
@@ -503,12 +587,23 @@ class AgentRun {
     );
   }
 
-  private budgetExhausted(what: string, phaseSpent?: { tokens: number; costUsd: number; attempts: number }): ApplicationFailure {
+  private budgetExhausted(
+    what: string,
+    phaseSpent?: { tokens: number; costUsd: number; attempts: number },
+  ): ApplicationFailure {
     return ApplicationFailure.create({
       type: FailureTypes.BudgetExhausted,
       nonRetryable: true,
       message: `${this.who}: budget exhausted (${what}); the next model call was refused. Raise the budget or stop the run.`,
-      details: [{ usage: this.usage, budget: this.input.budget, turn: this.turn, detailsFile: this.detailsRel, ...(phaseSpent ? { phaseSpent } : {}) }],
+      details: [
+        {
+          usage: this.usage,
+          budget: this.input.budget,
+          turn: this.turn,
+          detailsFile: this.detailsRel,
+          ...(phaseSpent ? { phaseSpent } : {}),
+        },
+      ],
     });
   }
 
@@ -541,7 +636,12 @@ class AgentRun {
   private warnLedger(file: string, reason: string): void {
     if (this.ledgerWarned.has(file)) return;
     this.ledgerWarned.add(file);
-    this.activity.log.warn('budget ledger: left out of the phase budget check', { taskId: this.input.task.id, attempt: this.input.attempt, file, reason });
+    this.activity.log.warn('budget ledger: left out of the phase budget check', {
+      taskId: this.input.task.id,
+      attempt: this.input.attempt,
+      file,
+      reason,
+    });
   }
 
   private stop(cause: AbortCause): void {
@@ -576,7 +676,12 @@ class AgentRun {
     let aop: AopResult = parseAop(finalText, this.input.task.outputType);
     if (this.lastStopReason === 'refusal') {
       const summary = `The model declined the task (refusal). ${aop.fullSummary}`;
-      aop = { ...aop, status: 'failure', fullSummary: summary, summary: capSummary(summary, this.input.task.outputType) };
+      aop = {
+        ...aop,
+        status: 'failure',
+        fullSummary: summary,
+        summary: capSummary(summary, this.input.task.outputType),
+      };
     }
     return this.complete('completed', `agent finished (${this.lastStopReason})`, finalText, aop.status, aop);
   }
@@ -594,7 +699,13 @@ class AgentRun {
     return this.complete('failed', `turn limit (${this.maxTurns}) reached`, finalText, 'failure', aop);
   }
 
-  private async complete(outcome: Outcome, reason: string, finalText: string, status: AgentStatus, aop: AopResult): Promise<TaskResult> {
+  private async complete(
+    outcome: Outcome,
+    reason: string,
+    finalText: string,
+    status: AgentStatus,
+    aop: AopResult,
+  ): Promise<TaskResult> {
     await this.writeDetails({ outcome, status, finalText, aop });
     // A blocked agent waits for a person: its conversation stays open, so that the attempt a
     // person asks for continues it (with a note) instead of starting over.
@@ -619,19 +730,34 @@ class AgentRun {
 
   /** Records how the attempt ended (best effort) and returns the failure to throw. */
   private async fail(err: unknown): Promise<unknown> {
-    const failure = err instanceof ApplicationFailure || err instanceof CancelledFailure ? err : classifyModelError(err, this.input, { apiKey: this.apiKey, endpoint: this.endpoint });
+    const failure =
+      err instanceof ApplicationFailure || err instanceof CancelledFailure
+        ? err
+        : classifyModelError(err, this.input, { apiKey: this.apiKey, endpoint: this.endpoint });
     if (!this.transcript) return failure;
     // Only a conversation that failed on its own terms is closed for good; anything that
     // interrupted a sound conversation leaves it resumable (see resume.ts).
     const outcome: Outcome =
       failure instanceof ApplicationFailure && failure.type === FailureTypes.Permanent ? 'failed' : 'interrupted';
-    const reason = redact(`${failure instanceof ApplicationFailure ? `${failure.type}: ` : ''}${(failure as Error).message}`, this.apiKey).slice(0, 500);
+    const reason = redact(
+      `${failure instanceof ApplicationFailure ? `${failure.type}: ` : ''}${(failure as Error).message}`,
+      this.apiKey,
+    ).slice(0, 500);
     await this.writeDetails({ outcome, finalText: '', error: reason, stuck: this.stuck }).catch(() => undefined);
-    await this.transcript.append({ type: 'end', attempt: this.input.attempt, at: now(), outcome, reason }).catch(() => undefined);
+    await this.transcript
+      .append({ type: 'end', attempt: this.input.attempt, at: now(), outcome, reason })
+      .catch(() => undefined);
     return failure;
   }
 
-  private async writeDetails(d: { outcome: Outcome; status?: AgentStatus; finalText: string; aop?: AopResult; error?: string; stuck?: StuckReport }): Promise<void> {
+  private async writeDetails(d: {
+    outcome: Outcome;
+    status?: AgentStatus;
+    finalText: string;
+    aop?: AopResult;
+    error?: string;
+    stuck?: StuckReport;
+  }): Promise<void> {
     const c = this.input.ctx;
     const endedAt = Date.now();
     await writeDetailsFile(this.workspace, this.detailsRel, {
@@ -716,7 +842,9 @@ function withCacheBreakpoint(messages: Anthropic.MessageParam[]): Anthropic.Mess
   const copy = messages.slice(0, -1);
   const last = messages[messages.length - 1];
   const blocks: Anthropic.ContentBlockParam[] =
-    typeof last.content === 'string' ? [{ type: 'text', text: last.content }] : [...(last.content as Anthropic.ContentBlockParam[])];
+    typeof last.content === 'string'
+      ? [{ type: 'text', text: last.content }]
+      : [...(last.content as Anthropic.ContentBlockParam[])];
   const i = blocks.length - 1;
   const tail = blocks[i];
   if (tail && tail.type !== 'thinking' && tail.type !== 'redacted_thinking') {

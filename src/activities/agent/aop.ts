@@ -33,7 +33,8 @@ const STATUSES: readonly AgentStatus[] = ['success', 'failure', 'partial', 'bloc
  * "needs input", "needs decision", "human needed", "human input required", "waiting for human",
  * "awaiting a person", "escalate".
  */
-const BLOCKED = /^(blocked|escalate|needs? (a )?(human|person|people|input|decision|help|approval)|(human|person) (needed|required|input|decision)|(waiting|awaiting) (for |on )?(a )?(human|person|input|decision|approval))\b/;
+const BLOCKED =
+  /^(blocked|escalate|needs? (a )?(human|person|people|input|decision|help|approval)|(human|person) (needed|required|input|decision)|(waiting|awaiting) (for |on )?(a )?(human|person|input|decision|approval))\b/;
 
 /**
  * Tolerant parse: markers may sit anywhere (the last occurrence wins), may be wrapped in
@@ -49,7 +50,11 @@ export function parseAop(text: string, outputType: OutputType): AopResult {
     const end = i + 1 < hits.length ? hits[i + 1].index! : text.length;
     values.set(m[1].toUpperCase(), text.slice(m.index! + m[0].length, end));
   });
-  const clean = (v: string | undefined) => v?.replace(/```/g, '').replace(/^[\s*_`:]+|[\s*_`]+$/g, '').trim();
+  const clean = (v: string | undefined) =>
+    v
+      ?.replace(/```/g, '')
+      .replace(/^[\s*_`:]+|[\s*_`]+$/g, '')
+      .trim();
 
   const summaryValue = clean(values.get('SUMMARY'));
   const detailsValue = clean(values.get('DETAILS_FILE'))?.split(/\s/)[0];
@@ -156,7 +161,11 @@ export function summarizeInput(input: unknown, maxString = 200): unknown {
   }
   if (Array.isArray(input)) return input.slice(0, 20).map((v) => summarizeInput(v, maxString));
   if (input && typeof input === 'object') {
-    return Object.fromEntries(Object.entries(input).slice(0, 20).map(([k, v]) => [k, summarizeInput(v, maxString)]));
+    return Object.fromEntries(
+      Object.entries(input)
+        .slice(0, 20)
+        .map(([k, v]) => [k, summarizeInput(v, maxString)]),
+    );
   }
   return input;
 }

@@ -34,8 +34,21 @@ export interface LedgerSum {
 }
 
 /** Records one attempt's cumulative own usage (replacing its earlier record). */
-export async function writeLedgerEntry(workspace: string, key: string, taskId: string, attempt: number, usage: Usage): Promise<void> {
-  const entry: LedgerEntry = { taskId, attempt, tokens: totalTokens(usage), costUsd: usage.costUsd, usage, updatedAt: new Date().toISOString() };
+export async function writeLedgerEntry(
+  workspace: string,
+  key: string,
+  taskId: string,
+  attempt: number,
+  usage: Usage,
+): Promise<void> {
+  const entry: LedgerEntry = {
+    taskId,
+    attempt,
+    tokens: totalTokens(usage),
+    costUsd: usage.costUsd,
+    usage,
+    updatedAt: new Date().toISOString(),
+  };
   await writeFileAtomic(path.join(workspace, budgetLedgerFile(key, taskId, attempt)), `${JSON.stringify(entry)}\n`);
 }
 
@@ -50,7 +63,8 @@ export async function readLedger(workspace: string, key: string, except?: string
   try {
     names = await fs.readdir(path.join(workspace, dirRel));
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') sum.skipped.push({ file: dirRel, reason: (err as Error).message });
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT')
+      sum.skipped.push({ file: dirRel, reason: (err as Error).message });
     return sum;
   }
   // Temp files of an atomic write in progress start with a dot and end in .tmp.
@@ -59,7 +73,8 @@ export async function readLedger(workspace: string, key: string, except?: string
     if (rel === except) continue;
     try {
       const e = JSON.parse(await fs.readFile(path.join(workspace, rel), 'utf8')) as Partial<LedgerEntry>;
-      if (!isAmount(e.tokens) || !isAmount(e.costUsd)) throw new Error('tokens and costUsd must be non-negative numbers');
+      if (!isAmount(e.tokens) || !isAmount(e.costUsd))
+        throw new Error('tokens and costUsd must be non-negative numbers');
       sum.tokens += e.tokens;
       sum.costUsd = microUsd(sum.costUsd + e.costUsd);
       sum.entries++;

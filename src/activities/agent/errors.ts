@@ -6,7 +6,13 @@
  */
 import { redactSecrets } from '../../domain/secret-scan';
 import { secretValues } from '../secrets';
-import { AnthropicError, APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from '@anthropic-ai/sdk';
+import {
+  AnthropicError,
+  APIConnectionError,
+  APIConnectionTimeoutError,
+  APIError,
+  APIUserAbortError,
+} from '@anthropic-ai/sdk';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { FailureTypes, type TaskRunInput } from '../../domain/types';
 
@@ -74,11 +80,16 @@ export function classifyModelError(err: unknown, input: TaskRunInput, opts: Clas
 
   // Our own aborts come first: they surface as APIUserAbortError (or a plain AbortError).
   if (opts.abortCause === 'cancelled') return new CancelledFailure(`${who}: cancelled`);
-  if (opts.abortCause === 'deadline') return transient(`attempt time limit (${input.timeoutMs} ms) reached during a model call`, { timeout: true });
-  if (opts.abortCause === 'stall') return transient(`model stream stalled (no data for ${opts.requestTimeoutMs} ms)`, { timeout: true });
+  if (opts.abortCause === 'deadline')
+    return transient(`attempt time limit (${input.timeoutMs} ms) reached during a model call`, { timeout: true });
+  if (opts.abortCause === 'stall')
+    return transient(`model stream stalled (no data for ${opts.requestTimeoutMs} ms)`, { timeout: true });
 
   if (err instanceof APIConnectionTimeoutError) {
-    return transient(`Anthropic API request timed out${opts.requestTimeoutMs ? ` after ${opts.requestTimeoutMs} ms` : ''}`, { timeout: true });
+    return transient(
+      `Anthropic API request timed out${opts.requestTimeoutMs ? ` after ${opts.requestTimeoutMs} ms` : ''}`,
+      { timeout: true },
+    );
   }
   if (err instanceof APIUserAbortError) return transient('Anthropic API request aborted');
   if (err instanceof APIConnectionError) return transient(connectionFailure(err, opts.endpoint));
@@ -93,7 +104,10 @@ export function classifyModelError(err: unknown, input: TaskRunInput, opts: Clas
     }
     const spendLimit = err.type === 'billing_error' || SPEND_LIMIT.test(`${err.errorCode ?? ''} ${apiMessage}`);
     if (status === 402 || ((status === 429 || status === 400 || status === 403) && spendLimit)) {
-      return permanent(`${said} — spend/billing limit; raise the limit or add credit, then retry the task`, { ...facts, spendLimit: true });
+      return permanent(`${said} — spend/billing limit; raise the limit or add credit, then retry the task`, {
+        ...facts,
+        spendLimit: true,
+      });
     }
     const shouldRetry = err.headers?.get('x-should-retry');
     if (shouldRetry === 'false') return permanent(said, facts);
@@ -115,7 +129,7 @@ export function classifyModelError(err: unknown, input: TaskRunInput, opts: Clas
 
 function isNetworkError(err: unknown): boolean {
   if (!(err instanceof Error)) return false;
-  const code = (err as NodeJS.ErrnoException).code ?? ((err as { cause?: NodeJS.ErrnoException }).cause?.code);
+  const code = (err as NodeJS.ErrnoException).code ?? (err as { cause?: NodeJS.ErrnoException }).cause?.code;
   return (
     (err instanceof TypeError && /terminated|fetch failed|other side closed/i.test(err.message)) ||
     (typeof code === 'string' && /^(ECONNRESET|ECONNREFUSED|EPIPE|ETIMEDOUT|UND_ERR_)/.test(code))
@@ -153,17 +167,29 @@ export function connectionFailure(err: Error, endpoint?: ClassifyOptions['endpoi
 /** The innermost cause, as "CODE address:port (meaning)" when it has a code, else its message. */
 export function socketReason(err: Error): string {
   const chain: NetError[] = [];
-  for (let e: unknown = err; e instanceof Error && chain.length < 10 && !chain.includes(e as NetError); e = (e as { cause?: unknown }).cause) chain.push(e as NetError);
+  for (
+    let e: unknown = err;
+    e instanceof Error && chain.length < 10 && !chain.includes(e as NetError);
+    e = (e as { cause?: unknown }).cause
+  )
+    chain.push(e as NetError);
   const coded = [...chain].reverse().find((e) => typeof e.code === 'string');
   if (!coded) {
     const inner = chain[chain.length - 1];
     // fetch refuses some ports outright (the Fetch standard's "bad ports": 1, 9, 22, 25, …).
-    if (/^bad port$/i.test(inner.message)) return 'fetch refuses this port ("bad port": the Fetch standard blocks it; use another port)';
+    if (/^bad port$/i.test(inner.message))
+      return 'fetch refuses this port ("bad port": the Fetch standard blocks it; use another port)';
     return inner.message;
   }
   // Several addresses tried (IPv6 and IPv4 for "localhost"): the first says where.
-  const where = [coded, ...(Array.isArray(coded.errors) ? (coded.errors as NetError[]) : [])].find((e) => typeof e?.address === 'string' || typeof e?.hostname === 'string');
-  const place = where ? (typeof where.address === 'string' ? `${where.address}${where.port !== undefined ? `:${where.port}` : ''}` : String(where.hostname)) : '';
+  const where = [coded, ...(Array.isArray(coded.errors) ? (coded.errors as NetError[]) : [])].find(
+    (e) => typeof e?.address === 'string' || typeof e?.hostname === 'string',
+  );
+  const place = where
+    ? typeof where.address === 'string'
+      ? `${where.address}${where.port !== undefined ? `:${where.port}` : ''}`
+      : String(where.hostname)
+    : '';
   const code = coded.code as string;
   const meaning = SOCKET_CODE_MEANING[code] ?? coded.message;
   return [code, place, meaning ? `(${meaning})` : ''].filter(Boolean).join(' ');

@@ -42,7 +42,11 @@ export interface CallResult {
 
 const CONTENT_EVENTS = new Set(['content_block_start', 'content_block_delta']);
 
-export async function streamMessage(client: Anthropic, params: Anthropic.MessageStreamParams, opts: CallOptions): Promise<CallResult> {
+export async function streamMessage(
+  client: Anthropic,
+  params: Anthropic.MessageStreamParams,
+  opts: CallOptions,
+): Promise<CallResult> {
   // The SDK's timeout covers the wait for response headers only; after that a stalled stream
   // is caught by our own timer, reset by every byte that arrives.
   let stallTimer: NodeJS.Timeout | undefined;
@@ -88,6 +92,10 @@ function tappedFetch(onData: () => void): typeof fetch {
         controller.enqueue(chunk);
       },
     });
-    return new Response(res.body.pipeThrough(tap), { status: res.status, statusText: res.statusText, headers: res.headers });
+    return new Response(res.body.pipeThrough(tap), {
+      status: res.status,
+      statusText: res.statusText,
+      headers: res.headers,
+    });
   };
 }

@@ -69,7 +69,10 @@ End your final message with exactly this block and nothing after it:
 
 /** The opening user message of a conversation (fresh start or after a compaction). */
 export function taskMessage(input: TaskRunInput): string {
-  return [`Carry out task ${input.task.id} as described in the system prompt: ${input.task.description}`, ...attemptNotes(input)].join('\n\n');
+  return [
+    `Carry out task ${input.task.id} as described in the system prompt: ${input.task.description}`,
+    ...attemptNotes(input),
+  ].join('\n\n');
 }
 
 /** What a retried attempt must know: why the last one failed, and that its tools are reduced. */
@@ -78,7 +81,9 @@ export function attemptNotes(input: TaskRunInput): string[] {
   if (input.attempt > 1 || input.previousFailure) {
     notes.push(
       `This is attempt ${input.attempt} of ${input.maxAttempts}.` +
-        (input.previousFailure ? ` The previous attempt did not succeed: ${input.previousFailure}. Do not repeat what went wrong.` : ''),
+        (input.previousFailure
+          ? ` The previous attempt did not succeed: ${input.previousFailure}. Do not repeat what went wrong.`
+          : ''),
     );
   }
   if (input.reducedTools) notes.push('In this attempt only the Read and Write tools are available.');

@@ -31,7 +31,10 @@ export function planStart(state: TranscriptState | undefined): StartPlan {
         reason: `attempt ${n} failed (${state.lastEndReason ?? 'unknown reason'}); starting a fresh conversation rather than replaying the approach that failed`,
       };
     case 'interrupted':
-      return { mode: 'resumed', reason: `attempt ${n} was interrupted (${state.lastEndReason ?? 'unknown reason'}); resuming its conversation after turn ${state.turn}` };
+      return {
+        mode: 'resumed',
+        reason: `attempt ${n} was interrupted (${state.lastEndReason ?? 'unknown reason'}); resuming its conversation after turn ${state.turn}`,
+      };
     default:
       return {
         mode: 'resumed',

@@ -70,7 +70,8 @@ export class StuckDetector {
     this.streak = key === this.lastCall ? this.streak + 1 : 1;
     this.lastCall = key;
     if (this.streak < this.limits.repeatLimit) return undefined;
-    const quoted = key.length > MAX_QUOTED_INPUT + name.length ? `${key.slice(0, MAX_QUOTED_INPUT + name.length)}…` : key;
+    const quoted =
+      key.length > MAX_QUOTED_INPUT + name.length ? `${key.slice(0, MAX_QUOTED_INPUT + name.length)}…` : key;
     return { detector: 'tool-loop', reason: `tool call ${quoted} repeated ${this.streak} times in a row`, turn };
   }
 
@@ -110,9 +111,13 @@ export function stuckFailure(who: string, details: StuckDetails): ApplicationFai
 
 /** JSON with object keys sorted at every level, so `{a,b}` and `{b,a}` are the same call. */
 export function canonicalJson(value: unknown): string {
-  return JSON.stringify(value, (_k, v: unknown) =>
-    v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : v,
-  ) ?? 'undefined';
+  return (
+    JSON.stringify(value, (_k, v: unknown) =>
+      v && typeof v === 'object' && !Array.isArray(v)
+        ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+        : v,
+    ) ?? 'undefined'
+  );
 }
 
 function seconds(ms: number): string {

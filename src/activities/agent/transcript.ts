@@ -13,7 +13,15 @@ import { appendLineDurable } from '../fs-atomic';
 export type Outcome = 'completed' | 'failed' | 'interrupted';
 
 export type TranscriptRecord =
-  | { type: 'attempt'; attempt: number; at: string; model: string; mode: 'fresh' | 'resumed'; reason: string; carriedUsage?: Usage }
+  | {
+      type: 'attempt';
+      attempt: number;
+      at: string;
+      model: string;
+      mode: 'fresh' | 'resumed';
+      reason: string;
+      carriedUsage?: Usage;
+    }
   /** Replaces the conversation: a fresh start, or the summary after a compaction. */
   | {
       type: 'conversation';
@@ -147,7 +155,8 @@ export function replay(records: TranscriptRecord[]): TranscriptState {
 export function appendUserText(messages: Anthropic.MessageParam[], text: string): void {
   const last = messages[messages.length - 1];
   if (last?.role === 'user') {
-    const content = typeof last.content === 'string' ? [{ type: 'text' as const, text: last.content }] : [...last.content];
+    const content =
+      typeof last.content === 'string' ? [{ type: 'text' as const, text: last.content }] : [...last.content];
     content.push({ type: 'text', text });
     last.content = content;
   } else {

@@ -11,7 +11,8 @@ import { ToolError } from './tools/tool-error';
 
 /** The workspace's canonical path; containment checks compare canonical paths only. */
 export async function realWorkspace(workspace: string): Promise<string> {
-  if (!path.isAbsolute(workspace)) throw new Error(`workspace must be an absolute path, got ${JSON.stringify(workspace)}`);
+  if (!path.isAbsolute(workspace))
+    throw new Error(`workspace must be an absolute path, got ${JSON.stringify(workspace)}`);
   return fs.realpath(workspace);
 }
 
@@ -40,9 +41,13 @@ export async function resolveInWorkspace(root: string, p: unknown): Promise<stri
     } catch (err) {
       if (err instanceof ToolError) throw err;
       const code = (err as NodeJS.ErrnoException).code;
-      if (code !== 'ENOENT' && code !== 'ENOTDIR') throw new ToolError(`cannot resolve ${p}: ${(err as Error).message}`);
+      if (code !== 'ENOENT' && code !== 'ENOTDIR')
+        throw new ToolError(`cannot resolve ${p}: ${(err as Error).message}`);
       // A dangling symlink would let a later write land wherever it points: refuse it.
-      const isLink = await fs.lstat(probe).then((s) => s.isSymbolicLink(), () => false);
+      const isLink = await fs.lstat(probe).then(
+        (s) => s.isSymbolicLink(),
+        () => false,
+      );
       if (isLink) throw new ToolError(`${p} is (or passes through) a dangling symlink; refused`);
       const parent = path.dirname(probe);
       if (parent === probe) throw outside(p);

@@ -43,7 +43,10 @@ export interface HistoryEvidence {
   workflowRuns: number;
 }
 
-export async function historyEvidence(client: Client, epic: { workflowId: string; runId: string }): Promise<HistoryEvidence> {
+export async function historyEvidence(
+  client: Client,
+  epic: { workflowId: string; runId: string },
+): Promise<HistoryEvidence> {
   const runs = await walkWorkflowTree(client, epic);
   const out: TaskExecution[] = [];
   const timeouts: Record<string, number> = {};
@@ -62,11 +65,17 @@ export async function historyEvidence(client: Client, epic: { workflowId: string
       }
       const picked = e.activityTaskStartedEventAttributes ?? e.workflowTaskStartedEventAttributes;
       if (picked?.identity) {
-        const what = e.activityTaskStartedEventAttributes ? `${types.get(Number(e.activityTaskStartedEventAttributes.scheduledEventId))}` : 'workflow task';
+        const what = e.activityTaskStartedEventAttributes
+          ? `${types.get(Number(e.activityTaskStartedEventAttributes.scheduledEventId))}`
+          : 'workflow task';
         pickups.push({ identity: picked.identity, at: tsToMs(e.eventTime), what: `${what} of ${r.workflowId}` });
       }
       const timedOut = e.activityTaskTimedOutEventAttributes;
-      const key = timedOut ? `${types.get(Number(timedOut.scheduledEventId))} activity` : e.workflowTaskTimedOutEventAttributes ? 'workflow task' : undefined;
+      const key = timedOut
+        ? `${types.get(Number(timedOut.scheduledEventId))} activity`
+        : e.workflowTaskTimedOutEventAttributes
+          ? 'workflow task'
+          : undefined;
       if (key) timeouts[key] = (timeouts[key] ?? 0) + 1;
     }
   }
@@ -99,16 +108,30 @@ export async function historyEvidence(client: Client, epic: { workflowId: string
         if (x) x.identity = started.identity ?? undefined;
       }
       const closed =
-        (e.activityTaskCompletedEventAttributes && { a: e.activityTaskCompletedEventAttributes, outcome: 'completed' as const }) ||
-        (e.activityTaskFailedEventAttributes && { a: e.activityTaskFailedEventAttributes, outcome: 'failed' as const }) ||
-        (e.activityTaskTimedOutEventAttributes && { a: e.activityTaskTimedOutEventAttributes, outcome: 'timedOut' as const }) ||
-        (e.activityTaskCanceledEventAttributes && { a: e.activityTaskCanceledEventAttributes, outcome: 'cancelled' as const });
+        (e.activityTaskCompletedEventAttributes && {
+          a: e.activityTaskCompletedEventAttributes,
+          outcome: 'completed' as const,
+        }) ||
+        (e.activityTaskFailedEventAttributes && {
+          a: e.activityTaskFailedEventAttributes,
+          outcome: 'failed' as const,
+        }) ||
+        (e.activityTaskTimedOutEventAttributes && {
+          a: e.activityTaskTimedOutEventAttributes,
+          outcome: 'timedOut' as const,
+        }) ||
+        (e.activityTaskCanceledEventAttributes && {
+          a: e.activityTaskCanceledEventAttributes,
+          outcome: 'cancelled' as const,
+        });
       if (closed) {
         const x = byScheduled.get(Number(closed.a.scheduledEventId));
         if (!x) continue;
         x.closedAt = t;
         x.outcome = closed.outcome;
-        x.succeeded = closed.outcome === 'completed' && decode(e.activityTaskCompletedEventAttributes!.result)?.status === 'success';
+        x.succeeded =
+          closed.outcome === 'completed' &&
+          decode(e.activityTaskCompletedEventAttributes!.result)?.status === 'success';
       }
     }
   }
@@ -128,10 +151,13 @@ export function reRunViolations(executions: TaskExecution[], commandFiles: Comma
   for (const [key, xs] of byTask) {
     const ordered = [...xs].sort((a, b) => a.run - b.run || a.scheduledEventId - b.scheduledEventId);
     const firstSuccess = ordered.findIndex((x) => x.succeeded);
-    if (firstSuccess === -1) problems.push(`task ${key}: no successful execution (${ordered.map((x) => x.outcome).join(', ')})`);
+    if (firstSuccess === -1)
+      problems.push(`task ${key}: no successful execution (${ordered.map((x) => x.outcome).join(', ')})`);
     else if (firstSuccess < ordered.length - 1) {
       const later = ordered.slice(firstSuccess + 1);
-      problems.push(`task ${key} completed (attempt ${ordered[firstSuccess].attempt}) and was scheduled again: attempts ${later.map((x) => x.attempt).join(', ')}`);
+      problems.push(
+        `task ${key} completed (attempt ${ordered[firstSuccess].attempt}) and was scheduled again: attempts ${later.map((x) => x.attempt).join(', ')}`,
+      );
     }
   }
   for (const f of commandFiles) {
@@ -139,11 +165,18 @@ export function reRunViolations(executions: TaskExecution[], commandFiles: Comma
     const xs = byTask.get(key) ?? [];
     const success = xs.find((x) => x.succeeded);
     if (xs.length === 0) problems.push(`${key}: ran ${f.starts.length} time(s) but no execution is in the history`);
-    if (f.starts.length > xs.length) problems.push(`${key}: ${f.starts.length} runs in runs/${f.plan}-${f.task}.txt but ${xs.length} execution(s) in the history`);
-    if (xs.length === 1 && (f.starts.length !== 1 || f.ends.length !== 1)) problems.push(`${key}: one execution but ${f.starts.length} start(s) and ${f.ends.length} end(s) in its file`);
+    if (f.starts.length > xs.length)
+      problems.push(
+        `${key}: ${f.starts.length} runs in runs/${f.plan}-${f.task}.txt but ${xs.length} execution(s) in the history`,
+      );
+    if (xs.length === 1 && (f.starts.length !== 1 || f.ends.length !== 1))
+      problems.push(`${key}: one execution but ${f.starts.length} start(s) and ${f.ends.length} end(s) in its file`);
     if (success?.closedAt !== undefined) {
       const late = f.starts.filter((t) => t > success.closedAt!);
-      if (late.length) problems.push(`${key}: completed at ${new Date(success.closedAt).toISOString()}, started again at ${late.map((t) => new Date(t).toISOString()).join(', ')}`);
+      if (late.length)
+        problems.push(
+          `${key}: completed at ${new Date(success.closedAt).toISOString()}, started again at ${late.map((t) => new Date(t).toISOString()).join(', ')}`,
+        );
     }
   }
   return problems;
@@ -155,15 +188,31 @@ export function reRunViolations(executions: TaskExecution[], commandFiles: Comma
  */
 const VOLATILE_KEYS = new Set([
   // timings
-  'created', 'updated', 'started_at', 'completed_at', 'checked_at', 'initialized', 'lastUpdated', 'spawnedAt', 'failedAt',
+  'created',
+  'updated',
+  'started_at',
+  'completed_at',
+  'checked_at',
+  'initialized',
+  'lastUpdated',
+  'spawnedAt',
+  'failedAt',
   // attempt counts
-  'attempts', 'retryCount', 'totalAgentsSpawned',
+  'attempts',
+  'retryCount',
+  'totalAgentsSpawned',
   // durations
-  'duration_ms', 'averageTaskDuration',
+  'duration_ms',
+  'averageTaskDuration',
   // usage (budget limits stay: token_budget.tokens/usd are configuration)
-  'usage', 'used_tokens', 'used_usd', 'used',
+  'usage',
+  'used_tokens',
+  'used_usd',
+  'used',
   // revisions, workflow and run ids
-  'revision', 'owner', 'workflow_id',
+  'revision',
+  'owner',
+  'workflow_id',
 ]);
 
 /** Values that embed one of those: an attempt number in a file name, a duration in a summary. */
@@ -187,5 +236,10 @@ export function normaliseMirror(doc: unknown, key = ''): unknown {
 
 /** The mirror files of a workspace, parsed and normalised, by workspace-relative path. */
 export function normalisedMirrors(workspace: string): Record<string, unknown> {
-  return Object.fromEntries(mirrorFilesIn(workspace).map((f) => [f, normaliseMirror(JSON.parse(fs.readFileSync(path.join(workspace, f), 'utf8')))]));
+  return Object.fromEntries(
+    mirrorFilesIn(workspace).map((f) => [
+      f,
+      normaliseMirror(JSON.parse(fs.readFileSync(path.join(workspace, f), 'utf8'))),
+    ]),
+  );
 }

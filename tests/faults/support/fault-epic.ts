@@ -53,13 +53,26 @@ export function faultEpic(workspace: string): EpicSpec {
               {
                 slug: 'schema',
                 title: 'Schema',
-                tasks: [cmd('backend', 'a', 1.2), agentTask('b', 900), cmd('backend', 'c', 0.8, { dependsOn: ['a'] }), agentTask('d', 1200, { dependsOn: ['b'] })],
-                gate: { commands: ['test -s runs/backend-a.txt', 'test -s runs/backend-c.txt'], successCriteria: ['schema commands ran'] },
+                tasks: [
+                  cmd('backend', 'a', 1.2),
+                  agentTask('b', 900),
+                  cmd('backend', 'c', 0.8, { dependsOn: ['a'] }),
+                  agentTask('d', 1200, { dependsOn: ['b'] }),
+                ],
+                gate: {
+                  commands: ['test -s runs/backend-a.txt', 'test -s runs/backend-c.txt'],
+                  successCriteria: ['schema commands ran'],
+                },
               },
               {
                 slug: 'api',
                 title: 'API',
-                tasks: [agentTask('e', 700, { dryRun: { failAttempts: 1 } }), cmd('backend', 'f', 1.4), cmd('backend', 'g', 0.6, { dependsOn: ['e', 'f'] }), agentTask('h', 600)],
+                tasks: [
+                  agentTask('e', 700, { dryRun: { failAttempts: 1 } }),
+                  cmd('backend', 'f', 1.4),
+                  cmd('backend', 'g', 0.6, { dependsOn: ['e', 'f'] }),
+                  agentTask('h', 600),
+                ],
               },
             ],
           },
@@ -70,7 +83,12 @@ export function faultEpic(workspace: string): EpicSpec {
               {
                 slug: 'ui',
                 title: 'UI',
-                tasks: [cmd('frontend', 'a', 1), cmd('frontend', 'b', 0.9), agentTask('c', 1100), cmd('frontend', 'd', 0.7, { dependsOn: ['c'] })],
+                tasks: [
+                  cmd('frontend', 'a', 1),
+                  cmd('frontend', 'b', 0.9),
+                  agentTask('c', 1100),
+                  cmd('frontend', 'd', 0.7, { dependsOn: ['c'] }),
+                ],
                 gate: { commands: ['test -s runs/frontend-d.txt'] },
               },
             ],
@@ -85,11 +103,24 @@ export function faultEpic(workspace: string): EpicSpec {
             slug: 'deploy',
             title: 'Deploy',
             phases: [
-              { slug: 'build', title: 'Build', tasks: [cmd('deploy', 'a', 1.5), agentTask('b', 800), cmd('deploy', 'c', 0.6, { dependsOn: ['a'] }), agentTask('g', 500)] },
+              {
+                slug: 'build',
+                title: 'Build',
+                tasks: [
+                  cmd('deploy', 'a', 1.5),
+                  agentTask('b', 800),
+                  cmd('deploy', 'c', 0.6, { dependsOn: ['a'] }),
+                  agentTask('g', 500),
+                ],
+              },
               {
                 slug: 'release',
                 title: 'Release',
-                tasks: [cmd('deploy', 'r', 0.9), agentTask('s', 900, { dependsOn: ['r'] }), cmd('deploy', 't', 0.5, { dependsOn: ['s'] })],
+                tasks: [
+                  cmd('deploy', 'r', 0.9),
+                  agentTask('s', 900, { dependsOn: ['r'] }),
+                  cmd('deploy', 't', 0.5, { dependsOn: ['s'] }),
+                ],
                 gate: { commands: ['test -s runs/deploy-t.txt'], successCriteria: ['released'] },
               },
             ],
@@ -117,7 +148,8 @@ export function commandRuns(workspace: string): CommandRuns[] {
     .map((f) => {
       const [plan, task] = f.slice(0, -4).split('-');
       const lines = fs.readFileSync(path.join(dir, f), 'utf8').split('\n').filter(Boolean);
-      const at = (kind: string) => lines.filter((l) => l.startsWith(`${kind} `)).map((l) => Number(BigInt(l.split(' ')[1]) / 1_000_000n));
+      const at = (kind: string) =>
+        lines.filter((l) => l.startsWith(`${kind} `)).map((l) => Number(BigInt(l.split(' ')[1]) / 1_000_000n));
       return { plan, task, starts: at('start'), ends: at('end') };
     });
 }

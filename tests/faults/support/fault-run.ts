@@ -52,7 +52,11 @@ export interface FaultOutcome {
 /** Longest a fault run may take before the test gives up on it. */
 const RUN_LIMIT_MS = 8 * 60_000;
 
-export async function runFaultEpic(name: string, opts: { workers: number }, inject: (ctx: FaultContext) => Promise<void> = async () => {}): Promise<FaultOutcome> {
+export async function runFaultEpic(
+  name: string,
+  opts: { workers: number },
+  inject: (ctx: FaultContext) => Promise<void> = async () => {},
+): Promise<FaultOutcome> {
   const client = await testClient();
   const taskQueue = uniqueName(`faults-${name}`);
   const workspace = tempWorkspace(`phaseflow-fault-${name}-`);
@@ -91,8 +95,22 @@ export async function runFaultEpic(name: string, opts: { workers: number }, inje
     const result = await resultPromise;
     const durationMs = Date.now() - startedAt;
     const watch = watcher.stop();
-    const { executions, timeouts, pickups } = await historyEvidence(client, { workflowId: handle.workflowId, runId: handle.firstExecutionRunId });
-    return { result, durationMs, watch, executions, timeouts, pickups, commandFiles: commandRuns(workspace), mirrors: normalisedMirrors(workspace), pool, workspace };
+    const { executions, timeouts, pickups } = await historyEvidence(client, {
+      workflowId: handle.workflowId,
+      runId: handle.firstExecutionRunId,
+    });
+    return {
+      result,
+      durationMs,
+      watch,
+      executions,
+      timeouts,
+      pickups,
+      commandFiles: commandRuns(workspace),
+      mirrors: normalisedMirrors(workspace),
+      pool,
+      workspace,
+    };
   } finally {
     watcher.stop();
     await pool.stopAll();
@@ -140,11 +158,22 @@ async function runningActivities(client: Client, workflowIdList: string[]): Prom
   const out: RunningActivity[] = [];
   await Promise.all(
     workflowIdList.map(async (id) => {
-      const d = await client.workflow.getHandle(id).describe().catch(() => undefined);
+      const d = await client.workflow
+        .getHandle(id)
+        .describe()
+        .catch(() => undefined);
       if (d?.status.name !== 'RUNNING') return;
       for (const a of d.raw.pendingActivities ?? []) {
-        if (a.state === temporal.api.enums.v1.PendingActivityState.PENDING_ACTIVITY_STATE_STARTED && a.lastWorkerIdentity) {
-          out.push({ workflowId: id, type: a.activityType?.name ?? '?', identity: a.lastWorkerIdentity, startedAt: optionalTsToMs(a.lastStartedTime) ?? 0 });
+        if (
+          a.state === temporal.api.enums.v1.PendingActivityState.PENDING_ACTIVITY_STATE_STARTED &&
+          a.lastWorkerIdentity
+        ) {
+          out.push({
+            workflowId: id,
+            type: a.activityType?.name ?? '?',
+            identity: a.lastWorkerIdentity,
+            startedAt: optionalTsToMs(a.lastStartedTime) ?? 0,
+          });
         }
       }
     }),
@@ -155,7 +184,11 @@ async function runningActivities(client: Client, workflowIdList: string[]): Prom
 async function pollers(client: Client, taskQueue: string): Promise<{ workflow: Set<string>; activity: Set<string> }> {
   const { TASK_QUEUE_TYPE_WORKFLOW, TASK_QUEUE_TYPE_ACTIVITY } = temporal.api.enums.v1.TaskQueueType;
   const ask = async (taskQueueType: number) => {
-    const r = await client.workflowService.describeTaskQueue({ namespace: client.options.namespace, taskQueue: { name: taskQueue }, taskQueueType });
+    const r = await client.workflowService.describeTaskQueue({
+      namespace: client.options.namespace,
+      taskQueue: { name: taskQueue },
+      taskQueueType,
+    });
     return new Set((r.pollers ?? []).map((p) => p.identity ?? ''));
   };
   return { workflow: await ask(TASK_QUEUE_TYPE_WORKFLOW), activity: await ask(TASK_QUEUE_TYPE_ACTIVITY) };

@@ -54,7 +54,14 @@ export class RestartableServer {
 
   async start(): Promise<void> {
     if (this.handle) throw new Error(`the fault server on ${this.address} is already running`);
-    this.handle = await startDevServer({ binary: this.binary, dbFile: this.dbFile, logFile: this.logFile, port: this.port, headless: true, namespace: this.namespace });
+    this.handle = await startDevServer({
+      binary: this.binary,
+      dbFile: this.dbFile,
+      logFile: this.logFile,
+      port: this.port,
+      headless: true,
+      namespace: this.namespace,
+    });
   }
 
   /** Stops the server with `signal` (SIGTERM: its graceful shutdown; SIGKILL: a crash) and waits for it to exit. */
@@ -97,6 +104,9 @@ export function setFaultServer(s: RestartableServer | undefined): void {
 }
 
 export function faultServer(): RestartableServer {
-  if (!current) throw new Error('no fault server: run the fault tests with `npm run test:faults` (.mocharc.faults.js loads tests/faults/global.ts)');
+  if (!current)
+    throw new Error(
+      'no fault server: run the fault tests with `npm run test:faults` (.mocharc.faults.js loads tests/faults/global.ts)',
+    );
   return current;
 }

@@ -17,7 +17,11 @@ export function assertSurvived(run: FaultOutcome, undisturbed: FaultOutcome): vo
   assert.ok(run.watch.versionsSeen >= 20, `(c) the watcher saw ${run.watch.versionsSeen} mirror versions`);
   assert.deepEqual(Object.keys(run.mirrors), Object.keys(undisturbed.mirrors), '(d) the same mirror files');
   for (const file of Object.keys(undisturbed.mirrors)) {
-    assert.deepEqual(run.mirrors[file], undisturbed.mirrors[file], `(d) ${file} equals the undisturbed run's (normalised)`);
+    assert.deepEqual(
+      run.mirrors[file],
+      undisturbed.mirrors[file],
+      `(d) ${file} equals the undisturbed run's (normalised)`,
+    );
   }
 }
 
@@ -28,6 +32,10 @@ export function describeRun(label: string, run: FaultOutcome): string {
     `${label}: ${(run.durationMs / 1000).toFixed(1)} s, ${run.executions.length} task executions ` +
     `(${run.executions.filter((x) => x.outcome === 'timedOut').length} timed out, ${retried.size} tasks retried), ` +
     `${run.watch.versionsSeen} mirror versions checked, ${run.pool.all.length} worker process(es), ` +
-    `timeouts and retries: ${Object.entries(run.timeouts).map(([k, n]) => `${n} ${k}`).join(', ') || 'none'}`
+    `timeouts and retries: ${
+      Object.entries(run.timeouts)
+        .map(([k, n]) => `${n} ${k}`)
+        .join(', ') || 'none'
+    }`
   );
 }

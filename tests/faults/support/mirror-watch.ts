@@ -67,7 +67,8 @@ export class MirrorWatcher {
     if (this.timer) clearInterval(this.timer);
     this.pollAll();
     const files: WatchReport['files'] = {};
-    for (const [file, s] of this.files) files[file] = { versions: s.versions, owners: s.formerOwners.size + 1, lastRevision: s.revision ?? 0 };
+    for (const [file, s] of this.files)
+      files[file] = { versions: s.versions, owners: s.formerOwners.size + 1, lastRevision: s.revision ?? 0 };
     return { versionsSeen: this.versionsSeen, files, violations: [...this.violations] };
   }
 
@@ -94,10 +95,13 @@ export class MirrorWatcher {
     try {
       doc = JSON.parse(text);
     } catch (err) {
-      this.violations.push(`${rel}: not JSON (${(err as Error).message}); ${text.length} bytes: ${JSON.stringify(text.slice(0, 80))}…`);
+      this.violations.push(
+        `${rel}: not JSON (${(err as Error).message}); ${text.length} bytes: ${JSON.stringify(text.slice(0, 80))}…`,
+      );
       return;
     }
-    for (const p of ccaspProblems(kindOfMirror(rel), doc)) this.violations.push(`${rel} revision ${doc?.phaseflow?.revision}: CCASP schema: ${p}`);
+    for (const p of ccaspProblems(kindOfMirror(rel), doc))
+      this.violations.push(`${rel} revision ${doc?.phaseflow?.revision}: CCASP schema: ${p}`);
     const owner: unknown = doc?.phaseflow?.owner;
     const revision: unknown = doc?.phaseflow?.revision;
     if (typeof owner !== 'string' || typeof revision !== 'number') {
@@ -105,7 +109,8 @@ export class MirrorWatcher {
       return;
     }
     if (owner !== s.owner) {
-      if (s.formerOwners.has(owner)) this.violations.push(`${rel}: went back to former owner ${owner} (revision ${revision}) after ${s.owner}`);
+      if (s.formerOwners.has(owner))
+        this.violations.push(`${rel}: went back to former owner ${owner} (revision ${revision}) after ${s.owner}`);
       if (s.owner) s.formerOwners.add(s.owner);
       s.owner = owner;
       s.tasks.clear();
@@ -122,9 +127,14 @@ export class MirrorWatcher {
         const key = `${phase.slug}/${t.id}`;
         const before = s.tasks.get(key);
         if (before?.status === 'completed' && t.status !== 'completed') {
-          this.violations.push(`${rel} revision ${doc.phaseflow.revision}: task ${key} was completed and is now ${t.status} (attempts ${before.attempts} → ${t.attempts})`);
+          this.violations.push(
+            `${rel} revision ${doc.phaseflow.revision}: task ${key} was completed and is now ${t.status} (attempts ${before.attempts} → ${t.attempts})`,
+          );
         }
-        if (before && t.attempts < before.attempts) this.violations.push(`${rel} revision ${doc.phaseflow.revision}: task ${key} attempts went back ${before.attempts} → ${t.attempts}`);
+        if (before && t.attempts < before.attempts)
+          this.violations.push(
+            `${rel} revision ${doc.phaseflow.revision}: task ${key} attempts went back ${before.attempts} → ${t.attempts}`,
+          );
         s.tasks.set(key, { status: t.status, attempts: t.attempts });
       }
     }

@@ -69,7 +69,9 @@ export class WorkerPool {
     await Promise.race([
       waitFor(`worker ${w.pid} to report ready`, () => ready, 90_000, 50),
       w.exited.then(() => {
-        throw new Error(`worker ${w.pid} exited (${w.exit?.code ?? w.exit?.signal}) before it was ready; log: ${logFile}\n${tail(logFile)}`);
+        throw new Error(
+          `worker ${w.pid} exited (${w.exit?.code ?? w.exit?.signal}) before it was ready; log: ${logFile}\n${tail(logFile)}`,
+        );
       }),
     ]);
     w.readyAt = Date.now();
@@ -90,7 +92,9 @@ export class WorkerPool {
 
   /** Workers that exited although the test did not kill them, with the end of their logs. */
   unexpectedExits(): string[] {
-    return this.all.filter((w) => w.exit && w.killedAt === undefined).map((w) => `worker ${w.pid} exited (${w.exit!.code ?? w.exit!.signal}); log ${w.logFile}:\n${tail(w.logFile)}`);
+    return this.all
+      .filter((w) => w.exit && w.killedAt === undefined)
+      .map((w) => `worker ${w.pid} exited (${w.exit!.code ?? w.exit!.signal}); log ${w.logFile}:\n${tail(w.logFile)}`);
   }
 
   /** Stops the workers still running: SIGTERM (graceful), SIGKILL after 10 s. */

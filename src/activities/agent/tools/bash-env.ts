@@ -6,7 +6,18 @@
 import { hideSecretsFromProcEnviron, isSecretEnv, isSecretName } from '../../secrets';
 
 const ALLOWED = [
-  'PATH', 'LANG', 'LANGUAGE', 'LC_ALL', 'LC_CTYPE', 'LC_MESSAGES', 'TERM', 'TZ', 'TMPDIR', 'USER', 'LOGNAME', 'SHELL',
+  'PATH',
+  'LANG',
+  'LANGUAGE',
+  'LC_ALL',
+  'LC_CTYPE',
+  'LC_MESSAGES',
+  'TERM',
+  'TZ',
+  'TMPDIR',
+  'USER',
+  'LOGNAME',
+  'SHELL',
 ];
 
 // Defence in depth: even an allowlisted variable is dropped if its name or value looks like a secret.

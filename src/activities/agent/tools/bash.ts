@@ -27,7 +27,13 @@ export const bashTool = defineTool({
   parse: z.object({
     command: z.string().min(1).describe('The command to run'),
     // A longer timeout is cut to the maximum rather than refused; the model is told the maximum.
-    timeout: z.number().int().min(1).optional().meta({ maximum: BASH_MAX_TIMEOUT_MS }).describe('Time limit in milliseconds'),
+    timeout: z
+      .number()
+      .int()
+      .min(1)
+      .optional()
+      .meta({ maximum: BASH_MAX_TIMEOUT_MS })
+      .describe('Time limit in milliseconds'),
     // Claude Code's Bash takes one; accepted and not used.
     description: z.string().optional().describe('What the command does, in a few words'),
   }),
@@ -36,10 +42,14 @@ export const bashTool = defineTool({
     // In the workspace sandbox where the machine allows it (sandbox.ts): no other processes in
     // sight, everything outside the workspace read-only, home directories and /tmp hidden.
     const run = sandboxed('/bin/bash', ['-c', command], 'workspace', ctx.workspace, ctx.env);
-    const env = { ...agentShellEnv(ctx.env, ctx.workspace), ...(run.sandbox === 'workspace' ? { TMPDIR: '/tmp' } : {}) };
+    const env = {
+      ...agentShellEnv(ctx.env, ctx.workspace),
+      ...(run.sandbox === 'workspace' ? { TMPDIR: '/tmp' } : {}),
+    };
     const r = await runInProcessGroup(run, ctx.workspace, env, limitMs, ctx.signal);
     const output = r.output.text();
-    if (r.timedOut) throw new ToolError(`${output}\n[command timed out after ${limitMs} ms; its process group was killed]`);
+    if (r.timedOut)
+      throw new ToolError(`${output}\n[command timed out after ${limitMs} ms; its process group was killed]`);
     if (r.aborted) throw new ToolError(`${output}\n[command aborted: the task was cancelled or ran out of time]`);
     if (r.code !== 0) throw new ToolError(`${output}\n[exit code ${r.code ?? `signal ${r.signal}`}]`);
     return output === '' ? '(no output)' : output;
@@ -54,7 +64,13 @@ interface RunResult {
   output: HeadTailBuffer;
 }
 
-function runInProcessGroup(run: Sandboxed, cwd: string, env: NodeJS.ProcessEnv, limitMs: number, signal: AbortSignal): Promise<RunResult> {
+function runInProcessGroup(
+  run: Sandboxed,
+  cwd: string,
+  env: NodeJS.ProcessEnv,
+  limitMs: number,
+  signal: AbortSignal,
+): Promise<RunResult> {
   return new Promise((resolve, reject) => {
     const output = new HeadTailBuffer(OUTPUT_CAP_BYTES);
     let timedOut = false;

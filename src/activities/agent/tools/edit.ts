@@ -30,20 +30,32 @@ export const editTool = defineTool({
     // Reading a FIFO or a device would block or never end.
     const st = await fs.stat(abs).catch(() => undefined);
     if (st && !st.isFile()) throw new ToolError(`${rel} is not a regular file; refused`);
-    if (st && st.size > MAX_WRITE_BYTES) throw new ToolError(`${rel} is ${st.size} bytes; Edit works on files up to ${MAX_WRITE_BYTES} bytes`);
+    if (st && st.size > MAX_WRITE_BYTES)
+      throw new ToolError(`${rel} is ${st.size} bytes; Edit works on files up to ${MAX_WRITE_BYTES} bytes`);
     const text = await fs.readFile(abs, 'utf8').catch((err: NodeJS.ErrnoException) => {
-      throw new ToolError(err.code === 'ENOENT' ? `file not found: ${rel} (use Write to create it)` : `cannot read ${rel}: ${err.message}`);
+      throw new ToolError(
+        err.code === 'ENOENT'
+          ? `file not found: ${rel} (use Write to create it)`
+          : `cannot read ${rel}: ${err.message}`,
+      );
     });
     const parts = text.split(old_string);
     const count = parts.length - 1;
     if (count === 0) throw new ToolError(`old_string not found in ${rel}`);
     if (count > 1 && !replace_all) {
-      throw new ToolError(`old_string occurs ${count} times in ${rel}; add surrounding context to make it unique, or set replace_all`);
+      throw new ToolError(
+        `old_string occurs ${count} times in ${rel}; add surrounding context to make it unique, or set replace_all`,
+      );
     }
     // split/join replaces literally (no `$&` patterns as String.replace would interpret).
     // replace_all multiplies: a short file can become a huge one. Check the size before building it.
-    const size = Buffer.byteLength(text) + (replace_all ? count : 1) * (Buffer.byteLength(new_string) - Buffer.byteLength(old_string));
-    if (size > MAX_WRITE_BYTES) throw new ToolError(`the edit would make ${rel} ${size} bytes; files are capped at ${MAX_WRITE_BYTES} bytes (nothing was written)`);
+    const size =
+      Buffer.byteLength(text) +
+      (replace_all ? count : 1) * (Buffer.byteLength(new_string) - Buffer.byteLength(old_string));
+    if (size > MAX_WRITE_BYTES)
+      throw new ToolError(
+        `the edit would make ${rel} ${size} bytes; files are capped at ${MAX_WRITE_BYTES} bytes (nothing was written)`,
+      );
     const updated = replace_all ? parts.join(new_string) : text.replace(old_string, () => new_string);
     await writeFileAtomic(abs, updated);
     ctx.changedFiles.add(rel);

@@ -30,13 +30,17 @@ export const globTool = defineTool({
     const found: { rel: string; mtime: number }[] = [];
     for await (const f of walkFiles(ctx.workspace, base, ctx.signal)) {
       if (!isMatch(f.rel)) continue;
-      const mtime = await fs.stat(f.abs).then((s) => s.mtimeMs, () => 0);
+      const mtime = await fs.stat(f.abs).then(
+        (s) => s.mtimeMs,
+        () => 0,
+      );
       found.push({ rel: toRelative(ctx.workspace, f.abs), mtime });
     }
     if (found.length === 0) return 'No files found';
     found.sort((a, b) => b.mtime - a.mtime || a.rel.localeCompare(b.rel));
     const shown = found.slice(0, MAX_RESULTS).map((f) => f.rel);
-    const more = found.length > MAX_RESULTS ? `\n[${found.length - MAX_RESULTS} more not shown; narrow the pattern]` : '';
+    const more =
+      found.length > MAX_RESULTS ? `\n[${found.length - MAX_RESULTS} more not shown; narrow the pattern]` : '';
     return shown.join('\n') + more;
   },
 });

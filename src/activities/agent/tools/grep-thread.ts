@@ -68,7 +68,11 @@ parentPort.postMessage((${grepFiles.toString()})(workerData, require('node:fs'))
 /** Runs the job in a thread; refuses with a ToolError past `limitMs` or on abort. */
 export function grepInThread(job: GrepJob, limitMs: number, signal: AbortSignal): Promise<GrepOutcome> {
   return new Promise((resolve, reject) => {
-    const worker = new Worker(THREAD_SOURCE, { eval: true, workerData: job, resourceLimits: { maxOldGenerationSizeMb: 256 } });
+    const worker = new Worker(THREAD_SOURCE, {
+      eval: true,
+      workerData: job,
+      resourceLimits: { maxOldGenerationSizeMb: 256 },
+    });
     let settled = false;
     const finish = (fn: () => void) => {
       if (settled) return;
@@ -81,15 +85,22 @@ export function grepInThread(job: GrepJob, limitMs: number, signal: AbortSignal)
     const timer = setTimeout(
       () =>
         finish(() =>
-          reject(new ToolError(`Grep stopped after ${Math.round(limitMs / 1000)} s: the pattern is too slow (nested quantifiers such as (a+)+ backtrack without end); simplify it or narrow path/glob`)),
+          reject(
+            new ToolError(
+              `Grep stopped after ${Math.round(limitMs / 1000)} s: the pattern is too slow (nested quantifiers such as (a+)+ backtrack without end); simplify it or narrow path/glob`,
+            ),
+          ),
         ),
       limitMs,
     );
-    const onAbort = () => finish(() => reject(new ToolError('Grep aborted: the task was cancelled or ran out of time')));
+    const onAbort = () =>
+      finish(() => reject(new ToolError('Grep aborted: the task was cancelled or ran out of time')));
     signal.addEventListener('abort', onAbort, { once: true });
     if (signal.aborted) onAbort();
     worker.once('message', (out: GrepOutcome) => finish(() => resolve(out)));
     worker.once('error', (err) => finish(() => reject(new ToolError(`Grep failed: ${err.message}`))));
-    worker.once('exit', (code) => finish(() => reject(new ToolError(`Grep's search thread ended unexpectedly (exit ${code})`))));
+    worker.once('exit', (code) =>
+      finish(() => reject(new ToolError(`Grep's search thread ended unexpectedly (exit ${code})`))),
+    );
   });
 }

@@ -43,16 +43,28 @@ export const grepTool = defineTool({
     const target = await resolveInWorkspace(ctx.workspace, input.path ?? '.');
     const st = await fs.stat(target).catch(() => undefined);
     if (!st) throw new ToolError(`not found: ${toRelative(ctx.workspace, target)}`);
-    if (!st.isDirectory() && !st.isFile()) throw new ToolError(`${toRelative(ctx.workspace, target)} is not a regular file or a directory`);
-    const globMatch = input.glob ? picomatch(input.glob, { dot: true, basename: !input.glob.includes('/') }) : () => true;
+    if (!st.isDirectory() && !st.isFile())
+      throw new ToolError(`${toRelative(ctx.workspace, target)} is not a regular file or a directory`);
+    const globMatch = input.glob
+      ? picomatch(input.glob, { dot: true, basename: !input.glob.includes('/') })
+      : () => true;
     const files: { abs: string; rel: string }[] = [];
     if (st.isDirectory()) {
-      for await (const f of walkFiles(ctx.workspace, target, ctx.signal)) if (globMatch(f.rel)) files.push({ abs: f.abs, rel: toRelative(ctx.workspace, f.abs) });
+      for await (const f of walkFiles(ctx.workspace, target, ctx.signal))
+        if (globMatch(f.rel)) files.push({ abs: f.abs, rel: toRelative(ctx.workspace, f.abs) });
     } else if (globMatch(path.basename(target))) {
       files.push({ abs: target, rel: toRelative(ctx.workspace, target) });
     }
     const limitMs = Math.max(1, Math.min(GREP_TIME_LIMIT_MS, ctx.remainingMs()));
-    const job = { pattern: input.pattern, flags, files, mode: input.output_mode ?? 'files_with_matches', maxFileBytes: MAX_FILE_BYTES, maxOutputLines: MAX_OUTPUT_LINES, maxLineChars: MAX_LINE_CHARS } as const;
+    const job = {
+      pattern: input.pattern,
+      flags,
+      files,
+      mode: input.output_mode ?? 'files_with_matches',
+      maxFileBytes: MAX_FILE_BYTES,
+      maxOutputLines: MAX_OUTPUT_LINES,
+      maxLineChars: MAX_LINE_CHARS,
+    } as const;
     const { lines, truncated } = await grepInThread(job, limitMs, ctx.signal);
     if (lines.length === 0) return 'No matches found';
     return lines.join('\n') + (truncated ? `\n[stopped after ${MAX_OUTPUT_LINES} results; narrow the search]` : '');

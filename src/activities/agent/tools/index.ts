@@ -41,18 +41,32 @@ export interface ToolOutcome {
 }
 
 /** Runs one tool call. Never throws: every problem becomes an `is_error` result the model sees. */
-export async function executeTool(tools: readonly AgentTool[], name: string, input: unknown, ctx: ToolContext): Promise<ToolOutcome> {
+export async function executeTool(
+  tools: readonly AgentTool[],
+  name: string,
+  input: unknown,
+  ctx: ToolContext,
+): Promise<ToolOutcome> {
   const tool = tools.find((t) => t.name === name);
   if (!tool) {
-    return { isError: true, content: `Error: unknown tool ${JSON.stringify(name)}; available tools: ${tools.map((t) => t.name).join(', ')}` };
+    return {
+      isError: true,
+      content: `Error: unknown tool ${JSON.stringify(name)}; available tools: ${tools.map((t) => t.name).join(', ')}`,
+    };
   }
   try {
     const parsed = tool.parse.safeParse(input);
     if (!parsed.success) throw formatZodError(name, parsed.error);
     // The API rejects an empty tool_result text.
-    return { isError: false, content: capText(withoutWorkerSecrets((await tool.run(parsed.data, ctx)) || '(no output)', ctx.env)) };
+    return {
+      isError: false,
+      content: capText(withoutWorkerSecrets((await tool.run(parsed.data, ctx)) || '(no output)', ctx.env)),
+    };
   } catch (err) {
-    const message = err instanceof ToolError ? err.message : `${(err as Error)?.name ?? 'Error'}: ${(err as Error)?.message ?? String(err)}`;
+    const message =
+      err instanceof ToolError
+        ? err.message
+        : `${(err as Error)?.name ?? 'Error'}: ${(err as Error)?.message ?? String(err)}`;
     return { isError: true, content: capText(withoutWorkerSecrets(`Error: ${message}`, ctx.env)) };
   }
 }
@@ -63,6 +77,7 @@ export async function executeTool(tools: readonly AgentTool[], name: string, inp
  */
 function withoutWorkerSecrets(text: string, env: NodeJS.ProcessEnv): string {
   let out = text;
-  for (const v of secretValues(env)) if (out.includes(v)) out = out.split(v).join('[redacted: a credential of the worker]');
+  for (const v of secretValues(env))
+    if (out.includes(v)) out = out.split(v).join('[redacted: a credential of the worker]');
   return out;
 }

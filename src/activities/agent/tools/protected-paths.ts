@@ -15,14 +15,21 @@ import { ToolError } from './tool-error';
 export const MAX_WRITE_BYTES = 5 * 1024 * 1024;
 
 /** Directories Glob and Grep do not walk (phaseflow's records are noise in a search). */
-export const PROTECTED_DIRS = [`${CLAUDE_DIR}/cache/transcripts`, `${CLAUDE_DIR}/cache/agent-outputs`, `${CLAUDE_DIR}/cache/budget`];
+export const PROTECTED_DIRS = [
+  `${CLAUDE_DIR}/cache/transcripts`,
+  `${CLAUDE_DIR}/cache/agent-outputs`,
+  `${CLAUDE_DIR}/cache/budget`,
+];
 
 const BY_PHASEFLOW = 'is maintained by phaseflow and cannot be written by an agent';
 
 const WRITE_PROTECTED: { re: RegExp; why: string }[] = [
   { re: /^\.claude\/cache\//i, why: `${BY_PHASEFLOW} (transcripts, details files, logs)` },
   { re: /^\.claude\/orchestrator\//i, why: `${BY_PHASEFLOW} (orchestrator state)` },
-  { re: /^\.claude\/(?:epics\/[^/]+\/EPIC|roadmaps\/[^/]+\/ROADMAP|phase-plans\/[^/]+\/PROGRESS)\.json$/i, why: `${BY_PHASEFLOW} (a mirror of the run's state)` },
+  {
+    re: /^\.claude\/(?:epics\/[^/]+\/EPIC|roadmaps\/[^/]+\/ROADMAP|phase-plans\/[^/]+\/PROGRESS)\.json$/i,
+    why: `${BY_PHASEFLOW} (a mirror of the run's state)`,
+  },
   {
     re: /(?:^|\/)\.git(?:\/|$)/i,
     why: 'is inside .git and cannot be written by an agent (hooks and config run commands on the next git command); use git commands through Bash',

@@ -29,7 +29,10 @@ export const readTool = defineTool({
     if (st.isDirectory()) throw new ToolError(`${rel} is a directory; use Glob or Bash ls to list it`);
     // A FIFO would block the read forever, a device could stream without end.
     if (!st.isFile()) throw new ToolError(`${rel} is not a regular file (a FIFO, socket or device); not read`);
-    if (st.size > MAX_FILE_BYTES) throw new ToolError(`${rel} is ${st.size} bytes; too large to read whole, use Grep or Bash (head, sed -n) instead`);
+    if (st.size > MAX_FILE_BYTES)
+      throw new ToolError(
+        `${rel} is ${st.size} bytes; too large to read whole, use Grep or Bash (head, sed -n) instead`,
+      );
     const buf = await fs.readFile(abs);
     if (buf.subarray(0, 8192).includes(0)) throw new ToolError(`${rel} looks like a binary file; not shown`);
     const text = buf.toString('utf8');
@@ -44,7 +47,8 @@ export const readTool = defineTool({
       return `${String(start + i).padStart(6)}\t${cut}`;
     });
     const end = start - 1 + shown.length;
-    const more = end < lines.length ? `\n[showing lines ${start}-${end} of ${lines.length}; use offset/limit for more]` : '';
+    const more =
+      end < lines.length ? `\n[showing lines ${start}-${end} of ${lines.length}; use offset/limit for more]` : '';
     return shown.join('\n') + more;
   },
 });

@@ -25,7 +25,10 @@ export const writeTool = defineTool({
     const rel = toRelative(ctx.workspace, abs);
     refuseProtected(rel);
     const bytes = Buffer.byteLength(content);
-    if (bytes > MAX_WRITE_BYTES) throw new ToolError(`content is ${bytes} bytes; Write takes at most ${MAX_WRITE_BYTES} bytes per file (nothing was written)`);
+    if (bytes > MAX_WRITE_BYTES)
+      throw new ToolError(
+        `content is ${bytes} bytes; Write takes at most ${MAX_WRITE_BYTES} bytes per file (nothing was written)`,
+      );
     const st = await fs.stat(abs).catch(() => undefined);
     if (st?.isDirectory()) throw new ToolError(`${rel} is a directory`);
     if (st && !st.isFile()) throw new ToolError(`${rel} is not a regular file (a FIFO, socket or device); refused`);
