@@ -72,26 +72,17 @@ export class MirrorWriter {
       const built = this.build(revision) as { phaseflow: object };
       const doc = { ...built, phaseflow: { ...built.phaseflow, owner: this.owner } };
       try {
-        if (this.last === undefined) {
-          await writeMirror({
-            kind: this.kind,
-            workspace: this.workspace,
-            file: this.file,
-            owner: this.owner,
-            revision,
-            doc,
-          });
-        } else {
-          await writeMirror({
-            kind: this.kind,
-            workspace: this.workspace,
-            file: this.file,
-            owner: this.owner,
-            revision,
-            baseRevision: this.revision,
-            patch: diff(this.last, doc),
-          });
-        }
+        // The first write sends the whole document; later ones only the difference from the last.
+        const content =
+          this.last === undefined ? { doc } : { baseRevision: this.revision, patch: diff(this.last, doc) };
+        await writeMirror({
+          kind: this.kind,
+          workspace: this.workspace,
+          file: this.file,
+          owner: this.owner,
+          revision,
+          ...content,
+        });
       } catch (err) {
         if (
           err instanceof ActivityFailure &&
