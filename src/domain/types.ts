@@ -148,4 +148,6 @@ export const FailureTypes = {
   /** The stuck detector stopped an agent; details[0] = { detector: 'no-progress' | 'tool-loop', reason, usage }. */
   Stuck: 'Stuck',
   MirrorMissing: 'MirrorMissing',
+  /** The workspace is missing, or another epic owns one of the epic's slugs there. */
+  WorkspaceRefused: 'WorkspaceRefused',
 } as const;
