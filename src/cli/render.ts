@@ -35,7 +35,7 @@ export function until(iso: string, now: number): string {
 }
 
 export function usageText(u: Usage): string {
-  return `${totalTokens(u).toLocaleString('en-US')} tokens · $${u.costUsd.toFixed(4)}`;
+  return `${totalTokens(u).toLocaleString('en-US')} tokens · $${u.costUsd.toFixed(4)}${u.simulated ? ' (simulated)' : ''}`;
 }
 
 export function bar(done: number, total: number, width = 20): string {

@@ -137,8 +137,7 @@ export async function startEpic(
 export async function startCommand(file: string, opts: StartOptions): Promise<void> {
   const loaded = loadEpicFile(file);
   const spec: EpicSpec = opts.dryRun ? { ...loaded, agentMode: 'dry-run' } : loaded;
-  if (opts.createWorkspace) mkdirSync(spec.workspace, { recursive: true });
-  else requireWorkspace(file, spec);
+  if (!opts.createWorkspace) requireWorkspace(file, spec);
   const collisions = await slugCollisions(spec.workspace, {
     epicSlug: spec.slug,
     roadmaps: spec.roadmaps.map((r) => r.slug),
@@ -154,6 +153,8 @@ export async function startCommand(file: string, opts: StartOptions): Promise<vo
   const uiBase = uiBaseUrl(opts.uiUrl);
   await withClient(async (client) => {
     await refuseEarlierRun(client, opts.id ?? workflowIds.epic(spec.slug), spec, opts.rerun);
+    // Created only now that the server answered and the id is free: a refused start leaves nothing.
+    if (opts.createWorkspace) mkdirSync(spec.workspace, { recursive: true });
     const id = await startEpic(client, spec, { id: opts.id, taskQueue });
     console.log(`Started ${id} on task queue ${taskQueue} (workspace ${spec.workspace})`);
     // Where to see its history: the Web UI when told where it is, else the temporal CLI (which

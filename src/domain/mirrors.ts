@@ -14,6 +14,8 @@ export const UsageDoc = z.object({
   cache_write_tokens: z.int().min(0),
   cache_read_tokens: z.int().min(0),
   cost_usd: z.number().min(0),
+  /** dry-run: the figures are simulated (no model ran, nothing was paid). */
+  simulated: z.literal(true).optional(),
 });
 export type UsageDoc = z.infer<typeof UsageDoc>;
 

@@ -304,7 +304,10 @@ export function checkStructure(epic: any, report: (path: (string | number)[], me
       phases.forEach((phase, phi) => {
         const at = [...base, 'phases', phi];
         const tasks = arr(phase?.tasks).filter((t) => t && typeof t === 'object');
-        if (epic?.gating?.require_tests === true && arr(phase?.gate?.commands).length === 0) {
+        // A gate with a misspelt field (`command:`) already has its problem: do not add a second one.
+        const gateTypo =
+          phase?.gate && typeof phase.gate === 'object' && Object.keys(phase.gate).some((k) => !(k in GateSpec.shape));
+        if (epic?.gating?.require_tests === true && arr(phase?.gate?.commands).length === 0 && !gateTypo) {
           report(
             [...at, 'gate', 'commands'],
             'gating.require_tests is set, so every phase needs at least one gate command',

@@ -17,7 +17,7 @@ export function bar(done: number, total: number, width = 20): string {
 
 export function usageLine(u: Usage): string {
   const tokens = u.inputTokens + u.outputTokens + u.cacheReadTokens + u.cacheWriteTokens;
-  return `${tokens.toLocaleString('en-US')} tokens · $${u.costUsd.toFixed(4)}`;
+  return `${tokens.toLocaleString('en-US')} tokens · $${u.costUsd.toFixed(4)}${u.simulated ? ' (simulated)' : ''}`;
 }
 
 /** What a person is asked, how to answer and when the default fires: the same at every level. */

@@ -29,7 +29,8 @@ describe('phaseflow CLI', () => {
   });
 
   it('validate accepts the demo epic', () => {
-    const r = phaseflow(['validate', 'examples/demo-epic.yaml']);
+    // The demo's workspace exists only once the demo made it.
+    const r = phaseflow(['validate', 'examples/demo-epic.yaml', '--create-workspace']);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /valid epic "demo-greeter": 2 roadmaps, 3 plans, 9 phases, 20 tasks/);
   });
@@ -38,7 +39,7 @@ describe('phaseflow CLI', () => {
     const file = path.join(dir, 'mini.yaml');
     writeFileSync(
       file,
-      'slug: mini\ntitle: x\nworkspace: ws\nroadmaps: [{ slug: r, title: R, plans: [{ slug: p, title: P, phases: [{ slug: one, title: One, tasks: [{ id: "1", description: a }] }] }] }]\n',
+      'slug: mini\ntitle: x\nworkspace: .\nroadmaps: [{ slug: r, title: R, plans: [{ slug: p, title: P, phases: [{ slug: one, title: One, tasks: [{ id: "1", description: a }] }] }] }]\n',
     );
     const r = phaseflow(['validate', file]);
     assert.equal(r.code, 0, r.stderr);
@@ -154,7 +155,7 @@ describe('phaseflow CLI', () => {
   });
 
   it('validate --json prints the normalised spec with an absolute workspace', () => {
-    const r = phaseflow(['validate', 'examples/demo-epic.yaml', '--json']);
+    const r = phaseflow(['validate', 'examples/demo-epic.yaml', '--json', '--create-workspace']);
     assert.equal(r.code, 0, r.stderr);
     const spec = JSON.parse(r.stdout);
     assert.equal(spec.workspace, path.resolve('demo-workspace'));
@@ -196,7 +197,7 @@ describe('phaseflow CLI', () => {
       JSON.stringify({
         slug,
         title: 'x',
-        workspace: path.join(dir, 'ws'),
+        workspace: dir,
         agentMode: 'dry-run',
         roadmaps: [
           {
@@ -257,7 +258,7 @@ describe('phaseflow CLI', () => {
   it('start names the missing server when none answers', () => {
     const file = path.join(dir, 'ok.yaml');
     writeFileSync(file, readFileSync('examples/demo-epic.yaml', 'utf8'));
-    const r = phaseflow(['start', file], { TEMPORAL_ADDRESS: '127.0.0.1:1' });
+    const r = phaseflow(['start', file, '--create-workspace'], { TEMPORAL_ADDRESS: '127.0.0.1:1' });
     assert.equal(r.code, 1);
     assert.match(r.stderr, /no Temporal server at 127\.0\.0\.1:1/);
   });
