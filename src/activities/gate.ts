@@ -73,7 +73,9 @@ export async function runGate(input: GateInput): Promise<GateResult> {
 
 /** "gate-1 (`make test`) exited 2 (log .claude/cache/logs/…): make: *** No rule to make target 'test'.  Stop." */
 export function failedCheckText(c: GateCheck): string {
-  const what = `${c.name} (\`${c.command}\`) ${c.timedOut ? 'timed out' : `exited ${c.exitCode}`} (log ${c.logFile})`;
+  // The command in full is in PROGRESS.json and the log; here it only names the check.
+  const command = c.command.length > 60 ? `${c.command.slice(0, 59)}…` : c.command;
+  const what = `${c.name} (\`${command}\`) ${c.timedOut ? 'timed out' : `exited ${c.exitCode}`} (log ${c.logFile})`;
   const tail = c.outputExcerpt
     .split('\n')
     .filter((l) => l.trim())

@@ -110,6 +110,9 @@ export function phaseDetails(p: {
     }),
   );
   if (p.gate) lines.push('', `Gate: ${p.gate.passed ? 'passed' : `**failed**: ${p.gate.reason}`}`);
+  // Each failed check: its full log, and the end of its output as it printed it.
+  for (const c of p.gate?.checks.filter((x) => !x.passed) ?? [])
+    lines.push('', `\`${c.name}\` log: \`${c.logFile}\``, ...(c.outputExcerpt ? ['```', c.outputExcerpt, '```'] : []));
   if (p.failureReason) lines.push('', `**${p.status === 'skipped' ? 'Skipped' : 'Failed'}:** ${p.failureReason}`);
   const limited = p.budgets.filter((b) => b.limit.tokens !== undefined || b.limit.usd !== undefined);
   if (limited.length) lines.push('', `Budgets: ${limited.map((b) => `${b.level} ${limitText(b.limit)}`).join(' · ')}`);

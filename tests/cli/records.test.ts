@@ -26,6 +26,8 @@ describe('records in one workspace (phaseflow worker process, real server)', fun
   const dir = tempWorkspace('pf-records-');
   const logFile = path.join(dir, 'worker.log');
   let env: NodeJS.ProcessEnv;
+  /** The epic that failed on a command (status reads it back from its mirrors once the worker is gone). */
+  let lastFailed: { slug: string; ws: string } | undefined;
   let worker: ChildProcess;
   let workerStderr = '';
 
@@ -103,6 +105,7 @@ describe('records in one workspace (phaseflow worker process, real server)', fun
 
   after(async () => {
     if (!worker || worker.exitCode !== null || worker.signalCode !== null) return;
+    // (stopped already by the last block)
     const closed = new Promise((r) => worker.once('close', r));
     worker.kill('SIGINT');
     await closed;
@@ -266,6 +269,7 @@ describe('records in one workspace (phaseflow worker process, real server)', fun
     });
     const r = phaseflow(['start', file, '--watch']);
     assert.equal(r.code, 1, shown(r));
+    lastFailed = { slug, ws };
     const lines = await waitFor(
       'the epic failure in the worker log',
       () => {
@@ -304,6 +308,164 @@ describe('records in one workspace (phaseflow worker process, real server)', fun
     assert.equal(line.error.type, 'Permanent');
     assert.equal(line.error.nonRetryable, true);
     assert.match(line.error.message, /no Anthropic API key \(set ANTHROPIC_API_KEY for the worker/);
+  });
+
+  /** A one-phase dry-run epic from its tasks and gate, written as JSON. */
+  function phaseSpec(name: string, slug: string, ws: string, phase: object, settings: object = {}): string {
+    const file = path.join(dir, `${name}.json`);
+    fs.mkdirSync(ws, { recursive: true });
+    fs.writeFileSync(
+      file,
+      JSON.stringify({
+        slug,
+        title: name,
+        workspace: ws,
+        agentMode: 'dry-run',
+        settings: { timeoutBaseSeconds: 20, attempts: 1, ...settings },
+        roadmaps: [
+          {
+            slug: 'r',
+            title: 'R',
+            plans: [{ slug: 'p', title: 'P', phases: [{ slug: 'one', title: 'One', ...phase }] }],
+          },
+        ],
+      }),
+    );
+    return file;
+  }
+
+  it('a failed gate shows its log and its last whole lines in pending, status and watch; the phase is not 100 %', async () => {
+    const slug = uniqueName('gate');
+    const ws = path.join(dir, 'gate-ws');
+    const stop = "make: *** No rule to make target 'test'.  Stop.";
+    // More output than the excerpt keeps (500 characters): the excerpt must start at a line.
+    const gate = `for i in $(seq 1 40); do echo "compiling module number $i of the calculator"; done; echo "${stop}" >&2; exit 2`;
+    const file = phaseSpec(
+      'gate',
+      slug,
+      ws,
+      {
+        tasks: [
+          { id: '1', description: 'simulated', dryRun: { durationMs: 10 } },
+          { id: '2', kind: 'command', description: 'build', command: 'echo built' },
+        ],
+        gate: { commands: [gate] },
+      },
+      { decisionTimeoutSeconds: 600 },
+    );
+    const start = phaseflow(['start', file]);
+    assert.equal(start.code, 0, shown(start));
+    const logPath = '.claude/cache/logs/p--one-gate-1-1.log';
+    const shownReason = new RegExp(
+      `gate-1 \\(\`for i in [^\`]*…\`\\) exited 2 \\(log ${logPath.replace(/\./g, '\\.')}\\): compiling module number 40 of the calculator \\| ${stop.replace(/[.*]/g, '\\$&').replace(/ +/g, ' +')}`,
+    );
+    const watch = spawn(process.execPath, [BIN, 'watch', slug], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let watched = '';
+    watch.stdout!.on('data', (c: Buffer) => (watched += c.toString()));
+    try {
+      const pending = await waitFor(
+        'the gate question in pending',
+        () => {
+          const r = phaseflow(['pending', slug]);
+          return r.stdout.includes('validation gate failed') && r.stdout;
+        },
+        30_000,
+      );
+      assert.match(pending, shownReason);
+      const status = phaseflow(['status', slug]);
+      assert.match(status.stdout, shownReason, shown(status));
+      await waitFor('the reason in watch', () => shownReason.test(watched), 15_000);
+      const progress = json(path.join(ws, '.claude/phase-plans/p/PROGRESS.json'));
+      const check = progress.phases[0].gate.checks[0];
+      assert.equal(check.log_file, logPath);
+      assert.match(
+        check.output_excerpt,
+        /^compiling module number \d+ of the calculator\n/,
+        'starts with a whole line',
+      );
+      assert.ok(check.output_excerpt.endsWith(stop), check.output_excerpt);
+      assert.ok(check.output_excerpt.length <= 500);
+      assert.equal(progress.phases[0].tasks.filter((t: any) => t.status === 'completed').length, 2);
+      assert.ok(progress.phases[0].completion_percentage < 100, 'all tasks ran, the gate failed: not 100 %');
+      assert.ok(progress.completion_percentage < 100);
+    } finally {
+      watch.kill('SIGINT');
+      phaseflow(['resolve', slug, 'abort']);
+    }
+  });
+
+  it('2 of 3 tasks is 66.7 % at every level; dry-run usage is labelled simulated in the files and the CLI', async () => {
+    const slug = uniqueName('pct');
+    const ws = path.join(dir, 'pct-ws');
+    const file = phaseSpec(
+      'pct',
+      slug,
+      ws,
+      {
+        tasks: [
+          { id: '1', description: 'simulated', dryRun: { durationMs: 10 } },
+          { id: '2', description: 'simulated', dryRun: { durationMs: 10 } },
+          { id: '3', kind: 'command', description: 'fails', command: 'exit 1', dependsOn: ['1', '2'] },
+        ],
+      },
+      { decisionTimeoutSeconds: 1 },
+    );
+    const r = phaseflow(['start', file, '--watch']);
+    assert.equal(r.code, 1, shown(r));
+    assert.match(r.stdout, /\$\d+\.\d{4} \(simulated\)/, 'watch labels the cost');
+    const progress = json(path.join(ws, '.claude/phase-plans/p/PROGRESS.json'));
+    const roadmap = json(path.join(ws, '.claude/roadmaps/r/ROADMAP.json'));
+    const epic = json(path.join(ws, `.claude/epics/${slug}/EPIC.json`));
+    assert.deepEqual(
+      [
+        progress.phases[0].completion_percentage,
+        progress.completion_percentage,
+        roadmap.completion_percentage,
+        roadmap.phase_dev_plan_refs[0].completion_percentage,
+        epic.completion_percentage,
+        epic.roadmaps[0].completion_percentage,
+      ],
+      [66.7, 66.7, 66.7, 66.7, 66.7, 66.7],
+    );
+    for (const doc of [progress, roadmap, epic]) assert.equal(doc.phaseflow.usage.simulated, true);
+    assert.equal(progress.phases[0].tasks[0].usage.simulated, true);
+    assert.equal(progress.phases[0].tasks[2].usage.simulated, undefined, 'a command costs nothing, simulated or not');
+    const status = phaseflow(['status', slug]);
+    assert.match(status.stdout, /tokens · \$\d+\.\d{4} \(simulated\)/, shown(status));
+    // EPIC.json and its roadmap entry say the same.
+    assert.equal(epic.status, 'blocked');
+    assert.equal(epic.roadmaps[0].status, 'blocked');
+  });
+
+  describe('without a worker', () => {
+    before(async () => {
+      const closed = new Promise((r) => worker.once('close', r));
+      worker.kill('SIGINT');
+      await closed;
+    });
+
+    it("status of a finished epic shows its tree from the mirror files, at once, and the close event's failure", async () => {
+      const slug = uniqueName('after');
+      void slug;
+      const fails = lastFailed;
+      assert.ok(fails, 'an epic failed above');
+      const t = Date.now();
+      const r = phaseflow(['status', fails!.slug]);
+      const ms = Date.now() - t;
+      assert.equal(r.code, 0, shown(r));
+      assert.ok(ms < 10_000, `status took ${ms} ms`);
+      assert.match(r.stdout, new RegExp(`^epic/${fails!.slug}: epic failed`, 'm'));
+      assert.match(
+        r.stdout,
+        new RegExp(`\\(from the mirror files in ${fails!.ws}: query "status" on epic/${fails!.slug} failed: `),
+      );
+      assert.match(r.stdout, /plan p/);
+      assert.match(r.stdout, /phase one/);
+      assert.match(r.stdout, /No rule to make target test-xyz/);
+      const j = JSON.parse(phaseflow(['status', fails!.slug, '--json']).stdout);
+      assert.equal(j.treeSource, 'mirrors');
+      assert.equal(j.tree.children[0].children[0].slug, 'p');
+    });
   });
 
   function logLines(): any[] {
