@@ -2,12 +2,14 @@
  * prepareWorkspace: checks the epic's workspace, claims its roadmap and plan slugs there, moves an
  * earlier run's records to the archive, and makes sure phaseflow's folders exist.
  */
-import { mkdir, stat } from 'node:fs/promises';
+import { mkdir, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { CLAUDE_DIR } from '../domain/paths';
 import { permanentFailure } from './failures';
 import { log } from '@temporalio/activity';
 import { archiveEarlierRun, claimSlugs, describeCollisions } from './workspace-records';
+
+const GITIGNORE = '# Written by phaseflow: run-time records, not for version control.\n*\n';
 
 export interface PrepareWorkspaceInput {
   epicSlug: string;
@@ -35,6 +37,14 @@ export async function prepareWorkspace(
     for (const sub of ['epics', 'roadmaps', 'phase-plans', 'orchestrator', 'cache/agent-outputs', 'cache/logs']) {
       await mkdir(path.join(workspace, CLAUDE_DIR, sub), { recursive: true });
     }
+    // Logs, transcripts, details files, archives and the per-machine orchestrator state stay out
+    // of the user's git status; the mirrors (epics, roadmaps, phase-plans) are theirs to commit.
+    for (const sub of ['cache', 'orchestrator'])
+      await writeFile(path.join(workspace, CLAUDE_DIR, sub, '.gitignore'), GITIGNORE, { flag: 'wx' }).catch(
+        (err: NodeJS.ErrnoException) => {
+          if (err.code !== 'EEXIST') throw err;
+        },
+      );
   } catch (err) {
     throw permanentFailure(`epic ${input.epicSlug}: workspace ${workspace} is not usable: ${(err as Error).message}`);
   }
