@@ -119,22 +119,23 @@ function describeIssue(issue: z.core.$ZodIssue): string {
     const hints = issue.keys.map((k) => didYouMean(k, issue.path)).filter(Boolean);
     return `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${redactSecrets(k)}"`).join(', ')}${hints.length ? `; did you mean ${hints.join(', ')}?` : ''}`;
   }
-  if (issue.code === 'invalid_type') {
-    const input = (issue as { input?: unknown }).input;
-    const shown = () =>
-      typeof input === 'object'
-        ? ''
-        : ` ${typeof input === 'string' ? redactSecrets(JSON.stringify(input)).slice(0, 40) : String(input)}`;
-    const received =
-      input === undefined
-        ? 'nothing (missing)'
-        : input === null
-          ? 'null'
-          : Array.isArray(input)
-            ? 'array'
-            : `${typeof input}${shown()}`;
-    return `expected ${issue.expected}, got ${received}`;
-  }
+  const input = (issue as { input?: unknown }).input;
+  const shown = () =>
+    typeof input === 'object'
+      ? ''
+      : ` ${typeof input === 'string' ? redactSecrets(JSON.stringify(input)).slice(0, 40) : String(input)}`;
+  const received = () =>
+    input === undefined
+      ? 'nothing (missing)'
+      : input === null
+        ? 'null'
+        : Array.isArray(input)
+          ? 'array'
+          : `${typeof input}${shown()}`;
+  if (issue.code === 'invalid_type') return `expected ${issue.expected}, got ${received()}`;
+  // A union's own "expected …" (a gate command) says what it got too: YAML reads `true` as a boolean.
+  if (issue.code === 'invalid_union' && issue.message.startsWith('expected ') && 'input' in issue)
+    return `${issue.message}; got ${received()}${typeof input === 'boolean' || typeof input === 'number' ? ' (quote it to make it a string)' : ''}`;
   return issue.message;
 }
 
