@@ -428,6 +428,8 @@ describe('records in one workspace (phaseflow worker process, real server)', fun
       [66.7, 66.7, 66.7, 66.7, 66.7, 66.7],
     );
     for (const doc of [progress, roadmap, epic]) assert.equal(doc.phaseflow.usage.simulated, true);
+    assert.equal(epic.token_budget.simulated, true);
+    assert.equal(roadmap.token_allocation.simulated, true);
     assert.equal(progress.phases[0].tasks[0].usage.simulated, true);
     assert.equal(progress.phases[0].tasks[2].usage.simulated, undefined, 'a command costs nothing, simulated or not');
     const status = phaseflow(['status', slug]);
