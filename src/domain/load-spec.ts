@@ -143,8 +143,9 @@ function withLines(err: SpecError, text: string): SpecError {
       m[2] !== undefined ? Number(m[2]) : m[1],
     );
     // A missing field has no node: the nearest object that holds it does.
-    for (let n = keys.length; n > 0; n--) {
-      const node = doc.getIn(keys.slice(0, n), true) as { range?: [number, number, number] } | undefined;
+    for (let n = keys.length; n >= 0; n--) {
+      const node = (n ? doc.getIn(keys.slice(0, n), true) : doc.contents) as
+        { range?: [number, number, number] } | undefined;
       if (node && typeof node === 'object' && node.range) return lines.linePos(node.range[0]).line;
     }
     return undefined;

@@ -180,14 +180,16 @@ function validateOrThrow(data: unknown, source: string): EpicSpec {
     if (extra.length) throw new SpecError(source, extra);
     return result.data;
   }
-  // An object with a misspelt field (`gate.command`) has its problem already; a rule about a field
-  // of the same object (`gate.commands` is required) would only mislead.
-  const typoAt = new Set(
-    result.error.issues.filter((i) => i.code === 'unrecognized_keys').map((i) => formatPath(i.path)),
+  // A misspelt field (`gate.command`) has its problem already; a rule about the field it was
+  // meant to be (`gate.commands` is required) would only mislead.
+  const meant = new Set(
+    result.error.issues.flatMap((i) =>
+      i.code === 'unrecognized_keys'
+        ? i.keys.map((k) => didYouMean(k, i.path)?.slice(1, -1)).flatMap((m) => (m ? [formatPath([...i.path, m])] : []))
+        : [],
+    ),
   );
-  const issues = result.error.issues.filter(
-    (i) => !(i.code === 'custom' && i.path.length > 0 && typoAt.has(formatPath(i.path.slice(0, -1)))),
-  );
+  const issues = result.error.issues.filter((i) => !(i.code === 'custom' && meant.has(formatPath(i.path))));
   const problems: SpecProblem[] = issues.map((issue) => ({
     // Unknown keys are reported on their parent; name them fully so the user can find them.
     path: formatPath(

@@ -91,15 +91,19 @@ describe('phaseflow CLI', () => {
     const r = phaseflow(['validate', file]);
     assert.equal(r.code, 2);
     assert.match(r.stderr, new RegExp(`${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: 4 problems`));
-    assert.match(r.stderr, /^ {2}slug: expected a slug/m);
-    assert.match(r.stderr, /roadmaps\[0\]\.plans\[0\]\.phases\[0\]\.tasks\[1\]\.colour: unknown field "colour"/);
+    // Each problem names its line in the file too.
+    assert.match(r.stderr, /^ {2}slug \(line 1\): expected a slug/m);
     assert.match(
       r.stderr,
-      /^ {2}roadmaps\[0\]\.plans\[0\]\.phases\[0\]\.tasks\[1\]\.id: duplicate task id "1\.1" in plan p: already used by roadmaps\[0\]\.plans\[0\]\.phases\[0\]\.tasks\[0\]$/m,
+      /roadmaps\[0\]\.plans\[0\]\.phases\[0\]\.tasks\[1\]\.colour \(line 15\): unknown field "colour"/,
     );
     assert.match(
       r.stderr,
-      /roadmaps\[0\]\.plans\[0\]\.phases\[0\]\.tasks\[0\]\.dependsOn\[0\]: no task "nope" in this phase/,
+      /^ {2}roadmaps\[0\]\.plans\[0\]\.phases\[0\]\.tasks\[1\]\.id \(line 15\): duplicate task id "1\.1" in plan p: already used by roadmaps\[0\]\.plans\[0\]\.phases\[0\]\.tasks\[0\]$/m,
+    );
+    assert.match(
+      r.stderr,
+      /roadmaps\[0\]\.plans\[0\]\.phases\[0\]\.tasks\[0\]\.dependsOn\[0\] \(line 14\): no task "nope" in this phase/,
     );
   });
 
@@ -177,7 +181,7 @@ describe('phaseflow CLI', () => {
     writeFileSync(file, JSON.stringify({ slug: 'cli-bad', title: 'x', workspace: ws, roadmaps: [] }));
     const r = phaseflow(['start', file]);
     assert.equal(r.code, 2);
-    assert.match(r.stderr, /roadmaps: an epic needs at least one roadmap/);
+    assert.match(r.stderr, /roadmaps \(line 1\): an epic needs at least one roadmap/);
     assert.equal(existsSync(ws), false, 'no workspace is created');
     const { address, namespace } = testTemporal();
     const connection = await Connection.connect({ address });
