@@ -5,6 +5,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { types } from 'node:util';
 import {
   DefaultLogger,
   type LogEntry,
@@ -39,10 +40,34 @@ function installLogger(log: Logger): void {
   Runtime.install({
     logger: new DefaultLogger('INFO', (e: LogEntry) => {
       const level = e.level === 'TRACE' ? 'trace' : (e.level.toLowerCase() as 'debug' | 'info' | 'warn' | 'error');
-      log[level]({ ...e.meta, sdk: true }, e.message);
+      log[level]({ ...errorsReadable(e.meta), sdk: true }, e.message);
     }),
     telemetryOptions: { logging: { forward: {}, filter: makeTelemetryFilterString({ core: 'WARN', other: 'ERROR' }) } },
   });
+}
+
+/**
+ * The SDK hands failures to the logger as Error objects (`{error: ApplicationFailure}`), and JSON
+ * keeps only an error's enumerable fields: the message and cause would be lost
+ * (`"error":{"type":"Permanent","nonRetryable":true}`). Each error becomes plain fields here.
+ */
+export function errorsReadable(meta: Record<string, unknown> | undefined): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(meta ?? {})) out[k] = isError(v) ? errorFields(v) : v;
+  return out;
+}
+
+/** Errors made inside the workflow sandbox come from another realm: `instanceof Error` misses them. */
+const isError = (v: unknown): v is Error => v instanceof Error || types.isNativeError(v);
+
+function errorFields(err: Error, depth = 0): Record<string, unknown> {
+  const e = err as Error & { type?: unknown; nonRetryable?: unknown; failure?: unknown; cause?: unknown };
+  const fields: Record<string, unknown> = { name: e.name, message: e.message };
+  if (e.type !== undefined) fields.type = e.type;
+  if (e.nonRetryable !== undefined) fields.nonRetryable = e.nonRetryable;
+  if (isError(e.cause) && depth < 5) fields.cause = errorFields(e.cause, depth + 1);
+  if (e.stack && depth === 0) fields.stack = e.stack;
+  return fields;
 }
 
 /**
@@ -95,6 +120,7 @@ export async function createWorker(opts: WorkerOptions): Promise<Worker> {
 export async function workerCommand(opts: { concurrency?: number; logFile?: string }): Promise<void> {
   // First thing, before Temporal's native threads start: credentials leave /proc/<pid>/environ.
   const scrub = hideSecretsFromProcEnviron();
+  const hasApiKey = Boolean(process.env.ANTHROPIC_API_KEY);
   // No server: one line, rather than the native client's transport error.
   const config = await requireServer();
   const log = createLogger({ name: 'phaseflow-worker', file: opts.logFile ?? process.env.PHASEFLOW_LOG_FILE });
@@ -108,6 +134,13 @@ export async function workerCommand(opts: { concurrency?: number; logFile?: stri
     );
   if (sandbox.diesWithWorker.startsWith('none'))
     log.warn({ reason: sandbox.diesWithWorker }, 'commands can outlive a killed worker (no setpriv --pdeathsig here)');
+  if (!hasApiKey) {
+    // Said at once, not at the first agent task an hour into a run.
+    const why =
+      'no ANTHROPIC_API_KEY in the environment: agent tasks of epics with agentMode "claude" will fail at once (dry-run epics and command tasks are fine)';
+    log.warn(why);
+    console.error(`warning: ${why}`);
+  }
   const connection = await connectNative(config);
   try {
     const added = await ensureSearchAttributes(connection, config.namespace);

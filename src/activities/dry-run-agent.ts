@@ -30,7 +30,7 @@ export function dryRunUsage(input: TaskRunInput): Usage {
     cacheWriteTokens: 0,
     cacheReadTokens: 0,
   };
-  return { ...base, costUsd: costOf(input.model, base) };
+  return { ...base, costUsd: costOf(input.model, base), simulated: true };
 }
 
 export async function runDryRunAgent(input: TaskRunInput): Promise<TaskResult> {

@@ -63,11 +63,23 @@ export async function runGate(input: GateInput): Promise<GateResult> {
     successCriteria: input.successCriteria,
     ...(failed.length
       ? {
-          reason: failed
-            .map((c) => `${c.name} (\`${c.command}\`) ${c.timedOut ? 'timed out' : `exited ${c.exitCode}`}`)
-            .join('; '),
+          // Where to look and what it said, so `status`, `pending`, `watch` and the Web UI show it.
+          reason: failed.map(failedCheckText).join('; '),
         }
       : {}),
     checkedAt: new Date().toISOString(),
   };
+}
+
+/** "gate-1 (`make test`) exited 2 (log .claude/cache/logs/…): make: *** No rule to make target 'test'.  Stop." */
+export function failedCheckText(c: GateCheck): string {
+  // The command in full is in PROGRESS.json and the log; here it only names the check.
+  const command = c.command.length > 60 ? `${c.command.slice(0, 59)}…` : c.command;
+  const what = `${c.name} (\`${command}\`) ${c.timedOut ? 'timed out' : `exited ${c.exitCode}`} (log ${c.logFile})`;
+  const tail = c.outputExcerpt
+    .split('\n')
+    .filter((l) => l.trim())
+    .slice(-2)
+    .join(' | ');
+  return tail ? `${what}: ${tail.length > 240 ? `…${tail.slice(-239)}` : tail}` : what;
 }

@@ -6,10 +6,12 @@
 import { readFile } from 'node:fs/promises';
 import { applyPatch, type PatchOp } from '../domain/json-patch';
 import { MIRROR_SCHEMAS, type MirrorKind } from '../domain/mirrors';
+import { mirrorPaths } from '../domain/paths';
 import { FailureTypes } from '../domain/types';
 import { permanentFailure } from './failures';
 import { writeFileAtomic } from './fs-atomic';
 import { inWorkspace } from './workspace';
+import { rebuildOrchestratorState } from './workspace-records';
 
 export interface WriteMirrorInput {
   kind: MirrorKind;
@@ -49,6 +51,9 @@ export async function writeMirror(input: WriteMirrorInput): Promise<{ revision: 
     throw permanentFailure(`${input.file} revision ${input.revision} would be invalid: ${first.join('; ')}`);
   }
   await writeFileAtomic(full, JSON.stringify(doc, null, 2) + '\n');
+  // A plan's orchestrator state is its own file; CCASP's single state.json is rebuilt from all of them.
+  if (input.kind === 'state' && input.file !== mirrorPaths.orchestratorState())
+    await rebuildOrchestratorState(input.workspace);
   return { revision: input.revision, skipped: false };
 }
 

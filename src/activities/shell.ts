@@ -123,8 +123,20 @@ export async function runShell(command: string, opts: ShellOptions): Promise<She
     durationMs: Math.round(performance.now() - started),
     outputBytes,
     // Redact before cutting: a secret cut in half would no longer be recognised.
-    excerpt: redactOutput(tail).slice(-excerptChars).trimEnd(),
+    excerpt: lastWholeLines(redactOutput(tail), excerptChars),
   };
+}
+
+/**
+ * The end of the output in whole lines, at most `max` characters: a cut line is dropped rather
+ * than shown from mid-word; a single line longer than `max` keeps its end behind "…".
+ */
+export function lastWholeLines(text: string, max: number): string {
+  const t = text.trimEnd();
+  if (t.length <= max) return t;
+  const cut = t.slice(-max);
+  const nl = cut.indexOf('\n');
+  return nl >= 0 && nl < cut.length - 1 ? cut.slice(nl + 1) : `…${cut.slice(1)}`;
 }
 
 /** Logs larger than this are left as they are (reading them back would cost too much). */

@@ -4,7 +4,7 @@
  * worker in this process, runs the epic in a fresh workspace, prints the outcome, the mirror
  * paths and the Web UI link (when it knows where the UI is).
  */
-import { rmSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { type Client, WorkflowNotFoundError } from '@temporalio/client';
 import { workflowIds } from '../domain/ids';
@@ -47,6 +47,7 @@ export async function demoCommand(opts: { workspace?: string; keepServer?: boole
   const spec = loadEpicFile(DEMO_SPEC);
   spec.workspace = path.resolve(opts.workspace ?? spec.workspace);
   rmSync(spec.workspace, { recursive: true, force: true }); // a fresh workspace every run
+  mkdirSync(spec.workspace, { recursive: true });
 
   const logFile = process.env.PHASEFLOW_LOG_FILE ?? defaultWorkerLog();
   installRuntimeLogger(createLogger({ name: 'phaseflow-demo', file: logFile }));

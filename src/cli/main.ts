@@ -57,7 +57,8 @@ export function program(): Command {
       '--json',
       'print the validated spec as JSON (workspace resolved), e.g. for `temporal workflow start --input-file epic.json`; an invalid spec prints {"valid": false, "problems": [{"path", "message"}]} (exit 2)',
     )
-    .action((file, o) => validateCommand(file, { json: o.json }));
+    .option('--create-workspace', 'accept a workspace folder that does not exist yet (start creates it)')
+    .action((file, o) => validateCommand(file, { json: o.json, createWorkspace: o.createWorkspace }));
 
   p.command('schema')
     .description('print the JSON Schema of the epic spec (for editors)')
@@ -69,8 +70,19 @@ export function program(): Command {
     .option('-w, --watch', 'show live progress until it ends')
     .option('--dry-run', 'simulate the agents (no API key, no cost)')
     .option('--id <workflowId>', 'workflow id (default epic/<slug>)')
+    .option('--rerun', "run an epic again whose id already ran (the earlier run's records are archived first)")
+    .option('--create-workspace', 'create the workspace folder if it does not exist')
     .option('--ui-url <url>', uiHelp())
-    .action((file, o) => startCommand(file, { watch: o.watch, dryRun: o.dryRun, id: o.id, uiUrl: o.uiUrl }));
+    .action((file, o) =>
+      startCommand(file, {
+        watch: o.watch,
+        dryRun: o.dryRun,
+        id: o.id,
+        uiUrl: o.uiUrl,
+        rerun: o.rerun,
+        createWorkspace: o.createWorkspace,
+      }),
+    );
 
   p.command('status')
     .argument('<id>', ID_HELP)

@@ -35,7 +35,7 @@ export function until(iso: string, now: number): string {
 }
 
 export function usageText(u: Usage): string {
-  return `${totalTokens(u).toLocaleString('en-US')} tokens · $${u.costUsd.toFixed(4)}`;
+  return `${totalTokens(u).toLocaleString('en-US')} tokens · $${u.costUsd.toFixed(4)}${u.simulated ? ' (simulated)' : ''}`;
 }
 
 export function bar(done: number, total: number, width = 20): string {
@@ -62,7 +62,7 @@ export function pendingLines(p: PendingDecision, now: number, indent = '', opts:
   return [
     `${indent}⏳ ${p.kind} (${p.cause}) in phase "${p.phaseTitle}" (${where}), asked ${ago(p.askedAt, now)}`,
     `${indent}   ${p.question}`,
-    ...(p.detail ? [`${indent}   ${oneLine(p.detail, 300)}`] : []),
+    ...(p.detail ? [`${indent}   ${oneLine(p.detail, 500)}`] : []),
     `${indent}   default: ${p.defaultAction} ${until(p.defaultAt, now)} (${utc(p.defaultAt)}) · choices: ${p.actions.join(', ')}`,
     ...(opts.explain ? p.actions.map((a) => `${indent}     ${a}: ${ACTION_HELP[a]}`) : []),
     `${indent}   answer: ${answerHint(p)}`,
@@ -92,7 +92,8 @@ function nodeParts(n: StatusNode, opts: { bars?: boolean }): { label: string; re
     n.paused && ['active', 'waiting'].includes(n.status) ? '⏸ paused' : '',
     n.pending?.length && ['active', 'paused'].includes(n.status) ? `⏳ ${n.pending.length} waiting` : '',
     n.budget ? budgetText(n.budget) : '',
-    n.failureReason ? `reason: ${oneLine(n.failureReason, 160)}` : '',
+    // Long enough for a failed gate's log path and its last line.
+    n.failureReason ? `reason: ${oneLine(n.failureReason, 400)}` : '',
   ].filter(Boolean);
   const rest = [
     opts.bars === false ? '' : bar(n.tasksCompleted, n.tasksTotal),
@@ -147,7 +148,7 @@ export function pendingTable(rows: { epicId: string; pending: PendingDecision }[
     lines.push(
       row(cells[i]),
       `  asks: ${p.question}`,
-      ...(p.detail ? [`  detail: ${oneLine(p.detail, 300)}`] : []),
+      ...(p.detail ? [`  detail: ${oneLine(p.detail, 500)}`] : []),
       `  answer: ${answerHint(p)}`,
     );
   });

@@ -1,8 +1,10 @@
 /** `phaseflow validate` and `start`. */
-import { type Client, WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
+import { mkdirSync, statSync } from 'node:fs';
+import { type Client, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
+import { describeCollisions, slugCollisions } from '../activities/workspace-records';
 import { workflowIds } from '../domain/ids';
 import { loadEpicFile, SpecError } from '../domain/load-spec';
-import { mirrorPaths } from '../domain/paths';
+import { archiveDir, mirrorPaths } from '../domain/paths';
 import type { EpicSpec } from '../domain/spec';
 import { SA } from '../domain/search-attributes';
 import { temporalConfig } from '../temporal/config';
@@ -12,10 +14,11 @@ import { uiBaseUrl, webUiUrl } from './paths';
 import { withClient } from './target';
 import { leaveOnCtrlC, watchEpic } from './watch';
 
-export function validateCommand(file: string, opts: { json?: boolean } = {}): void {
+export function validateCommand(file: string, opts: { json?: boolean; createWorkspace?: boolean } = {}): void {
   let spec: EpicSpec;
   try {
     spec = loadEpicFile(file);
+    if (!opts.createWorkspace) requireWorkspace(file, spec);
   } catch (err) {
     // A tool asking for JSON gets the problems as JSON too (stdout); people still read stderr.
     if (opts.json && err instanceof SpecError)
@@ -54,6 +57,48 @@ export interface StartOptions {
   dryRun?: boolean;
   id?: string;
   uiUrl?: string;
+  rerun?: boolean;
+  createWorkspace?: boolean;
+}
+
+/**
+ * A workspace that does not exist is a bad spec (a typo, or a path relative to the wrong folder):
+ * tasks would "succeed" in an empty folder and the gate would fail for no visible reason.
+ */
+function requireWorkspace(file: string, spec: EpicSpec): void {
+  let isDir = false;
+  try {
+    isDir = statSync(spec.workspace).isDirectory();
+  } catch {
+    throw new SpecError(file, [
+      {
+        path: 'workspace',
+        message: `no such directory ${spec.workspace} (relative paths resolve against the spec file's folder); create it, or pass --create-workspace`,
+      },
+    ]);
+  }
+  if (!isDir) throw new SpecError(file, [{ path: 'workspace', message: `${spec.workspace} is not a directory` }]);
+}
+
+/**
+ * An epic id that already ran is not started again by accident: that would replace its mirrors.
+ * With --rerun the new run starts (and archives the earlier run's records before writing its own).
+ */
+async function refuseEarlierRun(client: Client, workflowId: string, spec: EpicSpec, rerun?: boolean): Promise<void> {
+  let desc: Awaited<ReturnType<ReturnType<Client['workflow']['getHandle']>['describe']>>;
+  try {
+    desc = await client.workflow.getHandle(workflowId).describe();
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) return;
+    throw err;
+  }
+  if (desc.status.name === 'RUNNING' || rerun) return; // running: start() says so below
+  const when = desc.closeTime ? ` at ${desc.closeTime.toISOString()}` : '';
+  throw new CliError(
+    `epic ${workflowId} already ran (${desc.status.name.toLowerCase()}${when}; its records are in ${spec.workspace}/${mirrorPaths.epic(spec.slug)}). ` +
+      `Start it again with --rerun (the earlier run's records move to ${spec.workspace}/${archiveDir(spec.slug, '<its start time>')}/ first), ` +
+      `or under another workflow id with --id`,
+  );
 }
 
 /** Starts an epic workflow from a validated spec. Nothing is started when validation fails. */
@@ -92,6 +137,13 @@ export async function startEpic(
 export async function startCommand(file: string, opts: StartOptions): Promise<void> {
   const loaded = loadEpicFile(file);
   const spec: EpicSpec = opts.dryRun ? { ...loaded, agentMode: 'dry-run' } : loaded;
+  if (!opts.createWorkspace) requireWorkspace(file, spec);
+  const collisions = await slugCollisions(spec.workspace, {
+    epicSlug: spec.slug,
+    roadmaps: spec.roadmaps.map((r) => r.slug),
+    plans: spec.roadmaps.flatMap((r) => r.plans.map((p) => p.slug)),
+  });
+  if (collisions.length) throw new CliError(describeCollisions(spec.workspace, spec.slug, collisions));
   if (spec.agentMode === 'claude' && !process.env.ANTHROPIC_API_KEY) {
     console.error(
       'note: this shell has no ANTHROPIC_API_KEY; the worker needs one for agentMode "claude" (use --dry-run to simulate agents)',
@@ -100,6 +152,9 @@ export async function startCommand(file: string, opts: StartOptions): Promise<vo
   const { taskQueue, namespace } = temporalConfig();
   const uiBase = uiBaseUrl(opts.uiUrl);
   await withClient(async (client) => {
+    await refuseEarlierRun(client, opts.id ?? workflowIds.epic(spec.slug), spec, opts.rerun);
+    // Created only now that the server answered and the id is free: a refused start leaves nothing.
+    if (opts.createWorkspace) mkdirSync(spec.workspace, { recursive: true });
     const id = await startEpic(client, spec, { id: opts.id, taskQueue });
     console.log(`Started ${id} on task queue ${taskQueue} (workspace ${spec.workspace})`);
     // Where to see its history: the Web UI when told where it is, else the temporal CLI (which

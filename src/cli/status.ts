@@ -1,7 +1,8 @@
 /** `phaseflow status ID`: the tree of a run, what it waits on, and the decisions taken so far. */
 import { type Client, WorkflowFailedError } from '@temporalio/client';
 import { decisionLine, pendingLines, treeLines } from './render';
-import { CLOSED_QUERY_TIMEOUT_MS, resolveTarget, withClient } from './target';
+import { epicInput, treeFromMirrors } from './mirror-tree';
+import { CLOSED_QUERY_TIMEOUT_MS, idleTaskQueue, noWorkerText, resolveTarget, withClient } from './target';
 import { decisionsIn, fetchTree, pendingIn, SETTLED_STATUSES } from './tree';
 import { failureReason } from './watch';
 import type { StatusNode } from '../workflows/messages';
@@ -11,21 +12,29 @@ export async function statusCommand(id: string, opts: { json?: boolean }): Promi
     const target = await resolveTarget(client, id);
     let tree: StatusNode | undefined;
     let problem: string | undefined;
-    try {
-      // A closed run answers only while a worker is up to replay it: do not wait long for none.
-      tree = await fetchTree(client, target.workflowId, {
-        mode: 'started',
-        timeoutMs: target.status === 'RUNNING' ? undefined : CLOSED_QUERY_TIMEOUT_MS,
-      });
-    } catch (err) {
-      problem = (err as Error).message;
-    }
+    // No worker polls: no query can be answered, so none is sent (it would only wait).
+    const idle = await idleTaskQueue(client, target.workflowId);
+    if (idle) problem = `query "status" on ${target.workflowId} failed: ${noWorkerText(idle)}`;
+    else
+      try {
+        // A closed run answers only while a worker is up to replay it: do not wait long for none.
+        tree = await fetchTree(client, target.workflowId, {
+          mode: 'started',
+          timeoutMs: target.status === 'RUNNING' ? STATUS_QUERY_TIMEOUT_MS : CLOSED_QUERY_TIMEOUT_MS,
+        });
+      } catch (err) {
+        problem = (err as Error).message;
+      }
+    // Without a worker the epic's mirror files still tell its tree (the workspace is on this machine).
+    const fromMirrors = tree ? undefined : await mirrorTree(client, target);
+    if (fromMirrors) tree = fromMirrors.tree;
     // A closed run waits for nobody, whatever a closed phase still reports.
     const pending = tree && target.status === 'RUNNING' ? pendingIn(tree) : [];
     const decisions = tree ? decisionsIn(tree) : [];
     // No tree to say why a closed run ended (it failed before it could answer, or no worker
     // replays it): its close event says.
-    const failure = !tree && target.status !== 'RUNNING' ? await closeFailure(client, target.workflowId) : undefined;
+    const failure =
+      (!tree || fromMirrors) && target.status !== 'RUNNING' ? await closeFailure(client, target.workflowId) : undefined;
     if (opts.json) {
       console.log(
         JSON.stringify(
@@ -34,6 +43,7 @@ export async function statusCommand(id: string, opts: { json?: boolean }): Promi
             epicId: target.epicId,
             status: target.status,
             tree,
+            ...(fromMirrors ? { treeSource: 'mirrors', workspace: fromMirrors.workspace, problem } : {}),
             ...(failure ? { failure } : {}),
             pending,
             decisions,
@@ -52,7 +62,9 @@ export async function statusCommand(id: string, opts: { json?: boolean }): Promi
       return;
     }
     console.log(`${target.workflowId}: ${headline(tree, target.status)}`);
+    if (fromMirrors) console.log(`  (from the mirror files in ${fromMirrors.workspace}: ${problem})`);
     for (const line of treeLines(tree)) console.log(`  ${line}`);
+    if (failure && fromMirrors) for (const line of failure.split('\n')) console.log(`  ${line}`);
     const now = Date.now();
     if (pending.length) {
       console.log(`Waiting for ${pending.length === 1 ? 'a decision' : `${pending.length} decisions`}:`);
@@ -63,6 +75,20 @@ export async function statusCommand(id: string, opts: { json?: boolean }): Promi
       for (const d of decisions) console.log(`  ${decisionLine(d)}`);
     }
   });
+}
+
+/** A running run's query limit for `status`: a live worker answers in milliseconds. */
+const STATUS_QUERY_TIMEOUT_MS = 5_000;
+
+/** The epic's tree from its mirrors, when `target` is an epic whose workspace is readable here. */
+async function mirrorTree(
+  client: Client,
+  target: { workflowId: string; epicId: string },
+): Promise<{ tree: StatusNode; workspace: string } | undefined> {
+  if (target.workflowId !== target.epicId) return undefined;
+  const input = await epicInput(client, target.workflowId).catch(() => undefined);
+  const tree = input && treeFromMirrors(input.workspace, input.slug);
+  return tree ? { tree, workspace: input.workspace } : undefined;
 }
 
 /**

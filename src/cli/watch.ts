@@ -133,7 +133,9 @@ function outcome(
 ): WatchResult {
   const level = capitalize(last?.level ?? 'epic');
   const figures = (n: { tasksCompleted: number; tasksTotal: number; usage: StatusNode['usage'] } | undefined) =>
-    n ? `${n.tasksCompleted}/${n.tasksTotal} tasks, $${n.usage.costUsd.toFixed(4)}` : '';
+    n
+      ? `${n.tasksCompleted}/${n.tasksTotal} tasks, $${n.usage.costUsd.toFixed(4)}${n.usage.simulated ? ' (simulated)' : ''}`
+      : '';
   if (res.ok) {
     const r = res.r as Partial<StatusNode>;
     const n = r && typeof r.tasksTotal === 'number' && r.usage ? (r as StatusNode) : last;

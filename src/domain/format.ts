@@ -14,3 +14,13 @@ export function usdText(x: number): string {
   const cents = Math.abs(abs * 100 - Math.round(abs * 100)) < 1e-9;
   return `${x < 0 ? '−' : ''}$${abs >= 1 || cents ? abs.toFixed(2) : abs.toFixed(4)}`;
 }
+
+/**
+ * Completion as every file and view shows it: done/total in percent, rounded to one decimal
+ * (4 of 6 → 66.7), and 100 only for a level that is done: a phase whose tasks all ran but whose
+ * gate failed, or a failed plan, shows at most 99.9.
+ */
+export function completionPercent(done: number, total: number, finished: boolean): number {
+  const p = total === 0 ? (finished ? 100 : 0) : Math.round((done / total) * 1000) / 10;
+  return finished ? p : Math.min(p, 99.9);
+}

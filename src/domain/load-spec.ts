@@ -4,7 +4,7 @@
  */
 import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
-import YAML from 'yaml';
+import YAML, { LineCounter } from 'yaml';
 import { z } from 'zod';
 import { redactSecrets } from './secret-scan';
 import { EpicSpec } from './spec';
@@ -117,8 +117,46 @@ export function loadEpicFile(file: string): EpicSpec {
   }
   if (text.trim() === '')
     throw new SpecError(file, [{ path: '', message: 'file is empty; expected an epic (see `phaseflow schema`)' }]);
-  const spec = validateEpic(parseSpecText(text, file), file);
+  const data = parseSpecText(text, file);
+  let spec: EpicSpec;
+  try {
+    spec = validateEpic(data, file);
+  } catch (err) {
+    if (err instanceof SpecError) throw withLines(err, text);
+    throw err;
+  }
   return { ...spec, workspace: path.resolve(path.dirname(path.resolve(file)), spec.workspace) };
+}
+
+/** The field paths of `err` with the line each one is on (JSON is YAML too, so one parser serves both). */
+function withLines(err: SpecError, text: string): SpecError {
+  const lines = new LineCounter();
+  let doc: YAML.Document;
+  try {
+    doc = YAML.parseDocument(text, { lineCounter: lines, uniqueKeys: false });
+  } catch {
+    return err;
+  }
+  const lineOf = (fieldPath: string): number | undefined => {
+    if (!fieldPath || fieldPath.startsWith('line ')) return undefined;
+    const keys = [...fieldPath.matchAll(/([^.[\]]+)|\[(\d+)\]/g)].map((m) =>
+      m[2] !== undefined ? Number(m[2]) : m[1],
+    );
+    // A missing field has no node: the nearest object that holds it does.
+    for (let n = keys.length; n >= 0; n--) {
+      const node = (n ? doc.getIn(keys.slice(0, n), true) : doc.contents) as
+        { range?: [number, number, number] } | undefined;
+      if (node && typeof node === 'object' && node.range) return lines.linePos(node.range[0]).line;
+    }
+    return undefined;
+  };
+  return new SpecError(
+    err.file,
+    err.problems.map((p) => {
+      const line = lineOf(p.path);
+      return line ? { ...p, line } : p;
+    }),
+  );
 }
 
 /**

@@ -14,6 +14,8 @@ export const UsageDoc = z.object({
   cache_write_tokens: z.int().min(0),
   cache_read_tokens: z.int().min(0),
   cost_usd: z.number().min(0),
+  /** dry-run: the figures are simulated (no model ran, nothing was paid). */
+  simulated: z.literal(true).optional(),
 });
 export type UsageDoc = z.infer<typeof UsageDoc>;
 
@@ -54,6 +56,8 @@ export const EpicDoc = z.looseObject({
     usd: z.number().nullable(),
     used_tokens: z.int(),
     used_usd: z.number(),
+    /** dry-run: the spend is simulated. */
+    simulated: z.literal(true).optional(),
   }),
   phaseflow: MirrorMeta,
 });
@@ -82,7 +86,12 @@ export const RoadmapDoc = z.looseObject({
       status: z.enum(['pending', 'active', 'completed', 'failed']),
     }),
   ),
-  token_allocation: z.object({ total: z.int().optional(), used: z.int(), remaining: z.int().optional() }),
+  token_allocation: z.object({
+    total: z.int().optional(),
+    used: z.int(),
+    remaining: z.int().optional(),
+    simulated: z.literal(true).optional(),
+  }),
   phaseflow: MirrorMeta,
 });
 export type RoadmapDoc = z.infer<typeof RoadmapDoc>;

@@ -8,8 +8,29 @@ export const mirrorPaths = {
   epic: (epic: string) => `${CLAUDE_DIR}/epics/${epic}/EPIC.json`,
   roadmap: (roadmap: string) => `${CLAUDE_DIR}/roadmaps/${roadmap}/ROADMAP.json`,
   progress: (plan: string) => `${CLAUDE_DIR}/phase-plans/${plan}/PROGRESS.json`,
+  /** CCASP's one orchestrator state for the workspace: rebuilt from every plan's own file below. */
   orchestratorState: () => `${CLAUDE_DIR}/orchestrator/state.json`,
+  /** One plan's orchestrator state, written only by that plan's workflow. */
+  orchestratorPlan: (epic: string, plan: string) => `${CLAUDE_DIR}/orchestrator/plans/${epic}--${plan}.json`,
 };
+
+/** The folder of every plan's orchestrator state (orchestratorPlan). */
+export const ORCHESTRATOR_PLANS_DIR = `${CLAUDE_DIR}/orchestrator/plans`;
+
+/** Which epic owns a roadmap or plan slug in this workspace (see activities/workspace-records.ts). */
+export function slugClaimPath(kind: 'roadmap' | 'plan', slug: string): string {
+  return `${CLAUDE_DIR}/orchestrator/owners/${kind}--${slug}.json`;
+}
+
+/** Where a new run of an epic moves the earlier run's records: `.claude/cache/archive/<epic>/<stamp>/`. */
+export function archiveDir(epic: string, stamp: string): string {
+  return `${CLAUDE_DIR}/cache/archive/${epic}/${stamp}`;
+}
+
+/** The cache folders whose files are named `<plan>--…` (details, logs, transcripts, budget ledgers). */
+export const PLAN_CACHE_DIRS = ['agent-outputs', 'logs', 'transcripts', 'budget'].map(
+  (d) => `${CLAUDE_DIR}/cache/${d}`,
+);
 
 /** Task ids ("1.1") repeat across plans, so file names carry the plan slug too. */
 export function taskFileStem(planSlug: string, taskId: string): string {

@@ -269,14 +269,19 @@ export function checkStructure(epic: any, report: (path: (string | number)[], me
     (i) => ['roadmaps', i, 'slug'],
     (k) => `roadmap slug ${k}`,
   );
+  // Plan slugs name the plan's files in the workspace (PROGRESS.json, logs, details), so they are
+  // unique across the whole epic, not only within a roadmap.
+  const everyPlan = roadmaps.flatMap((r, ri) =>
+    arr(r?.plans).map((p, pi) => ({ p, at: ['roadmaps', ri, 'plans', pi] })),
+  );
+  dup(
+    everyPlan,
+    (x) => x.p?.slug,
+    (i) => [...everyPlan[i].at, 'slug'],
+    (k) => `plan slug ${k} (plan slugs name files in the workspace, so they are unique across the epic)`,
+  );
   roadmaps.forEach((roadmap, ri) => {
     const plans = arr(roadmap?.plans);
-    dup(
-      plans,
-      (p) => p?.slug,
-      (i) => ['roadmaps', ri, 'plans', i, 'slug'],
-      (k) => `plan slug ${k}`,
-    );
     plans.forEach((plan, pi) => {
       const base = ['roadmaps', ri, 'plans', pi];
       const phases = arr(plan?.phases);
@@ -299,7 +304,10 @@ export function checkStructure(epic: any, report: (path: (string | number)[], me
       phases.forEach((phase, phi) => {
         const at = [...base, 'phases', phi];
         const tasks = arr(phase?.tasks).filter((t) => t && typeof t === 'object');
-        if (epic?.gating?.require_tests === true && arr(phase?.gate?.commands).length === 0) {
+        // A gate with a misspelt field (`command:`) already has its problem: do not add a second one.
+        const gateTypo =
+          phase?.gate && typeof phase.gate === 'object' && Object.keys(phase.gate).some((k) => !(k in GateSpec.shape));
+        if (epic?.gating?.require_tests === true && arr(phase?.gate?.commands).length === 0 && !gateTypo) {
           report(
             [...at, 'gate', 'commands'],
             'gating.require_tests is set, so every phase needs at least one gate command',

@@ -69,7 +69,7 @@ const CCASP_STATUS = {
   /** EPIC.json (pending/active/completed/blocked/cancelled): no paused epic, phaseflow.status says it. */
   epic: { waiting: 'blocked', failed: 'blocked', paused: 'active' },
   /** EPIC.json roadmaps[] (pending/active/completed/blocked). */
-  epicRoadmap: { failed: 'blocked', cancelled: 'blocked' },
+  epicRoadmap: { failed: 'blocked', cancelled: 'blocked', waiting: 'blocked', paused: 'active' },
 } as const satisfies Record<string, Partial<Record<ShownStatus | PhaseStatus, string>>>;
 
 export type CcaspStatusField = keyof typeof CCASP_STATUS;

@@ -30,6 +30,8 @@ export interface Usage {
   cacheWriteTokens: number;
   cacheReadTokens: number;
   costUsd: number;
+  /** Set when any part of it came from dry-run's simulated agents: no model ran, nothing was paid. */
+  simulated?: true;
 }
 
 export const ZERO_USAGE: Usage = Object.freeze({
@@ -50,6 +52,7 @@ export function addUsage(a: Usage, b: Usage): Usage {
     cacheWriteTokens: a.cacheWriteTokens + b.cacheWriteTokens,
     cacheReadTokens: a.cacheReadTokens + b.cacheReadTokens,
     costUsd: microUsd(a.costUsd + b.costUsd),
+    ...(a.simulated || b.simulated ? { simulated: true as const } : {}),
   };
 }
 
@@ -148,4 +151,6 @@ export const FailureTypes = {
   /** The stuck detector stopped an agent; details[0] = { detector: 'no-progress' | 'tool-loop', reason, usage }. */
   Stuck: 'Stuck',
   MirrorMissing: 'MirrorMissing',
+  /** The workspace is missing, or another epic owns one of the epic's slugs there. */
+  WorkspaceRefused: 'WorkspaceRefused',
 } as const;

@@ -2,13 +2,15 @@
  * Validating epic data against the spec, with a field path on every problem. Pure (no I/O) so the
  * epic workflow runs the same checks on input that did not come through the CLI.
  */
-import type { z } from 'zod';
+import { z } from 'zod';
 import { redactSecrets, scanForSecrets, walkStrings } from './secret-scan';
 import { checkStructure, EpicSpec } from './spec';
 
 export interface SpecProblem {
   path: string;
   message: string;
+  /** The line in the spec file where the field (or the nearest object holding it) is. */
+  line?: number;
 }
 
 export class SpecError extends Error {
@@ -18,7 +20,7 @@ export class SpecError extends Error {
   ) {
     super(
       `${file}: ${problems.length} problem${problems.length === 1 ? '' : 's'}\n` +
-        problems.map((p) => `  ${p.path || '(root)'}: ${p.message}`).join('\n'),
+        problems.map((p) => `  ${p.path || '(root)'}${p.line ? ` (line ${p.line})` : ''}: ${p.message}`).join('\n'),
     );
     this.name = 'SpecError';
   }
@@ -64,26 +66,76 @@ function describeChar(c: string): string {
   return `the character U+${c.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}`;
 }
 
+type JsonSchemaNode = { properties?: Record<string, JsonSchemaNode>; items?: JsonSchemaNode; anyOf?: JsonSchemaNode[] };
+let specSchema: JsonSchemaNode | undefined;
+
+/**
+ * The field names allowed in the object at `at` (a zod path), read from the spec's JSON Schema so
+ * they cannot drift from it; several alternatives (a gate command's string or object) are merged.
+ */
+function knownFields(at: readonly PropertyKey[]): string[] {
+  specSchema ??= z.toJSONSchema(EpicSpec, { io: 'input', unrepresentable: 'any' }) as JsonSchemaNode;
+  let nodes: JsonSchemaNode[] = [specSchema];
+  const branches = (n: JsonSchemaNode): JsonSchemaNode[] => [n, ...(n.anyOf ?? []).flatMap(branches)];
+  for (const key of at) {
+    nodes = nodes
+      .flatMap(branches)
+      .map((n) => (typeof key === 'number' ? n.items : n.properties?.[String(key)]))
+      .filter((n): n is JsonSchemaNode => Boolean(n));
+  }
+  return [...new Set(nodes.flatMap(branches).flatMap((n) => Object.keys(n.properties ?? {})))];
+}
+
+/** Edit distance, for suggestions between short field names. */
+function distance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    let prev = row[0];
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const keep = row[j];
+      row[j] = Math.min(row[j] + 1, row[j - 1] + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
+      prev = keep;
+    }
+  }
+  return row[b.length];
+}
+
+/** `"dependsOn"` for `dependOn`: the closest field allowed there, if one is close (case-insensitive, ≤ 2 edits). */
+function didYouMean(key: string, at: readonly PropertyKey[]): string | undefined {
+  if (key.length > 40) return undefined;
+  let best: { name: string; d: number } | undefined;
+  for (const name of knownFields(at)) {
+    if (name === key) continue;
+    const d = distance(key.toLowerCase(), name.toLowerCase());
+    if (d <= Math.min(2, Math.floor(name.length / 3)) && (!best || d < best.d)) best = { name, d };
+  }
+  return best && `"${best.name}"`;
+}
+
 function describeIssue(issue: z.core.$ZodIssue): string {
   // Input echoed back is redacted first, so a secret in the wrong place is not shown either.
-  if (issue.code === 'unrecognized_keys')
-    return `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${redactSecrets(k)}"`).join(', ')}`;
-  if (issue.code === 'invalid_type') {
-    const input = (issue as { input?: unknown }).input;
-    const shown = () =>
-      typeof input === 'object'
-        ? ''
-        : ` ${typeof input === 'string' ? redactSecrets(JSON.stringify(input)).slice(0, 40) : String(input)}`;
-    const received =
-      input === undefined
-        ? 'nothing (missing)'
-        : input === null
-          ? 'null'
-          : Array.isArray(input)
-            ? 'array'
-            : `${typeof input}${shown()}`;
-    return `expected ${issue.expected}, got ${received}`;
+  if (issue.code === 'unrecognized_keys') {
+    const hints = issue.keys.map((k) => didYouMean(k, issue.path)).filter(Boolean);
+    return `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${redactSecrets(k)}"`).join(', ')}${hints.length ? `; did you mean ${hints.join(', ')}?` : ''}`;
   }
+  const input = (issue as { input?: unknown }).input;
+  const shown = () =>
+    typeof input === 'object'
+      ? ''
+      : ` ${typeof input === 'string' ? redactSecrets(JSON.stringify(input)).slice(0, 40) : String(input)}`;
+  const received = () =>
+    input === undefined
+      ? 'nothing (missing)'
+      : input === null
+        ? 'null'
+        : Array.isArray(input)
+          ? 'array'
+          : `${typeof input}${shown()}`;
+  if (issue.code === 'invalid_type') return `expected ${issue.expected}, got ${received()}`;
+  // A union's own "expected …" (a gate command) says what it got too: YAML reads `true` as a boolean.
+  if (issue.code === 'invalid_union' && issue.message.startsWith('expected ') && 'input' in issue)
+    return `${issue.message}; got ${received()}${typeof input === 'boolean' || typeof input === 'number' ? ' (quote it to make it a string)' : ''}`;
   return issue.message;
 }
 
@@ -128,7 +180,17 @@ function validateOrThrow(data: unknown, source: string): EpicSpec {
     if (extra.length) throw new SpecError(source, extra);
     return result.data;
   }
-  const problems: SpecProblem[] = result.error.issues.map((issue) => ({
+  // A misspelt field (`gate.command`) has its problem already; a rule about the field it was
+  // meant to be (`gate.commands` is required) would only mislead.
+  const meant = new Set(
+    result.error.issues.flatMap((i) =>
+      i.code === 'unrecognized_keys'
+        ? i.keys.map((k) => didYouMean(k, i.path)?.slice(1, -1)).flatMap((m) => (m ? [formatPath([...i.path, m])] : []))
+        : [],
+    ),
+  );
+  const issues = result.error.issues.filter((i) => !(i.code === 'custom' && meant.has(formatPath(i.path))));
+  const problems: SpecProblem[] = issues.map((issue) => ({
     // Unknown keys are reported on their parent; name them fully so the user can find them.
     path: formatPath(
       issue.code === 'unrecognized_keys' && issue.keys.length === 1 ? [...issue.path, issue.keys[0]] : issue.path,

@@ -17,7 +17,7 @@ export function bar(done: number, total: number, width = 20): string {
 
 export function usageLine(u: Usage): string {
   const tokens = u.inputTokens + u.outputTokens + u.cacheReadTokens + u.cacheWriteTokens;
-  return `${tokens.toLocaleString('en-US')} tokens · $${u.costUsd.toFixed(4)}`;
+  return `${tokens.toLocaleString('en-US')} tokens · $${u.costUsd.toFixed(4)}${u.simulated ? ' (simulated)' : ''}`;
 }
 
 /** What a person is asked, how to answer and when the default fires: the same at every level. */
@@ -110,6 +110,9 @@ export function phaseDetails(p: {
     }),
   );
   if (p.gate) lines.push('', `Gate: ${p.gate.passed ? 'passed' : `**failed**: ${p.gate.reason}`}`);
+  // Each failed check: its full log, and the end of its output as it printed it.
+  for (const c of p.gate?.checks.filter((x) => !x.passed) ?? [])
+    lines.push('', `\`${c.name}\` log: \`${c.logFile}\``, ...(c.outputExcerpt ? ['```', c.outputExcerpt, '```'] : []));
   if (p.failureReason) lines.push('', `**${p.status === 'skipped' ? 'Skipped' : 'Failed'}:** ${p.failureReason}`);
   const limited = p.budgets.filter((b) => b.limit.tokens !== undefined || b.limit.usd !== undefined);
   if (limited.length) lines.push('', `Budgets: ${limited.map((b) => `${b.level} ${limitText(b.limit)}`).join(' · ')}`);

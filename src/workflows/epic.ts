@@ -5,6 +5,7 @@
  * between roadmaps when its history grows large (the second argument is what it carries).
  */
 import {
+  ActivityFailure,
   ApplicationFailure,
   continueAsNew,
   proxyActivities,
@@ -17,7 +18,7 @@ import { workflowIds } from '../domain/ids';
 import { mirrorPaths } from '../domain/paths';
 import { SA } from '../domain/search-attributes';
 import { mergeSettings } from '../domain/settings';
-import type { EpicSpecInput } from '../domain/spec';
+import type { EpicSpec, EpicSpecInput } from '../domain/spec';
 import { FailureTypes } from '../domain/types';
 import type { EpicContext } from './epic-context';
 import { type LevelCarry, LevelRun } from './level-run';
@@ -45,8 +46,7 @@ export async function epicWorkflow(
   const parsed = parseEpic(input, 'workflow input');
   if (!parsed.ok) throw ApplicationFailure.nonRetryable(parsed.error, FailureTypes.InvalidSpec);
   const spec = parsed.spec;
-  const workspace =
-    carry?.workspace ?? (await prepareWorkspace({ epicSlug: spec.slug, workspace: spec.workspace })).workspace;
+  const workspace = carry?.workspace ?? (await prepare(spec));
   const epic: EpicContext = {
     slug: spec.slug,
     title: spec.title,
@@ -124,4 +124,26 @@ export async function epicWorkflow(
     () => level.cancelled(),
   );
   return level.finish();
+}
+
+/**
+ * Checks the workspace and claims the epic's slugs there (prepareWorkspace). A refusal fails the
+ * epic with the activity's own message (a missing workspace, a slug another epic owns), not
+ * with "Activity task failed".
+ */
+async function prepare(spec: EpicSpec): Promise<string> {
+  try {
+    const prepared = await prepareWorkspace({
+      epicSlug: spec.slug,
+      workspace: spec.workspace,
+      owner: `${workflowInfo().workflowId}#${workflowInfo().firstExecutionRunId}`,
+      roadmaps: spec.roadmaps.map((r) => r.slug),
+      plans: spec.roadmaps.flatMap((r) => r.plans.map((p) => p.slug)),
+    });
+    return prepared.workspace;
+  } catch (err) {
+    if (err instanceof ActivityFailure && err.cause instanceof ApplicationFailure)
+      throw ApplicationFailure.nonRetryable(err.cause.message, FailureTypes.WorkspaceRefused);
+    throw err;
+  }
 }

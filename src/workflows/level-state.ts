@@ -125,6 +125,10 @@ export const pendingBelow = (level: LevelState) =>
 export const shownLevelStatus = (level: LevelState) =>
   shownStatus(level.status, { waiting: pendingBelow(level).length > 0, paused: level.paused });
 
+/** A child as its parent's file shows it: the same rule as the child's own file (waiting beats paused). */
+const shownChildStatus = (level: LevelState, c: LevelState['children'][number]) =>
+  shownStatus(c.status, { waiting: (c.pending?.length ?? 0) > 0, paused: level.paused });
+
 function meta(level: LevelState, revision: number) {
   const r = rollup(level);
   return {
@@ -152,15 +156,15 @@ export function roadmapDoc(
     order: args.order,
     // All phases of all its plans (EPIC.json's estimated_phases for this roadmap says the same).
     estimated_phases: r.phasesTotal,
-    completion_percentage: percent(r.tasksCompleted, r.tasksTotal),
+    completion_percentage: percent(r.tasksCompleted, r.tasksTotal, level.status === 'completed'),
     created: level.created,
     updated: level.updated,
     ...(level.failureReason ? { failure_reason: level.failureReason } : {}),
     phase_dev_plan_refs: level.children.map((c) => ({
       plan_id: c.slug,
       title: c.title,
-      status: c.status,
-      completion_percentage: percent(c.tasksCompleted, c.tasksTotal),
+      status: shownChildStatus(level, c),
+      completion_percentage: percent(c.tasksCompleted, c.tasksTotal, c.status === 'completed'),
     })),
     // CCASP's roadmap "phases" are the high-level steps; in phaseflow each is one plan.
     phases: level.children.map((c, i) => ({
@@ -175,6 +179,7 @@ export function roadmapDoc(
       used: totalTokens(r.usage),
       ...(level.limit.tokens !== undefined ? { limit: level.limit.tokens } : {}),
       ...(level.limit.usd !== undefined ? { limit_usd: level.limit.usd } : {}),
+      ...(r.usage.simulated ? { simulated: true } : {}),
     },
     waiting_for: pendingBelow(level),
     phaseflow: meta(level, revision),
@@ -188,7 +193,7 @@ export function epicDoc(level: LevelState, args: { description: string; tags: st
     title: level.title,
     description: args.description,
     status: ccaspStatus('epic', shownLevelStatus(level)),
-    completion_percentage: percent(r.tasksCompleted, r.tasksTotal),
+    completion_percentage: percent(r.tasksCompleted, r.tasksTotal, level.status === 'completed'),
     created: level.created,
     updated: level.updated,
     tags: args.tags,
@@ -197,8 +202,8 @@ export function epicDoc(level: LevelState, args: { description: string; tags: st
       roadmap_slug: c.slug,
       title: c.title,
       order: i + 1,
-      status: ccaspStatus('epicRoadmap', c.status),
-      completion_percentage: percent(c.tasksCompleted, c.tasksTotal),
+      status: ccaspStatus('epicRoadmap', shownChildStatus(level, c)),
+      completion_percentage: percent(c.tasksCompleted, c.tasksTotal, c.status === 'completed'),
       estimated_phases: c.phasesTotal,
     })),
     token_budget: {
@@ -206,6 +211,7 @@ export function epicDoc(level: LevelState, args: { description: string; tags: st
       usd: level.limit.usd ?? null,
       used_tokens: totalTokens(r.usage),
       used_usd: r.usage.costUsd,
+      ...(r.usage.simulated ? { simulated: true } : {}),
     },
     waiting_for: pendingBelow(level),
     phaseflow: meta(level, revision),

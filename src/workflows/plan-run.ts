@@ -110,7 +110,7 @@ export class PlanRun {
     this.orchestrator = new MirrorWriter(
       'state',
       epic.workspace,
-      mirrorPaths.orchestratorState(),
+      mirrorPaths.orchestratorPlan(epic.slug, plan.slug),
       (rev) => orchestratorStateDoc(this.state, rev, this.tokenLimit()),
       carry?.revisions.orchestrator,
     );

@@ -6,6 +6,7 @@ import type { DecisionRecord, PendingDecision } from '../domain/decisions';
 import type { OrchestratorStateDoc, ProgressDoc, ProgressTaskDoc, UsageDoc } from '../domain/mirrors';
 import type { PhaseSpec, PlanSpec } from '../domain/spec';
 import { addUsage, type GateResult, type Usage, ZERO_USAGE } from '../domain/types';
+import { completionPercent } from '../domain/format';
 import { mirrorPaths } from '../domain/paths';
 import {
   ccaspStatus,
@@ -147,9 +148,8 @@ export const allTasks = (plan: PlanState) => plan.phases.flatMap((p) => p.tasks)
 export const countDone = (tasks: TaskState[]) => tasks.filter((t) => t.status === 'completed').length;
 export const sumUsage = (tasks: TaskState[]) => tasks.reduce((u, t) => addUsage(u, t.usage), ZERO_USAGE);
 
-export function percent(done: number, total: number): number {
-  return total === 0 ? 100 : Math.floor((done / total) * 1000) / 10;
-}
+/** See completionPercent: one rule for every level. */
+export const percent = completionPercent;
 
 export function usageDoc(u: Usage): UsageDoc {
   return {
@@ -158,6 +158,7 @@ export function usageDoc(u: Usage): UsageDoc {
     cache_write_tokens: u.cacheWriteTokens,
     cache_read_tokens: u.cacheReadTokens,
     cost_usd: u.costUsd,
+    ...(u.simulated ? { simulated: true as const } : {}),
   };
 }
 
@@ -186,7 +187,7 @@ export function progressDoc(plan: PlanState, revision: number): ProgressDoc {
     status: ccaspStatus('progress', shownPlanStatus(plan)),
     created: plan.created,
     updated: plan.updated,
-    completion_percentage: percent(countDone(tasks), tasks.length),
+    completion_percentage: percent(countDone(tasks), tasks.length, plan.status === 'completed'),
     ...(plan.failureReason ? { failure_reason: plan.failureReason } : {}),
     phases: plan.phases.map((p) => phaseDoc(p, shownPhaseStatus(plan, p))),
     // A copy: the mirror writer diffs against what it last wrote, so nothing it holds may change under it.
@@ -205,7 +206,11 @@ function phaseDoc(p: PhaseState, shown: PhaseStatus): ProgressDoc['phases'][numb
     ...(ccaspStatus('progress', shown) !== shown ? { phaseflow_status: shown } : {}),
     ...(p.status === 'skipped' ? { skipped: true } : {}),
     success_criteria: p.successCriteria,
-    completion_percentage: percent(countDone(p.tasks), p.tasks.length),
+    completion_percentage: percent(
+      countDone(p.tasks),
+      p.tasks.length,
+      p.status === 'completed' || p.status === 'skipped',
+    ),
     gate: p.gate && {
       passed: p.gate.passed,
       ...(p.gate.reason ? { reason: p.gate.reason } : {}),

@@ -10,6 +10,7 @@ import {
   ApplicationFailure,
   CancelledFailure,
   isCancellation,
+  log,
   proxyActivities,
   sleep,
   TimeoutFailure,
@@ -64,6 +65,14 @@ export async function runTaskAttempts(args: {
   const last = before + settings.attempts;
   let previousFailure: string | undefined = args.personNote;
   let lastError = '';
+  // Every failed attempt reaches the worker log with where it happened and why (a log line is no
+  // command: replay is unaffected).
+  const where = { epic: ctx.epicSlug, plan: ctx.planSlug, phase: ctx.phaseSlug, task: task.id };
+  const logFailure = (attempt: number, error: string, final: boolean) =>
+    log[final ? 'error' : 'warn'](
+      `phaseflow: task ${task.id} (${ctx.epicSlug}/${ctx.planSlug}/${ctx.phaseSlug}) attempt ${attempt}/${last} ${final ? 'failed; no attempts left' : 'failed'}: ${error}`,
+      { ...where, attempt, error },
+    );
   for (let attempt = before + 1; attempt <= last; attempt++) {
     args.report({ status: 'running', attempt });
     const budget = args.budget?.();
@@ -118,6 +127,7 @@ export async function runTaskAttempts(args: {
       // The work ran but did not succeed: an agent's failure/partial, or a command's non-zero exit.
       lastError = `attempt ${attempt}: ${task.kind === 'agent' ? `agent reported ${result.status}` : 'command failed'}: ${result.summary}`;
       previousFailure = lastError;
+      logFailure(attempt, lastError, attempt === last);
       if (attempt === last) {
         args.report({ status: 'failed', attempt, result, error: lastError });
         return { status: 'failed', attempts: attempt, result, error: lastError };
@@ -128,6 +138,8 @@ export async function runTaskAttempts(args: {
       lastError = `attempt ${attempt}: ${message}`;
       previousFailure = lastError;
       retryAfterMs = retryAfter;
+      if (type !== FailureTypes.BudgetExhausted)
+        logFailure(attempt, lastError, type === FailureTypes.Stuck || !retryable || attempt === last);
       if (type === FailureTypes.BudgetExhausted) {
         // Not the task's fault: it goes back to waiting and keeps its conversation for later.
         args.report({ status: 'pending', attempt, error: lastError, usage });

@@ -29,7 +29,8 @@ describe('phaseflow CLI', () => {
   });
 
   it('validate accepts the demo epic', () => {
-    const r = phaseflow(['validate', 'examples/demo-epic.yaml']);
+    // The demo's workspace exists only once the demo made it.
+    const r = phaseflow(['validate', 'examples/demo-epic.yaml', '--create-workspace']);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /valid epic "demo-greeter": 2 roadmaps, 3 plans, 9 phases, 20 tasks/);
   });
@@ -38,7 +39,7 @@ describe('phaseflow CLI', () => {
     const file = path.join(dir, 'mini.yaml');
     writeFileSync(
       file,
-      'slug: mini\ntitle: x\nworkspace: ws\nroadmaps: [{ slug: r, title: R, plans: [{ slug: p, title: P, phases: [{ slug: one, title: One, tasks: [{ id: "1", description: a }] }] }] }]\n',
+      'slug: mini\ntitle: x\nworkspace: .\nroadmaps: [{ slug: r, title: R, plans: [{ slug: p, title: P, phases: [{ slug: one, title: One, tasks: [{ id: "1", description: a }] }] }] }]\n',
     );
     const r = phaseflow(['validate', file]);
     assert.equal(r.code, 0, r.stderr);
@@ -90,15 +91,19 @@ describe('phaseflow CLI', () => {
     const r = phaseflow(['validate', file]);
     assert.equal(r.code, 2);
     assert.match(r.stderr, new RegExp(`${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: 4 problems`));
-    assert.match(r.stderr, /^ {2}slug: expected a slug/m);
-    assert.match(r.stderr, /roadmaps\[0\]\.plans\[0\]\.phases\[0\]\.tasks\[1\]\.colour: unknown field "colour"/);
+    // Each problem names its line in the file too.
+    assert.match(r.stderr, /^ {2}slug \(line 1\): expected a slug/m);
     assert.match(
       r.stderr,
-      /^ {2}roadmaps\[0\]\.plans\[0\]\.phases\[0\]\.tasks\[1\]\.id: duplicate task id "1\.1" in plan p: already used by roadmaps\[0\]\.plans\[0\]\.phases\[0\]\.tasks\[0\]$/m,
+      /roadmaps\[0\]\.plans\[0\]\.phases\[0\]\.tasks\[1\]\.colour \(line 15\): unknown field "colour"/,
     );
     assert.match(
       r.stderr,
-      /roadmaps\[0\]\.plans\[0\]\.phases\[0\]\.tasks\[0\]\.dependsOn\[0\]: no task "nope" in this phase/,
+      /^ {2}roadmaps\[0\]\.plans\[0\]\.phases\[0\]\.tasks\[1\]\.id \(line 15\): duplicate task id "1\.1" in plan p: already used by roadmaps\[0\]\.plans\[0\]\.phases\[0\]\.tasks\[0\]$/m,
+    );
+    assert.match(
+      r.stderr,
+      /roadmaps\[0\]\.plans\[0\]\.phases\[0\]\.tasks\[0\]\.dependsOn\[0\] \(line 14\): no task "nope" in this phase/,
     );
   });
 
@@ -154,7 +159,7 @@ describe('phaseflow CLI', () => {
   });
 
   it('validate --json prints the normalised spec with an absolute workspace', () => {
-    const r = phaseflow(['validate', 'examples/demo-epic.yaml', '--json']);
+    const r = phaseflow(['validate', 'examples/demo-epic.yaml', '--json', '--create-workspace']);
     assert.equal(r.code, 0, r.stderr);
     const spec = JSON.parse(r.stdout);
     assert.equal(spec.workspace, path.resolve('demo-workspace'));
@@ -176,7 +181,7 @@ describe('phaseflow CLI', () => {
     writeFileSync(file, JSON.stringify({ slug: 'cli-bad', title: 'x', workspace: ws, roadmaps: [] }));
     const r = phaseflow(['start', file]);
     assert.equal(r.code, 2);
-    assert.match(r.stderr, /roadmaps: an epic needs at least one roadmap/);
+    assert.match(r.stderr, /roadmaps \(line 1\): an epic needs at least one roadmap/);
     assert.equal(existsSync(ws), false, 'no workspace is created');
     const { address, namespace } = testTemporal();
     const connection = await Connection.connect({ address });
@@ -196,7 +201,7 @@ describe('phaseflow CLI', () => {
       JSON.stringify({
         slug,
         title: 'x',
-        workspace: path.join(dir, 'ws'),
+        workspace: dir,
         agentMode: 'dry-run',
         roadmaps: [
           {
@@ -257,7 +262,7 @@ describe('phaseflow CLI', () => {
   it('start names the missing server when none answers', () => {
     const file = path.join(dir, 'ok.yaml');
     writeFileSync(file, readFileSync('examples/demo-epic.yaml', 'utf8'));
-    const r = phaseflow(['start', file], { TEMPORAL_ADDRESS: '127.0.0.1:1' });
+    const r = phaseflow(['start', file, '--create-workspace'], { TEMPORAL_ADDRESS: '127.0.0.1:1' });
     assert.equal(r.code, 1);
     assert.match(r.stderr, /no Temporal server at 127\.0\.0\.1:1/);
   });

@@ -128,7 +128,8 @@ describe('phaseflow commands with no worker running (real server)', function () 
     // server's own answer, in the SDK error's cause chain: FAILED_PRECONDITION "no poller seen"
     // (the server's choice once the queue was silent long enough), else DEADLINE_EXCEEDED.
     const asked = await phaseflow(['status', slug], { PHASEFLOW_WORKER_SILENT_SECONDS: '100000' });
-    const timedOut = `no worker answered within 15 s \\(is \`phaseflow worker\` running on task queue ${escape(taskQueue)}\\?\\)`;
+    // status asks a running run for 5 s (a live worker answers in milliseconds).
+    const timedOut = `no worker answered within 5 s \\(is \`phaseflow worker\` running on task queue ${escape(taskQueue)}\\?\\)`;
     assert.match(
       asked.stdout,
       new RegExp(`query "status" on ${escape(epicId)} failed: (${noWorker.source}|${timedOut})`),

@@ -121,7 +121,7 @@ describe('phaseflow watch (real server)', function () {
         byNode.get(`${e.slug}/r/p/build`)!.some((l) => l.startsWith('waiting')),
         out,
       );
-      assert.match(out, new RegExp(`^Epic ${e.epicId} completed: 3/3 tasks, \\$\\d+\\.\\d{4}$`, 'm'));
+      assert.match(out, new RegExp(`^Epic ${e.epicId} completed: 3/3 tasks, \\$\\d+\\.\\d{4} \\(simulated\\)$`, 'm'));
     });
 
     // Reattached after the end: the outcome at once.

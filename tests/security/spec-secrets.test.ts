@@ -285,7 +285,7 @@ describe('security: the CLI refuses a spec with a secret (exit 2), shows it mask
         assert.equal(r.stdout, '', 'nothing on stdout (no normalised spec, no "Started")');
       }
       assert.match(r.stderr, new RegExp(`^${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: 1 problem`));
-      assert.match(r.stderr, /tasks\[1\]\.command: looks like a GitHub token \(ghp_… \(40 characters\)\)/);
+      assert.match(r.stderr, /tasks\[1\]\.command \(line \d+\): looks like a GitHub token \(ghp_… \(40 characters\)\)/);
       assert.ok(!exposes(r.stdout + r.stderr, token.slice(4)), r.stderr);
       assert.equal(existsSync(ws), false, 'no workspace');
       assert.equal(await workflowExists(ids.epic(slug)), false, 'no workflow');

@@ -116,9 +116,9 @@ const CASES: Case[] = [
 
 const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
-/** The problem line `  <path>: <message>` for `path` in a SpecError message. */
+/** The problem line `  <path> (line N): <message>` for `path` in a SpecError message (a file's errors name lines). */
 function problemLine(message: string, p: string): string | undefined {
-  return message.split('\n').find((l) => new RegExp(`^  ${escape(p)}: `).test(l));
+  return message.split('\n').find((l) => new RegExp(`^  ${escape(p)}(?: \\(line \\d+\\))?: `).test(l));
 }
 
 function expectSpecError(file: string, expected: [string, string | RegExp][]): SpecError {
@@ -142,6 +142,9 @@ function expectSpecError(file: string, expected: [string, string | RegExp][]): S
     else assert.match(line, fragment);
   }
   assert.equal(error.problems.length, expected.length, `exactly the expected problems:\n${error.message}`);
+  // A field path in a file is found by its line too (the file as a whole and YAML positions have none).
+  for (const p of error.problems)
+    if (p.path && !p.path.startsWith('line ')) assert.ok(p.line, `no line for ${p.path} in:\n${error.message}`);
   return error;
 }
 

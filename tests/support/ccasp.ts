@@ -63,5 +63,7 @@ export function kindOfMirror(file: string): CcaspKind {
   if (file.endsWith('PROGRESS.json')) return 'progress';
   if (file.endsWith(path.join('orchestrator', 'state.json')) || file.endsWith('orchestrator/state.json'))
     return 'state';
+  // Each plan's own orchestrator state, from which state.json is rebuilt.
+  if (/orchestrator[/\\]plans[/\\][^/\\]+\.json$/.test(file)) return 'state';
   throw new Error(`not a mirror file: ${file}`);
 }

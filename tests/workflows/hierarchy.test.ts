@@ -568,10 +568,13 @@ describe('workflow hierarchy (real server)', function () {
         files,
         [
           '.claude/epics/' + slug + '/EPIC.json',
-          '.claude/orchestrator/state.json',
+          // Each plan writes its own orchestrator state; state.json is rebuilt from them (checked below).
           ...Object.values(plans)
             .flat()
-            .map((p) => `.claude/phase-plans/${p}/PROGRESS.json`),
+            .flatMap((p) => [
+              `.claude/phase-plans/${p}/PROGRESS.json`,
+              `.claude/orchestrator/plans/${slug}--${p}.json`,
+            ]),
           '.claude/roadmaps/first/ROADMAP.json',
           '.claude/roadmaps/second/ROADMAP.json',
         ].sort(),
@@ -614,6 +617,15 @@ describe('workflow hierarchy (real server)', function () {
         `state.json should describe the plan that ran last; it says ${state.planId} (${state.status})`,
       );
       assert.equal(state.status, 'completed');
+      assert.deepEqual(
+        state.plans.map((p: any) => `${p.planId} ${p.status}`).sort(),
+        Object.values(plans)
+          .flat()
+          .map((p) => `${p} completed`)
+          .sort(),
+        'state.json lists every plan',
+      );
+      assert.deepEqual(ccaspProblems('state', state), []);
       assert.deepEqual(
         skipped.map((w) => `${w.file} r${w.inputRevision} (file at r${w.revision})`),
         [],
