@@ -7,6 +7,7 @@ import { cancelCommand, pauseCommand } from './control';
 import { demoCommand } from './demo';
 import { CliError } from './errors';
 import { pendingCommand } from './pending';
+import { importCommand } from './plans';
 import { serverCommand } from './server';
 import { startCommand, validateCommand } from './start';
 import { statusCommand } from './status';
@@ -152,6 +153,26 @@ export function program(): Command {
     .description('cancel the epic (Temporal cancellation): running tasks stop, mirrors say cancelled')
     .option('--wait <seconds>', 'how long to wait for it to close', int, 60)
     .action((id, o) => cancelCommand(id, { waitSeconds: o.wait }));
+
+  p.command('import')
+    .argument('<path...>', 'CCASP files (EPIC/ROADMAP/PROGRESS.json), Markdown plans, or directories holding them')
+    .description('turn existing plans into an epic spec (printed as YAML, or written to --out); nothing is started')
+    .option('--out <file>', 'write the spec here (whole or not at all) instead of printing it')
+    .option('--strict', 'warnings are errors (exit 2)')
+    .option('--json', 'print JSON instead of YAML')
+    .addOption(
+      new Option('--agent-mode <mode>', 'agentMode of the spec').choices(['dry-run', 'claude']).default('dry-run'),
+    )
+    .option('--workspace <dir>', 'workspace of the spec (default ".": the directory of the spec file)')
+    .action((paths, o) =>
+      importCommand(paths, {
+        out: o.out,
+        strict: o.strict,
+        json: o.json,
+        agentMode: o.agentMode,
+        workspace: o.workspace,
+      }),
+    );
 
   p.command('demo')
     .description(
