@@ -6,6 +6,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { type ParseError, parse as parseJsonc, printParseErrorCode } from 'jsonc-parser';
 import type { PhaseDraft, PlanDraft, TaskDraft } from './draft';
 import { ImportError, type ImportWarning, normaliseStatus, slugify, taskId } from './model';
 
@@ -19,10 +20,14 @@ export function readJson(file: string): unknown {
   try {
     return JSON.parse(text);
   } catch (e) {
-    const msg = (e as Error).message;
-    const pos = /position (\d+)/.exec(msg);
-    const line = pos ? text.slice(0, Number(pos[1])).split('\n').length : undefined;
-    throw new ImportError(file, line ? `line ${line}` : undefined, `not valid JSON: ${msg}`);
+    // JSON.parse does not always say where; jsonc-parser's strict scan gives the offset of the first error.
+    const errors: ParseError[] = [];
+    parseJsonc(text, errors, { allowTrailingComma: false, disallowComments: true });
+    const offset = errors[0]?.offset;
+    const at = offset !== undefined ? text.slice(0, offset).split('\n') : undefined;
+    const where = at ? `line ${at.length}, column ${at[at.length - 1].length + 1}` : undefined;
+    const what = errors[0] ? printParseErrorCode(errors[0].error) : (e as Error).message;
+    throw new ImportError(file, where, `not valid JSON: ${what}`);
   }
 }
 

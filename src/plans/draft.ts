@@ -113,7 +113,7 @@ function buildPlan(plan: PlanDraft, warnings: ImportWarning[], planSlugs: Set<st
         warnings.push({
           file: ph.file,
           at: ph.from,
-          message: `phase ${ph.label} is marked ${ph.status} but ${unchecked} of its ${ph.tasks.length} tasks are unchecked: the phase's mark wins, all its tasks count as done`,
+          message: `phase ${ph.label} is marked ${ph.status} but ${unchecked} of its ${ph.tasks.length} tasks are unchecked: ${ph.status === 'skipped' ? "the phase's mark wins, none of its tasks runs" : "the phase's mark wins, all its tasks count as done"}`,
         });
     } else if (allChecked && ph.status !== undefined && ph.status !== 'in_progress') {
       warnings.push({
@@ -178,7 +178,8 @@ function buildPlan(plan: PlanDraft, warnings: ImportWarning[], planSlugs: Set<st
           ...(t.files?.length ? { files: t.files } : {}),
           ...(deps.length ? { dependsOn: deps } : {}),
           ...(t.extra ?? {}),
-          ...(t.checked || phaseDone ? { status: 'completed', source: 'imported' } : {}),
+          // A skipped (cancelled, superseded) phase's unchecked tasks stay undone: the phase does not run at all.
+          ...(t.checked || ph.status === 'completed' ? { status: 'completed', source: 'imported' } : {}),
         };
       }),
       ...(ph.gate.length || ph.successCriteria.length || (ph.extra as any)?.gate

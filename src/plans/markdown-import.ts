@@ -171,7 +171,13 @@ function mergePhaseFile(phase: PhaseDraft, file: string, warnings: ImportWarning
   }
   phase.status = own.status ?? phase.status;
   if (own.tasks.length) {
-    phase.tasks = own.tasks.map((t) => ({ ...t, from: `${path.basename(file)}:${t.from.replace('line ', '')}` }));
+    // Task ids follow the main plan's phase number, not a drifted one in the file's heading.
+    const prefix = `${own.label}.`;
+    phase.tasks = own.tasks.map((t) => ({
+      ...t,
+      id: own.label !== phase.label && t.id.startsWith(prefix) ? `${phase.label}.${t.id.slice(prefix.length)}` : t.id,
+      from: `${path.basename(file)}:${t.from.replace('line ', '')}`,
+    }));
   }
   if (own.gate.length) phase.gate = own.gate;
   if (own.successCriteria.length) phase.successCriteria = own.successCriteria;

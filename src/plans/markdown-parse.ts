@@ -99,7 +99,7 @@ function mergeMarker(a: ImportedStatus | undefined, b: ImportedStatus | undefine
 
 /** `**Key**: value` (also `Key: value`) from a metadata line. */
 function field(text: string): [string, string] | undefined {
-  const m = /^\s*\*\*([^*]+?)\*\*\s*:?\s*:?\s*(.*)$/s.exec(text) ?? /^\s*([A-Z][\w ]{1,30}):\s+(.*)$/s.exec(text);
+  const m = /^\s*\*\*([^*]+?)\*\*\s*:?\s*:?\s*(.*)$/s.exec(text) ?? /^\s*([A-Z][\w ]{1,30}):\s*(.*)$/s.exec(text);
   if (!m) return undefined;
   return [m[1].replace(/:$/, '').trim().toLowerCase(), m[2].trim()];
 }

@@ -37,22 +37,27 @@ export function normaliseStatus(word: string): ImportedStatus | undefined {
   const w = word
     .trim()
     .toLowerCase()
-    .replace(/[*_`]/g, '')
+    .replace(/[*`]/g, '')
+    .replace(/[_-]/g, ' ')
     .replace(/^[^a-z✓✔✅☑]+/, '');
   if (!w) return undefined;
   if (/^(✓|✔|✅|☑)/.test(w)) return 'completed';
-  const head = w.split(/[\s(:,.;-]/)[0];
+  const head = w.split(/[\s(:,.;]/)[0];
+  if (/^(in progress|not started|not done|to do)\b/.test(w))
+    return w.startsWith('in progress') ? 'in_progress' : 'pending';
   if (['completed', 'complete', 'done', 'finished', 'passed', 'approved', 'implemented', 'success'].includes(head))
     return 'completed';
   if (['cancelled', 'canceled', 'superseded', 'skipped', 'deferred', 'obsolete', 'abandoned', 'dropped'].includes(head))
     return 'skipped';
   if (['blocked', 'failed'].includes(head)) return 'blocked';
-  if (['in_progress', 'active', 'implementing', 'partial', 'started', 'ongoing', 'reviewing', 'wip'].includes(head))
+  if (
+    ['active', 'implementing', 'partial', 'partially', 'started', 'ongoing', 'reviewing', 'wip', 'running'].includes(
+      head,
+    )
+  )
     return 'in_progress';
-  if (w.startsWith('in progress') || w.startsWith('in-progress')) return 'in_progress';
-  if (['pending', 'not_started', 'planned', 'planning', 'todo', 'ready', 'draft', 'open', 'paused'].includes(head))
+  if (['pending', 'planned', 'planning', 'todo', 'ready', 'draft', 'open', 'paused', 'queued'].includes(head))
     return 'pending';
-  if (w.startsWith('not started') || w.startsWith('not-started')) return 'pending';
   return undefined;
 }
 
