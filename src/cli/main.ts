@@ -7,7 +7,7 @@ import { cancelCommand, pauseCommand } from './control';
 import { demoCommand } from './demo';
 import { CliError } from './errors';
 import { pendingCommand } from './pending';
-import { importCommand } from './plans';
+import { exportCommand, importCommand } from './plans';
 import { serverCommand } from './server';
 import { startCommand, validateCommand } from './start';
 import { statusCommand } from './status';
@@ -161,7 +161,9 @@ export function program(): Command {
     .option('--strict', 'warnings are errors (exit 2)')
     .option('--json', 'print JSON instead of YAML')
     .addOption(
-      new Option('--agent-mode <mode>', 'agentMode of the spec').choices(['dry-run', 'claude']).default('dry-run'),
+      new Option('--agent-mode <mode>', 'agentMode of the spec (default: as exported, else dry-run)')
+        .choices(['dry-run', 'claude'])
+        .default('dry-run'),
     )
     .option('--workspace <dir>', 'workspace of the spec (default ".": the directory of the spec file)')
     .action((paths, o) =>
@@ -173,6 +175,14 @@ export function program(): Command {
         workspace: o.workspace,
       }),
     );
+
+  p.command('export')
+    .argument('<source>', `an epic spec, any plan \`import\` reads, or a run (${ID_HELP}) for its live status`)
+    .argument('<dir>', 'where the files go')
+    .description('write a plan as Structure-Level Markdown or as CCASP files (import gives it back unchanged)')
+    .addOption(new Option('--to <format>', 'markdown or ccasp').choices(['markdown', 'ccasp']).makeOptionMandatory())
+    .addOption(new Option('--level <n>', 'Markdown Structure Level').choices(['0', '1', '2']).default('0'))
+    .action((source, dir, o) => exportCommand(source, dir, { to: o.to, level: Number(o.level) as 0 | 1 | 2 }));
 
   p.command('demo')
     .description(

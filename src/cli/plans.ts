@@ -1,9 +1,16 @@
-/** `phaseflow import`: plans written for other tools (CCASP, Structure-Level Markdown) into an epic spec. */
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+/** `phaseflow import` and `export`: plans to and from other tools' formats (CCASP, Structure-Level Markdown). */
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { defaultPayloadConverter } from '@temporalio/common';
 import YAML from 'yaml';
+import { loadEpicFile, SpecError } from '../domain/load-spec';
+import { mirrorPaths } from '../domain/paths';
+import { EpicSpec } from '../domain/spec';
+import { exportCcasp } from '../plans/ccasp-export';
 import { formatWarning, ImportError, importPlans } from '../plans/import';
+import { exportMarkdown, type FileSet, type Level } from '../plans/markdown-export';
 import { CliError } from './errors';
+import { resolveTarget, withClient } from './target';
 
 export interface ImportCommandOptions {
   out?: string;
@@ -39,4 +46,100 @@ export function importCommand(paths: string[], opts: ImportCommandOptions): void
   console.log(
     `${opts.out}: epic "${s.slug}" from ${result.sources.length} file(s): ${plans.length} plan(s), ${phases.length} phase(s) (${phases.filter((p: any) => p.status === 'completed').length} completed), ${tasks.length} task(s) (${tasks.filter((t: any) => t.status === 'completed').length} completed); ${result.warnings.length} warning(s)`,
   );
+}
+
+export interface ExportCommandOptions {
+  to: 'markdown' | 'ccasp';
+  level?: Level;
+}
+
+/**
+ * `phaseflow export SPEC|PATH|ID --to markdown|ccasp DIR`: a spec file (or any plan `import`
+ * reads), or a run by workflow id with its live status, written as Markdown plans or CCASP files.
+ */
+export async function exportCommand(source: string, dir: string, opts: ExportCommandOptions): Promise<void> {
+  const spec = existsSync(source) ? loadSource(source) : await specOfRun(source);
+  const files =
+    opts.to === 'markdown' ? exportMarkdown(spec, opts.level ?? 0) : exportCcasp(spec, new Date().toISOString());
+  writeFileSet(dir, files);
+  console.log(
+    `${dir}: ${files.size} file(s) written (${opts.to}${opts.to === 'markdown' ? `, Level ${opts.level ?? 0}` : ''})`,
+  );
+  for (const f of [...files.keys()].sort()) console.log(`  ${f}`);
+}
+
+/** A YAML/JSON epic spec, else any plan `phaseflow import` reads. */
+function loadSource(source: string): EpicSpec {
+  if (/\.(ya?ml)$/i.test(source)) return loadEpicFile(source);
+  if (/\.json$/i.test(source)) {
+    try {
+      return loadEpicFile(source);
+    } catch (err) {
+      if (!(err instanceof SpecError)) throw err;
+    }
+  }
+  try {
+    return EpicSpec.parse(importPlans([source]).spec);
+  } catch (err) {
+    if (err instanceof ImportError) throw new CliError(err.message, 2);
+    throw err;
+  }
+}
+
+/**
+ * The spec a run started with (its first event), with the live status of its tasks and phases from
+ * the PROGRESS.json mirrors in its workspace: completed work is marked completed.
+ */
+async function specOfRun(id: string): Promise<EpicSpec> {
+  return withClient(async (client) => {
+    const target = await resolveTarget(client, id);
+    const history = await client.workflow.getHandle(target.epicId).fetchHistory();
+    const started = history.events?.[0]?.workflowExecutionStartedEventAttributes;
+    const args = (started?.input?.payloads ?? []).map((p) => defaultPayloadConverter.fromPayload(p as any));
+    const spec = EpicSpec.parse(args[0]);
+    const workspace = (args[1] as { workspace?: string } | undefined)?.workspace ?? spec.workspace;
+    let found = 0;
+    for (const plan of spec.roadmaps.flatMap((r) => r.plans)) {
+      const file = path.join(workspace, mirrorPaths.progress(plan.slug));
+      if (!existsSync(file)) continue;
+      found++;
+      const doc = JSON.parse(readFileSync(file, 'utf8'));
+      plan.phases.forEach((phase, i) => {
+        const live = doc.phases?.[i];
+        if (!live) return;
+        for (const t of phase.tasks) {
+          if (live.tasks?.find((x: any) => x.id === t.id)?.status === 'completed') {
+            t.status = 'completed';
+            t.source ??= 'imported';
+          }
+        }
+        const shown = live.phaseflow_status ?? live.status;
+        if (shown === 'completed' || shown === 'skipped') {
+          phase.status = shown;
+          phase.source ??= 'imported';
+        }
+      });
+    }
+    if (found === 0)
+      console.error(`warning: no PROGRESS.json of ${target.epicId} under ${workspace}: exported without live status`);
+    return spec;
+  });
+}
+
+/** Written whole or not at all: into a temporary directory beside DIR, then moved into place. */
+function writeFileSet(dir: string, files: FileSet): void {
+  mkdirSync(dir, { recursive: true });
+  const stage = mkdtempSync(path.join(path.dirname(path.resolve(dir)), '.phaseflow-export-'));
+  try {
+    for (const [f, content] of files) {
+      mkdirSync(path.dirname(path.join(stage, f)), { recursive: true });
+      writeFileSync(path.join(stage, f), content);
+    }
+    for (const f of files.keys()) {
+      mkdirSync(path.dirname(path.join(dir, f)), { recursive: true });
+      renameSync(path.join(stage, f), path.join(dir, f));
+    }
+  } finally {
+    rmSync(stage, { recursive: true, force: true });
+  }
 }

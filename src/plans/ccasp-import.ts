@@ -8,6 +8,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { type ParseError, parse as parseJsonc, printParseErrorCode } from 'jsonc-parser';
 import type { PhaseDraft, PlanDraft, TaskDraft } from './draft';
+import { mirrorPaths } from '../domain/paths';
 import { ImportError, type ImportWarning, normaliseStatus, slugify, taskId } from './model';
 
 export type CcaspKind = 'epic' | 'roadmap' | 'progress' | 'state' | 'foreign-state' | 'sidecar';
@@ -58,7 +59,7 @@ function resolveRef(from: string, ref: string): string | undefined {
 
 export interface CcaspRead {
   plans: PlanDraft[];
-  epic?: { slug: string; title: string; description?: string; requireTests?: boolean };
+  epic?: { slug: string; title: string; description?: string; extra?: Record<string, unknown> };
   files: string[];
 }
 
@@ -109,7 +110,8 @@ function readEpic(file: string, d: Record<string, any>, warnings: ImportWarning[
       slug,
       title: str(d.title) ?? slug,
       description: str(d.description),
-      requireTests: d.gating?.require_tests === true,
+      // Written by `phaseflow export`: the epic's fields CCASP has no place for.
+      ...(isObj(d.phaseflow_epic) ? { extra: omit(d.phaseflow_epic, ['slug', 'title']) } : {}),
     },
   };
   (d.roadmaps as unknown[]).forEach((r, i) => {
@@ -119,7 +121,8 @@ function readEpic(file: string, d: Record<string, any>, warnings: ImportWarning[
       out.plans.push(...got.plans);
       return;
     }
-    const ref = str(r.path);
+    // phaseflow's own EPIC.json names roadmaps by slug, at their mirror path.
+    const ref = str(r.path) ?? (str(r.roadmap_slug) ? mirrorPaths.roadmap(slugify(r.roadmap_slug, 63)) : undefined);
     if (!ref) throw new ImportError(file, `roadmaps[${i}].path`, 'expected the path of the ROADMAP.json');
     const target = resolveRef(file, ref);
     if (!target) throw new ImportError(file, `roadmaps[${i}].path`, `no such file: ${ref}`);
@@ -132,9 +135,14 @@ function readEpic(file: string, d: Record<string, any>, warnings: ImportWarning[
 
 function readRoadmap(file: string, d: Record<string, any>, warnings: ImportWarning[], _seen: string[]): CcaspRead {
   const slug = slugOf(d.slug ?? d.roadmap_id ?? d.title, file, 'slug', warnings);
-  const roadmap = { slug, title: str(d.title) ?? slug };
+  const roadmap = {
+    slug,
+    title: str(d.title) ?? slug,
+    ...(isObj(d.phaseflow_roadmap) ? { extra: d.phaseflow_roadmap } : {}),
+  };
   const rstatus = statusOf(d.status, file, 'status', warnings);
-  if (Array.isArray(d.phases)) {
+  const refs = Array.isArray(d.phase_dev_plan_refs) ? d.phase_dev_plan_refs : [];
+  if (Array.isArray(d.phases) && refs.length === 0) {
     const plan = readProgress(file, d, warnings);
     plan.roadmap = roadmap;
     if (rstatus === 'completed' && plan.phases.some((p) => p.status !== 'completed' && p.status !== 'skipped'))
@@ -146,8 +154,11 @@ function readRoadmap(file: string, d: Record<string, any>, warnings: ImportWarni
     return { plans: [plan], files: [file] };
   }
   const out: CcaspRead = { plans: [], files: [file] };
-  (d.phase_dev_plan_refs as unknown[]).forEach((r, i) => {
-    const ref = isObj(r) ? str(r.path) : undefined;
+  (refs as unknown[]).forEach((r, i) => {
+    // phaseflow's own ROADMAP.json names plans by id, at their mirror path.
+    const ref = isObj(r)
+      ? (str(r.path) ?? (str(r.plan_id) ? mirrorPaths.progress(slugify(r.plan_id, 63)) : undefined))
+      : undefined;
     if (!ref)
       throw new ImportError(file, `phase_dev_plan_refs[${i}].path`, 'expected the path of the plan PROGRESS.json');
     const target = resolveRef(file, ref);
@@ -179,7 +190,7 @@ export function readProgress(file: string, d: Record<string, any>, warnings: Imp
     str(d.testing_config?.ralph_loop?.testCommand) ??
     str(d.testing_strategy?.test_command) ??
     str(d.testing_config?.test_command);
-  const onePhasePlan = d.phases.length === 1 && str(d.phase_id);
+  const onePhasePlan = d.phases.length === 1 && str(d.phase_id) && !isObj(d.phaseflow);
   const phases = (d.phases as unknown[]).map((p, i) => {
     if (!isObj(p)) throw new ImportError(file, `phases[${i}]`, 'expected an object');
     const phase = readPhase(file, p, i, warnings);
@@ -198,7 +209,14 @@ export function readProgress(file: string, d: Record<string, any>, warnings: Imp
     return phase;
   });
   const objective = str(d.description) ?? str(project.description);
-  return { slug, title, ...(objective ? { description: objective } : {}), phases, file };
+  return {
+    slug,
+    title,
+    ...(objective ? { description: objective } : {}),
+    phases,
+    file,
+    ...(isObj(d.phaseflow_plan) ? { extra: d.phaseflow_plan } : {}),
+  };
 }
 
 function readPhase(file: string, p: Record<string, any>, i: number, warnings: ImportWarning[]): PhaseDraft {
@@ -219,7 +237,8 @@ function readPhase(file: string, p: Record<string, any>, i: number, warnings: Im
   };
   const description = str(p.description) ?? str(p.objective) ?? str(p.goal);
   if (description) phase.description = description;
-  const status = statusOf(p.status, file, `${at}.status`, warnings);
+  const status = statusOf(p.phaseflow_status ?? p.status, file, `${at}.status`, warnings);
+  if (isObj(p.phaseflow_phase)) phase.extra = p.phaseflow_phase;
   if (status) phase.status = status;
   if (p.complexity !== undefined) phase.complexity = String(p.complexity);
   const skipped = new Set<string>();
@@ -255,6 +274,7 @@ function readPhase(file: string, p: Record<string, any>, i: number, warnings: Im
       ...(files.length ? { files } : {}),
       ...(Array.isArray(deps) ? { dependsOn: deps.map(String) } : {}),
       ...((str(t.agent) ?? str(t.assigned_agent)) ? { agent: str(t.agent) ?? str(t.assigned_agent) } : {}),
+      ...(isObj(t.phaseflow_task) ? { extra: t.phaseflow_task } : {}),
     };
     if (isObj(t.testing) && str(t.testing.command) && !phase.gate.includes(t.testing.command))
       phase.gate.push(t.testing.command);
@@ -299,4 +319,8 @@ export function stateHints(file: string, data: unknown, warnings: ImportWarning[
   }
   const done = (data as any).completedTasks;
   return new Set(Array.isArray(done) ? done.map(String) : []);
+}
+
+function omit(o: Record<string, unknown>, keys: string[]): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(o).filter(([k]) => !keys.includes(k)));
 }

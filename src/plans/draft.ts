@@ -18,6 +18,8 @@ export interface TaskDraft {
   extra?: Record<string, unknown>;
   /** `file:line` or `file: field`. */
   from: string;
+  /** The id was written by `phaseflow export`: kept as it is (no renumbering into stages). */
+  fixedId?: boolean;
 }
 
 export interface PhaseDraft {
@@ -47,6 +49,8 @@ export interface PlanDraft {
   extra?: Record<string, unknown>;
   /** Roadmap it belongs to, when the source names one. */
   roadmap?: { slug: string; title: string; extra?: Record<string, unknown> };
+  /** The epic's fields, when `phaseflow export` wrote them. */
+  epic?: Record<string, unknown>;
 }
 
 export interface EpicDraft {
@@ -115,11 +119,11 @@ function buildPlan(plan: PlanDraft, warnings: ImportWarning[], planSlugs: Set<st
           at: ph.from,
           message: `phase ${ph.label} is marked ${ph.status} but ${unchecked} of its ${ph.tasks.length} tasks are unchecked: ${ph.status === 'skipped' ? "the phase's mark wins, none of its tasks runs" : "the phase's mark wins, all its tasks count as done"}`,
         });
-    } else if (allChecked && ph.status !== undefined && ph.status !== 'in_progress') {
+    } else if (allChecked && ph.status === 'blocked') {
       warnings.push({
         file: ph.file,
         at: ph.from,
-        message: `phase ${ph.label} is marked ${ph.status} but every task is checked: the tasks stay done, the phase's gate runs again`,
+        message: `phase ${ph.label} is marked blocked but every task is checked: the tasks stay done, the phase's gate runs again`,
       });
     }
     let tasks = ph.tasks;
@@ -177,7 +181,7 @@ function buildPlan(plan: PlanDraft, warnings: ImportWarning[], planSlugs: Set<st
           ...(t.agent ? { agent: t.agent } : {}),
           ...(t.files?.length ? { files: t.files } : {}),
           ...(deps.length ? { dependsOn: deps } : {}),
-          ...(t.extra ?? {}),
+          ...omitKeys(t.extra ?? {}, ['fixedId']),
           // A skipped (cancelled, superseded) phase's unchecked tasks stay undone: the phase does not run at all.
           ...(t.checked || ph.status === 'completed' ? { status: 'completed', source: 'imported' } : {}),
         };
@@ -194,4 +198,8 @@ function buildPlan(plan: PlanDraft, warnings: ImportWarning[], planSlugs: Set<st
     ...(plan.extra ?? {}),
     phases,
   };
+}
+
+function omitKeys(o: Record<string, unknown>, keys: string[]): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(o).filter(([k]) => !keys.includes(k)));
 }

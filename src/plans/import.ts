@@ -36,9 +36,24 @@ export function importPlans(paths: string[], opts: ImportOptions = {}): ImportRe
     const got = st.isDirectory() ? importDir(p, warnings) : importFile(p, warnings);
     plans.push(...got.plans);
     sources.push(...got.files);
-    if (got.epic && !epic) epic = { ...got.epic, plans: [] };
+    if (got.epic && !epic)
+      epic = {
+        slug: got.epic.slug,
+        title: got.epic.title,
+        ...(got.epic.description ? { description: got.epic.description } : {}),
+        ...(got.epic.extra ? { extra: got.epic.extra } : {}),
+        plans: [],
+      };
   }
   const first = plans[0];
+  const written = first?.epic; // the epic's fields, as `phaseflow export` wrote them
+  if (!epic && written && typeof written.slug === 'string')
+    epic = {
+      slug: written.slug,
+      title: String(written.title ?? written.slug),
+      extra: Object.fromEntries(Object.entries(written).filter(([k]) => k !== 'slug' && k !== 'title')),
+      plans: [],
+    };
   const draft: EpicDraft = epic ?? {
     slug:
       plans.length === 1 || new Set(plans.map((x) => x.roadmap?.slug ?? x.slug)).size === 1
@@ -53,6 +68,7 @@ export function importPlans(paths: string[], opts: ImportOptions = {}): ImportRe
   draft.plans = plans;
   draft.extra = {
     ...(draft.extra ?? {}),
+    ...(draft.description ? { description: draft.description } : {}),
     ...(opts.agentMode ? { agentMode: opts.agentMode } : {}),
     ...(opts.workspace ? { workspace: opts.workspace } : {}),
   };

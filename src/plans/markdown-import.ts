@@ -99,10 +99,15 @@ export function importMarkdownPlan(main: string, warnings: ImportWarning[], phas
 }
 
 function readPlanExtra(extra: Record<string, unknown>): Partial<PlanDraft> {
-  const { plan, roadmap } = extra as { plan?: Record<string, unknown>; roadmap?: PlanDraft['roadmap'] };
+  const { plan, roadmap, epic } = extra as {
+    plan?: Record<string, unknown>;
+    roadmap?: PlanDraft['roadmap'];
+    epic?: Record<string, unknown>;
+  };
   return {
     ...(plan ? { extra: plan } : {}),
     ...(roadmap ? { roadmap } : {}),
+    ...(epic ? { epic } : {}),
     ...(typeof (extra as any).slug === 'string' ? { slug: (extra as any).slug } : {}),
   };
 }
@@ -170,6 +175,7 @@ function mergePhaseFile(phase: PhaseDraft, file: string, warnings: ImportWarning
     });
   }
   phase.status = own.status ?? phase.status;
+  if (own.extra) phase.extra = { ...(phase.extra ?? {}), ...own.extra };
   if (own.tasks.length) {
     // Task ids follow the main plan's phase number, not a drifted one in the file's heading.
     const prefix = `${own.label}.`;
@@ -244,9 +250,8 @@ function readPhaseDir(phase: PhaseDraft, dir: string, warnings: ImportWarning[],
       stageTasks++;
       phase.tasks.push({
         ...t,
-        id: `${phase.label}.s${n}.${t.id.split('.').pop()}`,
+        ...(t.fixedId ? {} : { id: `${phase.label}.s${n}.${t.id.split('.').pop()}`, dependsOn: undefined }),
         checked: t.checked || stage.status === 'completed',
-        dependsOn: undefined,
         from: `${s}:${t.from.replace('line ', '')}`,
       });
     }

@@ -277,9 +277,10 @@ function readPhase(
         continue;
       }
       n++;
-      const { text, extra, id, dependsOn } = clean(b.text);
+      const { text, extra, id, dependsOn, fixedId } = clean(b.text);
       phase.tasks.push({
         id: taskId(id, `${phase.label}.${n}`),
+        ...(fixedId ? { fixedId } : {}),
         description: text,
         checked: b.checked,
         from: `line ${b.line}`,
@@ -293,13 +294,26 @@ function readPhase(
 }
 
 /** A task item's text without its markers; the export comment, `**Task 1.1**:` id and `(depends on …)`. */
-function clean(raw: string): { text: string; extra?: Record<string, unknown>; id?: string; dependsOn?: string[] } {
+function clean(raw: string): {
+  text: string;
+  extra?: Record<string, unknown>;
+  id?: string;
+  dependsOn?: string[];
+  fixedId?: boolean;
+} {
   let text = raw;
   const extra = exportComment(text);
   text = text.replace(EXPORT_COMMENT, '');
   let id: string | undefined;
+  const fixedId = typeof extra?.id === 'string';
+  if (typeof extra?.id === 'string') {
+    // Written by `phaseflow export`: the comment's id is the task's id.
+    id = extra.id;
+    delete extra.id;
+    text = text.replace(/^\*\*[^*]+\*\*\s*:\s*/, '');
+  }
   const idm = /^\*\*(?:Task\s+)?([\w.-]+)\*\*\s*:\s*/i.exec(text);
-  if (idm && /\d/.test(idm[1])) {
+  if (!id && idm && /\d/.test(idm[1])) {
     id = idm[1];
     text = text.slice(idm[0].length);
   }
@@ -315,5 +329,11 @@ function clean(raw: string): { text: string; extra?: Record<string, unknown>; id
     .replace(/\s*\*\((completed|done)\)\*\s*$/i, '')
     .replace(/\s+$/g, '')
     .trim();
-  return { text, ...(extra ? { extra } : {}), ...(id ? { id } : {}), ...(dependsOn ? { dependsOn } : {}) };
+  return {
+    text,
+    ...(fixedId ? { fixedId } : {}),
+    ...(extra && Object.keys(extra).length ? { extra } : {}),
+    ...(id ? { id } : {}),
+    ...(dependsOn ? { dependsOn } : {}),
+  };
 }
