@@ -4,10 +4,15 @@
  * completed with "imported" as their source (status query, Web UI details, PROGRESS.json).
  */
 import { strict as assert } from 'node:assert';
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { importPlans } from '../../src/plans/import';
 import { statusQuery } from '../../src/workflows/messages';
+import { EpicSpec } from '../../src/domain/spec';
+import { phaseflow } from '../cli/run-cli';
 import { ccaspProblems } from '../support/ccasp';
+import { testTemporal } from '../support/temporal-server';
 import {
   activityRuns,
   epicSpec,
@@ -88,6 +93,20 @@ describe('an imported epic runs only what is not done (real server)', function (
     assert.deepEqual(
       progress.phases.map((p: any) => p.source ?? '-'),
       ['imported', '-', 'imported', '-'],
+    );
+
+    // `phaseflow export <run id>`: the run's spec with its live status; importing it gives a spec
+    // in which every task (all ran) is completed.
+    const out = mkdtempSync(path.join(os.tmpdir(), 'pf-export-run-'));
+    const { address, namespace } = testTemporal();
+    const env = { TEMPORAL_ADDRESS: address, TEMPORAL_NAMESPACE: namespace };
+    const r = await phaseflow(['export', slug, out, '--to', 'markdown', '--level', '1'], env);
+    assert.equal(r.code, 0, r.stderr);
+    const back = EpicSpec.parse(importPlans([out]).spec);
+    const backTasks = back.roadmaps[0].plans[0].phases.flatMap((p) => p.tasks);
+    assert.deepEqual(
+      backTasks.map((t) => [t.id, t.status]),
+      ['1.1', '1.2', '2.1', '2.2', '2.3', '3.1', '3.2', '4.1', '4.2'].map((id) => [id, 'completed']),
     );
   });
 });
