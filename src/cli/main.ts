@@ -7,7 +7,7 @@ import { cancelCommand, pauseCommand } from './control';
 import { demoCommand } from './demo';
 import { CliError } from './errors';
 import { pendingCommand } from './pending';
-import { exportCommand, importCommand } from './plans';
+import { analyzeCommand, exportCommand, importCommand } from './plans';
 import { serverCommand } from './server';
 import { startCommand, validateCommand } from './start';
 import { statusCommand } from './status';
@@ -183,6 +183,14 @@ export function program(): Command {
     .addOption(new Option('--to <format>', 'markdown or ccasp').choices(['markdown', 'ccasp']).makeOptionMandatory())
     .addOption(new Option('--level <n>', 'Markdown Structure Level').choices(['0', '1', '2']).default('0'))
     .action((source, dir, o) => exportCommand(source, dir, { to: o.to, level: Number(o.level) as 0 | 1 | 2 }));
+
+  p.command('analyze')
+    .argument('<source>', 'an epic spec, or any plan `import` reads (CCASP files, a Markdown plan, a directory)')
+    .description("each phase's complexity 1-10 with its reason; expand at 8 or more, collapse at 4 or less")
+    .option('--expand-at <n>', 'recommend expanding at this complexity or more', int, 8)
+    .option('--collapse-at <n>', 'recommend collapsing at this complexity or less', int, 4)
+    .option('--json', 'print JSON')
+    .action((source, o) => analyzeCommand(source, { expandAt: o.expandAt, collapseAt: o.collapseAt, json: o.json }));
 
   p.command('demo')
     .description(

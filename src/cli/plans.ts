@@ -6,6 +6,7 @@ import YAML from 'yaml';
 import { loadEpicFile, SpecError } from '../domain/load-spec';
 import { mirrorPaths } from '../domain/paths';
 import { EpicSpec } from '../domain/spec';
+import { analysisTable, analyzeSpec } from '../plans/analyze';
 import { exportCcasp } from '../plans/ccasp-export';
 import { formatWarning, ImportError, importPlans } from '../plans/import';
 import { exportMarkdown, type FileSet, type Level } from '../plans/markdown-export';
@@ -142,4 +143,16 @@ function writeFileSet(dir: string, files: FileSet): void {
   } finally {
     rmSync(stage, { recursive: true, force: true });
   }
+}
+
+/** `phaseflow analyze SPEC|PATH`: each phase's complexity with its reason, and the recommendations. */
+export function analyzeCommand(source: string, opts: { expandAt: number; collapseAt: number; json?: boolean }): void {
+  if (!(opts.collapseAt < opts.expandAt))
+    throw new CliError(`--collapse-at (${opts.collapseAt}) must be below --expand-at (${opts.expandAt})`, 2);
+  if (!existsSync(source)) throw new CliError(`${source}: no such file or directory`, 2);
+  const spec = loadSource(source);
+  const thresholds = { expandAt: opts.expandAt, collapseAt: opts.collapseAt };
+  const rows = analyzeSpec(spec, thresholds);
+  if (opts.json) console.log(JSON.stringify({ thresholds, phases: rows }, null, 2));
+  else process.stdout.write(analysisTable(rows, thresholds));
 }
