@@ -7,7 +7,7 @@ import { cancelCommand, pauseCommand } from './control';
 import { demoCommand } from './demo';
 import { CliError } from './errors';
 import { pendingCommand } from './pending';
-import { analyzeCommand, exportCommand, importCommand } from './plans';
+import { analyzeCommand, exportCommand, importCommand, reshapeCommand } from './plans';
 import { serverCommand } from './server';
 import { startCommand, validateCommand } from './start';
 import { statusCommand } from './status';
@@ -191,6 +191,22 @@ export function program(): Command {
     .option('--collapse-at <n>', 'recommend collapsing at this complexity or less', int, 4)
     .option('--json', 'print JSON')
     .action((source, o) => analyzeCommand(source, { expandAt: o.expandAt, collapseAt: o.collapseAt, json: o.json }));
+
+  for (const op of ['expand', 'collapse'] as const)
+    p.command(op)
+      .argument('<path>', 'a Markdown plan: NNN_name.md, or its directory')
+      .description(
+        `${op} phases of a Markdown plan as a durable workflow: checkpoint, specialists in parallel, plan diff, approval, apply or restore`,
+      )
+      .option('--auto', `${op} the phases the analysis recommends`)
+      .option('--phase <n...>', `${op} these phases`)
+      .option('--expand-at <n>', 'expand at this complexity or more', int, 8)
+      .option('--collapse-at <n>', 'collapse at this complexity or less', int, 4)
+      .option('--max-parallel <n>', 'specialists at once (default 4)', int)
+      .option('--decision-timeout <seconds>', 'how long the approval waits before its default (reject)', int)
+      .option('--id <workflowId>', 'workflow id (default reshape/<plan>)')
+      .option('--wait', 'wait for the outcome')
+      .action((planPath, o) => reshapeCommand(op, planPath, { ...o }));
 
   p.command('demo')
     .description(

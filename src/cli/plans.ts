@@ -12,6 +12,10 @@ import { formatWarning, ImportError, importPlans } from '../plans/import';
 import { exportMarkdown, type FileSet, type Level } from '../plans/markdown-export';
 import { CliError } from './errors';
 import { resolveTarget, withClient } from './target';
+import { planRef, type ReshapeOp } from '../activities/plan-reshape';
+import { temporalConfig } from '../temporal/config';
+import { planReshapeWorkflow } from '../workflows/plan-reshape';
+import type { ReshapeInput, ReshapeOutcome } from '../workflows/reshape-run';
 
 export interface ImportCommandOptions {
   out?: string;
@@ -155,4 +159,59 @@ export function analyzeCommand(source: string, opts: { expandAt: number; collaps
   const rows = analyzeSpec(spec, thresholds);
   if (opts.json) console.log(JSON.stringify({ thresholds, phases: rows }, null, 2));
   else process.stdout.write(analysisTable(rows, thresholds));
+}
+
+export interface ReshapeCommandOptions {
+  auto?: boolean;
+  phase?: string[];
+  wait?: boolean;
+  expandAt: number;
+  collapseAt: number;
+  maxParallel?: number;
+  decisionTimeout?: number;
+  id?: string;
+}
+
+/**
+ * `phaseflow expand|collapse PATH [--auto | --phase N...]`: starts the durable reshape workflow
+ * (a worker runs it); `--wait` waits for its outcome. Approve or reject its diff with
+ * `phaseflow approve|reject <id>`.
+ */
+export async function reshapeCommand(op: ReshapeOp, planPath: string, opts: ReshapeCommandOptions): Promise<void> {
+  if (!existsSync(planPath)) throw new CliError(`${planPath}: no such file or directory`, 2);
+  if (!opts.auto && !opts.phase?.length) throw new CliError(`${op}: name the phases (--phase N ...) or use --auto`, 2);
+  if (opts.auto && opts.phase?.length) throw new CliError(`${op}: --auto and --phase exclude each other`, 2);
+  const ref = planRef(planPath);
+  const input: ReshapeInput = {
+    planPath: path.resolve(planPath),
+    op,
+    ...(opts.auto ? { auto: true } : { phases: opts.phase }),
+    thresholds: { expandAt: opts.expandAt, collapseAt: opts.collapseAt },
+    ...(opts.maxParallel ? { maxParallel: opts.maxParallel } : {}),
+    ...(opts.decisionTimeout ? { decisionTimeoutSeconds: opts.decisionTimeout } : {}),
+  };
+  const workflowId = opts.id ?? `reshape/${ref.stem}`;
+  await withClient(async (client) => {
+    const { taskQueue } = temporalConfig();
+    const handle = await client.workflow.start(planReshapeWorkflow, { workflowId, taskQueue, args: [input] });
+    console.log(`Started ${workflowId} (${op} of ${planPath}) on task queue ${taskQueue}`);
+    console.log(`  approve or reject its plan diff: phaseflow approve ${workflowId} / phaseflow reject ${workflowId}`);
+    if (!opts.wait) return;
+    const outcome = await handle.result();
+    printReshape(outcome);
+  });
+}
+
+export function printReshape(o: ReshapeOutcome): void {
+  console.log(`${o.op}: ${o.status}${o.phases.length ? ` (phases ${o.phases.join(', ')})` : ''}`);
+  for (const r of o.operations) console.log(`  ✔ phase ${r.phase}: ${r.summary} (${r.path})`);
+  if (o.failed.length) console.log(`  ✖ failed: phases ${o.failed.join(', ')}`);
+  if (o.diffFile) console.log(`  diff: ${o.diffFile} (${o.summary})`);
+  if (o.checkpoint) console.log(`  checkpoint: ${o.checkpoint}`);
+  if (o.nextCandidates)
+    console.log(
+      o.nextCandidates.length
+        ? `  next candidates: ${o.nextCandidates.map((c) => `${c.recommendation} phase ${c.number} (${c.complexity}/10)`).join(', ')}`
+        : '  next candidates: none',
+    );
 }
