@@ -5,6 +5,7 @@ import { epicJsonSchema, SpecError } from '../domain/load-spec';
 import { answerCommand, budgetCommand } from './answer';
 import { cancelCommand, pauseCommand } from './control';
 import { demoCommand } from './demo';
+import { demoPlanCommand } from './demo-plan';
 import { CliError } from './errors';
 import { pendingCommand } from './pending';
 import { analyzeCommand, exportCommand, importCommand, reshapeCommand } from './plans';
@@ -216,6 +217,12 @@ export function program(): Command {
     .option('--keep-server', 'keep a server the demo started running afterwards')
     .option('--ui-url <url>', uiHelp(', else the UI of a server the demo started itself'))
     .action((o) => demoCommand({ workspace: o.workspace, keepServer: o.keepServer, uiUrl: o.uiUrl }));
+  p.command('demo-plan')
+    .description(
+      'a Markdown plan end to end in dry-run (no API key): import, analyze, expand (with approval), start; the completed phase does not run',
+    )
+    .option('--workspace <dir>', 'where the demo works (default ./demo-plan-workspace, recreated)')
+    .action((o) => demoPlanCommand({ workspace: o.workspace }));
   return p;
 }
 
