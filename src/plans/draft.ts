@@ -142,6 +142,8 @@ function buildPlan(plan: PlanDraft, warnings: ImportWarning[], planSlugs: Set<st
         message: `phase ${ph.label} lists no tasks: imported as one task that carries the phase's title and objective`,
       });
     }
+    // The phase's stated Complexity picks its tasks' model class (an exported task's own value wins).
+    const taskComplexity = complexityOf(ph.complexity);
     const ids = new Map<string, string>();
     const built = tasks.map((t) => {
       const id = unique(t.id, taskIds);
@@ -178,6 +180,7 @@ function buildPlan(plan: PlanDraft, warnings: ImportWarning[], planSlugs: Set<st
         return {
           id,
           description: t.description || `Task ${id}`,
+          ...(taskComplexity ? { complexity: taskComplexity } : {}),
           ...(t.agent ? { agent: t.agent } : {}),
           ...(t.files?.length ? { files: t.files } : {}),
           ...(deps.length ? { dependsOn: deps } : {}),
@@ -202,4 +205,16 @@ function buildPlan(plan: PlanDraft, warnings: ImportWarning[], planSlugs: Set<st
 
 function omitKeys(o: Record<string, unknown>, keys: string[]): Record<string, unknown> {
   return Object.fromEntries(Object.entries(o).filter(([k]) => !keys.includes(k)));
+}
+
+/** A plan's Complexity field (`Low`, `High`, `8/10`, CCASP's `S`/`M`/`L`) as a task complexity; undefined: default. */
+export function complexityOf(text: string | undefined): 'simple' | 'complex' | undefined {
+  if (!text) return undefined;
+  const t = text.trim().toLowerCase();
+  const score = /^(\d+(?:\.\d+)?)\s*(?:\/\s*10)?\b/.exec(t);
+  if (score && Number(score[1]) <= 10)
+    return Number(score[1]) >= 7 ? 'complex' : Number(score[1]) <= 3 ? 'simple' : undefined;
+  if (/^(very low|low|simple|easy|trivial|s|xs)\b/.test(t)) return 'simple';
+  if (/^(very high|high|complex|hard|critical|l|xl)\b/.test(t)) return 'complex';
+  return undefined;
 }

@@ -103,6 +103,11 @@ describe('phaseflow import: fixtures', () => {
       ],
     );
     assert.equal(phases[0].description, 'List every widget and who uses it');
+    // **Complexity**: Low → the phase's tasks are `simple` (the model class); others keep the default.
+    assert.deepEqual(
+      phases.map((p) => p.tasks[0].complexity),
+      ['simple', 'default', 'default', 'default'],
+    );
     assert.deepEqual(done(phases[1].tasks), ['2.1']);
     assert.deepEqual(phases[1].tasks[2].dependsOn, ['2.2']);
     assert.deepEqual(phases[1].gate.commands, ['# the whole suite must stay green\ntest -d .']);
