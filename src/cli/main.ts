@@ -191,7 +191,17 @@ export function program(): Command {
     .option('--expand-at <n>', 'recommend expanding at this complexity or more', int, 8)
     .option('--collapse-at <n>', 'recommend collapsing at this complexity or less', int, 4)
     .option('--json', 'print JSON')
-    .action((source, o) => analyzeCommand(source, { expandAt: o.expandAt, collapseAt: o.collapseAt, json: o.json }));
+    .addOption(
+      new Option(
+        '--mode <mode>',
+        'dry-run: the deterministic heuristic; claude: an agent scores each phase (ANTHROPIC_API_KEY)',
+      )
+        .choices(['dry-run', 'claude'])
+        .default('dry-run'),
+    )
+    .action((source, o) =>
+      analyzeCommand(source, { expandAt: o.expandAt, collapseAt: o.collapseAt, json: o.json, mode: o.mode }),
+    );
 
   for (const op of ['expand', 'collapse'] as const)
     p.command(op)

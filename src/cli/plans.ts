@@ -7,6 +7,7 @@ import { loadEpicFile, SpecError } from '../domain/load-spec';
 import { mirrorPaths } from '../domain/paths';
 import { EpicSpec } from '../domain/spec';
 import { analysisTable, analyzeSpec } from '../plans/analyze';
+import { analyzeWithAgent } from '../plans/analyze-agent';
 import { exportCcasp } from '../plans/ccasp-export';
 import { formatWarning, ImportError, importPlans } from '../plans/import';
 import { exportMarkdown, type FileSet, type Level } from '../plans/markdown-export';
@@ -150,13 +151,23 @@ function writeFileSet(dir: string, files: FileSet): void {
 }
 
 /** `phaseflow analyze SPEC|PATH`: each phase's complexity with its reason, and the recommendations. */
-export function analyzeCommand(source: string, opts: { expandAt: number; collapseAt: number; json?: boolean }): void {
+export async function analyzeCommand(
+  source: string,
+  opts: { expandAt: number; collapseAt: number; json?: boolean; mode?: 'dry-run' | 'claude' },
+): Promise<void> {
   if (!(opts.collapseAt < opts.expandAt))
     throw new CliError(`--collapse-at (${opts.collapseAt}) must be below --expand-at (${opts.expandAt})`, 2);
   if (!existsSync(source)) throw new CliError(`${source}: no such file or directory`, 2);
   const spec = loadSource(source);
   const thresholds = { expandAt: opts.expandAt, collapseAt: opts.collapseAt };
-  const rows = analyzeSpec(spec, thresholds);
+  let rows;
+  if (opts.mode === 'claude') {
+    try {
+      rows = await analyzeWithAgent(spec, thresholds);
+    } catch (err) {
+      throw new CliError((err as Error).message, 1);
+    }
+  } else rows = analyzeSpec(spec, thresholds);
   if (opts.json) console.log(JSON.stringify({ thresholds, phases: rows }, null, 2));
   else process.stdout.write(analysisTable(rows, thresholds));
 }

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { EpicSpec } from '../../src/domain/spec';
 import { analyzeSpec, phaseComplexity, recommend } from '../../src/plans/analyze';
 import { phaseflow } from '../cli/run-cli';
+import { FakeAnthropic, reply } from '../fake-anthropic/server';
 
 const task = (i: number, extra: Record<string, unknown> = {}) => ({ id: `1.${i}`, description: `task ${i}`, ...extra });
 const spec = (phases: unknown[]) =>
@@ -75,5 +76,47 @@ describe('phaseflow analyze', () => {
     const bad = await phaseflow(['analyze', file, '--collapse-at', '8']);
     assert.equal(bad.code, 2);
     assert.match(bad.stderr, /--collapse-at \(8\) must be below --expand-at \(8\)/);
+  });
+});
+
+describe('phaseflow analyze --mode claude (fake Messages API on 127.0.0.1, real SDK)', function () {
+  this.timeout(30_000);
+  let fake: FakeAnthropic;
+  const file = path.join(__dirname, 'fixtures', 'md-l0', '001_widget_cleanup.md');
+  before(async () => {
+    fake = await FakeAnthropic.start({ apiKey: 'sk-ant-test-analyze' });
+  });
+  after(() => fake?.close());
+  const env = () => ({ ANTHROPIC_BASE_URL: fake.baseURL, ANTHROPIC_API_KEY: 'sk-ant-test-analyze' });
+
+  it("the agent's structured answer gives each phase's complexity and reason; the thresholds give the advice", async () => {
+    fake.enqueue(
+      reply.toolUse('report_complexity', {
+        phases: [
+          { number: 1, complexity: 2, reason: 'a listing' },
+          { number: 2, complexity: 9, reason: 'deletes shared code' },
+          { number: 3, complexity: 5, reason: 'renames' },
+          { number: 4, complexity: 3, reason: 'docs' },
+        ],
+      }),
+    );
+    const r = await phaseflow(['analyze', file, '--mode', 'claude'], env());
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^Phase 2: Remove Dead Widgets {2}Complexity: {2}9\/10 {2}⚠ Expand$/m);
+    assert.match(r.stdout, /^ {4}agent: deletes shared code$/m);
+    assert.match(
+      r.stdout,
+      /^Recommendations: Expand phase 2 \(complexity ≥8\); Collapse phases 1, 4 \(complexity ≤4\)$/m,
+    );
+    const body = fake.messageRequests[0].body;
+    assert.deepEqual(body.tool_choice, { type: 'tool', name: 'report_complexity' });
+    assert.match(body.messages[0].content, /Phase 2: Remove Dead Widgets/);
+  });
+
+  it('a malformed answer is a clear error (exit 1), not a made-up score', async () => {
+    fake.enqueue(reply.toolUse('report_complexity', { phases: [{ number: 1, complexity: 12, reason: 'x' }] }));
+    const r = await phaseflow(['analyze', file, '--mode', 'claude'], env());
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /error: plan 001-widget-cleanup: the agent's answer is malformed at phases\.0\.complexity/);
   });
 });
