@@ -16,7 +16,7 @@ import { importPlans } from '../../src/plans/import';
 import { decideUpdate, pendingQuery } from '../../src/workflows/messages';
 import { planReshapeWorkflow } from '../../src/workflows/plan-reshape';
 import type { ReshapeInput, ReshapeOutcome } from '../../src/workflows/reshape-run';
-import { phaseflow } from '../cli/run-cli';
+import { phaseflow, startPhaseflow } from '../cli/run-cli';
 import { testTemporal } from '../support/temporal-server';
 import { tempWorkspace, testClient, uniqueName, waitFor, withWorker } from '../support/worker-harness';
 
@@ -205,5 +205,31 @@ describe('expand and collapse (durable workflow, real server)', function () {
         assert.match(main, action === 'skip' ? /Expanded Phases\*\*: \[2\]/ : /Expanded Phases\*\*: \[2, 3\]/);
       }
     });
+  });
+
+  it('the CLI: `phaseflow expand --phase 3 --wait`, approved with `phaseflow approve`', async () => {
+    const ws = tempWorkspace();
+    const plan = writePlan(ws);
+    const { address, namespace } = testTemporal();
+    const env = { TEMPORAL_ADDRESS: address, TEMPORAL_NAMESPACE: namespace, PHASEFLOW_TASK_QUEUE: taskQueue };
+    const id = uniqueName('reshape/cli');
+    await withWorker(taskQueue, async () => {
+      const run = startPhaseflow(['expand', plan, '--phase', '3', '--wait', '--id', id], env);
+      const h = (await testClient()).workflow.getHandle(id);
+      await waitFor('the workflow', async () => (await h.describe().catch(() => undefined)) !== undefined, 30_000);
+      await nextQuestion(h, 'approval');
+      const ok = await phaseflow(['approve', id], env);
+      assert.equal(ok.code, 0, ok.stderr);
+      const r = await run.done;
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stdout, /^expand: applied \(phases 3\)$/m);
+      assert.match(r.stdout, /✔ phase 3: phase 3 \(Cleanup\): \d+ lines moved to phase_3_cleanup\.md/);
+      assert.match(r.stdout, /next candidates: expand phase 2 \(9\/10\), collapse phase 3 \(1\/10\)$/m);
+    });
+    const main = readFileSync(path.join(ws, 'specs/plans/001_storage_migration/001_storage_migration.md'), 'utf8');
+    assert.match(main, /Expanded Phases\*\*: \[3\]/);
+    const bad = await phaseflow(['expand', path.join(ws, 'specs/plans/001_storage_migration')], env);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /name the phases \(--phase N \.\.\.\) or use --auto/);
   });
 });
