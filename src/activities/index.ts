@@ -4,3 +4,11 @@ export { runCommandTask } from './command-task';
 export { runGate } from './gate';
 export { writeMirror } from './mirrors';
 export { prepareWorkspace } from './prepare';
+export {
+  reshapeAnalyze,
+  reshapeApply,
+  reshapeCheckpoint,
+  reshapeOperation,
+  reshapeRestore,
+  reshapeStage,
+} from './plan-reshape';

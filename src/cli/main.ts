@@ -5,8 +5,10 @@ import { epicJsonSchema, SpecError } from '../domain/load-spec';
 import { answerCommand, budgetCommand } from './answer';
 import { cancelCommand, pauseCommand } from './control';
 import { demoCommand } from './demo';
+import { demoPlanCommand } from './demo-plan';
 import { CliError } from './errors';
 import { pendingCommand } from './pending';
+import { analyzeCommand, exportCommand, importCommand, reshapeCommand } from './plans';
 import { serverCommand } from './server';
 import { startCommand, validateCommand } from './start';
 import { statusCommand } from './status';
@@ -165,6 +167,70 @@ export function program(): Command {
     .option('--wait <seconds>', 'how long to wait for it to close', int, 60)
     .action((id, o) => cancelCommand(id, { waitSeconds: o.wait }));
 
+  p.command('import')
+    .argument('<path...>', 'CCASP files (EPIC/ROADMAP/PROGRESS.json), Markdown plans, or directories holding them')
+    .description('turn existing plans into an epic spec (printed as YAML, or written to --out); nothing is started')
+    .option('--out <file>', 'write the spec here (whole or not at all) instead of printing it')
+    .option('--strict', 'warnings are errors (exit 2)')
+    .option('--json', 'print JSON instead of YAML')
+    .addOption(
+      new Option('--agent-mode <mode>', 'agentMode of the spec (default: as exported, else dry-run)')
+        .choices(['dry-run', 'claude'])
+        .default('dry-run'),
+    )
+    .option('--workspace <dir>', 'workspace of the spec (default ".": the directory of the spec file)')
+    .action((paths, o) =>
+      importCommand(paths, {
+        out: o.out,
+        strict: o.strict,
+        json: o.json,
+        agentMode: o.agentMode,
+        workspace: o.workspace,
+      }),
+    );
+
+  p.command('export')
+    .argument('<source>', `an epic spec, any plan \`import\` reads, or a run (${ID_HELP}) for its live status`)
+    .argument('<dir>', 'where the files go')
+    .description('write a plan as Structure-Level Markdown or as CCASP files (import gives it back unchanged)')
+    .addOption(new Option('--to <format>', 'markdown or ccasp').choices(['markdown', 'ccasp']).makeOptionMandatory())
+    .addOption(new Option('--level <n>', 'Markdown Structure Level').choices(['0', '1', '2']).default('0'))
+    .action((source, dir, o) => exportCommand(source, dir, { to: o.to, level: Number(o.level) as 0 | 1 | 2 }));
+
+  p.command('analyze')
+    .argument('<source>', 'an epic spec, or any plan `import` reads (CCASP files, a Markdown plan, a directory)')
+    .description("each phase's complexity 1-10 with its reason; expand at 8 or more, collapse at 4 or less")
+    .option('--expand-at <n>', 'recommend expanding at this complexity or more', int, 8)
+    .option('--collapse-at <n>', 'recommend collapsing at this complexity or less', int, 4)
+    .option('--json', 'print JSON')
+    .addOption(
+      new Option(
+        '--mode <mode>',
+        'dry-run: the deterministic heuristic; claude: an agent scores each phase (ANTHROPIC_API_KEY)',
+      )
+        .choices(['dry-run', 'claude'])
+        .default('dry-run'),
+    )
+    .action((source, o) =>
+      analyzeCommand(source, { expandAt: o.expandAt, collapseAt: o.collapseAt, json: o.json, mode: o.mode }),
+    );
+
+  for (const op of ['expand', 'collapse'] as const)
+    p.command(op)
+      .argument('<path>', 'a Markdown plan: NNN_name.md, or its directory')
+      .description(
+        `${op} phases of a Markdown plan as a durable workflow: checkpoint, specialists in parallel, plan diff, approval, apply or restore`,
+      )
+      .option('--auto', `${op} the phases the analysis recommends`)
+      .option('--phase <n...>', `${op} these phases`)
+      .option('--expand-at <n>', 'expand at this complexity or more', int, 8)
+      .option('--collapse-at <n>', 'collapse at this complexity or less', int, 4)
+      .option('--max-parallel <n>', 'specialists at once (default 4)', int)
+      .option('--decision-timeout <seconds>', 'how long the approval waits before its default (reject)', int)
+      .option('--id <workflowId>', 'workflow id (default reshape/<plan>)')
+      .option('--wait', 'wait for the outcome')
+      .action((planPath, o) => reshapeCommand(op, planPath, { ...o }));
+
   p.command('demo')
     .description(
       'run the demo epic on the server at TEMPORAL_ADDRESS (default 127.0.0.1:7233; a dev server is started if none answers), no API key needed; an earlier demo run still running there is terminated',
@@ -173,6 +239,12 @@ export function program(): Command {
     .option('--keep-server', 'keep a server the demo started running afterwards')
     .option('--ui-url <url>', uiHelp(', else the UI of a server the demo started itself'))
     .action((o) => demoCommand({ workspace: o.workspace, keepServer: o.keepServer, uiUrl: o.uiUrl }));
+  p.command('demo-plan')
+    .description(
+      'a Markdown plan end to end in dry-run (no API key): import, analyze, expand (with approval), start; the completed phase does not run',
+    )
+    .option('--workspace <dir>', 'where the demo works (default ./demo-plan-workspace, recreated)')
+    .action((o) => demoPlanCommand({ workspace: o.workspace }));
   return p;
 }
 

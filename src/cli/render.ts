@@ -92,6 +92,7 @@ function nodeParts(n: StatusNode, opts: { bars?: boolean }): { label: string; re
     n.paused && ['active', 'waiting'].includes(n.status) ? '⏸ paused' : '',
     n.pending?.length && ['active', 'paused'].includes(n.status) ? `⏳ ${n.pending.length} waiting` : '',
     n.budget ? budgetText(n.budget) : '',
+    n.source ? `source: ${n.source}` : '',
     // Long enough for a failed gate's log path and its last line.
     n.failureReason ? `reason: ${oneLine(n.failureReason, 400)}` : '',
   ].filter(Boolean);

@@ -62,7 +62,7 @@ async function expand(client: Client, node: StatusNode, workflowId: string, opts
         opts.mode === 'active'
           ? !SETTLED_STATUSES.has(child.status) || justClosed
           : child.status !== 'pending' && child.status !== 'not_started';
-      if (!wanted) return child;
+      if (!wanted || child.source) return child; // an imported phase ran no workflow
       if (opts.deadline !== undefined && Date.now() >= opts.deadline) return { ...child, workflowId: childId };
       // A closed workflow is answered only by a worker replaying it: do not wait long for none.
       const limit = Math.min(

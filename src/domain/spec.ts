@@ -151,6 +151,11 @@ export const TaskSpec = z.strictObject({
   dependsOn: z.array(z.string()).default([]).describe('Ids of tasks in the same phase that must complete first'),
   settings: ExecutionSettings.optional(),
   dryRun: DryRunBehaviour.optional(),
+  status: z
+    .enum(['pending', 'completed'])
+    .optional()
+    .describe('completed: already done before this run (an imported plan); the task does not run and shows completed'),
+  source: z.string().min(1).optional().describe('Where the status came from, e.g. "imported"'),
 });
 export type TaskSpec = z.infer<typeof TaskSpec>;
 
@@ -180,6 +185,11 @@ export const PhaseSpec = z.strictObject({
   settings: ExecutionSettings.optional(),
   tasks: z.array(TaskSpec).min(1, 'a phase needs at least one task'),
   gate: GateSpec.default({ commands: [], successCriteria: [] }),
+  status: z
+    .enum(['pending', 'completed', 'skipped'])
+    .optional()
+    .describe('completed or skipped before this run (an imported plan): no task and no gate runs'),
+  source: z.string().min(1).optional().describe('Where the status came from, e.g. "imported"'),
 });
 export type PhaseSpec = z.infer<typeof PhaseSpec>;
 

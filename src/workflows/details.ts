@@ -73,7 +73,7 @@ export function planDetails(plan: PlanState, mirrorFile: string): string {
     '',
     ...plan.phases.map(
       (p) =>
-        `- ${statusIcon(p.status)} Phase ${p.index}: ${p.title} · ${countDone(p.tasks)}/${p.tasks.length} tasks${p.gate ? ` · gate ${p.gate.passed ? 'passed' : 'failed'}` : ''}`,
+        `- ${statusIcon(p.status)} Phase ${p.index}: ${p.title} · ${countDone(p.tasks)}/${p.tasks.length} tasks${p.gate ? ` · gate ${p.gate.passed ? 'passed' : 'failed'}` : ''}${p.source ? ` · ${p.source}` : ''}`,
     ),
     '',
     `Mirror: \`${mirrorFile}\``,
@@ -106,7 +106,7 @@ export function phaseDetails(p: {
     '|---|---|---|---|---|',
     ...p.phase.tasks.map((t) => {
       const s = p.tasks.get(t.id)!;
-      return `| ${statusIcon(s.status)} | ${t.id} | ${t.kind} | ${s.attempts} | ${escapeCell(s.error ?? t.description)} |`;
+      return `| ${statusIcon(s.status)} | ${t.id} | ${t.kind} | ${s.attempts} | ${escapeCell(s.error ?? (t.status === 'completed' ? `(${t.source ?? 'imported'}) ${t.description}` : t.description))} |`;
     }),
   );
   if (p.gate) lines.push('', `Gate: ${p.gate.passed ? 'passed' : `**failed**: ${p.gate.reason}`}`);

@@ -72,6 +72,8 @@ export interface StatusNode {
   tasksCompleted: number;
   usage: Usage;
   failureReason?: string;
+  /** "imported": a phase done before this run (an imported plan), which ran no workflow. */
+  source?: string;
   paused?: boolean;
   /** Questions waiting on a person at or below this node. */
   pending?: PendingDecision[];

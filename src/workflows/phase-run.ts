@@ -135,7 +135,12 @@ export class PhaseRun {
     this.tasks = new Map(
       phase.tasks.map((t) => [
         t.id,
-        input.carry?.tasks[t.id] ?? { status: 'pending' as TaskStatus, attempts: 0, usage: ZERO_USAGE },
+        input.carry?.tasks[t.id] ?? {
+          // A task an imported plan marks done does not run; its dependants may start at once.
+          status: (t.status === 'completed' ? 'completed' : 'pending') as TaskStatus,
+          attempts: 0,
+          usage: ZERO_USAGE,
+        },
       ]),
     );
     this.ledger = budgetLedgerKey(ctx.planSlug, phase.slug, workflowInfo().firstExecutionRunId);

@@ -373,6 +373,7 @@ export class PlanRun {
         tasksCompleted: countDone(p.tasks),
         usage: sumUsage(p.tasks),
         failureReason: p.failureReason,
+        ...(p.source ? { source: p.source } : {}),
         workflowId: workflowIds.child(state.workflowId, p.slug),
       })),
     };

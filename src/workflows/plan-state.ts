@@ -34,6 +34,8 @@ export interface TaskState {
   durationMs?: number;
   startedAt?: string;
   completedAt?: string;
+  /** Set when the task was done before this run (an imported plan): "imported". */
+  source?: string;
 }
 
 /** A change to one task, sent from a phase workflow to its plan (signal `taskUpdates`). */
@@ -51,6 +53,8 @@ export interface PhaseState {
   failureReason?: string;
   startedAt?: string;
   completedAt?: string;
+  /** Set when the phase was done before this run (an imported plan): "imported". */
+  source?: string;
 }
 
 export interface PlanState {
@@ -81,9 +85,11 @@ export function initialTaskState(t: PhaseSpec['tasks'][number]): TaskState {
     agent: t.agent,
     dependsOn: t.dependsOn,
     files: t.files,
-    status: 'pending',
+    // A task an imported plan marks done never runs; it shows completed with its source.
+    status: t.status === 'completed' ? 'completed' : 'pending',
     attempts: 0,
     usage: ZERO_USAGE,
+    ...(t.status === 'completed' ? { source: t.source ?? 'imported' } : {}),
   };
 }
 
@@ -110,7 +116,9 @@ export function initialPlanState(args: {
       index: i + 1,
       slug: p.slug,
       title: p.title,
-      status: 'pending',
+      // A phase an imported plan marks done (or skipped) starts no child workflow: isDone() passes over it.
+      status: p.status === 'completed' || p.status === 'skipped' ? p.status : 'pending',
+      ...(p.status === 'completed' || p.status === 'skipped' ? { source: p.source ?? 'imported' } : {}),
       tasks: p.tasks.map(initialTaskState),
       successCriteria: p.gate.successCriteria,
       gate: null,
@@ -227,6 +235,7 @@ function phaseDoc(p: PhaseState, shown: PhaseStatus): ProgressDoc['phases'][numb
       })),
     },
     ...(p.failureReason ? { failure_reason: p.failureReason } : {}),
+    ...(p.source ? { source: p.source } : {}),
     ...(p.startedAt ? { started_at: p.startedAt } : {}),
     ...(p.completedAt ? { completed_at: p.completedAt } : {}),
     usage: usageDoc(sumUsage(p.tasks)),
@@ -246,6 +255,7 @@ function phaseDoc(p: PhaseState, shown: PhaseStatus): ProgressDoc['phases'][numb
       ...(t.durationMs !== undefined ? { duration_ms: Math.round(t.durationMs) } : {}),
       ...(t.startedAt ? { started_at: t.startedAt } : {}),
       ...(t.completedAt ? { completed_at: t.completedAt } : {}),
+      ...(t.source ? { source: t.source } : {}),
       depends_on: t.dependsOn,
       files: t.files,
     })),

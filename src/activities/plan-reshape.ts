@@ -1,0 +1,251 @@
+/**
+ * The activities of `phaseflow expand|collapse`: analyse the plan, checkpoint its files
+ * (`.claude/checkpoints/parallel_ops/…`), run one specialist per phase (each writes its own file
+ * and returns a path and a short summary), stage the new plan with its diff, then apply it or
+ * restore the checkpoint byte for byte.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, promises as fs } from 'node:fs';
+import path from 'node:path';
+import { ApplicationFailure } from '@temporalio/activity';
+import { createTwoFilesPatch } from 'diff';
+import { EpicSpec } from '../domain/spec';
+import { analyzeSpec, type Thresholds } from '../plans/analyze';
+import { importPlans } from '../plans/import';
+import { applyOperations, collapsePhase, expandPhase, layoutOf, type PlanTree, sections } from '../plans/reshape';
+
+export type ReshapeOp = 'expand' | 'collapse';
+
+export interface PlanRef {
+  /** Directory holding the plan (`<stem>.md` or `<stem>/`). */
+  parent: string;
+  stem: string;
+}
+
+/** `…/001_x.md` or `…/001_x/` (or its main file `…/001_x/001_x.md`) → parent and stem. */
+export function planRef(planPath: string): PlanRef {
+  const abs = path.resolve(planPath);
+  const base = path.basename(abs);
+  if (base.endsWith('.md')) {
+    const stem = base.slice(0, -3);
+    const dir = path.dirname(abs);
+    return path.basename(dir) === stem ? { parent: path.dirname(dir), stem } : { parent: dir, stem };
+  }
+  return { parent: path.dirname(abs), stem: base };
+}
+
+async function readTree(ref: PlanRef): Promise<PlanTree> {
+  const tree: PlanTree = new Map();
+  const file = path.join(ref.parent, `${ref.stem}.md`);
+  if (existsSync(file)) tree.set(`${ref.stem}.md`, await fs.readFile(file, 'utf8'));
+  const walk = async (rel: string) => {
+    for (const e of await fs.readdir(path.join(ref.parent, rel), { withFileTypes: true })) {
+      const r = path.posix.join(rel, e.name);
+      if (e.isDirectory()) await walk(r);
+      else tree.set(r, await fs.readFile(path.join(ref.parent, r), 'utf8'));
+    }
+  };
+  if (existsSync(path.join(ref.parent, ref.stem))) await walk(ref.stem);
+  return tree;
+}
+
+async function writeTree(root: string, tree: PlanTree): Promise<void> {
+  for (const [rel, text] of tree) {
+    await fs.mkdir(path.dirname(path.join(root, rel)), { recursive: true });
+    await fs.writeFile(path.join(root, rel), text);
+  }
+}
+
+export interface PhaseInfo {
+  number: string;
+  title: string;
+  complexity: number;
+  reason: string;
+  expanded: boolean;
+}
+
+/** The plan's phases with their complexity, and which are expanded into phase files. */
+export async function reshapeAnalyze(input: { planPath: string; thresholds: Thresholds }): Promise<{
+  ref: PlanRef;
+  level: number;
+  phases: PhaseInfo[];
+}> {
+  const ref = planRef(input.planPath);
+  const tree = await readTree(ref);
+  const layout = layoutOf(tree, ref.stem);
+  if (layout.level === 2)
+    throw ApplicationFailure.nonRetryable(
+      `${input.planPath}: a Level-2 plan (phase directories with stages): expanding and collapsing stages is not supported yet`,
+    );
+  const spec = EpicSpec.parse(importPlans([path.join(ref.parent, layout.main)]).spec);
+  const rows = analyzeSpec(spec, input.thresholds);
+  const secs = sections(tree.get(layout.main)!);
+  return {
+    ref,
+    level: layout.level,
+    phases: secs.map((s, i) => ({
+      number: s.number,
+      title: s.title,
+      complexity: rows[i]?.complexity ?? 1,
+      reason: rows[i]?.reason ?? '',
+      expanded: layout.phaseFiles.has(s.number),
+    })),
+  };
+}
+
+/** Copies the plan's files into a new checkpoint directory with a manifest (sha256 of each file). */
+export async function reshapeCheckpoint(input: { ref: PlanRef; op: ReshapeOp; id: string }): Promise<string> {
+  const tree = await readTree(input.ref);
+  // Under the repository's .claude/ (the nearest ancestor that has one), else beside the plan.
+  let root = input.ref.parent;
+  for (let d = input.ref.parent; ; d = path.dirname(d)) {
+    if (existsSync(path.join(d, '.claude'))) {
+      root = d;
+      break;
+    }
+    if (path.dirname(d) === d) break;
+  }
+  const dir = path.join(
+    root,
+    '.claude',
+    'checkpoints',
+    'parallel_ops',
+    `parallel_${input.op}_${input.ref.stem}_${input.id}`,
+  );
+  await fs.rm(dir, { recursive: true, force: true });
+  await writeTree(path.join(dir, 'plan'), tree);
+  const files = [...tree].map(([p, text]) => ({ path: p, sha256: sha(text), bytes: Buffer.byteLength(text) }));
+  await fs.writeFile(path.join(dir, 'manifest.json'), JSON.stringify({ ...input, files }, null, 2));
+  return dir;
+}
+
+const sha = (text: string | Buffer) => createHash('sha256').update(text).digest('hex');
+
+export interface OperationResult {
+  phase: string;
+  /** The file this specialist wrote. */
+  path: string;
+  summary: string;
+}
+
+/**
+ * One specialist: expands a phase into its phase file, or collapses a phase file back into a
+ * section, reading the checkpointed plan and writing only its own file. Dry-run and claude mode
+ * both use the deterministic split and merge (agent specialists are not built yet).
+ * `simulateFailure` is dry-run's way to show a failing specialist (as dryRun.outcome is for tasks).
+ */
+export async function reshapeOperation(input: {
+  checkpoint: string;
+  ref: PlanRef;
+  op: ReshapeOp;
+  phase: string;
+  simulateFailure?: boolean;
+}): Promise<OperationResult> {
+  if (input.simulateFailure)
+    throw ApplicationFailure.nonRetryable(`simulated failure of the ${input.op} specialist for phase ${input.phase}`);
+  const tree = new Map<string, string>();
+  const plan = path.join(input.checkpoint, 'plan');
+  for (const [rel] of await readTree({ parent: plan, stem: input.ref.stem }))
+    tree.set(rel, await fs.readFile(path.join(plan, rel), 'utf8'));
+  const layout = layoutOf(tree, input.ref.stem);
+  const main = tree.get(layout.main)!;
+  const out = path.join(input.checkpoint, 'ops', `${input.op}_phase_${input.phase}.md`);
+  await fs.mkdir(path.dirname(out), { recursive: true });
+  if (input.op === 'expand') {
+    if (layout.phaseFiles.has(input.phase))
+      throw ApplicationFailure.nonRetryable(`phase ${input.phase} is already expanded`);
+    const e = expandPhase(main, input.phase);
+    await fs.writeFile(out, e.text);
+    await fs.writeFile(`${out}.name`, e.file);
+    return { phase: input.phase, path: out, summary: e.summary };
+  }
+  const file = layout.phaseFiles.get(input.phase);
+  if (!file) throw ApplicationFailure.nonRetryable(`phase ${input.phase} is not expanded: nothing to collapse`);
+  const depth = sections(main).find((s) => s.number === input.phase)?.depth ?? 3;
+  const c = collapsePhase(tree.get(file)!, depth);
+  await fs.writeFile(out, c.text);
+  return { phase: input.phase, path: out, summary: c.summary };
+}
+
+/** The new plan from the checkpoint and the operations' files, staged under the checkpoint, and its diff. */
+export async function reshapeStage(input: {
+  checkpoint: string;
+  ref: PlanRef;
+  op: ReshapeOp;
+  results: OperationResult[];
+}): Promise<{ diffFile: string; summary: string; files: number }> {
+  const before = await readTree({ parent: path.join(input.checkpoint, 'plan'), stem: input.ref.stem });
+  const done = await Promise.all(
+    input.results.map(async (r) => ({
+      phase: r.phase,
+      text: await fs.readFile(r.path, 'utf8'),
+      ...(input.op === 'expand' ? { file: await fs.readFile(`${r.path}.name`, 'utf8') } : {}),
+    })),
+  );
+  const after = applyOperations(before, input.ref.stem, input.op, done);
+  const result = path.join(input.checkpoint, 'result');
+  await fs.rm(result, { recursive: true, force: true });
+  await writeTree(result, after);
+  let added = 0;
+  let removed = 0;
+  const patches: string[] = [];
+  for (const p of [...new Set([...before.keys(), ...after.keys()])].sort()) {
+    const a = before.get(p) ?? '';
+    const b = after.get(p) ?? '';
+    if (a === b) continue;
+    const patch = createTwoFilesPatch(
+      before.has(p) ? `a/${p}` : '/dev/null',
+      after.has(p) ? `b/${p}` : '/dev/null',
+      a,
+      b,
+    );
+    for (const l of patch.split('\n')) {
+      if (l.startsWith('+') && !l.startsWith('+++')) added++;
+      if (l.startsWith('-') && !l.startsWith('---')) removed++;
+    }
+    patches.push(patch);
+  }
+  const diffFile = path.join(input.checkpoint, 'plan.diff');
+  await fs.writeFile(diffFile, patches.join('\n'));
+  return { diffFile, files: patches.length, summary: `${patches.length} file(s) changed, +${added} −${removed} lines` };
+}
+
+/** Removes the plan (its file and directory) and puts `from` in its place. */
+async function replacePlan(ref: PlanRef, from: string): Promise<void> {
+  await fs.rm(path.join(ref.parent, `${ref.stem}.md`), { force: true });
+  await fs.rm(path.join(ref.parent, ref.stem), { recursive: true, force: true });
+  if (existsSync(path.join(from, `${ref.stem}.md`)))
+    await fs.copyFile(path.join(from, `${ref.stem}.md`), path.join(ref.parent, `${ref.stem}.md`));
+  if (existsSync(path.join(from, ref.stem)))
+    await fs.cp(path.join(from, ref.stem), path.join(ref.parent, ref.stem), { recursive: true });
+}
+
+/** Puts the checkpointed plan back and checks every file against the manifest's sha256. */
+export async function reshapeRestore(input: { checkpoint: string; ref: PlanRef }): Promise<{ files: number }> {
+  await replacePlan(input.ref, path.join(input.checkpoint, 'plan'));
+  const manifest = JSON.parse(await fs.readFile(path.join(input.checkpoint, 'manifest.json'), 'utf8'));
+  const now = await readTree(input.ref);
+  for (const f of manifest.files as { path: string; sha256: string }[]) {
+    const text = now.get(f.path);
+    if (text === undefined || sha(text) !== f.sha256)
+      throw ApplicationFailure.nonRetryable(
+        `restore of ${f.path} from ${input.checkpoint} does not match its checkpoint`,
+      );
+  }
+  if (now.size !== manifest.files.length)
+    throw ApplicationFailure.nonRetryable(
+      `restore left ${now.size} files, the checkpoint has ${manifest.files.length}`,
+    );
+  return { files: now.size };
+}
+
+/** Puts the staged plan in place; if that fails half-way, the checkpoint is restored and the error stands. */
+export async function reshapeApply(input: { checkpoint: string; ref: PlanRef }): Promise<{ files: number }> {
+  try {
+    await replacePlan(input.ref, path.join(input.checkpoint, 'result'));
+  } catch (err) {
+    await reshapeRestore(input);
+    throw err;
+  }
+  return { files: (await readTree(input.ref)).size };
+}
