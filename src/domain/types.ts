@@ -98,6 +98,8 @@ export interface TaskRunInput {
   budget?: { tokensLeft?: number; usdLeft?: number; phase?: PhaseBudget };
   /** Stuck detector: stop when no token and no tool call came for `noProgressMs`, or the same tool call came `repeatLimit` times in a row. */
   watchdog?: { noProgressMs: number; repeatLimit: number };
+  /** API weather: the most an attempt waits on the API before it escalates, and this worker's cap on requests in flight. */
+  api?: { outageMs: number; maxConcurrentRequests: number };
 }
 
 /** An Agent Output Protocol result: what reaches the workflow of a task attempt. */
@@ -115,7 +117,15 @@ export interface TaskResult {
   model?: string;
   exitCode?: number;
   filesChanged?: number;
+  /** Workspace-relative paths the attempt wrote (capped at CHANGED_PATHS_CAP), to find files two tasks of a phase both wrote. */
+  changedPaths?: string[];
+  /** Model requests retried after API weather (429, 529, 5xx, dropped connections), and the time spent waiting on them. */
+  apiRetries?: number;
+  apiWaitMs?: number;
 }
+
+/** How many changed paths a task result carries into history. */
+export const CHANGED_PATHS_CAP = 200;
 
 export interface GateCheck {
   name: string;
@@ -148,4 +158,6 @@ export const FailureTypes = {
   /** The stuck detector stopped an agent; details[0] = { detector: 'no-progress' | 'tool-loop', reason, usage }. */
   Stuck: 'Stuck',
   MirrorMissing: 'MirrorMissing',
+  /** The API stayed unavailable longer than apiOutageSeconds; details[0] = { waitedMs, last, usage }. Escalates at once. */
+  ApiUnavailable: 'ApiUnavailable',
 } as const;

@@ -12,6 +12,7 @@ import { modelInfo } from '../../domain/models';
 import { budgetLedgerFile, detailsFilePath, transcriptPath } from '../../domain/paths';
 import {
   addUsage,
+  CHANGED_PATHS_CAP,
   FailureTypes,
   microUsd,
   totalTokens,
@@ -27,12 +28,14 @@ import {
   summarizeInput,
   writeDetailsFile,
   type AgentDetails,
+  type ApiWaitRecord,
   type AopResult,
   type CompactionRecord,
   type ModelCallRecord,
   type ToolCallRecord,
 } from './aop';
 import { heartbeatEveryMs } from '../heartbeat';
+import { abortableSleep, type ApiLimiter, weatherLabel, weatherWaitMs, workerApiLimiter } from './api-weather';
 import { readLedger, writeLedgerEntry } from './budget-ledger';
 import { extractSummary, needsCompaction } from './compaction';
 import { classifyModelError, describeAttempt, redact, type AbortCause } from './errors';
@@ -72,6 +75,8 @@ export interface RunClaudeAgentOptions {
   requestTimeoutMs?: number;
   /** max_tokens per call (default: the model's output limit, at most 32k). */
   maxTokens?: number;
+  /** The limiter shared by the agents of this worker (default: the process's). */
+  limiter?: ApiLimiter;
 }
 
 export const DEFAULT_MAX_TURNS = 50;
@@ -80,6 +85,11 @@ const MAX_TOKENS_CEILING = 32_000;
 const DEADLINE_MARGIN_MS = 5_000;
 /** How the transcript's end record of a blocked attempt begins. */
 const BLOCKED_END = 'agent reported blocked:';
+/** Defaults when the workflow passes no `api` (older workflows): settings.ts's. */
+const DEFAULT_API_OUTAGE_MS = 1_800_000;
+const DEFAULT_API_MAX_CONCURRENT = 8;
+/** Waits kept in the details file (the count and total cover all). */
+const API_WAITS_KEPT = 50;
 
 export async function runClaudeAgent(input: TaskRunInput, opts: RunClaudeAgentOptions = {}): Promise<TaskResult> {
   return new AgentRun(input, opts).execute();
@@ -106,7 +116,20 @@ class AgentRun {
   private readonly tools: readonly AgentTool[];
   private readonly detailsRel: string;
   private readonly transcriptRel: string;
-  private readonly deadline: number;
+  /** The attempt's own deadline: its ladder limit, moved on by the time spent waiting on the API. */
+  private deadline: number;
+  private deadlineTimer: NodeJS.Timeout | undefined;
+  /** How far waits on the API may move the deadline: the outage ceiling (start-to-close leaves room for it). */
+  private readonly maxExtensionMs: number;
+  private extendedMs = 0;
+  private readonly limiter: ApiLimiter;
+  private readonly outageMs: number;
+  private readonly maxConcurrent: number;
+  private readonly api = { retries: 0, waitedMs: 0, waits: [] as ApiWaitRecord[] };
+  /** Set while the agent waits on the API: what it was told, and when it tries again (heartbeat details). */
+  private waiting: { what: string; nextTryAt: number } | undefined;
+  /** The raw error of the last failed request (its headers say how long to wait). */
+  private lastRequestError: unknown;
 
   private workspace = '';
   private transcript!: Transcript;
@@ -169,12 +192,18 @@ class AgentRun {
     this.transcriptRel = transcriptPath(input.ctx.planSlug, input.task.id);
     const margin = Math.min(DEADLINE_MARGIN_MS, input.timeoutMs * 0.05);
     this.deadline = this.startedAt + input.timeoutMs - margin;
+    this.limiter = opts.limiter ?? workerApiLimiter;
+    this.outageMs = input.api?.outageMs ?? DEFAULT_API_OUTAGE_MS;
+    this.maxConcurrent = input.api?.maxConcurrentRequests ?? DEFAULT_API_MAX_CONCURRENT;
+    // The workflow gives start-to-close the ladder limit plus the ceiling (task-attempts.ts); an
+    // attempt without `api` came from a workflow that did not, so its deadline never moves.
+    this.maxExtensionMs = input.api ? this.outageMs : 0;
   }
 
   async execute(): Promise<TaskResult> {
     const onCancel = () => this.stop('cancelled');
     this.activity.cancellationSignal.addEventListener('abort', onCancel, { once: true });
-    const deadlineTimer = setTimeout(() => this.stop('deadline'), Math.max(0, this.deadline - Date.now()));
+    this.armDeadline();
     const hbTimer = setInterval(() => this.heartbeat(), heartbeatEveryMs(this.activity));
     if (this.input.watchdog) this.detector = new StuckDetector(this.input.watchdog, (ms) => this.onSilence(ms));
     try {
@@ -188,7 +217,7 @@ class AgentRun {
       throw await this.fail(err);
     } finally {
       this.activity.cancellationSignal.removeEventListener('abort', onCancel);
-      clearTimeout(deadlineTimer);
+      clearTimeout(this.deadlineTimer);
       clearInterval(hbTimer);
       this.detector?.stop();
     }
@@ -450,10 +479,144 @@ class AgentRun {
     };
   }
 
+  /**
+   * A model call that rides out API weather: on a 429, 529, 5xx, dropped connection or cut stream
+   * it waits (retry-after, else the rate limit's reset, else backoff) and sends the same request
+   * again: same conversation, same tools, same attempt. The wait moves the attempt's deadline on,
+   * so it does not count against the ladder's limit. Past apiOutageSeconds of waiting it escalates.
+   */
   private async callModel(
     params: Anthropic.MessageStreamParams,
     purpose: ModelCallRecord['purpose'],
   ): Promise<CallResult> {
+    for (;;) {
+      const queuedAt = Date.now();
+      let release: () => void;
+      try {
+        release = await this.limiter.acquire(this.maxConcurrent, this.runAbort.signal, (until) =>
+          this.noteHeld(until),
+        );
+      } catch (err) {
+        this.endWait();
+        this.throwIfStopped();
+        throw err;
+      }
+      this.endWait();
+      // Queued behind the worker's cap or held by a rate limit: waiting on the API, not working.
+      this.extendDeadline(Date.now() - queuedAt);
+      const t0 = Date.now();
+      try {
+        return await this.requestOnce(params, purpose);
+      } catch (err) {
+        if (!isWeather(err)) throw err;
+        release();
+        await this.waitOutWeather(err, Date.now() - t0);
+      } finally {
+        release();
+      }
+    }
+  }
+
+  private async waitOutWeather(failure: ApplicationFailure, requestMs: number): Promise<void> {
+    const what = weatherLabel(this.lastRequestError, failure.message);
+    this.api.retries++;
+    this.api.waitedMs += requestMs;
+    this.extendDeadline(requestMs);
+    if (this.api.waitedMs >= this.outageMs) throw this.apiUnavailable(what);
+    const wait = weatherWaitMs(this.lastRequestError, this.api.retries);
+    // A retry-after binds the whole key: every agent of this worker holds until then.
+    if (wait.from !== 'backoff') this.limiter.hold(Date.now() + wait.ms);
+    const ms = Math.min(wait.ms, this.outageMs - this.api.waitedMs);
+    this.recordWait({ what, waitMs: ms, from: wait.from });
+    this.activity.log.warn('agent waits out API weather', {
+      taskId: this.input.task.id,
+      attempt: this.input.attempt,
+      turn: this.turn,
+      what,
+      waitMs: ms,
+      from: wait.from,
+      retries: this.api.retries,
+      waitedMs: this.api.waitedMs,
+    });
+    await this.sleepOnApi(what, ms);
+  }
+
+  /** Another agent's rate limit holds this one's next request. */
+  private noteHeld(until: number): void {
+    const ms = Math.max(0, until - Date.now());
+    if (!this.waiting) this.recordWait({ what: 'held by a rate limit on this worker', waitMs: ms, from: 'held' });
+    this.waiting = { what: 'held by a rate limit on this worker', nextTryAt: until };
+    this.api.waitedMs += ms;
+    this.detector?.toolStarted();
+    this.heartbeat();
+  }
+
+  private endWait(): void {
+    if (!this.waiting) return;
+    this.waiting = undefined;
+    this.detector?.toolFinished();
+    this.heartbeat();
+  }
+
+  private async sleepOnApi(what: string, ms: number): Promise<void> {
+    this.waiting = { what, nextTryAt: Date.now() + ms };
+    // Waiting is not a lack of progress: the stuck detector's clock stands still meanwhile.
+    this.detector?.toolStarted();
+    this.extendDeadline(ms);
+    this.api.waitedMs += ms;
+    this.heartbeat();
+    try {
+      await abortableSleep(ms, this.runAbort.signal);
+    } catch {
+      this.throwIfStopped();
+    } finally {
+      this.endWait();
+    }
+    this.throwIfStopped();
+  }
+
+  private recordWait(w: Omit<ApiWaitRecord, 'at' | 'turn'>): void {
+    if (this.api.waits.length < API_WAITS_KEPT) this.api.waits.push({ at: now(), turn: this.turn, ...w });
+  }
+
+  private apiUnavailable(what: string): ApplicationFailure {
+    const s = Math.round(this.api.waitedMs / 1000);
+    return ApplicationFailure.create({
+      type: FailureTypes.ApiUnavailable,
+      nonRetryable: true,
+      message: `${this.who}: Anthropic API unavailable for ${s} s (last: ${what}); ${this.api.retries} request(s) retried, the ceiling is apiOutageSeconds ${Math.round(this.outageMs / 1000)} s`,
+      details: [
+        {
+          waitedMs: this.api.waitedMs,
+          retries: this.api.retries,
+          last: what,
+          usage: this.usage,
+          turn: this.turn,
+          detailsFile: this.detailsRel,
+        },
+      ],
+    });
+  }
+
+  private armDeadline(): void {
+    clearTimeout(this.deadlineTimer);
+    this.deadlineTimer = setTimeout(() => this.stop('deadline'), Math.max(0, this.deadline - Date.now()));
+  }
+
+  /** Time spent waiting on the API does not count against the ladder's limit (up to the ceiling). */
+  private extendDeadline(ms: number): void {
+    const by = Math.min(Math.max(0, ms), this.maxExtensionMs - this.extendedMs);
+    if (by <= 0 || this.abortCause) return;
+    this.extendedMs += by;
+    this.deadline += by;
+    this.armDeadline();
+  }
+
+  private async requestOnce(
+    params: Anthropic.MessageStreamParams,
+    purpose: ModelCallRecord['purpose'],
+  ): Promise<CallResult> {
+    this.lastRequestError = undefined;
     const callAbort = new AbortController();
     let stalledMs: number | undefined;
     let partial: Anthropic.Message | undefined;
@@ -481,6 +644,7 @@ class AgentRun {
       this.detector?.progress();
       return result;
     } catch (err) {
+      this.lastRequestError = err;
       this.lastCallMs = Date.now() - t0;
       // A call that ended after its response started was billed for what it got through.
       if (partial) await this.recordPartial(partial, purpose);
@@ -662,7 +826,20 @@ class AgentRun {
   }
 
   private heartbeat(): void {
-    this.activity.heartbeat({ turn: this.turn });
+    const w = this.waiting;
+    this.activity.heartbeat({
+      turn: this.turn,
+      ...(w
+        ? {
+            waiting: {
+              what: w.what,
+              nextTryAt: new Date(w.nextTryAt).toISOString(),
+              retries: this.api.retries,
+              waitedMs: this.api.waitedMs,
+            },
+          }
+        : {}),
+    });
   }
 
   private hasFinalReply(): boolean {
@@ -725,6 +902,8 @@ class AgentRun {
       usage: this.usage,
       model: this.model,
       filesChanged: this.filesChanged.size,
+      ...(this.filesChanged.size ? { changedPaths: [...this.filesChanged].sort().slice(0, CHANGED_PATHS_CAP) } : {}),
+      ...(this.api.retries ? { apiRetries: this.api.retries, apiWaitMs: this.api.waitedMs } : {}),
     };
   }
 
@@ -785,6 +964,7 @@ class AgentRun {
       usage: this.usage,
       carriedUsage: this.carriedUsage,
       compactions: this.compactions,
+      ...(this.api.retries || this.api.waits.length ? { api: this.api } : {}),
       timings: {
         startedAt: new Date(this.startedAt).toISOString(),
         endedAt: new Date(endedAt).toISOString(),
@@ -795,6 +975,15 @@ class AgentRun {
       transcript: this.transcriptRel,
     });
   }
+}
+
+/** A model call failure that is the API's weather, not the agent's doing (errors.ts marks it). */
+function isWeather(err: unknown): err is ApplicationFailure {
+  return (
+    err instanceof ApplicationFailure &&
+    err.type === FailureTypes.Transient &&
+    (err.details?.[0] as { weather?: boolean } | undefined)?.weather === true
+  );
 }
 
 function now(): string {
