@@ -82,7 +82,9 @@ export async function runTaskAttempts(args: {
     const timeoutMs = attemptTimeoutMs(settings, attempt - before);
     const ridesOutWeather = task.kind === 'agent' && args.agentMode === 'claude';
     const acts = proxyActivities<typeof activities>({
-      startToCloseTimeout: ridesOutWeather ? timeoutMs + settings.apiOutageSeconds * 1000 + WEATHER_SLACK_MS : timeoutMs,
+      startToCloseTimeout: ridesOutWeather
+        ? timeoutMs + settings.apiOutageSeconds * 1000 + WEATHER_SLACK_MS
+        : timeoutMs,
       heartbeatTimeout: settings.heartbeatSeconds * 1000,
       // The ladder above is the retry policy: one execution per attempt.
       retry: { maximumAttempts: 1 },

@@ -77,6 +77,8 @@ export interface RunClaudeAgentOptions {
   maxTokens?: number;
   /** The limiter shared by the agents of this worker (default: the process's). */
   limiter?: ApiLimiter;
+  /** First backoff after weather that named no wait (default 1 s, doubling up to 60 s). */
+  weatherBackoffBaseMs?: number;
 }
 
 export const DEFAULT_MAX_TURNS = 50;
@@ -123,6 +125,7 @@ class AgentRun {
   private readonly maxExtensionMs: number;
   private extendedMs = 0;
   private readonly limiter: ApiLimiter;
+  private readonly weatherBackoffBaseMs: number | undefined;
   private readonly outageMs: number;
   private readonly maxConcurrent: number;
   private readonly api = { retries: 0, waitedMs: 0, waits: [] as ApiWaitRecord[] };
@@ -193,6 +196,7 @@ class AgentRun {
     const margin = Math.min(DEADLINE_MARGIN_MS, input.timeoutMs * 0.05);
     this.deadline = this.startedAt + input.timeoutMs - margin;
     this.limiter = opts.limiter ?? workerApiLimiter;
+    this.weatherBackoffBaseMs = opts.weatherBackoffBaseMs;
     this.outageMs = input.api?.outageMs ?? DEFAULT_API_OUTAGE_MS;
     this.maxConcurrent = input.api?.maxConcurrentRequests ?? DEFAULT_API_MAX_CONCURRENT;
     // The workflow gives start-to-close the ladder limit plus the ceiling (task-attempts.ts); an
@@ -493,9 +497,7 @@ class AgentRun {
       const queuedAt = Date.now();
       let release: () => void;
       try {
-        release = await this.limiter.acquire(this.maxConcurrent, this.runAbort.signal, (until) =>
-          this.noteHeld(until),
-        );
+        release = await this.limiter.acquire(this.maxConcurrent, this.runAbort.signal, (until) => this.noteHeld(until));
       } catch (err) {
         this.endWait();
         this.throwIfStopped();
@@ -508,7 +510,8 @@ class AgentRun {
       try {
         return await this.requestOnce(params, purpose);
       } catch (err) {
-        if (!isWeather(err)) throw err;
+        // Without `api` the workflow left no room for waits: the failure goes to it as before.
+        if (!isWeather(err) || !this.input.api) throw err;
         release();
         await this.waitOutWeather(err, Date.now() - t0);
       } finally {
@@ -523,7 +526,13 @@ class AgentRun {
     this.api.waitedMs += requestMs;
     this.extendDeadline(requestMs);
     if (this.api.waitedMs >= this.outageMs) throw this.apiUnavailable(what);
-    const wait = weatherWaitMs(this.lastRequestError, this.api.retries);
+    const wait = weatherWaitMs(
+      this.lastRequestError,
+      this.api.retries,
+      Date.now(),
+      Math.random,
+      this.weatherBackoffBaseMs,
+    );
     // A retry-after binds the whole key: every agent of this worker holds until then.
     if (wait.from !== 'backoff') this.limiter.hold(Date.now() + wait.ms);
     const ms = Math.min(wait.ms, this.outageMs - this.api.waitedMs);

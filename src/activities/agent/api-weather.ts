@@ -21,13 +21,14 @@ export function weatherWaitMs(
   retry: number,
   now = Date.now(),
   random = Math.random,
+  baseMs = BACKOFF_BASE_MS,
 ): { ms: number; from: 'retry-after' | 'ratelimit-reset' | 'backoff' } {
   const headers = err instanceof APIError ? err.headers : undefined;
   const after = retryAfterMs(headers);
   if (after !== undefined) return { ms: after, from: 'retry-after' };
   const reset = rateLimitResetMs(headers, now);
   if (reset !== undefined) return { ms: reset, from: 'ratelimit-reset' };
-  const exp = Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** Math.max(0, retry - 1));
+  const exp = Math.min(BACKOFF_CAP_MS, baseMs * 2 ** Math.max(0, retry - 1));
   // Half fixed, half random: agents told the same thing at once do not come back at once.
   return { ms: Math.round(exp / 2 + (random() * exp) / 2), from: 'backoff' };
 }
@@ -124,10 +125,13 @@ export const workerApiLimiter = new ApiLimiter();
 export function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
     if (signal.aborted) return reject(signal.reason ?? new Error('aborted'));
-    const timer = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    }, Math.max(0, ms));
+    const timer = setTimeout(
+      () => {
+        signal.removeEventListener('abort', onAbort);
+        resolve();
+      },
+      Math.max(0, ms),
+    );
     const onAbort = () => {
       clearTimeout(timer);
       reject(signal.reason ?? new Error('aborted'));
