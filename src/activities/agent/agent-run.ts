@@ -60,7 +60,9 @@ import { executeTool, toolDefinitions, toolsFor, type ToolContext } from './tool
 import type { AgentTool } from './tools/tool';
 import { appendUserText, FINAL_STOP_REASONS, Transcript, type Outcome } from './transcript';
 import { contextTokensOf, usageOf } from './usage';
-import { realWorkspace } from './workspace';
+import { realWorkspace, resolveInWorkspace, toRelative } from './workspace';
+import { pathsSeenIn, recordSeen, type SeenFiles } from './tools/file-state';
+import { promises as fs } from 'node:fs';
 
 export interface RunClaudeAgentOptions {
   /** Defaults to env.ANTHROPIC_API_KEY. */
@@ -151,6 +153,8 @@ class AgentRun {
   private readonly toolCalls: ToolCallRecord[] = [];
   private readonly compactions: CompactionRecord[] = [];
   private filesChanged = new Set<string>();
+  /** What this conversation has seen of each file: Write and Edit check it (tools/file-state.ts). */
+  private readonly seenFiles: SeenFiles = new Map();
   private modelMs = 0;
   private lastCallMs = 0;
   private toolMs = 0;
@@ -251,6 +255,7 @@ class AgentRun {
       this.carriedUsage = plan.carriedUsage;
       if (plan.carriedUsage) this.usage = addUsage(this.usage, plan.carriedUsage);
       this.conversation.resumedAtTurn = state.turn;
+      await this.recallSeenFiles();
       // Tell the model what happened between the last tool results and now; or, when its
       // last reply said it was blocked, that a person has seen it and it is to go on.
       const note = !this.hasFinalReply()
@@ -281,6 +286,18 @@ class AgentRun {
         messages: this.messages,
         turn: this.turn,
       });
+    }
+  }
+
+  /** A resumed conversation has seen the files it read or wrote, as they are now. */
+  private async recallSeenFiles(): Promise<void> {
+    for (const p of pathsSeenIn(this.messages)) {
+      try {
+        const abs = await resolveInWorkspace(this.workspace, p);
+        recordSeen(this.seenFiles, toRelative(this.workspace, abs), await fs.readFile(abs));
+      } catch {
+        // Gone or outside: nothing seen to keep.
+      }
     }
   }
 
@@ -376,6 +393,7 @@ class AgentRun {
       signal: this.runAbort.signal,
       remainingMs: () => Math.max(1, this.deadline - Date.now()),
       changedFiles: turnFiles,
+      seenFiles: this.seenFiles,
     };
     const results: Anthropic.ToolResultBlockParam[] = [];
     for (const use of toolUses) {
