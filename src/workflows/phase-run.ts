@@ -44,6 +44,8 @@ import {
 } from './messages';
 import { Outbox } from './outbox';
 import type { TaskUpdate } from './plan-state';
+import { fileConflicts } from '../domain/shared-files';
+import type { TaskResult } from '../domain/types';
 import type { AttemptReport, TaskOutcome } from './task-attempts';
 
 export interface PhaseInput {
@@ -70,6 +72,10 @@ export interface TaskRun {
   attempts: number;
   usage: Usage;
   error?: string;
+  /** Paths its attempts wrote, and the API weather they waited out (all attempts). */
+  changedPaths?: string[];
+  apiRetries?: number;
+  apiWaitMs?: number;
 }
 
 export interface PhaseCarry {
@@ -86,6 +92,8 @@ export interface PhaseOutcome {
   tasks: { id: string; status: TaskStatus; attempts: number }[];
   usage: Usage;
   decisions: DecisionRecord[];
+  /** Files two or more of its tasks wrote. */
+  conflicts?: { file: string; tasks: string[] }[];
 }
 
 export class PhaseRun {
@@ -228,10 +236,34 @@ export class PhaseRun {
     if (r.usage) s.usage = addUsage(s.usage, r.usage);
     if (r.error) s.error = r.error;
     if (r.status === 'completed') s.error = undefined;
+    if (r.result) this.noteWrites(s, r.result);
     this.report(
       task,
-      r.result ? { summary: r.result.summary, detailsFile: r.result.detailsFile, durationMs: r.result.durationMs } : {},
+      r.result
+        ? {
+            summary: r.result.summary,
+            detailsFile: r.result.detailsFile,
+            durationMs: r.result.durationMs,
+            ...(s.changedPaths ? { changedPaths: s.changedPaths } : {}),
+            ...(s.apiRetries ? { apiRetries: s.apiRetries, apiWaitMs: s.apiWaitMs } : {}),
+          }
+        : {},
     );
+  }
+
+  /** What an attempt wrote and waited for adds to its task's. */
+  private noteWrites(s: TaskRun, result: TaskResult): void {
+    if (result.changedPaths?.length)
+      s.changedPaths = [...new Set([...(s.changedPaths ?? []), ...result.changedPaths])].sort();
+    if (result.apiRetries) {
+      s.apiRetries = (s.apiRetries ?? 0) + result.apiRetries;
+      s.apiWaitMs = (s.apiWaitMs ?? 0) + (result.apiWaitMs ?? 0);
+    }
+  }
+
+  /** Files two or more tasks of this phase wrote. */
+  conflicts(): { file: string; tasks: string[] }[] {
+    return fileConflicts(this.spec.tasks.map((t) => ({ id: t.id, paths: this.task(t.id).changedPaths ?? [] })));
   }
 
   /** A task's attempts are over: what the budget ledger saw, and what the stuck detector did. */
@@ -349,6 +381,7 @@ export class PhaseRun {
       })),
       usage: this.usage(),
       decisions: this.desk.records,
+      ...(this.conflicts().length ? { conflicts: this.conflicts() } : {}),
     };
   }
 
