@@ -40,6 +40,8 @@ import {
   pendingQuery,
   type StatusNode,
   statusQuery,
+  apiWeatherSignal,
+  apiWeatherProblem,
   taskUpdatesSignal,
 } from './messages';
 import { Outbox } from './outbox';
@@ -111,6 +113,8 @@ export class PhaseRun {
   gate: GateResult | null = null;
   failureReason: string | undefined;
   status: PhaseStatus = 'active';
+  /** Tasks waiting on the Anthropic API now (their agents say so by the apiWeather signal). */
+  readonly apiWaits = new Map<string, { what: string; nextTryAt: string }>();
   /** Bumped by everything that may let the scheduler start a task. */
   wake = 0;
   private readonly toPlan = new Outbox<TaskUpdate>(taskUpdatesSignal);
@@ -173,6 +177,13 @@ export class PhaseRun {
     );
     setHandler(statusQuery, () => this.statusNode());
     setHandler(pendingQuery, () => (this.desk.pending ? [this.desk.pending] : []));
+    setHandler(apiWeatherSignal, (w) => {
+      if (ignoredSignal('apiWeather', apiWeatherProblem(w))) return;
+      if (!this.tasks.has(w.taskId)) return;
+      if (w.what && w.nextTryAt) this.apiWaits.set(w.taskId, { what: w.what, nextTryAt: w.nextTryAt });
+      else this.apiWaits.delete(w.taskId);
+      this.render();
+    });
     setHandler(controlSignal, (msg) => {
       if (ignoredSignal('control', controlProblem(msg))) return;
       if (msg.paused !== undefined) this.paused = msg.paused;
@@ -232,6 +243,7 @@ export class PhaseRun {
     const s = this.task(task.id);
     s.status = r.status;
     s.attempts = r.attempt;
+    if (r.status !== 'running') this.apiWaits.delete(task.id);
     if (r.result) s.usage = addUsage(s.usage, r.result.usage);
     if (r.usage) s.usage = addUsage(s.usage, r.usage);
     if (r.error) s.error = r.error;
@@ -418,6 +430,7 @@ export class PhaseRun {
         usage: this.usage(),
         budgets: this.budgets,
         decisions: this.desk.records,
+        apiWaits: this.apiWaits,
       }),
     );
   }
@@ -448,6 +461,9 @@ export class PhaseRun {
       paused: this.paused,
       pending: this.desk.pending ? [this.desk.pending] : [],
       decisions: this.desk.records,
+      ...(this.apiWaits.size
+        ? { apiWaits: [...this.apiWaits].map(([taskId, w]) => ({ taskId, what: w.what, nextTryAt: w.nextTryAt })) }
+        : {}),
       workflowId: workflowInfo().workflowId,
     };
   }

@@ -35,6 +35,7 @@ import {
   type ToolCallRecord,
 } from './aop';
 import { heartbeatEveryMs } from '../heartbeat';
+import type { ApiWeather } from '../../workflows/messages';
 import { abortableSleep, type ApiLimiter, weatherLabel, weatherWaitMs, workerApiLimiter } from './api-weather';
 import { readLedger, writeLedgerEntry } from './budget-ledger';
 import { extractSummary, needsCompaction } from './compaction';
@@ -572,10 +573,12 @@ class AgentRun {
   private noteHeld(until: number): void {
     const ms = Math.max(0, until - Date.now());
     if (!this.waiting) this.recordWait({ what: 'held by a rate limit on this worker', waitMs: ms, from: 'held' });
+    const first = !this.waiting;
     this.waiting = { what: 'held by a rate limit on this worker', nextTryAt: until };
     this.api.waitedMs += ms;
-    this.detector?.toolStarted();
+    if (first) this.detector?.toolStarted();
     this.heartbeat();
+    this.tellPhase();
   }
 
   private endWait(): void {
@@ -583,12 +586,41 @@ class AgentRun {
     this.waiting = undefined;
     this.detector?.toolFinished();
     this.heartbeat();
+    this.tellPhase();
+  }
+
+  /**
+   * Tells the phase workflow that this agent waits on the API, or no longer, so that the details,
+   * `status` and `watch` say so. Best effort: the heartbeat details say it too.
+   */
+  private tellPhase(): void {
+    const workflowId = this.activity.info.workflowExecution?.workflowId;
+    if (!workflowId || !this.input.api) return;
+    const w = this.waiting;
+    const signal: ApiWeather = {
+      taskId: this.input.task.id,
+      attempt: this.input.attempt,
+      ...(w ? { what: w.what, nextTryAt: new Date(w.nextTryAt).toISOString() } : {}),
+      retries: this.api.retries,
+      waitedMs: this.api.waitedMs,
+    };
+    try {
+      void this.activity.client.workflow
+        .getHandle(workflowId)
+        .signal<[ApiWeather]>('apiWeather', signal)
+        .catch((err: Error) =>
+          this.activity.log.debug('could not tell the phase about an API wait', { error: err.message }),
+        );
+    } catch {
+      // No client (a test's MockActivityEnvironment): the heartbeat details carry it.
+    }
   }
 
   private async sleepOnApi(what: string, ms: number): Promise<void> {
     this.waiting = { what, nextTryAt: Date.now() + ms };
     // Waiting is not a lack of progress: the stuck detector's clock stands still meanwhile.
     this.detector?.toolStarted();
+    this.tellPhase();
     this.extendDeadline(ms);
     this.api.waitedMs += ms;
     this.heartbeat();
