@@ -73,7 +73,8 @@ export interface RecordedRequest {
   closedAt?: number;
   /** True if the connection closed before the fake finished its response (the client gave up). */
   clientGone?: boolean;
-  /** An error served with `retry-after`: no request should come before this time (Date.now()). */
+  /** When an error answer was sent; with `retry-after`, no request should come before `retryAfterUntil`. */
+  respondedAt?: number;
   retryAfterUntil?: number;
   /** Served by an outage (see `outage`), not by the script. */
   outage?: boolean;
@@ -132,13 +133,18 @@ export class FakeAnthropic {
     return this;
   }
 
-  /** Requests that arrived inside a retry-after window an earlier answer gave (there should be none). */
-  requestsInsideRetryAfter(): { request: RecordedRequest; window: RecordedRequest }[] {
+  /**
+   * Requests that arrived inside a retry-after window an earlier answer gave (there should be
+   * none). `graceMs`: a request that arrives this soon after the answer was sent may have left its
+   * client before the answer could be read (another agent's request already on its way).
+   */
+  requestsInsideRetryAfter(graceMs = 0): { request: RecordedRequest; window: RecordedRequest }[] {
     const out: { request: RecordedRequest; window: RecordedRequest }[] = [];
     for (const w of this.messageRequests) {
-      if (w.retryAfterUntil === undefined) continue;
+      if (w.retryAfterUntil === undefined || w.respondedAt === undefined) continue;
       for (const r of this.messageRequests)
-        if (r.receivedAt > w.receivedAt && r.receivedAt < w.retryAfterUntil) out.push({ request: r, window: w });
+        if (r.receivedAt >= w.respondedAt + graceMs && r.receivedAt < w.retryAfterUntil)
+          out.push({ request: r, window: w });
     }
     return out;
   }
@@ -276,7 +282,8 @@ export class FakeAnthropic {
           request_id: this.nextId('req'),
         };
         const retryAfter = Number.parseFloat(step.headers?.['retry-after'] ?? '');
-        if (Number.isFinite(retryAfter)) rec.retryAfterUntil = rec.receivedAt + retryAfter * 1000;
+        rec.respondedAt = Date.now();
+        if (Number.isFinite(retryAfter)) rec.retryAfterUntil = rec.respondedAt + retryAfter * 1000;
         return sendJson(res, step.status, errBody, step.headers);
       }
       case 'hang':

@@ -531,20 +531,20 @@ class AgentRun {
       } catch (err) {
         // Without `api` the workflow left no room for waits: the failure goes to it as before.
         if (!isWeather(err) || !this.input.api) throw err;
-        release();
-        await this.waitOutWeather(err, Date.now() - t0);
+        await this.waitOutWeather(err, Date.now() - t0, release);
       } finally {
         release();
       }
     }
   }
 
-  private async waitOutWeather(failure: ApplicationFailure, requestMs: number): Promise<void> {
+  private async waitOutWeather(failure: ApplicationFailure, requestMs: number, release: () => void): Promise<void> {
     const what = weatherLabel(this.lastRequestError, failure.message);
     this.api.retries++;
     this.api.waitedMs += requestMs;
     this.extendDeadline(requestMs);
     if (this.api.waitedMs >= this.outageMs) throw this.apiUnavailable(what);
+    // Hold first, then free the slot: an agent queued for it must not slip in before the hold.
     const wait = weatherWaitMs(
       this.lastRequestError,
       this.api.retries,
@@ -554,6 +554,7 @@ class AgentRun {
     );
     // A retry-after binds the whole key: every agent of this worker holds until then.
     if (wait.from !== 'backoff') this.limiter.hold(Date.now() + wait.ms);
+    release();
     const ms = Math.min(wait.ms, this.outageMs - this.api.waitedMs);
     this.recordWait({ what, waitMs: ms, from: wait.from });
     this.activity.log.warn('agent waits out API weather', {
