@@ -243,7 +243,8 @@ export class PhaseRun {
     const s = this.task(task.id);
     s.status = r.status;
     s.attempts = r.attempt;
-    if (r.status !== 'running') this.apiWaits.delete(task.id);
+    // An attempt starts or ends: a wait its agent announced is over (also one a dead worker left behind).
+    this.apiWaits.delete(task.id);
     if (r.result) s.usage = addUsage(s.usage, r.result.usage);
     if (r.usage) s.usage = addUsage(s.usage, r.usage);
     if (r.error) s.error = r.error;
