@@ -47,7 +47,14 @@ describe('API weather inside an attempt', function () {
     assert.deepEqual(reqs[2].body.messages, reqs[1].body.messages);
     assert.deepEqual(reqs[3].body.messages, reqs[1].body.messages);
     assert.ok(reqs[3].receivedAt - reqs[2].receivedAt >= 1_000, 'the 429 retry-after was kept');
-    assert.deepEqual(rig.fake.requestsInsideRetryAfter(), []);
+    assert.deepEqual(
+      rig.fake.requestsInsideRetryAfter().map((v) => ({
+        request: v.request.index,
+        window: v.window.index,
+        msAfterAnswer: v.request.receivedAt - v.window.respondedAt!,
+      })),
+      [],
+    );
     // While it waited, the heartbeats said so.
     assert.ok(
       heartbeats.some((h: any) => /529 overloaded_error|429 rate_limit_error/.test(h.waiting?.what ?? '')),
@@ -115,6 +122,8 @@ describe('API weather inside an attempt', function () {
       limiter,
     });
     await rig.fake.waitForRequests(1);
+    // B starts once A has read its 429 (a request already on its way could not have known).
+    await new Promise((r) => setTimeout(r, 300));
     const b = runAgent(taskInput(rig.sb.workspace, { api: API, task: { id: 'B', description: 'task B' } }), rig.fake, {
       limiter,
     });
@@ -123,7 +132,14 @@ describe('API weather inside an attempt', function () {
     assert.equal(rb.error, undefined, String(rb.error));
     const reqs = rig.fake.messageRequests;
     assert.equal(reqs.length, 3);
-    assert.deepEqual(rig.fake.requestsInsideRetryAfter(), []);
+    assert.deepEqual(
+      rig.fake.requestsInsideRetryAfter().map((v) => ({
+        request: v.request.index,
+        window: v.window.index,
+        msAfterAnswer: v.request.receivedAt - v.window.respondedAt!,
+      })),
+      [],
+    );
     assert.ok(reqs[1].receivedAt - reqs[0].receivedAt >= 2_000);
     // B was held, not told 429 itself.
     assert.equal(rb.result!.apiRetries, undefined);

@@ -143,7 +143,7 @@ export class FakeAnthropic {
     for (const w of this.messageRequests) {
       if (w.retryAfterUntil === undefined || w.respondedAt === undefined) continue;
       for (const r of this.messageRequests)
-        if (r.receivedAt >= w.respondedAt + graceMs && r.receivedAt < w.retryAfterUntil)
+        if (r.index > w.index && r.receivedAt >= w.respondedAt + graceMs && r.receivedAt < w.retryAfterUntil)
           out.push({ request: r, window: w });
     }
     return out;
