@@ -93,7 +93,7 @@ function nodeParts(n: StatusNode, opts: { bars?: boolean }): { label: string; re
     n.pending?.length && ['active', 'paused'].includes(n.status) ? `⏳ ${n.pending.length} waiting` : '',
     n.budget ? budgetText(n.budget) : '',
     n.failureReason ? `reason: ${oneLine(n.failureReason, 160)}` : '',
-    ...(n.apiWaits ?? []).map(apiWaitText),
+    ...(n.apiWaits ?? []).map((w) => apiWaitText(w)),
   ].filter(Boolean);
   const rest = [
     opts.bars === false ? '' : bar(n.tasksCompleted, n.tasksTotal),

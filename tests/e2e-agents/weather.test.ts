@@ -120,7 +120,7 @@ describe('API weather and shared files on Temporal', function () {
       assert.ok(run.ms >= 60_000, `the run took ${run.ms} ms`);
       assert.match(
         statusSeen[0],
-        /task 1\.\d waiting for the API: (529 overloaded_error|429 rate_limit_error|held by a rate limit on this worker), next try in \d+ s/,
+        /task 1\.\d waiting for the API: (529 overloaded_error|429 rate_limit_error|held by a rate limit on this worker), next try in \d{1,2} s/,
       );
       for (const id of ['1.1', '1.2', '1.3']) assert.equal(script.left(id), 0);
       const outageRequests = rig.fake.messageRequests.filter((r) => r.outage);
