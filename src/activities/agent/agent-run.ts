@@ -555,7 +555,11 @@ class AgentRun {
     // A retry-after binds the whole key: every agent of this worker holds until then.
     if (wait.from !== 'backoff') this.limiter.hold(Date.now() + wait.ms);
     release();
-    const ms = Math.min(wait.ms, this.outageMs - this.api.waitedMs);
+    const left = this.outageMs - this.api.waitedMs;
+    // The server's own time is kept, never cut short: past the ceiling, escalate now instead.
+    if (wait.from !== 'backoff' && wait.ms > left)
+      throw this.apiUnavailable(what, `the API asks to wait ${Math.ceil(wait.ms / 1000)} s more`);
+    const ms = Math.min(wait.ms, left);
     this.recordWait({ what, waitMs: ms, from: wait.from });
     this.activity.log.warn('agent waits out API weather', {
       taskId: this.input.task.id,
@@ -639,12 +643,12 @@ class AgentRun {
     if (this.api.waits.length < API_WAITS_KEPT) this.api.waits.push({ at: now(), turn: this.turn, ...w });
   }
 
-  private apiUnavailable(what: string): ApplicationFailure {
+  private apiUnavailable(what: string, more?: string): ApplicationFailure {
     const s = Math.round(this.api.waitedMs / 1000);
     return ApplicationFailure.create({
       type: FailureTypes.ApiUnavailable,
       nonRetryable: true,
-      message: `${this.who}: Anthropic API unavailable for ${s} s (last: ${what}); ${this.api.retries} request(s) retried, the ceiling is apiOutageSeconds ${Math.round(this.outageMs / 1000)} s`,
+      message: `${this.who}: Anthropic API unavailable for ${s} s (last: ${what}); ${more ? `${more}, ` : ''}${this.api.retries} request(s) retried, the ceiling is apiOutageSeconds ${Math.round(this.outageMs / 1000)} s`,
       details: [
         {
           waitedMs: this.api.waitedMs,
