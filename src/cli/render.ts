@@ -95,6 +95,7 @@ function nodeParts(n: StatusNode, opts: { bars?: boolean }): { label: string; re
     n.source ? `source: ${n.source}` : '',
     // Long enough for a failed gate's log path and its last line.
     n.failureReason ? `reason: ${oneLine(n.failureReason, 400)}` : '',
+    ...(n.apiWaits ?? []).map((w) => apiWaitText(w)),
   ].filter(Boolean);
   const rest = [
     opts.bars === false ? '' : bar(n.tasksCompleted, n.tasksTotal),
@@ -105,6 +106,12 @@ function nodeParts(n: StatusNode, opts: { bars?: boolean }): { label: string; re
     .filter(Boolean)
     .join(' · ');
   return { label: `${statusIcon(n.status)} ${n.level} ${n.slug} ${n.status}`, rest };
+}
+
+/** "task 1.1 waiting for the API: 429 rate_limit_error, next try in 12 s" */
+export function apiWaitText(w: NonNullable<StatusNode['apiWaits']>[number], now = Date.now()): string {
+  const s = Math.max(0, Math.ceil((Date.parse(w.nextTryAt) - now) / 1000));
+  return `task ${w.taskId} waiting for the API: ${w.what}, next try in ${s} s`;
 }
 
 function budgetText(b: NonNullable<StatusNode['budget']>): string {

@@ -240,8 +240,10 @@ export class ChangeLog implements View {
       const key = parent ? `${parent}/${node.slug}` : node.slug;
       // Questions get lines of their own below; the slug is spelled as its path to be unambiguous.
       const line = nodeLine({ ...node, slug: key, pending: undefined }, { bars: false });
-      const changed = this.lines.get(key) !== line;
-      this.lines.set(key, line);
+      // A countdown to the next API try is not a change of its own.
+      const seen = line.replace(/next try in \d+ s/g, 'next try in … s');
+      const changed = this.lines.get(key) !== seen;
+      this.lines.set(key, seen);
       const closing = CLOSED_STATUSES.has(node.status);
       if (changed && !closing) this.out.write(`${stamp} ${line}\n`);
       for (const c of node.children ?? []) walk(c, key);

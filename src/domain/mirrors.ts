@@ -110,6 +110,9 @@ export const ProgressTaskDoc = z.looseObject({
   error: z.string().optional(),
   usage: UsageDoc,
   duration_ms: z.int().min(0).optional(),
+  /** Model requests retried after API weather (429, 529, 5xx, dropped connections), and the time waited on them. */
+  api_retries: z.int().min(0).optional(),
+  api_wait_ms: z.int().min(0).optional(),
   started_at: isoDate.optional(),
   completed_at: isoDate.optional(),
   depends_on: z.array(z.string()),
@@ -148,6 +151,8 @@ export const ProgressPhaseDoc = z.looseObject({
   started_at: isoDate.optional(),
   completed_at: isoDate.optional(),
   usage: UsageDoc,
+  /** Files that two or more tasks of the phase wrote. */
+  conflicts: z.array(z.object({ file: z.string(), tasks: z.array(z.string()) })).optional(),
 });
 export type ProgressPhaseDoc = z.infer<typeof ProgressPhaseDoc>;
 

@@ -17,6 +17,8 @@ export const DEFAULT_SETTINGS = {
   stuckAfterSeconds: 90,
   toolLoopRepeats: 5,
   historyEventsLimit: 5000,
+  apiOutageSeconds: 1800,
+  apiMaxConcurrentRequests: 8,
 } as const;
 
 export type EffectiveSettings = { -readonly [K in keyof typeof DEFAULT_SETTINGS]: number } & {

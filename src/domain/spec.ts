@@ -90,6 +90,20 @@ export const ExecutionSettings = z.strictObject({
     .max(1000)
     .optional()
     .describe('An agent making the same tool call this many times in a row is stopped and escalated (default 5)'),
+  apiOutageSeconds: z
+    .number()
+    .positive()
+    .max(7 * 86_400)
+    .optional()
+    .describe(
+      'How long an agent waits out Anthropic API trouble (429, 529, 5xx, dropped connections) in one attempt before it escalates (default 1800)',
+    ),
+  apiMaxConcurrentRequests: z
+    .int()
+    .min(1)
+    .max(256)
+    .optional()
+    .describe('Model requests in flight at once per worker, across all its agents (default 8)'),
   historyEventsLimit: z
     .int()
     .min(20)

@@ -101,6 +101,8 @@ export interface TaskRunInput {
   budget?: { tokensLeft?: number; usdLeft?: number; phase?: PhaseBudget };
   /** Stuck detector: stop when no token and no tool call came for `noProgressMs`, or the same tool call came `repeatLimit` times in a row. */
   watchdog?: { noProgressMs: number; repeatLimit: number };
+  /** API weather: the most an attempt waits on the API before it escalates, and this worker's cap on requests in flight. */
+  api?: { outageMs: number; maxConcurrentRequests: number };
 }
 
 /** An Agent Output Protocol result: what reaches the workflow of a task attempt. */
@@ -118,7 +120,15 @@ export interface TaskResult {
   model?: string;
   exitCode?: number;
   filesChanged?: number;
+  /** Workspace-relative paths the attempt wrote (capped at CHANGED_PATHS_CAP), to find files two tasks of a phase both wrote. */
+  changedPaths?: string[];
+  /** Model requests retried after API weather (429, 529, 5xx, dropped connections), and the time spent waiting on them. */
+  apiRetries?: number;
+  apiWaitMs?: number;
 }
+
+/** How many changed paths a task result carries into history. */
+export const CHANGED_PATHS_CAP = 200;
 
 export interface GateCheck {
   name: string;
@@ -153,4 +163,6 @@ export const FailureTypes = {
   MirrorMissing: 'MirrorMissing',
   /** The workspace is missing, or another epic owns one of the epic's slugs there. */
   WorkspaceRefused: 'WorkspaceRefused',
+  /** The API stayed unavailable longer than apiOutageSeconds; details[0] = { waitedMs, last, usage }. Escalates at once. */
+  ApiUnavailable: 'ApiUnavailable',
 } as const;

@@ -93,6 +93,7 @@ export function phaseDetails(p: {
   usage: Usage;
   budgets: BudgetLine[];
   decisions: DecisionRecord[];
+  apiWaits?: ReadonlyMap<string, { what: string; nextTryAt: string }>;
 }): string {
   const done = [...p.tasks.values()].filter((s) => s.status === 'completed').length;
   const lines = [
@@ -106,7 +107,11 @@ export function phaseDetails(p: {
     '|---|---|---|---|---|',
     ...p.phase.tasks.map((t) => {
       const s = p.tasks.get(t.id)!;
-      return `| ${statusIcon(s.status)} | ${t.id} | ${t.kind} | ${s.attempts} | ${escapeCell(s.error ?? (t.status === 'completed' ? `(${t.source ?? 'imported'}) ${t.description}` : t.description))} |`;
+      const w = p.apiWaits?.get(t.id);
+      // The details have no clock of their own: the time of the next try, not a countdown.
+      const waiting = w ? `waiting for the API: ${w.what}, next try at ${w.nextTryAt.slice(11, 19)} UTC` : undefined;
+      const imported = t.status === 'completed' ? `(${t.source ?? 'imported'}) ${t.description}` : undefined;
+      return `| ${statusIcon(s.status)} | ${t.id} | ${t.kind} | ${s.attempts} | ${escapeCell(waiting ?? s.error ?? imported ?? t.description)} |`;
     }),
   );
   if (p.gate) lines.push('', `Gate: ${p.gate.passed ? 'passed' : `**failed**: ${p.gate.reason}`}`);

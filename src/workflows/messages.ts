@@ -42,6 +42,20 @@ export interface PhaseDecisionEvent {
 export const taskUpdatesSignal = defineSignal<[TaskUpdate[]]>('taskUpdates');
 /** plan -> roadmap and roadmap -> epic. */
 export const childProgressSignal = defineSignal<[ChildProgress]>('childProgress');
+/**
+ * agent activity -> its phase: the agent waits on the API (`what`, `nextTryAt`) or no longer
+ * (neither), with the API retries and the time waited so far in its attempt. Only shown: the
+ * details, the `status` query, `phaseflow status` and `watch` say so while it lasts.
+ */
+export interface ApiWeather {
+  taskId: string;
+  attempt: number;
+  what?: string;
+  nextTryAt?: string;
+  retries: number;
+  waitedMs: number;
+}
+export const apiWeatherSignal = defineSignal<[ApiWeather]>('apiWeather');
 /** phase -> plan. */
 export const phaseDecisionSignal = defineSignal<[PhaseDecisionEvent]>('phaseDecision');
 
@@ -79,6 +93,8 @@ export interface StatusNode {
   pending?: PendingDecision[];
   /** Decisions taken so far (plan and phase nodes). */
   decisions?: DecisionRecord[];
+  /** Tasks of a phase waiting on the Anthropic API right now. */
+  apiWaits?: { taskId: string; what: string; nextTryAt: string }[];
   budget?: { limit: Limit; usedTokens: number; usedUsd: number };
   workflowId?: string;
   children?: StatusNode[];
@@ -241,6 +257,17 @@ export const taskUpdatesProblem = (v: unknown): Problem => taskUpdates(v, 'taskU
 export const phaseDecisionProblem = (v: unknown): Problem => phaseDecision(v, 'phaseDecision');
 /** What is wrong with a `childProgress` payload (plan → roadmap → epic), or null. */
 export const childProgressProblem = (v: unknown): Problem => childProgress(v, 'childProgress');
+
+/** What is wrong with an `apiWeather` payload (agent activity → phase), or null. */
+export const apiWeatherProblem = (v: unknown): Problem =>
+  shape({
+    taskId: str,
+    attempt: index,
+    what: optional(str),
+    nextTryAt: optional(isoTime),
+    retries: count,
+    waitedMs: amount,
+  })(v, 'apiWeather');
 
 /** Logs and returns true when a signal's payload has a problem: the handler then ignores the signal. */
 export function ignoredSignal(signal: string, problem: Problem): boolean {

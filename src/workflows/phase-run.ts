@@ -40,10 +40,14 @@ import {
   pendingQuery,
   type StatusNode,
   statusQuery,
+  apiWeatherSignal,
+  apiWeatherProblem,
   taskUpdatesSignal,
 } from './messages';
 import { Outbox } from './outbox';
 import type { TaskUpdate } from './plan-state';
+import { fileConflicts } from '../domain/shared-files';
+import type { TaskResult } from '../domain/types';
 import type { AttemptReport, TaskOutcome } from './task-attempts';
 
 export interface PhaseInput {
@@ -70,6 +74,10 @@ export interface TaskRun {
   attempts: number;
   usage: Usage;
   error?: string;
+  /** Paths its attempts wrote, and the API weather they waited out (all attempts). */
+  changedPaths?: string[];
+  apiRetries?: number;
+  apiWaitMs?: number;
 }
 
 export interface PhaseCarry {
@@ -86,6 +94,8 @@ export interface PhaseOutcome {
   tasks: { id: string; status: TaskStatus; attempts: number }[];
   usage: Usage;
   decisions: DecisionRecord[];
+  /** Files two or more of its tasks wrote. */
+  conflicts?: { file: string; tasks: string[] }[];
 }
 
 export class PhaseRun {
@@ -103,6 +113,8 @@ export class PhaseRun {
   gate: GateResult | null = null;
   failureReason: string | undefined;
   status: PhaseStatus = 'active';
+  /** Tasks waiting on the Anthropic API now (their agents say so by the apiWeather signal). */
+  readonly apiWaits = new Map<string, { what: string; nextTryAt: string }>();
   /** Bumped by everything that may let the scheduler start a task. */
   wake = 0;
   private readonly toPlan = new Outbox<TaskUpdate>(taskUpdatesSignal);
@@ -170,6 +182,13 @@ export class PhaseRun {
     );
     setHandler(statusQuery, () => this.statusNode());
     setHandler(pendingQuery, () => (this.desk.pending ? [this.desk.pending] : []));
+    setHandler(apiWeatherSignal, (w) => {
+      if (ignoredSignal('apiWeather', apiWeatherProblem(w))) return;
+      if (!this.tasks.has(w.taskId)) return;
+      if (w.what && w.nextTryAt) this.apiWaits.set(w.taskId, { what: w.what, nextTryAt: w.nextTryAt });
+      else this.apiWaits.delete(w.taskId);
+      this.render();
+    });
     setHandler(controlSignal, (msg) => {
       if (ignoredSignal('control', controlProblem(msg))) return;
       if (msg.paused !== undefined) this.paused = msg.paused;
@@ -229,14 +248,40 @@ export class PhaseRun {
     const s = this.task(task.id);
     s.status = r.status;
     s.attempts = r.attempt;
+    // An attempt starts or ends: a wait its agent announced is over (also one a dead worker left behind).
+    this.apiWaits.delete(task.id);
     if (r.result) s.usage = addUsage(s.usage, r.result.usage);
     if (r.usage) s.usage = addUsage(s.usage, r.usage);
     if (r.error) s.error = r.error;
     if (r.status === 'completed') s.error = undefined;
+    if (r.result) this.noteWrites(s, r.result);
     this.report(
       task,
-      r.result ? { summary: r.result.summary, detailsFile: r.result.detailsFile, durationMs: r.result.durationMs } : {},
+      r.result
+        ? {
+            summary: r.result.summary,
+            detailsFile: r.result.detailsFile,
+            durationMs: r.result.durationMs,
+            ...(s.changedPaths ? { changedPaths: s.changedPaths } : {}),
+            ...(s.apiRetries ? { apiRetries: s.apiRetries, apiWaitMs: s.apiWaitMs } : {}),
+          }
+        : {},
     );
+  }
+
+  /** What an attempt wrote and waited for adds to its task's. */
+  private noteWrites(s: TaskRun, result: TaskResult): void {
+    if (result.changedPaths?.length)
+      s.changedPaths = [...new Set([...(s.changedPaths ?? []), ...result.changedPaths])].sort();
+    if (result.apiRetries) {
+      s.apiRetries = (s.apiRetries ?? 0) + result.apiRetries;
+      s.apiWaitMs = (s.apiWaitMs ?? 0) + (result.apiWaitMs ?? 0);
+    }
+  }
+
+  /** Files two or more tasks of this phase wrote. */
+  conflicts(): { file: string; tasks: string[] }[] {
+    return fileConflicts(this.spec.tasks.map((t) => ({ id: t.id, paths: this.task(t.id).changedPaths ?? [] })));
   }
 
   /** A task's attempts are over: what the budget ledger saw, and what the stuck detector did. */
@@ -354,6 +399,7 @@ export class PhaseRun {
       })),
       usage: this.usage(),
       decisions: this.desk.records,
+      ...(this.conflicts().length ? { conflicts: this.conflicts() } : {}),
     };
   }
 
@@ -390,6 +436,7 @@ export class PhaseRun {
         usage: this.usage(),
         budgets: this.budgets,
         decisions: this.desk.records,
+        apiWaits: this.apiWaits,
       }),
     );
   }
@@ -420,6 +467,9 @@ export class PhaseRun {
       paused: this.paused,
       pending: this.desk.pending ? [this.desk.pending] : [],
       decisions: this.desk.records,
+      ...(this.apiWaits.size
+        ? { apiWaits: [...this.apiWaits].map(([taskId, w]) => ({ taskId, what: w.what, nextTryAt: w.nextTryAt })) }
+        : {}),
       workflowId: workflowInfo().workflowId,
     };
   }

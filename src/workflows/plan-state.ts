@@ -2,6 +2,7 @@
  * What a plan workflow knows about its phases and tasks, and how that renders into PROGRESS.json
  * and .claude/orchestrator/state.json. Pure functions: no I/O, no clocks (callers pass `now`).
  */
+import { fileConflicts } from '../domain/shared-files';
 import type { DecisionRecord, PendingDecision } from '../domain/decisions';
 import type { OrchestratorStateDoc, ProgressDoc, ProgressTaskDoc, UsageDoc } from '../domain/mirrors';
 import type { PhaseSpec, PlanSpec } from '../domain/spec';
@@ -36,11 +37,20 @@ export interface TaskState {
   completedAt?: string;
   /** Set when the task was done before this run (an imported plan): "imported". */
   source?: string;
+  /** Paths its agent wrote (for `conflicts`); model requests retried after API weather and the time waited. */
+  changedPaths?: string[];
+  apiRetries?: number;
+  apiWaitMs?: number;
 }
 
 /** A change to one task, sent from a phase workflow to its plan (signal `taskUpdates`). */
 export type TaskUpdate = { phaseIndex: number; at: string } & Pick<TaskState, 'id' | 'status' | 'attempts'> &
-  Partial<Pick<TaskState, 'summary' | 'detailsFile' | 'error' | 'usage' | 'durationMs'>>;
+  Partial<
+    Pick<
+      TaskState,
+      'summary' | 'detailsFile' | 'error' | 'usage' | 'durationMs' | 'changedPaths' | 'apiRetries' | 'apiWaitMs'
+    >
+  >;
 
 export interface PhaseState {
   index: number; // 1-based
@@ -148,6 +158,9 @@ export function applyTaskUpdate(plan: PlanState, u: TaskUpdate): boolean {
   if (u.status === 'completed') delete task.error;
   if (u.usage !== undefined) task.usage = u.usage;
   if (u.durationMs !== undefined) task.durationMs = u.durationMs;
+  if (u.changedPaths !== undefined) task.changedPaths = u.changedPaths;
+  if (u.apiRetries !== undefined) task.apiRetries = u.apiRetries;
+  if (u.apiWaitMs !== undefined) task.apiWaitMs = u.apiWaitMs;
   plan.updated = u.at;
   return true;
 }
@@ -239,6 +252,7 @@ function phaseDoc(p: PhaseState, shown: PhaseStatus): ProgressDoc['phases'][numb
     ...(p.startedAt ? { started_at: p.startedAt } : {}),
     ...(p.completedAt ? { completed_at: p.completedAt } : {}),
     usage: usageDoc(sumUsage(p.tasks)),
+    ...conflictsDoc(p.tasks),
     tasks: p.tasks.map((t) => ({
       id: t.id,
       description: t.description,
@@ -253,6 +267,7 @@ function phaseDoc(p: PhaseState, shown: PhaseStatus): ProgressDoc['phases'][numb
       ...(t.error ? { error: t.error } : {}),
       usage: usageDoc(t.usage),
       ...(t.durationMs !== undefined ? { duration_ms: Math.round(t.durationMs) } : {}),
+      ...(t.apiRetries ? { api_retries: t.apiRetries, api_wait_ms: Math.round(t.apiWaitMs ?? 0) } : {}),
       ...(t.startedAt ? { started_at: t.startedAt } : {}),
       ...(t.completedAt ? { completed_at: t.completedAt } : {}),
       ...(t.source ? { source: t.source } : {}),
@@ -260,6 +275,12 @@ function phaseDoc(p: PhaseState, shown: PhaseStatus): ProgressDoc['phases'][numb
       files: t.files,
     })),
   };
+}
+
+/** `conflicts`: files two or more tasks of the phase wrote (present only when there are some). */
+function conflictsDoc(tasks: TaskState[]): { conflicts?: { file: string; tasks: string[] }[] } {
+  const conflicts = fileConflicts(tasks.map((t) => ({ id: t.id, paths: t.changedPaths ?? [] })));
+  return conflicts.length ? { conflicts } : {};
 }
 
 function meta(plan: PlanState, revision: number) {

@@ -3,6 +3,11 @@
  * timeout from the ladder (120 s, 180 s, 270 s by default), so the growing limit shows in the
  * history. Transient failures wait (the server's retry-after when given, else a backoff growing by
  * the same factor) and try again; permanent ones end the task at once.
+ *
+ * API weather (429, 529, 5xx, dropped connections) never reaches this loop: a Claude agent waits
+ * it out inside its attempt (src/activities/agent/api-weather.ts), and its start-to-close leaves
+ * room for that wait on top of the ladder's limit, which the agent enforces itself. A worker that
+ * died (no heartbeat) is weather too: the same attempt runs again, on the same rung.
  */
 import {
   ActivityCancellationType,
@@ -21,6 +26,11 @@ import { resolveModelId } from '../domain/models';
 import { attemptTimeoutMs, type EffectiveSettings, retryBackoffMs } from '../domain/settings';
 import type { TaskSpec } from '../domain/spec';
 import { FailureTypes, type TaskContext, type TaskResult, type TaskRunInput, type Usage } from '../domain/types';
+
+/** Room on start-to-close beyond the ladder limit and the outage ceiling, for the agent to report. */
+const WEATHER_SLACK_MS = 30_000;
+/** A worker dying this often under one attempt is no longer weather: the attempt counts. */
+const MAX_WORKER_DEATHS_PER_ATTEMPT = 5;
 
 export interface AttemptReport {
   status: 'running' | 'completed' | 'failed' | 'blocked' | 'pending';
@@ -73,13 +83,17 @@ export async function runTaskAttempts(args: {
       `phaseflow: task ${task.id} (${ctx.epicSlug}/${ctx.planSlug}/${ctx.phaseSlug}) attempt ${attempt}/${last} ${final ? 'failed; no attempts left' : 'failed'}: ${error}`,
       { ...where, attempt, error },
     );
+  let workerDeaths = 0;
   for (let attempt = before + 1; attempt <= last; attempt++) {
     args.report({ status: 'running', attempt });
     const budget = args.budget?.();
     // The ladder restarts with each round a person asks for.
     const timeoutMs = attemptTimeoutMs(settings, attempt - before);
+    const ridesOutWeather = task.kind === 'agent' && args.agentMode === 'claude';
     const acts = proxyActivities<typeof activities>({
-      startToCloseTimeout: timeoutMs,
+      startToCloseTimeout: ridesOutWeather
+        ? timeoutMs + settings.apiOutageSeconds * 1000 + WEATHER_SLACK_MS
+        : timeoutMs,
       heartbeatTimeout: settings.heartbeatSeconds * 1000,
       // The ladder above is the retry policy: one execution per attempt.
       retry: { maximumAttempts: 1 },
@@ -110,6 +124,14 @@ export async function runTaskAttempts(args: {
       reducedTools: attempt > before + 1 && previousFailure !== undefined,
       ...(budget ? { budget } : {}),
       watchdog: { noProgressMs: settings.stuckAfterSeconds * 1000, repeatLimit: settings.toolLoopRepeats },
+      ...(ridesOutWeather
+        ? {
+            api: {
+              outageMs: settings.apiOutageSeconds * 1000,
+              maxConcurrentRequests: settings.apiMaxConcurrentRequests,
+            },
+          }
+        : {}),
     };
     let retryAfterMs: number | undefined;
     try {
@@ -134,7 +156,18 @@ export async function runTaskAttempts(args: {
       }
     } catch (err) {
       if (isCancellation(err)) throw err;
-      const { message, retryable, retryAfter, usage, type, details } = describeFailure(err);
+      const { message, retryable, retryAfter, usage, type, details, workerDied } = describeFailure(err);
+      if (workerDied && workerDeaths < MAX_WORKER_DEATHS_PER_ATTEMPT) {
+        // Not the task's doing: the same attempt again (same limit, same tools), resuming from its transcript.
+        workerDeaths++;
+        if (usage) args.report({ status: 'running', attempt, error: `attempt ${attempt}: ${message}`, usage });
+        await sleep(retryBackoffMs(settings, 1), {
+          summary: `worker lost: task ${task.id} attempt ${attempt} runs again`,
+        });
+        attempt--;
+        continue;
+      }
+      workerDeaths = 0;
       lastError = `attempt ${attempt}: ${message}`;
       previousFailure = lastError;
       retryAfterMs = retryAfter;
@@ -182,6 +215,7 @@ function describeFailure(err: unknown): {
   usage?: Usage;
   type?: string;
   details?: unknown;
+  workerDied?: boolean;
 } {
   if (err instanceof ActivityFailure) {
     const cause = err.cause;
@@ -200,6 +234,7 @@ function describeFailure(err: unknown): {
       return {
         message: `timed out (${cause.timeoutType === 'HEARTBEAT' ? 'no heartbeat' : cause.timeoutType?.toLowerCase().replace(/_/g, '-')})`,
         retryable: true,
+        workerDied: cause.timeoutType === 'HEARTBEAT',
       };
     if (cause instanceof CancelledFailure) return { message: 'cancelled', retryable: false };
     return { message: cause?.message ?? err.message, retryable: true };

@@ -1,10 +1,12 @@
 /**
  * Which task of a phase runs when: at most `maxParallel` at once, each as soon as the tasks it
- * depends on have completed. Nothing new starts once a task is in trouble, while the phase is
+ * depends on have completed, and never beside a running task that declares one of its `files`
+ * (parallel agents would overwrite each other's work). Nothing new starts once a task is in trouble, while the phase is
  * paused, or when its history should start afresh; agent tasks wait while a budget is spent,
  * and the phase asks for more.
  */
-import { condition } from '@temporalio/workflow';
+import { condition, patched } from '@temporalio/workflow';
+import { tasksSharingFiles } from '../domain/shared-files';
 import type { BudgetLine } from '../domain/budget';
 import { mergeSettings } from '../domain/settings';
 import type { TaskSpec } from '../domain/spec';
@@ -17,13 +19,19 @@ export class TaskScheduler {
   readonly running = new Map<string, Promise<void>>();
   /** A task's promise that rejects is not awaited directly; its error surfaces in run(). */
   private crash: unknown;
+  /** For each task, the tasks that declare one of its files. */
+  private readonly sharing: Map<string, Set<string>>;
+  /** Whether the rule applies: decided (and recorded) once, only in phases where tasks share files. */
+  private sharedFilesRule: boolean | undefined;
 
   constructor(
     private readonly phase: PhaseRun,
     private readonly input: PhaseInput,
     /** Asks a person to raise a spent budget; false when they (or the default) abort. */
     private readonly askForBudget: (line: BudgetLine) => Promise<boolean>,
-  ) {}
+  ) {
+    this.sharing = tasksSharingFiles(phase.spec.tasks);
+  }
 
   /** Starts what can start and waits; returns when nothing more can start now. */
   async run(): Promise<'settled' | 'continue-as-new'> {
@@ -65,6 +73,7 @@ export class TaskScheduler {
       if (s.status !== 'pending' || this.running.has(task.id)) continue;
       if (budgetSpent && task.kind === 'agent') continue;
       if (!task.dependsOn.every((d) => phase.tasks.get(d)?.status === 'completed')) continue;
+      if (this.waitsForSharedFile(task.id)) continue;
       s.status = 'running';
       this.running.set(
         task.id,
@@ -78,6 +87,15 @@ export class TaskScheduler {
           }),
       );
     }
+  }
+
+  /** A task that declares a file a running task declares waits for it, as if it depended on it. */
+  private waitsForSharedFile(id: string): boolean {
+    const others = this.sharing.get(id);
+    if (!others || ![...others].some((o) => this.running.has(o))) return false;
+    // Runs started before this rule let such tasks overlap; they replay as they ran.
+    this.sharedFilesRule ??= patched('tasks-sharing-files-never-overlap');
+    return this.sharedFilesRule;
   }
 
   private async runTask(task: TaskSpec): Promise<void> {

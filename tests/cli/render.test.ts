@@ -252,3 +252,29 @@ describe('CLI rendering', () => {
     );
   });
 });
+
+describe('CLI rendering: API waits', () => {
+  it('a phase whose agents wait on the API says who waits on what, and when it tries again', () => {
+    const phase: StatusNode = {
+      level: 'phase',
+      slug: 'models',
+      title: 'Data models',
+      status: 'active',
+      tasksTotal: 3,
+      tasksCompleted: 1,
+      usage: usage(1000, 0.01),
+      apiWaits: [
+        { taskId: '1.2', what: '429 rate_limit_error', nextTryAt: new Date(Date.now() + 12_000).toISOString() },
+        {
+          taskId: '1.3',
+          what: 'held by a rate limit on this worker',
+          nextTryAt: new Date(Date.now() + 11_500).toISOString(),
+        },
+      ],
+    };
+    const [line] = treeLines(phase);
+    assert.match(line, /task 1\.2 waiting for the API: 429 rate_limit_error, next try in 1[12] s/);
+    assert.match(line, /task 1\.3 waiting for the API: held by a rate limit on this worker, next try in 1[12] s/);
+    assert.doesNotMatch(treeLines({ ...phase, apiWaits: undefined })[0], /waiting for the API/);
+  });
+});

@@ -73,6 +73,11 @@ export interface RecordedRequest {
   closedAt?: number;
   /** True if the connection closed before the fake finished its response (the client gave up). */
   clientGone?: boolean;
+  /** When an error answer was sent; with `retry-after`, no request should come before `retryAfterUntil`. */
+  respondedAt?: number;
+  retryAfterUntil?: number;
+  /** Served by an outage (see `outage`), not by the script. */
+  outage?: boolean;
 }
 
 export interface FakeOptions {
@@ -88,6 +93,9 @@ export class FakeAnthropic {
   private readonly sockets = new Set<Socket>();
   private readonly waiters: { n: number; resolve: () => void }[] = [];
   private ids = 0;
+  private outageUntil = 0;
+  private outageFaults: FakeFault[] = [];
+  private outageServed = 0;
 
   private constructor(
     private readonly server: http.Server,
@@ -112,6 +120,33 @@ export class FakeAnthropic {
   enqueue(...steps: FakeStep[]): this {
     this.queue.push(...steps);
     return this;
+  }
+
+  /**
+   * For `durationMs` from now every model request gets the next of `faults` in turn (529, 429 …),
+   * and the script waits: the API is down, whoever asks.
+   */
+  outage(durationMs: number, faults: FakeFault[]): this {
+    this.outageUntil = Date.now() + durationMs;
+    this.outageFaults = faults;
+    this.outageServed = 0;
+    return this;
+  }
+
+  /**
+   * Requests that arrived inside a retry-after window an earlier answer gave (there should be
+   * none). `graceMs`: a request that arrives this soon after the answer was sent may have left its
+   * client before the answer could be read (another agent's request already on its way).
+   */
+  requestsInsideRetryAfter(graceMs = 0): { request: RecordedRequest; window: RecordedRequest }[] {
+    const out: { request: RecordedRequest; window: RecordedRequest }[] = [];
+    for (const w of this.messageRequests) {
+      if (w.retryAfterUntil === undefined || w.respondedAt === undefined) continue;
+      for (const r of this.messageRequests)
+        if (r.index > w.index && r.receivedAt >= w.respondedAt + graceMs && r.receivedAt < w.retryAfterUntil)
+          out.push({ request: r, window: w });
+    }
+    return out;
   }
 
   /** Steps not consumed yet. */
@@ -190,7 +225,12 @@ export class FakeAnthropic {
       rec.served = 'auth-rejected';
       return sendError(res, 401, 'authentication_error', 'invalid x-api-key');
     }
-    let step = this.queue.shift();
+    if (Date.now() < this.outageUntil && this.outageFaults.length) {
+      const down = this.outageFaults[this.outageServed++ % this.outageFaults.length];
+      rec.outage = true;
+      return this.serve(req, res, rec, body, down);
+    }
+    const step = this.queue.shift();
     if (step === undefined) {
       return sendError(
         res,
@@ -199,7 +239,17 @@ export class FakeAnthropic {
         `fake-anthropic: no scripted response left for request #${rec.index}`,
       );
     }
-    if (typeof step === 'function') step = step(rec);
+    return this.serve(req, res, rec, body, step);
+  }
+
+  private serve(
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    rec: RecordedRequest,
+    body: any,
+    scripted: FakeStep,
+  ): void | Promise<void> {
+    const step = typeof scripted === 'function' ? scripted(rec) : scripted;
     rec.served = step.kind;
     const stream = body?.stream === true;
     switch (step.kind) {
@@ -231,6 +281,9 @@ export class FakeAnthropic {
           },
           request_id: this.nextId('req'),
         };
+        const retryAfter = Number.parseFloat(step.headers?.['retry-after'] ?? '');
+        rec.respondedAt = Date.now();
+        if (Number.isFinite(retryAfter)) rec.retryAfterUntil = rec.respondedAt + retryAfter * 1000;
         return sendJson(res, step.status, errBody, step.headers);
       }
       case 'hang':

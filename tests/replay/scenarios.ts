@@ -181,6 +181,23 @@ export const SCENARIOS: Scenario[] = [
       ]),
   },
   {
+    name: 'shared-files',
+    what: 'tasks of a phase that declare the same file never overlap (patch tasks-sharing-files-never-overlap); the others run beside them',
+    expect: 'completed',
+    spec: () =>
+      onePlan([
+        {
+          slug: 'one',
+          title: 'One',
+          tasks: [
+            agentTask('a', 300, { files: ['src/app.ts'] }),
+            agentTask('b', 300, { files: ['./src/app.ts'] }),
+            agentTask('c', 300, { files: ['src/other.ts'] }),
+          ],
+        },
+      ]),
+  },
+  {
     name: 'invalid-spec',
     what: 'an epic started with an invalid spec fails at once with InvalidSpec and starts nothing',
     expect: 'failed',

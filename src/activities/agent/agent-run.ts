@@ -12,6 +12,7 @@ import { modelInfo } from '../../domain/models';
 import { budgetLedgerFile, detailsFilePath, transcriptPath } from '../../domain/paths';
 import {
   addUsage,
+  CHANGED_PATHS_CAP,
   FailureTypes,
   microUsd,
   totalTokens,
@@ -27,12 +28,15 @@ import {
   summarizeInput,
   writeDetailsFile,
   type AgentDetails,
+  type ApiWaitRecord,
   type AopResult,
   type CompactionRecord,
   type ModelCallRecord,
   type ToolCallRecord,
 } from './aop';
 import { heartbeatEveryMs } from '../heartbeat';
+import type { ApiWeather } from '../../workflows/messages';
+import { abortableSleep, type ApiLimiter, weatherLabel, weatherWaitMs, workerApiLimiter } from './api-weather';
 import { readLedger, writeLedgerEntry } from './budget-ledger';
 import { extractSummary, needsCompaction } from './compaction';
 import { classifyModelError, describeAttempt, redact, type AbortCause } from './errors';
@@ -57,7 +61,9 @@ import { executeTool, toolDefinitions, toolsFor, type ToolContext } from './tool
 import type { AgentTool } from './tools/tool';
 import { appendUserText, FINAL_STOP_REASONS, Transcript, type Outcome } from './transcript';
 import { contextTokensOf, usageOf } from './usage';
-import { realWorkspace } from './workspace';
+import { realWorkspace, resolveInWorkspace, toRelative } from './workspace';
+import { pathsSeenIn, recordSeen, type SeenFiles } from './tools/file-state';
+import { promises as fs } from 'node:fs';
 
 export interface RunClaudeAgentOptions {
   /** Defaults to env.ANTHROPIC_API_KEY. */
@@ -72,6 +78,10 @@ export interface RunClaudeAgentOptions {
   requestTimeoutMs?: number;
   /** max_tokens per call (default: the model's output limit, at most 32k). */
   maxTokens?: number;
+  /** The limiter shared by the agents of this worker (default: the process's). */
+  limiter?: ApiLimiter;
+  /** First backoff after weather that named no wait (default 1 s, doubling up to 60 s). */
+  weatherBackoffBaseMs?: number;
 }
 
 export const DEFAULT_MAX_TURNS = 50;
@@ -80,6 +90,11 @@ const MAX_TOKENS_CEILING = 32_000;
 const DEADLINE_MARGIN_MS = 5_000;
 /** How the transcript's end record of a blocked attempt begins. */
 const BLOCKED_END = 'agent reported blocked:';
+/** Defaults when the workflow passes no `api` (older workflows): settings.ts's. */
+const DEFAULT_API_OUTAGE_MS = 1_800_000;
+const DEFAULT_API_MAX_CONCURRENT = 8;
+/** Waits kept in the details file (the count and total cover all). */
+const API_WAITS_KEPT = 50;
 
 export async function runClaudeAgent(input: TaskRunInput, opts: RunClaudeAgentOptions = {}): Promise<TaskResult> {
   return new AgentRun(input, opts).execute();
@@ -106,7 +121,21 @@ class AgentRun {
   private readonly tools: readonly AgentTool[];
   private readonly detailsRel: string;
   private readonly transcriptRel: string;
-  private readonly deadline: number;
+  /** The attempt's own deadline: its ladder limit, moved on by the time spent waiting on the API. */
+  private deadline: number;
+  private deadlineTimer: NodeJS.Timeout | undefined;
+  /** How far waits on the API may move the deadline: the outage ceiling (start-to-close leaves room for it). */
+  private readonly maxExtensionMs: number;
+  private extendedMs = 0;
+  private readonly limiter: ApiLimiter;
+  private readonly weatherBackoffBaseMs: number | undefined;
+  private readonly outageMs: number;
+  private readonly maxConcurrent: number;
+  private readonly api = { retries: 0, waitedMs: 0, waits: [] as ApiWaitRecord[] };
+  /** Set while the agent waits on the API: what it was told, and when it tries again (heartbeat details). */
+  private waiting: { what: string; nextTryAt: number } | undefined;
+  /** The raw error of the last failed request (its headers say how long to wait). */
+  private lastRequestError: unknown;
 
   private workspace = '';
   private transcript!: Transcript;
@@ -125,6 +154,8 @@ class AgentRun {
   private readonly toolCalls: ToolCallRecord[] = [];
   private readonly compactions: CompactionRecord[] = [];
   private filesChanged = new Set<string>();
+  /** What this conversation has seen of each file: Write and Edit check it (tools/file-state.ts). */
+  private readonly seenFiles: SeenFiles = new Map();
   private modelMs = 0;
   private lastCallMs = 0;
   private toolMs = 0;
@@ -169,12 +200,19 @@ class AgentRun {
     this.transcriptRel = transcriptPath(input.ctx.planSlug, input.task.id);
     const margin = Math.min(DEADLINE_MARGIN_MS, input.timeoutMs * 0.05);
     this.deadline = this.startedAt + input.timeoutMs - margin;
+    this.limiter = opts.limiter ?? workerApiLimiter;
+    this.weatherBackoffBaseMs = opts.weatherBackoffBaseMs;
+    this.outageMs = input.api?.outageMs ?? DEFAULT_API_OUTAGE_MS;
+    this.maxConcurrent = input.api?.maxConcurrentRequests ?? DEFAULT_API_MAX_CONCURRENT;
+    // The workflow gives start-to-close the ladder limit plus the ceiling (task-attempts.ts); an
+    // attempt without `api` came from a workflow that did not, so its deadline never moves.
+    this.maxExtensionMs = input.api ? this.outageMs : 0;
   }
 
   async execute(): Promise<TaskResult> {
     const onCancel = () => this.stop('cancelled');
     this.activity.cancellationSignal.addEventListener('abort', onCancel, { once: true });
-    const deadlineTimer = setTimeout(() => this.stop('deadline'), Math.max(0, this.deadline - Date.now()));
+    this.armDeadline();
     const hbTimer = setInterval(() => this.heartbeat(), heartbeatEveryMs(this.activity));
     if (this.input.watchdog) this.detector = new StuckDetector(this.input.watchdog, (ms) => this.onSilence(ms));
     try {
@@ -188,7 +226,7 @@ class AgentRun {
       throw await this.fail(err);
     } finally {
       this.activity.cancellationSignal.removeEventListener('abort', onCancel);
-      clearTimeout(deadlineTimer);
+      clearTimeout(this.deadlineTimer);
       clearInterval(hbTimer);
       this.detector?.stop();
     }
@@ -218,6 +256,7 @@ class AgentRun {
       this.carriedUsage = plan.carriedUsage;
       if (plan.carriedUsage) this.usage = addUsage(this.usage, plan.carriedUsage);
       this.conversation.resumedAtTurn = state.turn;
+      await this.recallSeenFiles();
       // Tell the model what happened between the last tool results and now; or, when its
       // last reply said it was blocked, that a person has seen it and it is to go on.
       const note = !this.hasFinalReply()
@@ -248,6 +287,18 @@ class AgentRun {
         messages: this.messages,
         turn: this.turn,
       });
+    }
+  }
+
+  /** A resumed conversation has seen the files it read or wrote, as they are now. */
+  private async recallSeenFiles(): Promise<void> {
+    for (const p of pathsSeenIn(this.messages)) {
+      try {
+        const abs = await resolveInWorkspace(this.workspace, p);
+        recordSeen(this.seenFiles, toRelative(this.workspace, abs), await fs.readFile(abs));
+      } catch {
+        // Gone or outside: nothing seen to keep.
+      }
     }
   }
 
@@ -343,6 +394,7 @@ class AgentRun {
       signal: this.runAbort.signal,
       remainingMs: () => Math.max(1, this.deadline - Date.now()),
       changedFiles: turnFiles,
+      seenFiles: this.seenFiles,
     };
     const results: Anthropic.ToolResultBlockParam[] = [];
     for (const use of toolUses) {
@@ -450,10 +502,185 @@ class AgentRun {
     };
   }
 
+  /**
+   * A model call that rides out API weather: on a 429, 529, 5xx, dropped connection or cut stream
+   * it waits (retry-after, else the rate limit's reset, else backoff) and sends the same request
+   * again: same conversation, same tools, same attempt. The wait moves the attempt's deadline on,
+   * so it does not count against the ladder's limit. Past apiOutageSeconds of waiting it escalates.
+   */
   private async callModel(
     params: Anthropic.MessageStreamParams,
     purpose: ModelCallRecord['purpose'],
   ): Promise<CallResult> {
+    for (;;) {
+      const queuedAt = Date.now();
+      let release: () => void;
+      try {
+        release = await this.limiter.acquire(this.maxConcurrent, this.runAbort.signal, (until) => this.noteHeld(until));
+      } catch (err) {
+        this.endWait();
+        this.throwIfStopped();
+        throw err;
+      }
+      this.endWait();
+      // Queued behind the worker's cap or held by a rate limit: waiting on the API, not working.
+      this.extendDeadline(Date.now() - queuedAt);
+      const t0 = Date.now();
+      try {
+        return await this.requestOnce(params, purpose);
+      } catch (err) {
+        // Without `api` the workflow left no room for waits: the failure goes to it as before.
+        if (!isWeather(err) || !this.input.api) throw err;
+        await this.waitOutWeather(err, Date.now() - t0, release);
+      } finally {
+        release();
+      }
+    }
+  }
+
+  private async waitOutWeather(failure: ApplicationFailure, requestMs: number, release: () => void): Promise<void> {
+    const what = weatherLabel(this.lastRequestError, failure.message);
+    this.api.retries++;
+    this.api.waitedMs += requestMs;
+    this.extendDeadline(requestMs);
+    if (this.api.waitedMs >= this.outageMs) throw this.apiUnavailable(what);
+    // Hold first, then free the slot: an agent queued for it must not slip in before the hold.
+    const wait = weatherWaitMs(
+      this.lastRequestError,
+      this.api.retries,
+      Date.now(),
+      Math.random,
+      this.weatherBackoffBaseMs,
+    );
+    // A retry-after binds the whole key: every agent of this worker holds until then.
+    if (wait.from !== 'backoff') this.limiter.hold(Date.now() + wait.ms);
+    release();
+    const left = this.outageMs - this.api.waitedMs;
+    // The server's own time is kept, never cut short: past the ceiling, escalate now instead.
+    if (wait.from !== 'backoff' && wait.ms > left)
+      throw this.apiUnavailable(what, `the API asks to wait ${Math.ceil(wait.ms / 1000)} s more`);
+    const ms = Math.min(wait.ms, left);
+    this.recordWait({ what, waitMs: ms, from: wait.from });
+    this.activity.log.warn('agent waits out API weather', {
+      taskId: this.input.task.id,
+      attempt: this.input.attempt,
+      turn: this.turn,
+      what,
+      waitMs: ms,
+      from: wait.from,
+      retries: this.api.retries,
+      waitedMs: this.api.waitedMs,
+    });
+    await this.sleepOnApi(what, ms);
+  }
+
+  /** Another agent's rate limit holds this one's next request. */
+  private noteHeld(until: number): void {
+    const ms = Math.max(0, until - Date.now());
+    if (!this.waiting) this.recordWait({ what: 'held by a rate limit on this worker', waitMs: ms, from: 'held' });
+    const first = !this.waiting;
+    this.waiting = { what: 'held by a rate limit on this worker', nextTryAt: until };
+    this.api.waitedMs += ms;
+    if (first) this.detector?.toolStarted();
+    this.heartbeat();
+    this.tellPhase();
+  }
+
+  private endWait(): void {
+    if (!this.waiting) return;
+    this.waiting = undefined;
+    this.detector?.toolFinished();
+    this.heartbeat();
+    this.tellPhase();
+  }
+
+  /**
+   * Tells the phase workflow that this agent waits on the API, or no longer, so that the details,
+   * `status` and `watch` say so. Best effort: the heartbeat details say it too.
+   */
+  private tellPhase(): void {
+    const workflowId = this.activity.info.workflowExecution?.workflowId;
+    if (!workflowId || !this.input.api) return;
+    const w = this.waiting;
+    const signal: ApiWeather = {
+      taskId: this.input.task.id,
+      attempt: this.input.attempt,
+      ...(w ? { what: w.what, nextTryAt: new Date(w.nextTryAt).toISOString() } : {}),
+      retries: this.api.retries,
+      waitedMs: this.api.waitedMs,
+    };
+    try {
+      void this.activity.client.workflow
+        .getHandle(workflowId)
+        .signal<[ApiWeather]>('apiWeather', signal)
+        .catch((err: Error) =>
+          this.activity.log.debug('could not tell the phase about an API wait', { error: err.message }),
+        );
+    } catch {
+      // No client (a test's MockActivityEnvironment): the heartbeat details carry it.
+    }
+  }
+
+  private async sleepOnApi(what: string, ms: number): Promise<void> {
+    this.waiting = { what, nextTryAt: Date.now() + ms };
+    // Waiting is not a lack of progress: the stuck detector's clock stands still meanwhile.
+    this.detector?.toolStarted();
+    this.tellPhase();
+    this.extendDeadline(ms);
+    this.api.waitedMs += ms;
+    this.heartbeat();
+    try {
+      await abortableSleep(ms, this.runAbort.signal);
+    } catch {
+      this.throwIfStopped();
+    } finally {
+      this.endWait();
+    }
+    this.throwIfStopped();
+  }
+
+  private recordWait(w: Omit<ApiWaitRecord, 'at' | 'turn'>): void {
+    if (this.api.waits.length < API_WAITS_KEPT) this.api.waits.push({ at: now(), turn: this.turn, ...w });
+  }
+
+  private apiUnavailable(what: string, more?: string): ApplicationFailure {
+    const s = Math.round(this.api.waitedMs / 1000);
+    return ApplicationFailure.create({
+      type: FailureTypes.ApiUnavailable,
+      nonRetryable: true,
+      message: `${this.who}: Anthropic API unavailable for ${s} s (last: ${what}); ${more ? `${more}, ` : ''}${this.api.retries} request(s) retried, the ceiling is apiOutageSeconds ${Math.round(this.outageMs / 1000)} s`,
+      details: [
+        {
+          waitedMs: this.api.waitedMs,
+          retries: this.api.retries,
+          last: what,
+          usage: this.usage,
+          turn: this.turn,
+          detailsFile: this.detailsRel,
+        },
+      ],
+    });
+  }
+
+  private armDeadline(): void {
+    clearTimeout(this.deadlineTimer);
+    this.deadlineTimer = setTimeout(() => this.stop('deadline'), Math.max(0, this.deadline - Date.now()));
+  }
+
+  /** Time spent waiting on the API does not count against the ladder's limit (up to the ceiling). */
+  private extendDeadline(ms: number): void {
+    const by = Math.min(Math.max(0, ms), this.maxExtensionMs - this.extendedMs);
+    if (by <= 0 || this.abortCause) return;
+    this.extendedMs += by;
+    this.deadline += by;
+    this.armDeadline();
+  }
+
+  private async requestOnce(
+    params: Anthropic.MessageStreamParams,
+    purpose: ModelCallRecord['purpose'],
+  ): Promise<CallResult> {
+    this.lastRequestError = undefined;
     const callAbort = new AbortController();
     let stalledMs: number | undefined;
     let partial: Anthropic.Message | undefined;
@@ -481,6 +708,7 @@ class AgentRun {
       this.detector?.progress();
       return result;
     } catch (err) {
+      this.lastRequestError = err;
       this.lastCallMs = Date.now() - t0;
       // A call that ended after its response started was billed for what it got through.
       if (partial) await this.recordPartial(partial, purpose);
@@ -662,7 +890,20 @@ class AgentRun {
   }
 
   private heartbeat(): void {
-    this.activity.heartbeat({ turn: this.turn });
+    const w = this.waiting;
+    this.activity.heartbeat({
+      turn: this.turn,
+      ...(w
+        ? {
+            waiting: {
+              what: w.what,
+              nextTryAt: new Date(w.nextTryAt).toISOString(),
+              retries: this.api.retries,
+              waitedMs: this.api.waitedMs,
+            },
+          }
+        : {}),
+    });
   }
 
   private hasFinalReply(): boolean {
@@ -725,6 +966,8 @@ class AgentRun {
       usage: this.usage,
       model: this.model,
       filesChanged: this.filesChanged.size,
+      ...(this.filesChanged.size ? { changedPaths: [...this.filesChanged].sort().slice(0, CHANGED_PATHS_CAP) } : {}),
+      ...(this.api.retries ? { apiRetries: this.api.retries, apiWaitMs: this.api.waitedMs } : {}),
     };
   }
 
@@ -785,6 +1028,7 @@ class AgentRun {
       usage: this.usage,
       carriedUsage: this.carriedUsage,
       compactions: this.compactions,
+      ...(this.api.retries || this.api.waits.length ? { api: this.api } : {}),
       timings: {
         startedAt: new Date(this.startedAt).toISOString(),
         endedAt: new Date(endedAt).toISOString(),
@@ -795,6 +1039,15 @@ class AgentRun {
       transcript: this.transcriptRel,
     });
   }
+}
+
+/** A model call failure that is the API's weather, not the agent's doing (errors.ts marks it). */
+function isWeather(err: unknown): err is ApplicationFailure {
+  return (
+    err instanceof ApplicationFailure &&
+    err.type === FailureTypes.Transient &&
+    (err.details?.[0] as { weather?: boolean } | undefined)?.weather === true
+  );
 }
 
 function now(): string {

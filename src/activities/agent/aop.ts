@@ -118,6 +118,15 @@ export interface CompactionRecord {
 }
 
 /** The details file of one attempt (`detailsFilePath`). */
+export interface ApiWaitRecord {
+  at: string;
+  turn: number;
+  /** "429 rate_limit_error", "ECONNREFUSED" … */
+  what: string;
+  waitMs: number;
+  from: 'retry-after' | 'ratelimit-reset' | 'backoff' | 'held';
+}
+
 export interface AgentDetails {
   taskId: string;
   epicSlug: string;
@@ -146,6 +155,8 @@ export interface AgentDetails {
   /** Usage of an earlier, crashed attempt that never reported it, included in `usage`. */
   carriedUsage?: Usage;
   compactions: CompactionRecord[];
+  /** API weather this attempt waited out: how many requests were retried, for how long in all, and each wait. */
+  api?: { retries: number; waitedMs: number; waits: ApiWaitRecord[] };
   timings: { startedAt: string; endedAt: string; durationMs: number; modelMs: number; toolMs: number };
   transcript: string;
 }

@@ -63,11 +63,13 @@ export interface ClassifyOptions {
 /** Maps an error thrown by a model call to the failure the activity should throw. */
 export function classifyModelError(err: unknown, input: TaskRunInput, opts: ClassifyOptions = {}): Error {
   const who = describeAttempt(input);
+  // Everything transient here is API weather (the agent waits it out, see api-weather.ts) except
+  // the attempt's own time limit, which is the agent's failure.
   const transient = (what: string, extra: Record<string, unknown> = {}, nextRetryDelay?: number) =>
     ApplicationFailure.create({
       type: FailureTypes.Transient,
       message: redact(`${who}: ${what}`, opts.apiKey),
-      details: [{ ...extra, ...opts.details }],
+      details: [{ weather: opts.abortCause !== 'deadline', ...extra, ...opts.details }],
       ...(nextRetryDelay !== undefined ? { nextRetryDelay } : {}),
     });
   const permanent = (what: string, extra: Record<string, unknown> = {}) =>

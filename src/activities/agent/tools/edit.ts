@@ -9,6 +9,7 @@ import { writeFileAtomic } from '../../fs-atomic';
 import { resolveInWorkspace, toRelative } from '../workspace';
 import { defineTool } from './tool';
 import { ToolError } from './tool-error';
+import { checkEdit, recordSeen } from './file-state';
 import { MAX_WRITE_BYTES, refuseProtected } from './protected-paths';
 
 export const editTool = defineTool({
@@ -39,6 +40,7 @@ export const editTool = defineTool({
           : `cannot read ${rel}: ${err.message}`,
       );
     });
+    checkEdit(ctx.seenFiles, rel, text);
     const parts = text.split(old_string);
     const count = parts.length - 1;
     if (count === 0) throw new ToolError(`old_string not found in ${rel}`);
@@ -58,6 +60,7 @@ export const editTool = defineTool({
       );
     const updated = replace_all ? parts.join(new_string) : text.replace(old_string, () => new_string);
     await writeFileAtomic(abs, updated);
+    recordSeen(ctx.seenFiles, rel, updated);
     ctx.changedFiles.add(rel);
     return `Edited ${rel}: ${replace_all ? count : 1} replacement${count > 1 && replace_all ? 's' : ''}`;
   },

@@ -5,6 +5,7 @@ import { resolveInWorkspace, toRelative } from '../workspace';
 import { defineTool } from './tool';
 import { MAX_WRITE_BYTES } from './protected-paths';
 import { ToolError } from './tool-error';
+import { recordSeen } from './file-state';
 
 const DEFAULT_LINES = 2000;
 const MAX_LINE_CHARS = 2000;
@@ -36,6 +37,7 @@ export const readTool = defineTool({
     const buf = await fs.readFile(abs);
     if (buf.subarray(0, 8192).includes(0)) throw new ToolError(`${rel} looks like a binary file; not shown`);
     const text = buf.toString('utf8');
+    recordSeen(ctx.seenFiles, rel, buf);
     if (text === '') return `(${rel} is empty)`;
     const lines = text.split('\n');
     if (lines.length > 1 && lines[lines.length - 1] === '') lines.pop();

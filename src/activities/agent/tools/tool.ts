@@ -6,6 +6,7 @@
 import type Anthropic from '@anthropic-ai/sdk';
 import { z } from 'zod';
 import { ToolError } from './tool-error';
+import type { SeenFiles } from './file-state';
 
 export interface ToolContext {
   /** Canonical (realpath'd) workspace root. */
@@ -18,6 +19,8 @@ export interface ToolContext {
   remainingMs: () => number;
   /** Workspace-relative paths written by Write/Edit during this attempt. */
   changedFiles: Set<string>;
+  /** What the conversation last saw of each file (file-state.ts); without it Write and Edit do not check. */
+  seenFiles?: SeenFiles;
 }
 
 /** A tool as written: its input is a zod object, each field `.describe()`d for the model. */

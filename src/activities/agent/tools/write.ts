@@ -9,6 +9,7 @@ import { writeFileAtomic } from '../../fs-atomic';
 import { resolveInWorkspace, toRelative } from '../workspace';
 import { defineTool } from './tool';
 import { ToolError } from './tool-error';
+import { checkWrite, recordSeen } from './file-state';
 import { MAX_WRITE_BYTES, refuseProtected } from './protected-paths';
 
 export const writeTool = defineTool({
@@ -32,7 +33,9 @@ export const writeTool = defineTool({
     const st = await fs.stat(abs).catch(() => undefined);
     if (st?.isDirectory()) throw new ToolError(`${rel} is a directory`);
     if (st && !st.isFile()) throw new ToolError(`${rel} is not a regular file (a FIFO, socket or device); refused`);
+    if (ctx.seenFiles && st) checkWrite(ctx.seenFiles, rel, await fs.readFile(abs).catch(() => undefined));
     await writeFileAtomic(abs, content);
+    recordSeen(ctx.seenFiles, rel, content);
     ctx.changedFiles.add(rel);
     return `${st ? 'Replaced' : 'Created'} ${rel} (${Buffer.byteLength(content)} bytes)`;
   },
