@@ -56,7 +56,7 @@ export interface TaskOutcome {
   phaseSpent?: { tokens: number; costUsd: number };
 }
 
-export async function runTaskAttempts(args: {
+export interface AttemptArgs {
   ctx: TaskContext;
   task: TaskSpec;
   settings: EffectiveSettings;
@@ -68,28 +68,60 @@ export async function runTaskAttempts(args: {
   budget?: () => TaskRunInput['budget'];
   /** Why a person asked for this round: the last failure and their note, for the agent to read. */
   personNote?: string;
-}): Promise<TaskOutcome> {
-  const { ctx, task, settings } = args;
-  const model = resolveModelId(task.model ?? settings.model, task.complexity);
-  const before = args.attemptsBefore ?? 0;
-  const last = before + settings.attempts;
-  let previousFailure: string | undefined = args.personNote;
-  let lastError = '';
-  // Every failed attempt reaches the worker log with where it happened and why (a log line is no
-  // command: replay is unaffected).
-  const where = { epic: ctx.epicSlug, plan: ctx.planSlug, phase: ctx.phaseSlug, task: task.id };
-  const logFailure = (attempt: number, error: string, final: boolean) =>
-    log[final ? 'error' : 'warn'](
-      `phaseflow: task ${task.id} (${ctx.epicSlug}/${ctx.planSlug}/${ctx.phaseSlug}) attempt ${attempt}/${last} ${final ? 'failed; no attempts left' : 'failed'}: ${error}`,
-      { ...where, attempt, error },
-    );
-  let workerDeaths = 0;
-  for (let attempt = before + 1; attempt <= last; attempt++) {
+}
+
+export async function runTaskAttempts(args: AttemptArgs): Promise<TaskOutcome> {
+  const ladder = new AttemptLadder(args);
+  for (let attempt = ladder.first; attempt <= ladder.last; attempt++) {
     args.report({ status: 'running', attempt });
-    const budget = args.budget?.();
+    let next: TaskOutcome | 'next-attempt' | 'same-attempt';
+    try {
+      next = ladder.returned(attempt, await ladder.execute(attempt));
+    } catch (err) {
+      if (isCancellation(err)) throw err;
+      next = ladder.threw(attempt, err);
+    }
+    if (next === 'same-attempt') {
+      await sleep(retryBackoffMs(args.settings, 1), {
+        summary: `worker lost: task ${args.task.id} attempt ${attempt} runs again`,
+      });
+      attempt--;
+      continue;
+    }
+    if (next !== 'next-attempt') return next;
+    await sleep(ladder.backoffMs(attempt), {
+      summary: `backoff before attempt ${attempt + 1} of task ${args.task.id}`,
+    });
+  }
+  // Unreachable: the last attempt always ends the task.
+  return { status: 'failed', attempts: ladder.last, error: ladder.lastError };
+}
+
+/** What the attempts of one task share: the ladder's numbers, the last failure, and how each attempt's end is read. */
+class AttemptLadder {
+  readonly first: number;
+  readonly last: number;
+  lastError = '';
+  private previousFailure: string | undefined;
+  private retryAfterMs: number | undefined;
+  private workerDeaths = 0;
+  private readonly model: string;
+
+  constructor(private readonly args: AttemptArgs) {
+    const before = args.attemptsBefore ?? 0;
+    this.first = before + 1;
+    this.last = before + args.settings.attempts;
+    this.previousFailure = args.personNote;
+    this.model = resolveModelId(args.task.model ?? args.settings.model, args.task.complexity);
+  }
+
+  /** Starts the attempt's activity (not awaited here: the caller awaits it directly, as replay expects). */
+  execute(attempt: number): Promise<TaskResult> {
+    const { task, settings, agentMode, ctx } = this.args;
+    const budget = this.args.budget?.();
     // The ladder restarts with each round a person asks for.
-    const timeoutMs = attemptTimeoutMs(settings, attempt - before);
-    const ridesOutWeather = task.kind === 'agent' && args.agentMode === 'claude';
+    const timeoutMs = attemptTimeoutMs(settings, attempt - this.first + 1);
+    const ridesOutWeather = task.kind === 'agent' && agentMode === 'claude';
     const acts = proxyActivities<typeof activities>({
       startToCloseTimeout: ridesOutWeather
         ? timeoutMs + settings.apiOutageSeconds * 1000 + WEATHER_SLACK_MS
@@ -99,8 +131,9 @@ export async function runTaskAttempts(args: {
       retry: { maximumAttempts: 1 },
       // A cancelled run ends only once its agents have really stopped.
       cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
-      summary: `task ${task.id} · attempt ${attempt}/${last} · ${task.kind}${task.kind === 'agent' ? ` (${args.agentMode})` : ''}`,
+      summary: `task ${task.id} · attempt ${attempt}/${this.last} · ${task.kind}${task.kind === 'agent' ? ` (${agentMode})` : ''}`,
     });
+    this.retryAfterMs = undefined;
     const input: TaskRunInput = {
       ctx,
       task: {
@@ -114,14 +147,14 @@ export async function runTaskAttempts(args: {
         files: task.files,
         dryRun: task.dryRun,
       },
-      agentMode: args.agentMode,
-      model,
+      agentMode,
+      model: this.model,
       attempt,
-      maxAttempts: last,
+      maxAttempts: this.last,
       timeoutMs,
-      previousFailure,
+      previousFailure: this.previousFailure,
       // Only a retry by the ladder narrows the tools; a round a person asked for gets them all back.
-      reducedTools: attempt > before + 1 && previousFailure !== undefined,
+      reducedTools: attempt > this.first && this.previousFailure !== undefined,
       ...(budget ? { budget } : {}),
       watchdog: { noProgressMs: settings.stuckAfterSeconds * 1000, repeatLimit: settings.toolLoopRepeats },
       ...(ridesOutWeather
@@ -133,79 +166,91 @@ export async function runTaskAttempts(args: {
           }
         : {}),
     };
-    let retryAfterMs: number | undefined;
-    try {
-      const result = task.kind === 'command' ? await acts.runCommandTask(input) : await acts.runAgentTask(input);
-      if (result.status === 'success') {
-        args.report({ status: 'completed', attempt, result });
-        return { status: 'completed', attempts: attempt, result };
-      }
-      if (result.status === 'blocked') {
-        // Another attempt would hit the same wall: a person has to look.
-        lastError = `attempt ${attempt}: blocked: ${result.summary}`;
-        args.report({ status: 'blocked', attempt, result, error: lastError });
-        return { status: 'blocked', attempts: attempt, result, error: lastError };
-      }
-      // The work ran but did not succeed: an agent's failure/partial, or a command's non-zero exit.
-      lastError = `attempt ${attempt}: ${task.kind === 'agent' ? `agent reported ${result.status}` : 'command failed'}: ${result.summary}`;
-      previousFailure = lastError;
-      logFailure(attempt, lastError, attempt === last);
-      if (attempt === last) {
-        args.report({ status: 'failed', attempt, result, error: lastError });
-        return { status: 'failed', attempts: attempt, result, error: lastError };
-      }
-    } catch (err) {
-      if (isCancellation(err)) throw err;
-      const { message, retryable, retryAfter, usage, type, details, workerDied } = describeFailure(err);
-      if (workerDied && workerDeaths < MAX_WORKER_DEATHS_PER_ATTEMPT) {
-        // Not the task's doing: the same attempt again (same limit, same tools), resuming from its transcript.
-        workerDeaths++;
-        if (usage) args.report({ status: 'running', attempt, error: `attempt ${attempt}: ${message}`, usage });
-        await sleep(retryBackoffMs(settings, 1), {
-          summary: `worker lost: task ${task.id} attempt ${attempt} runs again`,
-        });
-        attempt--;
-        continue;
-      }
-      workerDeaths = 0;
-      lastError = `attempt ${attempt}: ${message}`;
-      previousFailure = lastError;
-      retryAfterMs = retryAfter;
-      if (type !== FailureTypes.BudgetExhausted)
-        logFailure(attempt, lastError, type === FailureTypes.Stuck || !retryable || attempt === last);
-      if (type === FailureTypes.BudgetExhausted) {
-        // Not the task's fault: it goes back to waiting and keeps its conversation for later.
-        args.report({ status: 'pending', attempt, error: lastError, usage });
-        const spent = (details as { phaseSpent?: { tokens: number; costUsd: number } }).phaseSpent;
-        return {
-          status: 'budget',
-          attempts: attempt,
-          error: lastError,
-          ...(spent ? { phaseSpent: { tokens: spent.tokens, costUsd: spent.costUsd } } : {}),
-        };
-      }
-      if (type === FailureTypes.Stuck) {
-        args.report({ status: 'failed', attempt, error: lastError, usage });
-        const d = details as { detector?: 'no-progress' | 'tool-loop'; reason?: string };
-        return {
-          status: 'failed',
-          attempts: attempt,
-          error: lastError,
-          stuck: { detector: d.detector ?? 'no-progress', reason: d.reason ?? message },
-        };
-      }
-      if (!retryable || attempt === last) {
-        args.report({ status: 'failed', attempt, error: lastError, usage });
-        return { status: 'failed', attempts: attempt, error: lastError };
-      }
-      if (usage) args.report({ status: 'running', attempt, error: lastError, usage });
-    }
-    await sleep(retryAfterMs ?? retryBackoffMs(settings, attempt), {
-      summary: `backoff before attempt ${attempt + 1} of task ${task.id}`,
-    });
+    return task.kind === 'command' ? acts.runCommandTask(input) : acts.runAgentTask(input);
   }
-  // Unreachable: the loop returns on its last attempt.
-  return { status: 'failed', attempts: last, error: lastError };
+
+  /** The activity returned: completed, blocked, or the work did not succeed (the next attempt, or failed after the last). */
+  returned(attempt: number, result: TaskResult): TaskOutcome | 'next-attempt' {
+    const { task, report } = this.args;
+    if (result.status === 'success') {
+      report({ status: 'completed', attempt, result });
+      return { status: 'completed', attempts: attempt, result };
+    }
+    if (result.status === 'blocked') {
+      // Another attempt would hit the same wall: a person has to look.
+      this.lastError = `attempt ${attempt}: blocked: ${result.summary}`;
+      report({ status: 'blocked', attempt, result, error: this.lastError });
+      return { status: 'blocked', attempts: attempt, result, error: this.lastError };
+    }
+    // The work ran but did not succeed: an agent's failure/partial, or a command's non-zero exit.
+    this.lastError = `attempt ${attempt}: ${task.kind === 'agent' ? `agent reported ${result.status}` : 'command failed'}: ${result.summary}`;
+    this.previousFailure = this.lastError;
+    this.logFailure(attempt, attempt === this.last);
+    if (attempt < this.last) return 'next-attempt';
+    report({ status: 'failed', attempt, result, error: this.lastError });
+    return { status: 'failed', attempts: attempt, result, error: this.lastError };
+  }
+
+  /**
+   * The activity failed: a dead worker runs the same attempt again; a spent budget sends the task
+   * back to waiting; the stuck detector and permanent failures end it; the rest try the next attempt.
+   */
+  threw(attempt: number, err: unknown): TaskOutcome | 'next-attempt' | 'same-attempt' {
+    const { report } = this.args;
+    const { message, retryable, retryAfter, usage, type, details, workerDied } = describeFailure(err);
+    if (workerDied && this.workerDeaths < MAX_WORKER_DEATHS_PER_ATTEMPT) {
+      // Not the task's doing: the same attempt again (same limit, same tools), resuming from its transcript.
+      this.workerDeaths++;
+      if (usage) report({ status: 'running', attempt, error: `attempt ${attempt}: ${message}`, usage });
+      return 'same-attempt';
+    }
+    this.workerDeaths = 0;
+    this.lastError = `attempt ${attempt}: ${message}`;
+    this.previousFailure = this.lastError;
+    this.retryAfterMs = retryAfter;
+    if (type === FailureTypes.BudgetExhausted) {
+      // Not the task's fault: it goes back to waiting and keeps its conversation for later.
+      report({ status: 'pending', attempt, error: this.lastError, usage });
+      const spent = (details as { phaseSpent?: { tokens: number; costUsd: number } }).phaseSpent;
+      return {
+        status: 'budget',
+        attempts: attempt,
+        error: this.lastError,
+        ...(spent ? { phaseSpent: { tokens: spent.tokens, costUsd: spent.costUsd } } : {}),
+      };
+    }
+    this.logFailure(attempt, type === FailureTypes.Stuck || !retryable || attempt === this.last);
+    if (type === FailureTypes.Stuck) {
+      report({ status: 'failed', attempt, error: this.lastError, usage });
+      const d = details as { detector?: 'no-progress' | 'tool-loop'; reason?: string };
+      return {
+        status: 'failed',
+        attempts: attempt,
+        error: this.lastError,
+        stuck: { detector: d.detector ?? 'no-progress', reason: d.reason ?? message },
+      };
+    }
+    if (!retryable || attempt === this.last) {
+      report({ status: 'failed', attempt, error: this.lastError, usage });
+      return { status: 'failed', attempts: attempt, error: this.lastError };
+    }
+    if (usage) report({ status: 'running', attempt, error: this.lastError, usage });
+    return 'next-attempt';
+  }
+
+  /** The wait before the next attempt: the server's retry-after when the failure gave one, else the backoff. */
+  backoffMs(attempt: number): number {
+    return this.retryAfterMs ?? retryBackoffMs(this.args.settings, attempt);
+  }
+
+  /** Every failed attempt reaches the worker log with where it happened and why (a log line is no command: replay is unaffected). */
+  private logFailure(attempt: number, final: boolean): void {
+    const { ctx, task } = this.args;
+    log[final ? 'error' : 'warn'](
+      `phaseflow: task ${task.id} (${ctx.epicSlug}/${ctx.planSlug}/${ctx.phaseSlug}) attempt ${attempt}/${this.last} ${final ? 'failed; no attempts left' : 'failed'}: ${this.lastError}`,
+      { epic: ctx.epicSlug, plan: ctx.planSlug, phase: ctx.phaseSlug, task: task.id, attempt, error: this.lastError },
+    );
+  }
 }
 
 function describeFailure(err: unknown): {
