@@ -9,7 +9,7 @@ import type { EpicSpec, RoadmapSpec } from '../domain/spec';
 import { addUsage, totalTokens, type Usage, ZERO_USAGE } from '../domain/types';
 import { ccaspStatus, type RunStatus, shownStatus } from '../domain/status';
 import type { ChildProgress, StatusNode } from './messages';
-import { percent, usageDoc } from './plan-state';
+import { mirrorMeta, percent } from './plan-state';
 
 export interface LevelState {
   slug: string;
@@ -131,14 +131,7 @@ const shownChildStatus = (level: LevelState, c: LevelState['children'][number]) 
 
 function meta(level: LevelState, revision: number) {
   const r = rollup(level);
-  return {
-    revision,
-    workflow_id: level.workflowId,
-    status: shownLevelStatus(level),
-    usage: usageDoc(r.usage),
-    tasks_total: r.tasksTotal,
-    tasks_completed: r.tasksCompleted,
-  };
+  return mirrorMeta(level.workflowId, revision, shownLevelStatus(level), r.usage, r.tasksTotal, r.tasksCompleted);
 }
 
 export function roadmapDoc(

@@ -285,13 +285,25 @@ function conflictsDoc(tasks: TaskState[]): { conflicts?: { file: string; tasks: 
 
 function meta(plan: PlanState, revision: number) {
   const tasks = allTasks(plan);
+  return mirrorMeta(plan.workflowId, revision, shownPlanStatus(plan), sumUsage(tasks), tasks.length, countDone(tasks));
+}
+
+/** phaseflow's own block in every mirror (`phaseflow`): revision, owner workflow, shown status, usage, counts. */
+export function mirrorMeta(
+  workflowId: string,
+  revision: number,
+  status: string,
+  usage: Usage,
+  total: number,
+  done: number,
+) {
   return {
     revision,
-    workflow_id: plan.workflowId,
-    status: shownPlanStatus(plan),
-    usage: usageDoc(sumUsage(tasks)),
-    tasks_total: tasks.length,
-    tasks_completed: countDone(tasks),
+    workflow_id: workflowId,
+    status,
+    usage: usageDoc(usage),
+    tasks_total: total,
+    tasks_completed: done,
   };
 }
 

@@ -322,14 +322,7 @@ class AgentRun {
       await this.recordSpend();
       if (msg.stop_reason === 'model_context_window_exceeded') {
         // The reply is unusable; shrink the conversation and ask again.
-        await this.transcript.append({
-          type: 'call',
-          attempt: this.input.attempt,
-          turn: this.turn,
-          at: now(),
-          usage,
-          stopReason: msg.stop_reason,
-        });
+        await this.callInTranscript(usage, msg.stop_reason);
         this.turn--;
         compactNext = true;
         continue;
@@ -461,14 +454,7 @@ class AgentRun {
       this.activity.log.warn('compaction returned no summary; continuing with the full conversation', {
         taskId: this.input.task.id,
       });
-      await this.transcript.append({
-        type: 'call',
-        attempt: this.input.attempt,
-        turn: this.turn,
-        at: now(),
-        usage,
-        stopReason: msg.stop_reason,
-      });
+      await this.callInTranscript(usage, msg.stop_reason);
       return;
     }
     this.messages = [{ role: 'user', content: continuationMessage(this.input, summary) }];
@@ -754,9 +740,19 @@ class AgentRun {
   private async recordPartial(msg: Anthropic.Message, purpose: ModelCallRecord['purpose']): Promise<void> {
     const usage = this.recordCall({ message: msg }, purpose, true);
     await this.recordSpend();
-    await this.transcript
-      .append({ type: 'call', attempt: this.input.attempt, turn: this.turn, at: now(), usage, stopReason: null })
-      .catch(() => undefined);
+    await this.callInTranscript(usage, null).catch(() => undefined);
+  }
+
+  /** A call whose reply does not join the conversation: only its usage is kept, so a resumed run counts it. */
+  private callInTranscript(usage: Usage, stopReason: string | null): Promise<void> {
+    return this.transcript.append({
+      type: 'call',
+      attempt: this.input.attempt,
+      turn: this.turn,
+      at: now(),
+      usage,
+      stopReason,
+    });
   }
 
   private recordCall(
