@@ -12,7 +12,17 @@ import { createTwoFilesPatch } from 'diff';
 import { EpicSpec } from '../domain/spec';
 import { analyzeSpec, type Thresholds } from '../plans/analyze';
 import { importPlans } from '../plans/import';
-import { applyOperations, collapsePhase, expandPhase, layoutOf, type PlanTree, sections } from '../plans/reshape';
+import {
+  applyOperations,
+  collapsePhase,
+  collapseStages,
+  type DoneOperation,
+  expandPhase,
+  expandToStages,
+  layoutOf,
+  type PlanTree,
+  sections,
+} from '../plans/reshape';
 
 export type ReshapeOp = 'expand' | 'collapse';
 
@@ -61,7 +71,10 @@ export interface PhaseInfo {
   title: string;
   complexity: number;
   reason: string;
+  /** In a phase file (Level 1) or a phase directory (Level 2). */
   expanded: boolean;
+  /** In a phase directory with stage files (Level 2). */
+  stages?: boolean;
 }
 
 /** The plan's phases with their complexity, and which are expanded into phase files. */
@@ -73,10 +86,6 @@ export async function reshapeAnalyze(input: { planPath: string; thresholds: Thre
   const ref = planRef(input.planPath);
   const tree = await readTree(ref);
   const layout = layoutOf(tree, ref.stem);
-  if (layout.level === 2)
-    throw ApplicationFailure.nonRetryable(
-      `${input.planPath}: a Level-2 plan (phase directories with stages): expanding and collapsing stages is not supported yet`,
-    );
   const spec = EpicSpec.parse(importPlans([path.join(ref.parent, layout.main)]).spec);
   const rows = analyzeSpec(spec, input.thresholds);
   const secs = sections(tree.get(layout.main)!);
@@ -88,7 +97,8 @@ export async function reshapeAnalyze(input: { planPath: string; thresholds: Thre
       title: s.title,
       complexity: rows[i]?.complexity ?? 1,
       reason: rows[i]?.reason ?? '',
-      expanded: layout.phaseFiles.has(s.number),
+      expanded: layout.phaseFiles.has(s.number) || layout.phaseDirs.has(s.number),
+      ...(layout.phaseDirs.has(s.number) ? { stages: true } : {}),
     })),
   };
 }
@@ -130,8 +140,10 @@ export interface OperationResult {
 
 /**
  * One specialist: expands a phase into its phase file, or collapses a phase file back into a
- * section, reading the checkpointed plan and writing only its own file. Dry-run and claude mode
- * both use the deterministic split and merge (agent specialists are not built yet).
+ * section (Levels 0 ↔ 1), or splits a phase file into a phase directory with stage files or merges
+ * one back (Levels 1 ↔ 2), reading the checkpointed plan and writing only its own file (its own
+ * directory for 1 → 2). Dry-run and claude mode both use the deterministic split and merge (agent
+ * specialists are not built yet).
  * `simulateFailure` is dry-run's way to show a failing specialist (as dryRun.outcome is for tasks).
  */
 export async function reshapeOperation(input: {
@@ -151,13 +163,44 @@ export async function reshapeOperation(input: {
   const main = tree.get(layout.main)!;
   const out = path.join(input.checkpoint, 'ops', `${input.op}_phase_${input.phase}.md`);
   await fs.mkdir(path.dirname(out), { recursive: true });
+  const name = (p: string) => path.posix.basename(p).replace(/\.md$/, '');
+  /** The phase as import reads the checkpointed plan (Levels 1 ↔ 2 are rebuilt from it). */
+  const phaseSpec = () => {
+    const i = sections(main).findIndex((s) => s.number === input.phase);
+    const spec = EpicSpec.parse(importPlans([path.join(plan, layout.main)]).spec);
+    const p = spec.roadmaps[0]?.plans[0]?.phases[i];
+    if (i < 0 || !p) throw ApplicationFailure.nonRetryable(`no phase ${input.phase} in the plan`);
+    return p;
+  };
   if (input.op === 'expand') {
-    if (layout.phaseFiles.has(input.phase))
-      throw ApplicationFailure.nonRetryable(`phase ${input.phase} is already expanded`);
+    if (layout.phaseDirs.has(input.phase))
+      throw ApplicationFailure.nonRetryable(`phase ${input.phase} is already expanded into stages (Level 2)`);
+    const file = layout.phaseFiles.get(input.phase);
+    if (file) {
+      // Level 1 → 2: the specialist's own directory holds the phase directory's files.
+      let e: ReturnType<typeof expandToStages>;
+      try {
+        e = expandToStages(phaseSpec(), input.phase, name(file));
+      } catch (err) {
+        throw ApplicationFailure.nonRetryable((err as Error).message);
+      }
+      const dir = out.replace(/\.md$/, '');
+      await fs.rm(dir, { recursive: true, force: true });
+      await writeTree(dir, e.files);
+      return { phase: input.phase, path: dir, summary: e.summary };
+    }
     const e = expandPhase(main, input.phase);
     await fs.writeFile(out, e.text);
     await fs.writeFile(`${out}.name`, e.file);
     return { phase: input.phase, path: out, summary: e.summary };
+  }
+  const dir = layout.phaseDirs.get(input.phase);
+  if (dir) {
+    // Level 2 → 1: one phase file, named as the directory was.
+    const c = collapseStages(phaseSpec(), input.phase);
+    await fs.writeFile(out, c.text);
+    await fs.writeFile(`${out}.name`, `${name(dir)}.md`);
+    return { phase: input.phase, path: out, summary: c.summary };
   }
   const file = layout.phaseFiles.get(input.phase);
   if (!file) throw ApplicationFailure.nonRetryable(`phase ${input.phase} is not expanded: nothing to collapse`);
@@ -176,11 +219,26 @@ export async function reshapeStage(input: {
 }): Promise<{ diffFile: string; summary: string; files: number }> {
   const before = await readTree({ parent: path.join(input.checkpoint, 'plan'), stem: input.ref.stem });
   const done = await Promise.all(
-    input.results.map(async (r) => ({
-      phase: r.phase,
-      text: await fs.readFile(r.path, 'utf8'),
-      ...(input.op === 'expand' ? { file: await fs.readFile(`${r.path}.name`, 'utf8') } : {}),
-    })),
+    input.results.map(async (r): Promise<DoneOperation> => {
+      // A directory is a phase directory's files (expand 1 → 2); a file is a section or phase file.
+      if ((await fs.stat(r.path)).isDirectory()) {
+        const files: PlanTree = new Map();
+        const walk = async (rel: string) => {
+          for (const e of await fs.readdir(path.join(r.path, rel), { withFileTypes: true })) {
+            const p = path.posix.join(rel, e.name);
+            if (e.isDirectory()) await walk(p);
+            else files.set(p, await fs.readFile(path.join(r.path, p), 'utf8'));
+          }
+        };
+        await walk('');
+        return { phase: r.phase, files };
+      }
+      return {
+        phase: r.phase,
+        text: await fs.readFile(r.path, 'utf8'),
+        ...(existsSync(`${r.path}.name`) ? { file: await fs.readFile(`${r.path}.name`, 'utf8') } : {}),
+      };
+    }),
   );
   const after = applyOperations(before, input.ref.stem, input.op, done);
   const result = path.join(input.checkpoint, 'result');

@@ -127,7 +127,7 @@ function writePlan(files: FileSet, main: string, plan: PlanSpec, head: Record<st
   );
 }
 
-function phaseFile(p: PhaseSpec, num: number): string {
+export function phaseFile(p: PhaseSpec, num: number | string): string {
   const lines = [`# Phase ${num}: ${p.title}${marker(p)}`, '', ...phaseBody(p, '##')];
   return `${lines
     .join('\n')
@@ -157,7 +157,7 @@ export function stagesOf(tasks: TaskSpec[]): TaskSpec[][] {
   });
 }
 
-function writePhaseDir(files: FileSet, dir: string, name: string, p: PhaseSpec, num: number): void {
+export function writePhaseDir(files: FileSet, dir: string, name: string, p: PhaseSpec, num: number | string): void {
   const stages = stagesOf(p.tasks);
   const overview = [
     `# Phase ${num}: ${p.title}${marker(p)}`,

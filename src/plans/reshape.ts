@@ -1,9 +1,14 @@
 /**
- * Expanding and collapsing Markdown plans between Levels 0 and 1, as pure text operations (the
- * dry-run specialists): a phase's section in the main plan moves into `phase_N_<name>.md` with its
- * headings lifted, or back, and the metadata's `Structure Level` and `Expanded Phases` follow
- * what is on disk. Headings are found with markdown-it, so `#` lines in code fences stay code.
+ * Expanding and collapsing Markdown plans between Levels 0, 1 and 2, as pure operations (the
+ * dry-run specialists). Between 0 and 1 they are text operations: a phase's section in the main
+ * plan moves into `phase_N_<name>.md` with its headings lifted, or back. Between 1 and 2 a phase
+ * file becomes a phase directory (overview + `stage_M_*.md`, one stage per dependency wave, as the
+ * Level-2 export writes it) or back, rebuilt from the imported phase so every task keeps its id,
+ * dependencies and status. The metadata's `Structure Level` and `Expanded Phases` follow what is
+ * on disk. Headings are found with markdown-it, so `#` lines in code fences stay code.
  */
+import type { PhaseSpec } from '../domain/spec';
+import { phaseFile, stagesOf, writePhaseDir } from './markdown-export';
 import { blocks, readHeading } from './markdown-parse';
 import { slugify } from './model';
 
@@ -130,8 +135,10 @@ export interface PlanLayout {
   /** The main plan's path in the tree: `<stem>.md` (Level 0) or `<stem>/<stem>.md`. */
   main: string;
   level: 0 | 1 | 2;
-  /** phase number → its phase file's path in the tree */
+  /** phase number → its phase file's path in the tree (Level 1) */
   phaseFiles: Map<string, string>;
+  /** phase number → its phase directory's path in the tree (Level 2), no trailing slash */
+  phaseDirs: Map<string, string>;
 }
 
 export function layoutOf(tree: PlanTree, stem: string): PlanLayout {
@@ -139,15 +146,64 @@ export function layoutOf(tree: PlanTree, stem: string): PlanLayout {
   const main = inDir ? `${stem}/${stem}.md` : `${stem}.md`;
   if (!tree.has(main)) throw new Error(`no main plan ${main}`);
   const phaseFiles = new Map<string, string>();
+  const phaseDirs = new Map<string, string>();
   let level: 0 | 1 | 2 = 0;
   for (const p of tree.keys()) {
-    const m = new RegExp(`^${stem}/phase_(\\d+(?:_\\d+)?)_[^/]*(/|\\.md$)`).exec(p);
+    const m = new RegExp(`^${stem}/(phase_(\\d+(?:_\\d+)?)_[^/]*?)(/|\\.md$)`).exec(p);
     if (!m) continue;
-    if (m[2] === '/') level = 2;
+    if (m[3] === '/') level = 2;
     else level = Math.max(level, 1) as 1;
-    if (m[2] !== '/') phaseFiles.set(m[1].replace('_', '.'), p);
+    if (m[3] === '/') phaseDirs.set(m[2].replace('_', '.'), `${stem}/${m[1]}`);
+    else phaseFiles.set(m[2].replace('_', '.'), p);
   }
-  return { stem, main, level, phaseFiles };
+  // A phase directory beats a flat file of the same number (as import reads it).
+  for (const n of phaseDirs.keys()) phaseFiles.delete(n);
+  return { stem, main, level, phaseFiles, phaseDirs };
+}
+
+/**
+ * Level 1 → 2: a phase file becomes a phase directory, `<name>/<name>.md` (the overview, with its
+ * `Expanded Stages` metadata) and one `stage_M_tasks.md` per dependency wave (the Level-2 export's
+ * own writer). Paths are relative to the phase directory.
+ */
+export function expandToStages(
+  phase: PhaseSpec,
+  number: string,
+  name: string,
+): { files: Map<string, string>; summary: string } {
+  if (!phase.tasks.length) throw new Error(`phase ${number} has no tasks to split into stages`);
+  const files = new Map<string, string>();
+  writePhaseDir(files, '', name, phase, number);
+  const stages = stagesOf(phase.tasks).length;
+  return {
+    files,
+    summary: `phase ${number} (${phase.title}): ${phase.tasks.length} tasks in ${stages} stage(s) under ${name}/`,
+  };
+}
+
+/** Level 2 → 1: a phase directory's overview and stages become one phase file again. */
+export function collapseStages(phase: PhaseSpec, number: string): { text: string; summary: string } {
+  return {
+    text: phaseFile(phase, number),
+    summary: `phase ${number} (${phase.title}): ${phase.tasks.length} tasks merged back into one phase file`,
+  };
+}
+
+/** A finished operation: a section's or phase file's text (with its file name), or a phase directory's files. */
+export interface DoneOperation {
+  phase: string;
+  text?: string;
+  /** The phase file's name (expand 0 → 1, collapse 2 → 1). */
+  file?: string;
+  /** Expand 1 → 2: the phase directory's files, relative to it. */
+  files?: Map<string, string>;
+}
+
+/** Points the main plan's link in section `s` from `from` to `to`. */
+function relink(main: string, s: Section, from: string, to: string): string {
+  const lines = main.split('\n');
+  for (let i = s.start; i < s.end; i++) lines[i] = lines[i].split(`](${from})`).join(`](${to})`);
+  return lines.join('\n');
 }
 
 /** Applies finished operations: the new tree (the main plan moves into or out of its directory as the level requires). */
@@ -155,7 +211,7 @@ export function applyOperations(
   tree: PlanTree,
   stem: string,
   op: 'expand' | 'collapse',
-  done: { phase: string; text: string; file?: string }[],
+  done: DoneOperation[],
 ): PlanTree {
   const layout = layoutOf(tree, stem);
   let main = tree.get(layout.main)!;
@@ -168,22 +224,39 @@ export function applyOperations(
   for (const d of ordered) {
     const s = sections(main).find((x) => x.number === d.phase);
     if (!s) throw new Error(`no phase ${d.phase} in the main plan`);
+    if (op === 'expand' && d.files) {
+      // 1 → 2: the phase file gives way to its directory.
+      const old = layout.phaseFiles.get(d.phase);
+      if (!old) throw new Error(`phase ${d.phase} has no phase file to split into stages`);
+      const dir = old.replace(/\.md$/, '');
+      const name = dir.slice(dir.lastIndexOf('/') + 1);
+      out.delete(old);
+      for (const [rel, text] of d.files) out.set(`${dir}/${rel}`, text);
+      main = relink(main, s, `${name}.md`, `${name}/${name}.md`);
+      continue;
+    }
+    if (op === 'collapse' && layout.phaseDirs.has(d.phase)) {
+      // 2 → 1: the phase directory gives way to one phase file.
+      const dir = layout.phaseDirs.get(d.phase)!;
+      const name = dir.slice(dir.lastIndexOf('/') + 1);
+      for (const p of [...out.keys()]) if (p.startsWith(`${dir}/`)) out.delete(p);
+      out.set(`${dir}.md`, d.text!);
+      main = relink(main, s, `${name}/${name}.md`, `${name}.md`);
+      continue;
+    }
     const lines = main.split('\n');
-    const replacement = op === 'expand' ? stub(main, s, d.file!) : d.text;
+    const replacement = op === 'expand' ? stub(main, s, d.file!) : d.text!;
     main = [...lines.slice(0, s.start), ...replacement.replace(/\n$/, '').split('\n'), '', ...lines.slice(s.end)]
       .join('\n')
       .replace(/\n{3,}/g, '\n\n');
-    if (op === 'expand') out.set(`${stem}/${d.file}`, d.text);
+    if (op === 'expand') out.set(`${stem}/${d.file}`, d.text!);
     else out.delete(layout.phaseFiles.get(d.phase)!);
   }
-  const expanded = [...out.keys()]
-    .map((p) => new RegExp(`^${stem}/phase_(\\d+(?:_\\d+)?)_[^/]*\\.md$`).exec(p)?.[1]?.replace('_', '.'))
-    .filter((x): x is string => !!x)
-    .sort((a, b) => Number(a) - Number(b));
-  const level = expanded.length ? 1 : 0;
-  main = setStructureMetadata(main, level, expanded);
+  const probe = layoutOf(new Map([...out, [`${stem}/${stem}.md`, main]]), stem);
+  const expanded = [...probe.phaseFiles.keys(), ...probe.phaseDirs.keys()].sort((a, b) => Number(a) - Number(b));
+  main = setStructureMetadata(main, probe.level, expanded);
   // A Level-0 plan is one file; from Level 1 on it is a directory holding the main plan.
   const others = [...out.keys()].filter((p) => p.startsWith(`${stem}/`));
-  out.set(level === 0 && others.length === 0 ? `${stem}.md` : `${stem}/${stem}.md`, main);
+  out.set(probe.level === 0 && others.length === 0 ? `${stem}.md` : `${stem}/${stem}.md`, main);
   return out;
 }

@@ -4,7 +4,7 @@
  * them), and the metadata follows the level.
  */
 import { strict as assert } from 'node:assert';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { EpicSpec } from '../../src/domain/spec';
@@ -12,7 +12,9 @@ import { importPlans } from '../../src/plans/import';
 import {
   applyOperations,
   collapsePhase,
+  collapseStages,
   expandPhase,
+  expandToStages,
   layoutOf,
   type PlanTree,
   sections,
@@ -88,4 +90,103 @@ describe('expand and collapse text operations on corpus plans', function () {
       assert.deepEqual(tasks(path.join(write(collapsed), `${stem}.md`)), tasks(file));
     });
   }
+});
+
+/** The whole imported spec, without where each status came from (file and line differ by level). */
+const specOf = (p: string) =>
+  JSON.parse(
+    JSON.stringify(EpicSpec.parse(importPlans([p]).spec), (k, v) => (k === 'source' ? undefined : v)),
+  ) as unknown;
+
+function readTree(dir: string, stem: string): PlanTree {
+  const tree: PlanTree = new Map();
+  const walk = (rel: string) => {
+    for (const e of readdirSync(path.join(dir, rel), { withFileTypes: true })) {
+      const r = path.posix.join(rel, e.name);
+      if (e.isDirectory()) walk(r);
+      else tree.set(r, readFileSync(path.join(dir, r), 'utf8'));
+    }
+  };
+  walk(stem);
+  return tree;
+}
+
+describe('expand and collapse between Levels 1 and 2 (stages)', () => {
+  it('a Level-1 phase file becomes a phase directory with stages and back: the same spec, metadata true', () => {
+    const fixtures = path.join(__dirname, 'fixtures', 'md-l1');
+    const stem = '002_search_index';
+    const l1 = readTree(fixtures, stem);
+    const before = specOf(path.join(fixtures, stem));
+    const phase = EpicSpec.parse(importPlans([path.join(fixtures, stem)]).spec).roadmaps[0].plans[0].phases[1];
+
+    const e = expandToStages(phase, '2', 'phase_2_index_builder');
+    assert.match(e.summary, /3 tasks in 1 stage\(s\)/);
+    const l2 = applyOperations(l1, stem, 'expand', [{ phase: '2', files: e.files }]);
+    const layout = layoutOf(l2, stem);
+    assert.equal(layout.level, 2);
+    assert.deepEqual([...layout.phaseDirs], [['2', `${stem}/phase_2_index_builder`]]);
+    assert.deepEqual([...l2.keys()].sort(), [
+      `${stem}/${stem}.md`,
+      `${stem}/phase_2_index_builder/phase_2_index_builder.md`,
+      `${stem}/phase_2_index_builder/stage_1_tasks.md`,
+    ]);
+    const main2 = l2.get(`${stem}/${stem}.md`)!;
+    assert.match(main2, /- \*\*Structure Level\*\*: 2\n- \*\*Expanded Phases\*\*: \[2\]/);
+    assert.ok(main2.includes('](phase_2_index_builder/phase_2_index_builder.md)'));
+    assert.match(l2.get(`${stem}/phase_2_index_builder/phase_2_index_builder.md`)!, /\*\*Expanded Stages\*\*: \[1\]/);
+    const d2 = write(l2);
+    assert.deepEqual(specOf(path.join(d2, stem)), before);
+    const got = importPlans([path.join(d2, stem)]);
+    assert.deepEqual(
+      got.warnings.filter((w) => /Structure Level|Expanded Phases/.test(w.message)),
+      [],
+      'the metadata matches the files on disk',
+    );
+
+    const phase2 = EpicSpec.parse(got.spec).roadmaps[0].plans[0].phases[1];
+    const c = collapseStages(phase2, '2');
+    const back = applyOperations(l2, stem, 'collapse', [
+      { phase: '2', text: c.text, file: 'phase_2_index_builder.md' },
+    ]);
+    assert.deepEqual([...back.keys()].sort(), [`${stem}/${stem}.md`, `${stem}/phase_2_index_builder.md`]);
+    const main1 = back.get(`${stem}/${stem}.md`)!;
+    assert.match(main1, /- \*\*Structure Level\*\*: 1\n- \*\*Expanded Phases\*\*: \[2\]/);
+    assert.ok(main1.includes('](phase_2_index_builder.md)'));
+    const d1 = write(back);
+    assert.deepEqual(specOf(path.join(d1, stem)), before);
+    assert.deepEqual(
+      importPlans([path.join(d1, stem)]).warnings.filter((w) => /Structure Level|Expanded Phases/.test(w.message)),
+      [],
+    );
+  });
+});
+
+describe('collapse of a real Level-2 plan (corpus)', function () {
+  this.timeout(60_000);
+  it('072_claude_infrastructure_refactoring: every phase directory collapsed to a phase file, the same spec', function () {
+    if (!existsSync(CORPUS)) this.skip();
+    const root = rebuildCorpus();
+    dirs.push(root);
+    const parent = path.join(root, 'benbrastmckie+nvim/.claude/specs/plans');
+    const stem = '072_claude_infrastructure_refactoring';
+    const tree = readTree(parent, stem);
+    const layout = layoutOf(tree, stem);
+    assert.equal(layout.level, 2);
+    const numbers = [...layout.phaseDirs.keys()];
+    assert.ok(numbers.length >= 2);
+    const spec = EpicSpec.parse(importPlans([path.join(parent, stem)]).spec).roadmaps[0].plans[0];
+    const main = tree.get(layout.main)!;
+    const index = (n: string) => sections(main).findIndex((s) => s.number === n);
+    const collapsed = applyOperations(
+      tree,
+      stem,
+      'collapse',
+      numbers.map((n) => ({ phase: n, ...collapseStages(spec.phases[index(n)], n) })),
+    );
+    const after = layoutOf(collapsed, stem);
+    assert.equal(after.level, 1);
+    assert.equal(after.phaseDirs.size, 0);
+    assert.match(collapsed.get(after.main)!, /- \*\*Structure Level\*\*: 1\n/);
+    assert.deepEqual(specOf(path.join(write(collapsed), stem)), specOf(path.join(parent, stem)));
+  });
 });

@@ -82,6 +82,12 @@ const tasksOf = (planPath: string) =>
     p.tasks.map((t) => [t.description, t.status ?? 'pending']),
   );
 
+/** The whole imported spec, without where each status came from (file and line differ by level). */
+const specOf = (p: string) =>
+  JSON.parse(
+    JSON.stringify(EpicSpec.parse(importPlans([p]).spec), (k, v) => (k === 'source' ? undefined : v)),
+  ) as unknown;
+
 async function nextQuestion(handle: WorkflowHandle, kind: PendingDecision['kind']): Promise<PendingDecision> {
   return waitFor(
     `a pending ${kind} decision`,
@@ -138,6 +144,57 @@ describe('expand and collapse (durable workflow, real server)', function () {
       assert.ok(existsSync(plan) && !existsSync(dir), 'back to one Level-0 file');
       assert.match(readFileSync(plan, 'utf8'), /- \*\*Structure Level\*\*: 0\n- \*\*Expanded Phases\*\*: \[\]/);
       assert.deepEqual(tasksOf(plan), before);
+    });
+  });
+
+  it('Level 2: a phase file splits into a phase directory with stages, and collapses back (same spec)', async () => {
+    const ws = tempWorkspace();
+    const plan = writePlan(ws);
+    const dir = path.join(ws, 'specs', 'plans', '001_storage_migration');
+    const phaseDir = path.join(dir, 'phase_2_migrate_modules');
+    const approved = async (input: Omit<ReshapeInput, 'decisionTimeoutSeconds'>) => {
+      const h = await start(input);
+      await answer(h, await nextQuestion(h, 'approval'), 'approve');
+      const o: ReshapeOutcome = await h.result();
+      assert.equal(o.status, 'applied');
+      return o;
+    };
+    const metadataWarnings = (p: string) =>
+      importPlans([p]).warnings.filter((w) => /Structure Level|Expanded Phases/.test(w.message));
+    await withWorker(taskQueue, async () => {
+      await approved({ planPath: plan, op: 'expand', phases: ['2'] }); // Level 0 → 1
+      const level1 = specOf(dir);
+      const l1Files = snapshot(dir);
+
+      const o = await approved({ planPath: dir, op: 'expand', phases: ['2'] }); // Level 1 → 2
+      assert.match(o.operations[0].summary, /phase 2 \(Migrate Modules\): 40 tasks in 8 stage\(s\)/);
+      assert.ok(!existsSync(path.join(dir, 'phase_2_migrate_modules.md')));
+      assert.deepEqual(
+        readdirSync(phaseDir).sort(),
+        ['phase_2_migrate_modules.md', ...Array.from({ length: 8 }, (_, i) => `stage_${i + 1}_tasks.md`)].sort(),
+      );
+      const main = readFileSync(path.join(dir, '001_storage_migration.md'), 'utf8');
+      assert.match(main, /- \*\*Structure Level\*\*: 2\n- \*\*Expanded Phases\*\*: \[2\]/);
+      assert.ok(main.includes('](phase_2_migrate_modules/phase_2_migrate_modules.md)'));
+      assert.match(
+        readFileSync(path.join(phaseDir, 'phase_2_migrate_modules.md'), 'utf8'),
+        /- \*\*Expanded Stages\*\*: \[1, 2, 3, 4, 5, 6, 7, 8\]/,
+      );
+      assert.deepEqual(specOf(dir), level1, 'the same tasks, ids, statuses and gate at Level 2');
+      assert.deepEqual(metadataWarnings(dir), []);
+
+      const again = await start({ planPath: dir, op: 'expand', phases: ['2'], decisionTimeoutSeconds: 2 });
+      const q = await nextQuestion(again, 'escalation');
+      assert.match(q.detail, /already expanded into stages/);
+      await answer(again, q, 'abort');
+      assert.equal((await again.result()).status, 'restored');
+
+      await approved({ planPath: dir, op: 'collapse', phases: ['2'] }); // Level 2 → 1
+      assert.ok(!existsSync(phaseDir) && existsSync(path.join(dir, 'phase_2_migrate_modules.md')));
+      const back = readFileSync(path.join(dir, '001_storage_migration.md'), 'utf8');
+      assert.equal(back, l1Files.get('001_storage_migration.md'), 'the main plan as it was at Level 1');
+      assert.deepEqual(specOf(dir), level1);
+      assert.deepEqual(metadataWarnings(dir), []);
     });
   });
 
