@@ -5,6 +5,7 @@
  * restore the checkpoint byte for byte.
  */
 import { createHash } from 'node:crypto';
+import os from 'node:os';
 import { existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { ApplicationFailure } from '@temporalio/activity';
@@ -12,6 +13,7 @@ import { createTwoFilesPatch } from 'diff';
 import { EpicSpec } from '../domain/spec';
 import { analyzeSpec, type Thresholds } from '../plans/analyze';
 import { importPlans } from '../plans/import';
+import { reshapeWithAgent } from '../plans/reshape-agent';
 import {
   applyOperations,
   collapsePhase,
@@ -142,8 +144,9 @@ export interface OperationResult {
  * One specialist: expands a phase into its phase file, or collapses a phase file back into a
  * section (Levels 0 ↔ 1), or splits a phase file into a phase directory with stage files or merges
  * one back (Levels 1 ↔ 2), reading the checkpointed plan and writing only its own file (its own
- * directory for 1 → 2). Dry-run and claude mode both use the deterministic split and merge (agent
- * specialists are not built yet).
+ * directory for 1 → 2). Dry-run uses the deterministic split and merge; claude mode asks an agent
+ * for the Level 0 ↔ 1 file (one structured call) and keeps it only if the plan with it imports
+ * cleanly and keeps every task; Levels 1 ↔ 2 are deterministic in both modes.
  * `simulateFailure` is dry-run's way to show a failing specialist (as dryRun.outcome is for tasks).
  */
 export async function reshapeOperation(input: {
@@ -152,6 +155,7 @@ export async function reshapeOperation(input: {
   op: ReshapeOp;
   phase: string;
   simulateFailure?: boolean;
+  mode?: 'dry-run' | 'claude';
 }): Promise<OperationResult> {
   if (input.simulateFailure)
     throw ApplicationFailure.nonRetryable(`simulated failure of the ${input.op} specialist for phase ${input.phase}`);
@@ -190,6 +194,15 @@ export async function reshapeOperation(input: {
       return { phase: input.phase, path: dir, summary: e.summary };
     }
     const e = expandPhase(main, input.phase);
+    if (input.mode === 'claude') {
+      const s = sections(main).find((x) => x.number === input.phase)!;
+      const source = main.split('\n').slice(s.start, s.end).join('\n');
+      const a = await agentSpecialist({ op: 'expand', phase: input.phase, source, depth: s.depth });
+      await checkOperation(tree, input.ref.stem, 'expand', { phase: input.phase, text: a.text, file: e.file });
+      await fs.writeFile(out, a.text);
+      await fs.writeFile(`${out}.name`, e.file);
+      return { phase: input.phase, path: out, summary: `agent: ${a.summary}` };
+    }
     await fs.writeFile(out, e.text);
     await fs.writeFile(`${out}.name`, e.file);
     return { phase: input.phase, path: out, summary: e.summary };
@@ -205,9 +218,72 @@ export async function reshapeOperation(input: {
   const file = layout.phaseFiles.get(input.phase);
   if (!file) throw ApplicationFailure.nonRetryable(`phase ${input.phase} is not expanded: nothing to collapse`);
   const depth = sections(main).find((s) => s.number === input.phase)?.depth ?? 3;
+  if (input.mode === 'claude') {
+    const a = await agentSpecialist({ op: 'collapse', phase: input.phase, source: tree.get(file)!, depth });
+    await checkOperation(tree, input.ref.stem, 'collapse', { phase: input.phase, text: a.text });
+    await fs.writeFile(out, a.text);
+    return { phase: input.phase, path: out, summary: `agent: ${a.summary}` };
+  }
   const c = collapsePhase(tree.get(file)!, depth);
   await fs.writeFile(out, c.text);
   return { phase: input.phase, path: out, summary: c.summary };
+}
+
+/** The agent's answer; a missing key or a malformed answer fails this operation (not retried). */
+async function agentSpecialist(r: Parameters<typeof reshapeWithAgent>[0]): Promise<{ text: string; summary: string }> {
+  try {
+    return await reshapeWithAgent(r);
+  } catch (err) {
+    const message = (err as Error).message;
+    // API trouble (status codes, connection) is worth the activity's retries; a bad answer is not.
+    if (/ANTHROPIC_API_KEY|malformed|did not call/.test(message)) throw ApplicationFailure.nonRetryable(message);
+    throw err;
+  }
+}
+
+const tasksOf = (spec: unknown) =>
+  EpicSpec.parse(spec).roadmaps.flatMap((r) =>
+    r.plans.flatMap((p) =>
+      p.phases.map((ph) => ph.tasks.map((t) => `[${t.status === 'completed' ? 'x' : ' '}] ${t.description}`)),
+    ),
+  );
+
+/**
+ * An agent's file counts only if the plan with it (this operation alone applied to the
+ * checkpointed plan) imports without new warnings and keeps every task, in order, with its status.
+ */
+async function checkOperation(tree: PlanTree, stem: string, op: ReshapeOp, done: DoneOperation): Promise<void> {
+  const tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'phaseflow-reshape-check-'));
+  const fail = (why: string) =>
+    ApplicationFailure.nonRetryable(`the ${op} specialist's file for phase ${done.phase} is refused: ${why}`);
+  try {
+    const plan = async (t: PlanTree, dir: string) => {
+      await writeTree(dir, t);
+      return path.join(dir, layoutOf(t, stem).main);
+    };
+    const before = importPlans([await plan(tree, path.join(tmp, 'before'))]);
+    let after: ReturnType<typeof importPlans>;
+    try {
+      after = importPlans([await plan(applyOperations(tree, stem, op, [done]), path.join(tmp, 'after'))]);
+    } catch (err) {
+      throw fail(`the plan does not import: ${(err as Error).message}`);
+    }
+    if (after.warnings.length > before.warnings.length)
+      throw fail(
+        `it brings import warnings: ${after.warnings
+          .slice(before.warnings.length)
+          .map((w) => w.message)
+          .join('; ')}`,
+      );
+    const was = tasksOf(before.spec);
+    const now = tasksOf(after.spec);
+    const lost = was.flat().filter((t) => !now.flat().includes(t));
+    if (lost.length) throw fail(`it loses or changes ${lost.length} task(s): ${lost.slice(0, 3).join('; ')}`);
+    if (JSON.stringify(was) !== JSON.stringify(now))
+      throw fail('the tasks are not the same, in the same phases and order');
+  } finally {
+    await fs.rm(tmp, { recursive: true, force: true });
+  }
 }
 
 /** The new plan from the checkpoint and the operations' files, staged under the checkpoint, and its diff. */

@@ -226,6 +226,14 @@ export function program(): Command {
       .option('--expand-at <n>', 'expand at this complexity or more', int, 8)
       .option('--collapse-at <n>', 'collapse at this complexity or less', int, 4)
       .option('--max-parallel <n>', 'specialists at once (default 4)', int)
+      .addOption(
+        new Option(
+          '--mode <mode>',
+          'dry-run: deterministic split and merge; claude: an agent writes each phase file or section (the worker needs ANTHROPIC_API_KEY)',
+        )
+          .choices(['dry-run', 'claude'])
+          .default('dry-run'),
+      )
       .option('--decision-timeout <seconds>', 'how long the approval waits before its default (reject)', int)
       .option('--id <workflowId>', 'workflow id (default reshape/<plan>)')
       .option('--wait', 'wait for the outcome')

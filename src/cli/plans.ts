@@ -179,6 +179,7 @@ export interface ReshapeCommandOptions {
   expandAt: number;
   collapseAt: number;
   maxParallel?: number;
+  mode?: 'dry-run' | 'claude';
   decisionTimeout?: number;
   id?: string;
 }
@@ -199,6 +200,7 @@ export async function reshapeCommand(op: ReshapeOp, planPath: string, opts: Resh
     ...(opts.auto ? { auto: true } : { phases: opts.phase }),
     thresholds: { expandAt: opts.expandAt, collapseAt: opts.collapseAt },
     ...(opts.maxParallel ? { maxParallel: opts.maxParallel } : {}),
+    ...(opts.mode === 'claude' ? { mode: 'claude' as const } : {}),
     ...(opts.decisionTimeout ? { decisionTimeoutSeconds: opts.decisionTimeout } : {}),
   };
   const workflowId = opts.id ?? `reshape/${ref.stem}`;

@@ -20,6 +20,8 @@ export interface ReshapeInput {
   maxParallel?: number;
   decisionTimeoutSeconds?: number;
   reminderBeforeSeconds?: number;
+  /** claude: each Level 0 ↔ 1 specialist is an agent (checked before it counts); default dry-run. */
+  mode?: 'dry-run' | 'claude';
   /** Dry-run: these phases' specialists fail in the first round (to show partial failure). */
   simulateFailure?: string[];
 }
@@ -104,6 +106,7 @@ export class ReshapeRun {
               op: this.input.op,
               phase,
               simulateFailure: this.round === 1 && (this.input.simulateFailure ?? []).includes(phase),
+              ...(this.input.mode ? { mode: this.input.mode } : {}),
             }),
           );
         } catch (err) {

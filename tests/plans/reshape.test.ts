@@ -17,6 +17,7 @@ import { decideUpdate, pendingQuery } from '../../src/workflows/messages';
 import { planReshapeWorkflow } from '../../src/workflows/plan-reshape';
 import type { ReshapeInput, ReshapeOutcome } from '../../src/workflows/reshape-run';
 import { phaseflow, startPhaseflow } from '../cli/run-cli';
+import { FakeAnthropic, reply } from '../fake-anthropic/server';
 import { testTemporal } from '../support/temporal-server';
 import { tempWorkspace, testClient, uniqueName, waitFor, withWorker } from '../support/worker-harness';
 
@@ -288,5 +289,117 @@ describe('expand and collapse (durable workflow, real server)', function () {
     const bad = await phaseflow(['expand', path.join(ws, 'specs/plans/001_storage_migration')], env);
     assert.equal(bad.code, 2);
     assert.match(bad.stderr, /name the phases \(--phase N \.\.\.\) or use --auto/);
+  });
+});
+
+describe('expand and collapse in claude mode (agent specialists, fake Messages API, real server)', function () {
+  this.timeout(120_000);
+  const taskQueue = uniqueName('tq-reshape-claude');
+  let fake: FakeAnthropic;
+  const saved = { key: process.env.ANTHROPIC_API_KEY, url: process.env.ANTHROPIC_BASE_URL };
+  before(async () => {
+    fake = await FakeAnthropic.start({ apiKey: 'sk-ant-test-reshape' });
+    // The worker runs in this process: its activities read the key and the base URL from here.
+    process.env.ANTHROPIC_API_KEY = 'sk-ant-test-reshape';
+    process.env.ANTHROPIC_BASE_URL = fake.baseURL;
+  });
+  after(async () => {
+    for (const [k, v] of [
+      ['ANTHROPIC_API_KEY', saved.key],
+      ['ANTHROPIC_BASE_URL', saved.url],
+    ] as const)
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    await fake?.close();
+  });
+  const start = async (input: ReshapeInput) =>
+    (await testClient()).workflow.start(planReshapeWorkflow, {
+      workflowId: uniqueName('reshape'),
+      taskQueue,
+      args: [input],
+    });
+
+  it('the agent writes the phase file; it counts after the check, and collapse by the agent brings it back', async () => {
+    const ws = tempWorkspace();
+    const plan = writePlan(ws);
+    const before = tasksOf(plan);
+    const dir = path.join(ws, 'specs', 'plans', '001_storage_migration');
+    fake.enqueue(
+      reply.toolUse('write_plan_file', {
+        markdown:
+          '# Phase 3: Cleanup\n\n**Objective**: Remove what the migration left behind.\n\n## Tasks\n\n- [ ] Remove the old storage layer\n\nNote: only after every module is migrated.\n',
+        summary: 'phase 3 in its own file, with an objective',
+      }),
+    );
+    await withWorker(taskQueue, async () => {
+      const h = await start({
+        planPath: plan,
+        op: 'expand',
+        phases: ['3'],
+        mode: 'claude',
+        decisionTimeoutSeconds: 60,
+      });
+      await answer(h, await nextQuestion(h, 'approval'), 'approve');
+      const o: ReshapeOutcome = await h.result();
+      assert.equal(o.status, 'applied');
+      assert.equal(o.operations[0].summary, 'agent: phase 3 in its own file, with an objective');
+      assert.match(o.operations[0].path, /ops\/expand_phase_3\.md$/);
+      const file = readFileSync(path.join(dir, 'phase_3_cleanup.md'), 'utf8');
+      assert.match(file, /Note: only after every module is migrated\./);
+      assert.match(readFileSync(path.join(dir, '001_storage_migration.md'), 'utf8'), /Expanded Phases\*\*: \[3\]/);
+      assert.deepEqual(tasksOf(dir), before);
+      const body = fake.messageRequests.at(-1)!.body;
+      assert.deepEqual(body.tool_choice, { type: 'tool', name: 'write_plan_file' });
+      assert.match(body.messages[0].content, /### Phase 3: Cleanup\n- \[ \] Remove the old storage layer/);
+
+      fake.enqueue(
+        reply.toolUse('write_plan_file', {
+          markdown: '### Phase 3: Cleanup\n\n- [ ] Remove the old storage layer\n',
+          summary: 'merged back',
+        }),
+      );
+      const c = await start({
+        planPath: dir,
+        op: 'collapse',
+        phases: ['3'],
+        mode: 'claude',
+        decisionTimeoutSeconds: 60,
+      });
+      await answer(c, await nextQuestion(c, 'approval'), 'approve');
+      assert.equal((await c.result()).status, 'applied');
+      assert.ok(existsSync(plan) && !existsSync(dir));
+      assert.deepEqual(tasksOf(plan), before);
+    });
+  });
+
+  it('a file that loses or changes a task is a failed operation; abort restores the plan byte for byte', async () => {
+    const ws = tempWorkspace();
+    const plan = writePlan(ws);
+    const plans = path.dirname(plan);
+    const was = snapshot(plans);
+    fake.enqueue(
+      reply.toolUse('write_plan_file', {
+        markdown: '# Phase 3: Cleanup\n\n- [x] Remove the old storage layer and its tests\n',
+        summary: 'done',
+      }),
+    );
+    await withWorker(taskQueue, async () => {
+      const h = await start({
+        planPath: plan,
+        op: 'expand',
+        phases: ['3'],
+        mode: 'claude',
+        decisionTimeoutSeconds: 60,
+      });
+      const q = await nextQuestion(h, 'escalation');
+      assert.match(q.question, /1 of 1 expand operations failed \(phases 3\)/);
+      assert.match(
+        q.detail,
+        /the expand specialist's file for phase 3 is refused: it loses or changes 1 task\(s\): \[ \] Remove the old storage layer/,
+      );
+      await answer(h, q, 'abort');
+      assert.equal((await h.result()).status, 'restored');
+    });
+    assert.deepEqual(snapshot(plans), was);
   });
 });
