@@ -4,10 +4,10 @@
  * not prose to parse). The recommendation still follows the thresholds.
  */
 import { z } from 'zod';
-import { createClient } from '../activities/agent/model-call';
 import { resolveModelId } from '../domain/models';
 import type { EpicSpec } from '../domain/spec';
 import { type PhaseComplexity, recommend, type Thresholds } from './analyze';
+import { askForToolAnswer, planningClient } from './tool-answer';
 
 const TOOL = 'report_complexity';
 
@@ -56,32 +56,20 @@ export async function analyzeWithAgent(
   thresholds: Thresholds,
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<PhaseComplexity[]> {
-  const apiKey = env.ANTHROPIC_API_KEY;
-  if (!apiKey) throw new Error('analyze --mode claude needs ANTHROPIC_API_KEY in the environment');
-  const client = createClient(apiKey, env.ANTHROPIC_BASE_URL || 'https://api.anthropic.com', 120_000);
+  const client = planningClient(env, 'analyze --mode claude');
   const out: PhaseComplexity[] = [];
   for (const plan of spec.roadmaps.flatMap((r) => r.plans)) {
     const one: EpicSpec = { ...spec, roadmaps: [{ ...spec.roadmaps[0], plans: [plan] }] };
-    const { $schema: _, ...schema } = z.toJSONSchema(AgentAnswer) as Record<string, unknown>;
-    const message = await client.messages.create({
+    const answer = await askForToolAnswer(client, {
+      who: `plan ${plan.slug}`,
       model: resolveModelId(spec.settings?.model, 'default'),
-      max_tokens: 4096,
+      maxTokens: 4096,
       system: SYSTEM,
-      tools: [{ name: TOOL, description: 'Report the complexity of every phase', input_schema: schema as any }],
-      tool_choice: { type: 'tool', name: TOOL },
-      messages: [{ role: 'user', content: describe(one) }],
+      tool: { name: TOOL, description: 'Report the complexity of every phase', answer: AgentAnswer },
+      content: describe(one),
     });
-    const call = message.content.find((b) => b.type === 'tool_use' && b.name === TOOL);
-    if (!call || call.type !== 'tool_use') throw new Error(`plan ${plan.slug}: the agent did not call ${TOOL}`);
-    const parsed = AgentAnswer.safeParse(call.input);
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0];
-      throw new Error(
-        `plan ${plan.slug}: the agent's answer is malformed at ${issue.path.join('.') || '(root)'}: ${issue.message}`,
-      );
-    }
     plan.phases.forEach((phase, i) => {
-      const a = parsed.data.phases.find((p) => p.number === i + 1);
+      const a = answer.phases.find((p) => p.number === i + 1);
       if (!a) throw new Error(`plan ${plan.slug}: the agent's answer has no phase ${i + 1}`);
       out.push({
         plan: plan.slug,

@@ -5,7 +5,7 @@
  * file and checks it (it must import cleanly and keep every task) before it counts.
  */
 import { z } from 'zod';
-import { createClient } from '../activities/agent/model-call';
+import { askForToolAnswer, planningClient } from './tool-answer';
 import { resolveModelId } from '../domain/models';
 
 export const SPECIALIST_TOOL = 'write_plan_file';
@@ -45,28 +45,13 @@ export async function reshapeWithAgent(
   r: SpecialistRequest,
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<{ text: string; summary: string }> {
-  const apiKey = env.ANTHROPIC_API_KEY;
-  if (!apiKey) throw new Error(`the ${r.op} specialist in claude mode needs ANTHROPIC_API_KEY in the environment`);
-  const client = createClient(apiKey, env.ANTHROPIC_BASE_URL || 'https://api.anthropic.com', 120_000);
-  const { $schema: _, ...schema } = z.toJSONSchema(SpecialistAnswer) as Record<string, unknown>;
-  const message = await client.messages.create({
+  const answer = await askForToolAnswer(planningClient(env, `the ${r.op} specialist in claude mode`), {
+    who: `phase ${r.phase}`,
     model: resolveModelId(undefined, 'default'),
-    max_tokens: 16_000,
+    maxTokens: 16_000,
     system: SYSTEM,
-    tools: [
-      { name: SPECIALIST_TOOL, description: 'Write the reshaped Markdown and a summary', input_schema: schema as any },
-    ],
-    tool_choice: { type: 'tool', name: SPECIALIST_TOOL },
-    messages: [{ role: 'user', content: prompt(r) }],
+    tool: { name: SPECIALIST_TOOL, description: 'Write the reshaped Markdown and a summary', answer: SpecialistAnswer },
+    content: prompt(r),
   });
-  const call = message.content.find((b) => b.type === 'tool_use' && b.name === SPECIALIST_TOOL);
-  if (!call || call.type !== 'tool_use') throw new Error(`phase ${r.phase}: the agent did not call ${SPECIALIST_TOOL}`);
-  const parsed = SpecialistAnswer.safeParse(call.input);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new Error(
-      `phase ${r.phase}: the agent's answer is malformed at ${issue.path.join('.') || '(root)'}: ${issue.message}`,
-    );
-  }
-  return { text: parsed.data.markdown.replace(/\n*$/, '\n'), summary: parsed.data.summary };
+  return { text: answer.markdown.replace(/\n*$/, '\n'), summary: answer.summary };
 }
