@@ -28,13 +28,13 @@ import {
   readJson,
   runEpicInProcess,
   startWorkerProcess,
+  useWorkerProcesses,
   TEST_KEY,
   timers,
   toolResultIds,
   toolUseIds,
   uniqueSlug,
   useE2eRig,
-  type WorkerProcess,
 } from './helpers';
 
 const usage = (
@@ -539,21 +539,7 @@ describe('agents on Temporal (real server, worker and SDK against the fake Messa
 
   // ---------------------------------------------------------------------------------------------
   describe('7. a worker killed mid-conversation', () => {
-    let workers: WorkerProcess[] = [];
-    beforeEach(() => {
-      workers = [];
-    });
-    afterEach(async () => {
-      for (const w of workers) {
-        w.kill('SIGTERM');
-        const gone = await Promise.race([
-          w.exited.then(() => true),
-          new Promise((r) => setTimeout(() => r(false), 10_000)),
-        ]);
-        if (!gone) w.kill('SIGKILL');
-      }
-    });
-    // Registered after the hook above, so the workers are gone before the fake and workspace go.
+    const workers = useWorkerProcesses();
     const rig = useE2eRig();
 
     it('resumes from the transcript in a new worker process: turns 1-2 are not requested again', async function () {

@@ -478,6 +478,26 @@ export interface WorkerProcess {
   kill(signal: NodeJS.Signals): void;
 }
 
+/**
+ * The worker processes a test starts (push them here), stopped after each test: SIGTERM, then
+ * SIGKILL after 10 s. Call it before useE2eRig(), so the workers are gone before the fake and the
+ * workspace go.
+ */
+export function useWorkerProcesses(): WorkerProcess[] {
+  const workers: WorkerProcess[] = [];
+  afterEach(async () => {
+    for (const w of workers.splice(0)) {
+      w.kill('SIGTERM');
+      const gone = await Promise.race([
+        w.exited.then(() => true),
+        new Promise((r) => setTimeout(() => r(false), 10_000)),
+      ]);
+      if (!gone) w.kill('SIGKILL');
+    }
+  });
+  return workers;
+}
+
 /** Starts tests/e2e-agents/worker-process.ts on `taskQueue` with extra environment. */
 export function startWorkerProcess(taskQueue: string, env: Record<string, string>): WorkerProcess {
   const script = path.join(__dirname, 'worker-process.ts');

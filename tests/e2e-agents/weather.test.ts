@@ -23,10 +23,10 @@ import {
   phaseWorkflowId,
   runEpicInProcess,
   startWorkerProcess,
+  useWorkerProcesses,
   TEST_KEY,
   uniqueSlug,
   useE2eRig,
-  type WorkerProcess,
 } from './helpers';
 
 const ALL_TOOLS = ['Bash', 'Edit', 'Glob', 'Grep', 'Read', 'Write'];
@@ -176,20 +176,7 @@ describe('API weather and shared files on Temporal', function () {
   });
 
   describe('a worker killed while its agents wait on the API or work', () => {
-    let workers: WorkerProcess[] = [];
-    beforeEach(() => {
-      workers = [];
-    });
-    afterEach(async () => {
-      for (const w of workers) {
-        w.kill('SIGTERM');
-        const gone = await Promise.race([
-          w.exited.then(() => true),
-          new Promise((r) => setTimeout(() => r(false), 10_000)),
-        ]);
-        if (!gone) w.kill('SIGKILL');
-      }
-    });
+    const workers = useWorkerProcesses();
     const rig = useE2eRig();
 
     it('they resume on a new worker on the same rung (same limit, all tools, attempt 1) without repeating finished turns', async function () {
