@@ -4,6 +4,8 @@
  * work ends at once when the activity is cancelled (Context.sleep rejects with CancelledFailure).
  */
 import { createHash } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
 import { Context } from '@temporalio/activity';
 import { costOf } from '../domain/models';
 import { detailsFilePath } from '../domain/paths';
@@ -12,6 +14,7 @@ import { transientFailure } from './failures';
 import { heartbeatEveryMs } from './heartbeat';
 import { capSummary } from './summaries';
 import { writeFileAtomic } from './fs-atomic';
+import { realWorkspace, resolveInWorkspace, toRelative } from './agent/workspace';
 import { inWorkspace } from './workspace';
 
 function seed(input: TaskRunInput): number {
@@ -52,6 +55,7 @@ export async function runDryRunAgent(input: TaskRunInput): Promise<TaskResult> {
     );
   }
   const status = behaviour.outcome ?? 'success';
+  const written = await writeSimulatedFiles(input.ctx.workspace, behaviour.writes ?? []);
   const fullSummary = behaviour.summary ?? defaultSummary(input, status);
   const usage = dryRunUsage(input);
   const detailsFile = detailsFilePath(input.ctx.planSlug, task.id, attempt);
@@ -70,7 +74,7 @@ export async function runDryRunAgent(input: TaskRunInput): Promise<TaskResult> {
         summary: fullSummary,
         final_text: `${output}\n[AOP:SUMMARY] ${fullSummary}\n[AOP:DETAILS_FILE] ${detailsFile}\n[AOP:STATUS] ${status}`,
         tool_calls: [],
-        files_changed: [],
+        files_changed: written,
         usage,
         duration_ms: durationMs,
       },
@@ -88,8 +92,24 @@ export async function runDryRunAgent(input: TaskRunInput): Promise<TaskResult> {
     durationMs,
     usage,
     model: input.model,
-    filesChanged: 0,
+    filesChanged: written.length,
+    ...(written.length ? { changedPaths: written } : {}),
   };
+}
+
+/** `dryRun.writes`: the simulated agent's file changes, confined to the workspace like a real agent's Write. */
+async function writeSimulatedFiles(
+  workspace: string,
+  writes: { path: string; content: string; prepend?: boolean }[],
+): Promise<string[]> {
+  const root = await realWorkspace(workspace);
+  for (const w of writes) {
+    const full = await resolveInWorkspace(root, w.path);
+    await fs.mkdir(path.dirname(full), { recursive: true });
+    const before = w.prepend ? await fs.readFile(full, 'utf8').catch(() => '') : '';
+    await writeFileAtomic(full, w.content + before);
+  }
+  return writes.map((w) => toRelative(root, path.resolve(root, w.path)));
 }
 
 function defaultSummary(input: TaskRunInput, status: AgentStatus): string {

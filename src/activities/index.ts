@@ -12,3 +12,11 @@ export {
   reshapeRestore,
   reshapeStage,
 } from './plan-reshape';
+export {
+  orchestrateCheckDraft,
+  orchestrateEpicBytes,
+  orchestrateMeasureFiles,
+  orchestratePhaseSummaries,
+  orchestrateRecord,
+  orchestrateSurvey,
+} from './orchestrate';

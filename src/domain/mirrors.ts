@@ -153,6 +153,18 @@ export const ProgressPhaseDoc = z.looseObject({
   usage: UsageDoc,
   /** Files that two or more tasks of the phase wrote. */
   conflicts: z.array(z.object({ file: z.string(), tasks: z.array(z.string()) })).optional(),
+  /** Debug-agent rounds after a failed gate, before any person was asked (settings.gateDebugAttempts). */
+  gate_debug: z
+    .array(
+      z.object({
+        round: z.int(),
+        taskId: z.string(),
+        status: z.string(),
+        summary: z.string().optional(),
+        gatePassed: z.boolean(),
+      }),
+    )
+    .optional(),
 });
 export type ProgressPhaseDoc = z.infer<typeof ProgressPhaseDoc>;
 

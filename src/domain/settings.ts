@@ -19,6 +19,8 @@ export const DEFAULT_SETTINGS = {
   historyEventsLimit: 5000,
   apiOutageSeconds: 1800,
   apiMaxConcurrentRequests: 8,
+  // Off: a failed gate asks a person at once (orchestrate turns the debug agent on).
+  gateDebugAttempts: 0,
 } as const;
 
 export type EffectiveSettings = { -readonly [K in keyof typeof DEFAULT_SETTINGS]: number } & {

@@ -104,6 +104,14 @@ export const ExecutionSettings = z.strictObject({
     .max(256)
     .optional()
     .describe('Model requests in flight at once per worker, across all its agents (default 8)'),
+  gateDebugAttempts: z
+    .int()
+    .min(0)
+    .max(10)
+    .optional()
+    .describe(
+      'A failed gate first gets this many rounds of a debug agent (reads the evidence, fixes, the gate runs again) before a person is asked (default 0; orchestrate sets 2)',
+    ),
   historyEventsLimit: z
     .int()
     .min(20)
@@ -139,6 +147,19 @@ export const DryRunBehaviour = z.strictObject({
     .max(10_000_000)
     .optional()
     .describe('Size of the simulated full output written to the details file'),
+  writes: z
+    .array(
+      z.strictObject({
+        path: z.string().min(1),
+        content: z.string().max(100_000),
+        prepend: z.boolean().optional().describe('Put the content before what the file holds (a changelog entry)'),
+      }),
+    )
+    .max(50)
+    .optional()
+    .describe(
+      'Files the simulated agent writes in the workspace (workspace-relative), so a dry run changes real files',
+    ),
 });
 export type DryRunBehaviour = z.infer<typeof DryRunBehaviour>;
 
@@ -189,6 +210,9 @@ export type GateCommand = z.infer<typeof GateCommand>;
 export const GateSpec = z.strictObject({
   commands: z.array(GateCommand).default([]).describe('All must exit 0 for the phase to pass'),
   successCriteria: z.array(z.string().min(1)).default([]),
+  dryRunDebug: DryRunBehaviour.optional().describe(
+    'dry-run: what the simulated debug agent does when this gate fails (settings.gateDebugAttempts > 0)',
+  ),
 });
 export type GateSpec = z.infer<typeof GateSpec>;
 

@@ -1,5 +1,6 @@
 /** The workflow types the worker registers. */
 export { epicWorkflow } from './epic';
+export { orchestrateWorkflow } from './orchestrate';
 export { phaseWorkflow } from './phase';
 export { planWorkflow } from './plan';
 export { planReshapeWorkflow } from './plan-reshape';

@@ -80,6 +80,15 @@ export interface TaskRun {
   apiWaitMs?: number;
 }
 
+/** One debug-before-escalation round after a failed gate (gate-debug.ts). */
+export interface GateDebugRound {
+  round: number;
+  taskId: string;
+  status: string;
+  summary?: string;
+  gatePassed: boolean;
+}
+
 export interface PhaseCarry {
   tasks: Record<string, TaskRun>;
   desk: { records: DecisionRecord[]; seq: number };
@@ -96,6 +105,8 @@ export interface PhaseOutcome {
   decisions: DecisionRecord[];
   /** Files two or more of its tasks wrote. */
   conflicts?: { file: string; tasks: string[] }[];
+  /** Debug rounds after a failed gate (gateDebugAttempts), when there were any. */
+  gateDebug?: GateDebugRound[];
 }
 
 export class PhaseRun {
@@ -117,6 +128,9 @@ export class PhaseRun {
   readonly apiWaits = new Map<string, { what: string; nextTryAt: string }>();
   /** Bumped by everything that may let the scheduler start a task. */
   wake = 0;
+  /** Debug-before-escalation rounds after a failed gate (gate-debug.ts), and what their agents spent. */
+  readonly debugRounds: GateDebugRound[] = [];
+  debugUsage: Usage = ZERO_USAGE;
   private readonly toPlan = new Outbox<TaskUpdate>(taskUpdatesSignal);
   private readonly decisionsToPlan = new Outbox<PhaseDecisionEvent>(phaseDecisionSignal, (batch) => ({
     phaseIndex: this.ctx.phaseIndex,
@@ -204,7 +218,11 @@ export class PhaseRun {
   }
 
   usage(): Usage {
-    return [...this.tasks.values()].reduce((u, s) => addUsage(u, s.usage), ZERO_USAGE);
+    return [...this.tasks.values()].reduce((u, s) => addUsage(u, s.usage), this.debugUsage);
+  }
+
+  get agentMode(): TaskRunInput['agentMode'] {
+    return this.input.agentMode;
   }
 
   /** Failed or blocked tasks: no new task starts, and a person is asked once the running ones are done. */
@@ -400,6 +418,7 @@ export class PhaseRun {
       usage: this.usage(),
       decisions: this.desk.records,
       ...(this.conflicts().length ? { conflicts: this.conflicts() } : {}),
+      ...(this.debugRounds.length ? { gateDebug: this.debugRounds } : {}),
     };
   }
 

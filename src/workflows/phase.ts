@@ -10,6 +10,7 @@
  * DecisionDesk). Pause holds new tasks; cancellation stops running agents and ends the phase
  * `cancelled`. The run's state lives in PhaseRun.
  */
+import { gateFixedByDebugAgent } from './gate-debug';
 import { onCancel } from './lifecycle';
 import { type PhaseInput, type PhaseOutcome, PhaseRun } from './phase-run';
 import { PhaseQuestions } from './phase-questions';
@@ -31,7 +32,8 @@ export async function phaseWorkflow(input: PhaseInput): Promise<PhaseOutcome> {
           if (await ask.failedTasks(failed)) continue;
           break;
         }
-        if (phase.gateDue() && !(await phase.runGate()).passed) {
+        // A failed gate first gets the debug agent's rounds (gateDebugAttempts, default none).
+        if (phase.gateDue() && !(await phase.runGate()).passed && !(await gateFixedByDebugAgent(phase))) {
           if (await ask.failedGate()) continue;
           break;
         }

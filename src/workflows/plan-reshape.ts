@@ -36,13 +36,17 @@ export async function planReshapeWorkflow(input: ReshapeInput): Promise<ReshapeO
   }
 
   const staged = await act.reshapeStage({ checkpoint: run.checkpoint, ref: run.ref, op: input.op, results: run.done });
-  const { record } = await run.desk.ask({
-    kind: 'approval',
-    cause: 'approval',
-    question: `apply the ${input.op} of phases ${run.done.map((d) => d.phase).join(', ')}? ${staged.summary}`,
-    detail: `plan diff: ${staged.diffFile}`,
-    defaultAction: 'reject',
-  });
+  // orchestrate's `expand: auto` applies without asking; everyone else approves the diff.
+  const { record } =
+    input.approve === 'auto'
+      ? { record: { action: 'approve' } }
+      : await run.desk.ask({
+          kind: 'approval',
+          cause: 'approval',
+          question: `apply the ${input.op} of phases ${run.done.map((d) => d.phase).join(', ')}? ${staged.summary}`,
+          detail: `plan diff: ${staged.diffFile}`,
+          defaultAction: 'reject',
+        });
   if (record.action !== 'approve') return restore('rejected');
   await act.reshapeApply({ checkpoint: run.checkpoint, ref: run.ref });
 

@@ -254,6 +254,7 @@ export class PlanRun {
     this.addDecisions(outcome.decisions);
     state.pending = undefined;
     phase.gate = outcome.gate;
+    if (outcome.gateDebug) phase.gateDebug = outcome.gateDebug;
     phase.status = outcome.status;
     phase.completedAt = now();
     if (outcome.failureReason) phase.failureReason = outcome.failureReason;

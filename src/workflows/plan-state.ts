@@ -65,6 +65,8 @@ export interface PhaseState {
   completedAt?: string;
   /** Set when the phase was done before this run (an imported plan): "imported". */
   source?: string;
+  /** Debug-agent rounds after a failed gate (settings.gateDebugAttempts). */
+  gateDebug?: { round: number; taskId: string; status: string; summary?: string; gatePassed: boolean }[];
 }
 
 export interface PlanState {
@@ -226,6 +228,7 @@ function phaseDoc(p: PhaseState, shown: PhaseStatus): ProgressDoc['phases'][numb
     status: ccaspStatus('progress', shown),
     ...(ccaspStatus('progress', shown) !== shown ? { phaseflow_status: shown } : {}),
     ...(p.status === 'skipped' ? { skipped: true } : {}),
+    ...(p.gateDebug?.length ? { gate_debug: p.gateDebug } : {}),
     success_criteria: p.successCriteria,
     completion_percentage: percent(
       countDone(p.tasks),

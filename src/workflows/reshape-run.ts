@@ -22,6 +22,8 @@ export interface ReshapeInput {
   reminderBeforeSeconds?: number;
   /** claude: each Level 0 ↔ 1 specialist is an agent (checked before it counts); default dry-run. */
   mode?: 'dry-run' | 'claude';
+  /** auto: the staged diff is applied without asking (orchestrate's analysis with expand auto). */
+  approve?: 'auto';
   /** Dry-run: these phases' specialists fail in the first round (to show partial failure). */
   simulateFailure?: string[];
 }
