@@ -119,7 +119,7 @@ function printRecord(p: PendingDecision, r: DecisionRecord): void {
     `Answered ${p.kind} decision ${r.id} of ${p.workflowId}: ${r.action}${r.by ? ` (by ${r.by})` : ''}${r.note ? ` · note: ${r.note}` : ''}`,
   );
   console.log(`  asked: ${p.question}`);
-  if (r.action !== 'escalate') console.log(`  now: ${ACTION_HELP[r.action]}`);
+  if (r.action !== 'escalate' && r.action !== 'replan') console.log(`  now: ${ACTION_HELP[r.action]}`);
   console.log(`  record: ${decisionLine(r)}`);
 }
 

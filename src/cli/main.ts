@@ -7,8 +7,10 @@ import { cancelCommand, pauseCommand } from './control';
 import { demoCommand } from './demo';
 import { demoPlanCommand } from './demo-plan';
 import { CliError } from './errors';
+import { demoOrchestrateCommand, orchestrateCommand } from './orchestrate';
 import { pendingCommand } from './pending';
 import { analyzeCommand, exportCommand, importCommand, reshapeCommand } from './plans';
+import { replanCommand } from './replan';
 import { serverCommand } from './server';
 import { startCommand, validateCommand } from './start';
 import { statusCommand } from './status';
@@ -253,6 +255,36 @@ export function program(): Command {
     )
     .option('--workspace <dir>', 'where the demo works (default ./demo-plan-workspace, recreated)')
     .action((o) => demoPlanCommand({ workspace: o.workspace }));
+
+  p.command('orchestrate')
+    .argument('<goal>', 'what to achieve, in a sentence')
+    .description('research → plan → approval → implement → debug → document as one durable run (orchestrate/<slug>)')
+    .option('--workspace <dir>', 'the repository to work in (default .)')
+    .option('--research <n>', 'research agents, one per topic (default 3, at most 8)', (v) => Number(v))
+    .option('--parallel <n>', 'research agents at once (default 3)', int)
+    .option('--until <stop>', 'plan | phase:N | all (default all)')
+    .option('--out <file>', 'write the outcome (stages, paths, bytes) as JSON here')
+    .addOption(new Option('--mode <mode>', 'agents: claude or dry-run').choices(['claude', 'dry-run']))
+    .addOption(new Option('--expand <how>', 'phases of complexity ≥ 8').choices(['auto', 'ask', 'off']))
+    .option('--slug <slug>', 'names the run, its plan and epic (default: from the goal)')
+    .option('--no-wait', 'start and return')
+    .action((goal, o) => orchestrateCommand(goal, o));
+
+  p.command('replan')
+    .argument('<id>', ID_HELP)
+    .argument('<file>', 'the new version: an epic spec (YAML/JSON) or a Markdown plan (file or directory)')
+    .description('change the phases of a running epic that have not started (shown as a diff, applied between phases)')
+    .option('--check', 'show the diff and the verdict; send nothing')
+    .option('--note <text>', 'why (kept with the decision)')
+    .action((id, file, o) => replanCommand(id, file, o));
+
+  p.command('demo-orchestrate')
+    .description(
+      'orchestrate end to end in dry-run (no API key): research, a corrected plan, approval, the epic with a gate the debug agent fixes, document',
+    )
+    .option('--workspace <dir>', 'where the demo works (default ./demo-orchestrate-workspace, recreated)')
+    .option('--out <file>', 'write the outcome as JSON here')
+    .action((o) => demoOrchestrateCommand({ workspace: o.workspace, out: o.out }));
   return p;
 }
 

@@ -14,7 +14,8 @@ export type DecisionKind = 'escalation' | 'approval' | 'budget';
 export type DecisionAction = 'retry' | 'retry-phase' | 'skip' | 'abort' | 'approve' | 'reject' | 'raise';
 
 /** Why a decision is asked. */
-export type DecisionCause = 'task-failed' | 'gate-failed' | 'blocked' | 'stuck' | 'tool-loop' | 'approval' | 'budget';
+export type DecisionCause =
+  'task-failed' | 'gate-failed' | 'blocked' | 'stuck' | 'tool-loop' | 'approval' | 'budget' | 'replan';
 
 /** Who settled it: a person (CLI / update), the default when the time limit passed, or a detector. */
 export type DecisionSource = 'person' | 'default' | 'detector';
@@ -77,11 +78,12 @@ export interface DecisionAnswer {
 
 export interface DecisionRecord {
   id: string;
-  kind: DecisionKind | 'detector';
+  /** `replan`: a person changed the plan's phases that had not started (`phaseflow replan`). */
+  kind: DecisionKind | 'detector' | 'replan';
   cause: DecisionCause;
   phaseSlug: string;
   question: string;
-  action: DecisionAction | 'escalate';
+  action: DecisionAction | 'escalate' | 'replan';
   source: DecisionSource;
   by?: string;
   note?: string;

@@ -8,6 +8,7 @@ import type { ControlMessage, DecisionAnswer, DecisionRecord, PendingDecision } 
 import { isRecord } from '../domain/guards';
 import { RUN_STATUSES, type RunStatus, TASK_STATUSES } from '../domain/status';
 import type { GateResult, Usage } from '../domain/types';
+import type { PlanView, ReplanRequest, ReplanResult } from './plan-replan';
 import type { TaskUpdate } from './plan-state';
 
 /** Progress of a child (plan or roadmap) as its parent mirrors it. */
@@ -76,6 +77,17 @@ export const decideUpdate = defineUpdate<DecisionRecord, [DecisionAnswer]>('deci
 
 /** Every question waiting on a person at or below this workflow. */
 export const pendingQuery = defineQuery<PendingDecision[]>('pending');
+
+/**
+ * From people, to a running plan workflow (`phaseflow replan`, or plain temporal):
+ *   temporal workflow update execute --workflow-id epic/<slug>/<roadmap>/<plan> --name replan \
+ *     --input '{"plan":{…the whole plan…},"by":"alice","note":"add a docs phase"}'
+ * Refused (nothing changes) when the new plan is invalid or changes a phase that has started.
+ */
+export const replanUpdate = defineUpdate<ReplanResult, [ReplanRequest]>('replan');
+
+/** A plan's live spec and each phase's status: what `phaseflow replan` diffs against. */
+export const planViewQuery = defineQuery<PlanView>('planView');
 
 export interface StatusNode {
   level: 'epic' | 'roadmap' | 'plan' | 'phase';

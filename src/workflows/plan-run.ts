@@ -37,11 +37,13 @@ import {
   taskUpdatesSignal,
 } from './messages';
 import { MirrorWriter } from './mirror-writer';
+import { acceptReplans } from './plan-replan';
 import type { PhaseInput, PhaseOutcome } from './phase-run';
 import {
   allTasks,
   applyTaskUpdate,
   countDone,
+  initialPhaseState,
   initialPlanState,
   orchestratorStateDoc,
   type PhaseState,
@@ -120,6 +122,25 @@ export class PlanRun {
     setHandler(controlSignal, (msg) => this.control(msg));
     setHandler(statusQuery, () => this.statusNode());
     setHandler(pendingQuery, () => (this.state.pending ? [this.state.pending] : []));
+    acceptReplans({
+      epic,
+      roadmapSlug: input.roadmapSlug,
+      plan: () => input.plan,
+      state: this.state,
+      apply: (next, change, record) => this.replanned(next, change.kept.length, record),
+    });
+  }
+
+  /** A replan was accepted: phases from index `from` on are the new plan's; the loop reaches them between phases. */
+  private replanned(next: PlanSpec, from: number, record: DecisionRecord): void {
+    this.input.plan.phases.splice(from, Infinity, ...next.phases.slice(from));
+    this.state.phases.splice(
+      from,
+      Infinity,
+      ...next.phases.slice(from).map((p, k) => initialPhaseState(p, from + k + 1)),
+    );
+    this.addDecisions([record]);
+    this.changed(true);
   }
 
   begin(): void {

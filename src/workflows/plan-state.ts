@@ -124,17 +124,22 @@ export function initialPlanState(args: {
     paused: false,
     created: args.now,
     updated: args.now,
-    phases: args.plan.phases.map((p, i) => ({
-      index: i + 1,
-      slug: p.slug,
-      title: p.title,
-      // A phase an imported plan marks done (or skipped) starts no child workflow: isDone() passes over it.
-      status: p.status === 'completed' || p.status === 'skipped' ? p.status : 'pending',
-      ...(p.status === 'completed' || p.status === 'skipped' ? { source: p.source ?? 'imported' } : {}),
-      tasks: p.tasks.map(initialTaskState),
-      successCriteria: p.gate.successCriteria,
-      gate: null,
-    })),
+    phases: args.plan.phases.map((p, i) => initialPhaseState(p, i + 1)),
+  };
+}
+
+/** A phase as the plan first knows it (at the start, or added by a replan). */
+export function initialPhaseState(p: PhaseSpec, index: number): PhaseState {
+  return {
+    index,
+    slug: p.slug,
+    title: p.title,
+    // A phase an imported plan marks done (or skipped) starts no child workflow: isDone() passes over it.
+    status: p.status === 'completed' || p.status === 'skipped' ? p.status : 'pending',
+    ...(p.status === 'completed' || p.status === 'skipped' ? { source: p.source ?? 'imported' } : {}),
+    tasks: p.tasks.map(initialTaskState),
+    successCriteria: p.gate.successCriteria,
+    gate: null,
   };
 }
 

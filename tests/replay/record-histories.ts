@@ -6,7 +6,8 @@
  * and activities, runs every scenario of ./scenarios.ts at once, checks each ended as expected,
  * saves every workflow run of each epic (children and continue-as-new runs: ./history-walk.ts),
  * replays them all once as a check, and only then replaces the old files. Nothing is written if
- * any step fails. The expand workflow's history is recorded too (./record-reshape.ts). `--archive <name>` first keeps the set it replaces in tests/replay/archive.
+ * any step fails. The expand workflow's history is recorded too (./record-reshape.ts), and the orchestrate
+ * run's with its debugged build phase (./record-orchestrate.ts). `--archive <name>` first keeps the set it replaces in tests/replay/archive.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -26,6 +27,7 @@ import {
   type Manifest,
   MANIFEST_FILE,
 } from './history-files';
+import { recordOrchestrate } from './record-orchestrate';
 import { recordReshape } from './record-reshape';
 import { replayEntries } from './replay-histories';
 import { type Scenario, SCENARIOS } from './scenarios';
@@ -169,7 +171,11 @@ async function main(): Promise<void> {
     const taskQueue = uniqueName('record-histories');
     const recorded = (
       await withWorker(taskQueue, () =>
-        Promise.all([...SCENARIOS.map((s) => recordScenario(client, taskQueue, s)), recordReshape(client, taskQueue)]),
+        Promise.all([
+          ...SCENARIOS.map((s) => recordScenario(client, taskQueue, s)),
+          recordReshape(client, taskQueue),
+          recordOrchestrate(client, taskQueue),
+        ]),
       )
     ).flat();
 
