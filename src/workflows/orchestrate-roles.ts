@@ -56,7 +56,8 @@ export function plannerTask(
 ): TaskSpec {
   const invalid = input.simulate?.invalidFirstDraft === true && draft === 1;
   return agentTask({
-    id: 'planner',
+    // One id per draft: each draft is its own conversation (transcript) and details file.
+    id: `planner-${draft}`,
     description: [
       `Plan the goal: "${input.goal}".`,
       `Research reports (path: summary); open a report with Read only if its summary is not enough:`,

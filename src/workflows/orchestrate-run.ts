@@ -238,17 +238,16 @@ export class OrchestrateRun {
   async document(task: TaskSpec): Promise<Ok<void>> {
     this.set('document', 'README / CHANGELOG');
     const outcome = await this.runAgent('document', task);
-    const [changelog, readme] = await act.orchestrateMeasureFiles({
-      workspace: this.survey.workspace,
-      paths: ['CHANGELOG.md', 'README.md'],
-    });
+    // What the agent wrote (README, CHANGELOG, whatever else it touched), measured on disk.
+    const written = outcome.result?.changedPaths ?? [];
+    const sizes = await act.orchestrateMeasureFiles({ workspace: this.survey.workspace, paths: written });
     const ok = outcome.status === 'completed';
     this.stage(
       'document',
       ok ? 'completed' : 'failed',
-      Math.max(0, changelog) + Math.max(0, readme),
+      sizes.reduce((a, b) => a + Math.max(0, b), 0),
       { summary: outcome.result?.summary ?? '' },
-      [{ path: 'CHANGELOG.md', summary: pruneWords(outcome.result?.summary ?? outcome.error ?? '') }],
+      [{ path: written.join(', '), summary: pruneWords(outcome.result?.summary ?? outcome.error ?? '') }],
     );
     return ok
       ? { ok: true, value: undefined }
