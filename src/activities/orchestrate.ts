@@ -11,7 +11,7 @@ import path from 'node:path';
 import { parseSpecText } from '../domain/load-spec';
 import { goalSlug, orchestrateRecordPath, pruneWords } from '../domain/orchestrate';
 import { CLAUDE_DIR, mirrorPaths } from '../domain/paths';
-import type { EpicSpecInput } from '../domain/spec';
+import type { EpicSpecInput, ExecutionSettings } from '../domain/spec';
 import { SpecError, validateEpic } from '../domain/validate';
 import { analyzeSpec } from '../plans/analyze';
 import { exportMarkdown } from '../plans/markdown-export';
@@ -107,6 +107,7 @@ export async function orchestrateCheckDraft(args: {
   agentMode: 'dry-run' | 'claude';
   gateDebugAttempts: number;
   planNumber: string;
+  settings?: ExecutionSettings;
 }): Promise<DraftCheck> {
   const file = inWorkspace(args.workspace, args.specPath);
   let text: string;
@@ -122,7 +123,8 @@ export async function orchestrateCheckDraft(args: {
       data.slug = args.slug;
       data.workspace = args.workspace;
       data.agentMode = args.agentMode;
-      data.settings = { gateDebugAttempts: args.gateDebugAttempts, ...(data.settings ?? {}) };
+      // The run's settings are the epic's defaults; the draft's own settings win.
+      data.settings = { ...args.settings, gateDebugAttempts: args.gateDebugAttempts, ...(data.settings ?? {}) };
     }
     const spec = validateEpic(data, args.specPath);
     const planPaths: string[] = [];

@@ -48,10 +48,11 @@ export const OrchestrateInput = z.strictObject({
     .strictObject({
       invalidFirstDraft: z.boolean().optional(),
       failingGate: z.boolean().optional(),
+      heavyPhase: z.boolean().optional(),
     })
     .optional()
     .describe(
-      'dry-run only: the simulated planner writes one invalid draft; a gate fails until the debug agent fixes it',
+      'dry-run only: the simulated planner writes one invalid draft; a gate fails until the debug agent fixes it; a phase of complexity 10 (expanded by the analysis)',
     ),
 });
 export type OrchestrateInput = z.infer<typeof OrchestrateInput>;

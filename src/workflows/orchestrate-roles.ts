@@ -237,10 +237,28 @@ function simulatedSpec(
                 ],
                 gate: { commands: [`sh tests/${survey.slug}.sh`], successCriteria: ['The check passes'] },
               },
+              ...(input.simulate?.heavyPhase ? [heavyPhase()] : []),
             ],
           },
         ],
       },
     ],
+  };
+}
+
+/** `simulate.heavyPhase`: 32 tasks, 6 files, a chain of dependencies and a long objective: complexity 10. */
+function heavyPhase() {
+  return {
+    slug: 'polish',
+    title: 'Polish everything',
+    description: 'Go over every module and make it consistent. '.repeat(70),
+    tasks: Array.from({ length: 32 }, (_, i) => ({
+      id: `4.${i + 1}`,
+      description: `Polish module ${i + 1}`,
+      files: i < 6 ? [`src/module${i + 1}.txt`] : [],
+      ...(i > 0 && i <= 6 ? { dependsOn: [`4.${i}`] } : {}),
+      dryRun: { durationMs: 20 },
+    })),
+    gate: { commands: ['true'], successCriteria: ['Everything is polished'] },
   };
 }

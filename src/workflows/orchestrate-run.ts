@@ -125,6 +125,7 @@ export class OrchestrateRun {
         agentMode: this.input.agentMode,
         gateDebugAttempts: this.input.gateDebugAttempts,
         planNumber: this.survey.planNumber,
+        ...(this.input.settings ? { settings: this.input.settings } : {}),
       });
       if (check.ok) {
         this.plan = check;
@@ -179,6 +180,11 @@ export class OrchestrateRun {
       });
       const reshaped = await handle.result();
       note += `; expand ${reshaped.status}`;
+      // Expanded, the plan is a Level-1 directory: NNN_name.md → NNN_name/NNN_name.md.
+      if (reshaped.status === 'applied') {
+        const stem = planPath.replace(/^.*\//, '').replace(/\.md$/, '');
+        this.plan!.planPaths[0] = planPath.replace(/[^/]+$/, `${stem}/${stem}.md`);
+      }
     }
     this.stage('analysis', 'completed', 0, items, items, note);
   }

@@ -5,7 +5,7 @@
  * `until: phase:1` runs the first phase only.
  */
 import { strict as assert } from 'node:assert';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { WorkflowNotFoundError, type WorkflowHandle } from '@temporalio/client';
 import type { OrchestrateInputRaw, OrchestrateOutcome } from '../../src/domain/orchestrate';
@@ -108,6 +108,34 @@ describe('orchestrate (dry-run, real server)', function () {
     assert.equal(outcome.epicId, undefined);
     await assert.rejects(client.workflow.getHandle(`epic/${slug}`).describe(), WorkflowNotFoundError);
     assert.ok(!existsSync(path.join(ws, `.claude/phase-plans/${slug}`)));
+  });
+
+  it('analysis: a phase of complexity 10 is expanded in the Markdown plan (expand auto), and approval names the expanded plan', async () => {
+    const ws = tempWorkspace('phaseflow-orch-');
+    const { slug, taskQueue, input } = start(ws, { until: 'plan', simulate: { heavyPhase: true } });
+    const client = await testClient();
+    let question = '';
+    const outcome = await withWorker(taskQueue, async () => {
+      const handle = await client.workflow.start(orchestrateWorkflow, {
+        taskQueue,
+        workflowId: `orchestrate/${slug}`,
+        args: [input],
+      });
+      question = await answerApproval(handle, 'approve');
+      return (await handle.result()) as OrchestrateOutcome;
+    });
+    assert.equal(outcome.status, 'planned');
+    const analysis = outcome.stages.find((s) => s.stage === 'analysis')!;
+    assert.match(analysis.note ?? '', /expand recommended for phases 4; expand applied/);
+    assert.ok(analysis.items.some((i) => /phase 4 Polish everything: complexity 10\/10/.test(i.summary)));
+    const stem = path.basename(outcome.planPath!, '.md');
+    assert.equal(outcome.planPath, `specs/plans/${stem}/${stem}.md`);
+    const files = readdirSync(path.join(ws, `specs/plans/${stem}`));
+    assert.ok(
+      files.some((f) => /^phase_4_.*\.md$/.test(f)),
+      files.join(', '),
+    );
+    assert.match(question, new RegExp(`specs/plans/${stem}/${stem}\\.md`));
   });
 
   it('until plan stops after the approved plan; until phase:1 runs only the first phase', async () => {
