@@ -5,7 +5,7 @@
  * the whole flow in dry-run with its own worker (and server, if none answers), approving the plan
  * as a person would.
  */
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { type Client, type WorkflowHandle, WorkflowFailedError } from '@temporalio/client';
 import type { OrchestrateOutcome } from '../domain/orchestrate';
@@ -57,6 +57,8 @@ export function orchestrateInput(goal: string, o: OrchestrateOptions): Orchestra
 
 export async function orchestrateCommand(goal: string, o: OrchestrateOptions): Promise<void> {
   const input = orchestrateInput(goal, o);
+  if (!statSync(input.workspace, { throwIfNoEntry: false })?.isDirectory())
+    throw new CliError(`orchestrate: --workspace: no such directory ${input.workspace}; nothing started`, 2);
   const workflowId = `orchestrate/${input.slug ?? goalSlug(goal)}`;
   await withClient(async (client) => {
     const { taskQueue } = temporalConfig();

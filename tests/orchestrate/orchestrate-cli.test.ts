@@ -21,6 +21,10 @@ describe('phaseflow orchestrate (built CLI, real server)', function () {
         /until: expected plan, all or phase:N/,
       ],
       [['orchestrate', 'Add a greeting', '--workspace', ws, '--research', '20'], /research: .*8/],
+      [
+        ['orchestrate', 'Add a greeting', '--workspace', path.join(ws, 'nope')],
+        /--workspace: no such directory .*nope; nothing started/,
+      ],
     ] as const) {
       const r = await phaseflow([...args]);
       assert.equal(r.code, 2, shown(r));
