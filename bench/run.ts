@@ -8,15 +8,17 @@ import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { startBenchEnv } from './env';
 import { type Figure, machineInfo, readResults, type ResultEntry, table, writeResults } from './report';
+import { cache } from './scenarios/cache';
 import { context } from './scenarios/context';
 import { overhead } from './scenarios/overhead';
 import { parallel } from './scenarios/parallel';
 import type { Scenario } from './scenarios/scenario';
 import { scale } from './scenarios/scale';
+import { turn } from './scenarios/turn';
 import { benchEpic, parseShape, resultKey, shapeText } from './specs';
 
 const REPO = path.resolve(__dirname, '..');
-const SCENARIOS: Scenario[] = [parallel, overhead, context, scale];
+const SCENARIOS: Scenario[] = [parallel, overhead, context, scale, turn, cache];
 const DEFAULT_OUT = path.join(REPO, 'bench', 'results.json');
 
 const USAGE = `usage: npm run bench [-- options]
