@@ -127,7 +127,7 @@ export const overhead: Scenario = {
           label: `overhead per phase (${PHASES} one-task phases)`,
           value: median(phaseRuns.map((r) => r.perPhaseMs)),
           unit: 'ms',
-          target: { op: '<=', value: 100 },
+          target: { op: '<=', value: 50 },
           basis: `(plan history: first phase child initiated → last completed − Promise.all of the same ${PHASES} calls) / ${PHASES}; median of ${repeat}`,
         }),
         figure({
