@@ -21,7 +21,7 @@ const EPICS = 4;
 const TURNS = 12;
 const TOKENS_PER_SECOND = 50;
 const MB = 1024 * 1024;
-const PROBE = path.resolve(__dirname, '..', 'event-loop-probe.cjs');
+const PROBE = path.resolve(__dirname, '..', 'event-loop-probe.js');
 
 export const agents: Scenario = {
   name: 'agents',

@@ -1,5 +1,5 @@
 /**
- * Preloaded into a bench worker (`node --require bench/event-loop-probe.cjs`): the worker's
+ * Preloaded into a bench worker (`node --require bench/event-loop-probe.js`): the worker's
  * event-loop delay, as perf_hooks measures it, written every second to PHASEFLOW_BENCH_PROBE_FILE
  * (JSON, milliseconds). A file `<that file>.reset` starts a fresh histogram (the probe removes it),
  * so a scenario measures only its own span. (Not a signal: the Temporal runtime shuts the worker
