@@ -132,9 +132,17 @@ export function phaseBreakdown(plans: { plan: FetchedHistory; phases: FetchedHis
       const firstTask = h.events.findIndex((e) => e.workflowTaskCompletedEventAttributes);
       const acts = activities(h).filter((a) => a.type === 'runAgentTask');
       const lastDone = Math.max(...acts.map((a) => a.completedAt ?? NaN));
+      // The first workflow task, split: waiting for a worker to take it, then the worker running it.
+      const firstStarted = h.events.findIndex((e) => e.workflowTaskStartedEventAttributes);
+      const lastIndex = (pred: (e: HistoryEvent) => unknown) => h.events.reduce((k, e, j) => (pred(e) ? j : k), -1);
+      const lastTaskDone = lastIndex((e) => e.activityTaskCompletedEventAttributes);
+      const closeStarted = lastIndex((e) => e.workflowTaskStartedEventAttributes);
       return {
         childStartMs: started - initiated[i],
         firstWorkflowTaskMs: at(h.events[firstTask]) - started,
+        firstTaskPickupMs: at(h.events[firstStarted]) - started,
+        firstTaskRunMs: at(h.events[firstTask]) - at(h.events[firstStarted]),
+        closePickupMs: closeStarted > lastTaskDone ? at(h.events[closeStarted]) - lastDone : NaN,
         tasksMs: lastDone - Math.min(...acts.map((a) => a.scheduledAt)),
         closeMs: at(h.events[h.events.length - 1]) - lastDone,
         planTurnMs: i + 1 < initiated.length ? initiated[i + 1] - completed[i] : NaN,
@@ -151,6 +159,9 @@ export function phaseBreakdown(plans: { plan: FetchedHistory; phases: FetchedHis
   return {
     childStartMs: med('childStartMs'),
     firstWorkflowTaskMs: med('firstWorkflowTaskMs'),
+    firstTaskPickupMs: med('firstTaskPickupMs'),
+    firstTaskRunMs: med('firstTaskRunMs'),
+    closePickupMs: med('closePickupMs'),
     tasksMs: med('tasksMs'),
     closeMs: med('closeMs'),
     planTurnMs: med('planTurnMs'),
