@@ -234,3 +234,20 @@ export async function fetchHistories(
   );
   return out;
 }
+
+/**
+ * Workflow tasks that timed out, by kind: schedule-to-start (a task left waiting on a worker's
+ * sticky queue, then handed to any worker, which replays the whole history) and start-to-close
+ * (a worker took longer than the task timeout).
+ */
+export function workflowTaskTimeouts(hs: FetchedHistory[]): { scheduleToStart: number; startToClose: number } {
+  const out = { scheduleToStart: 0, startToClose: 0 };
+  for (const h of hs)
+    for (const e of h.events) {
+      const t = e.workflowTaskTimedOutEventAttributes?.timeoutType;
+      if (t === undefined || t === null) continue;
+      if (t === temporal.api.enums.v1.TimeoutType.TIMEOUT_TYPE_SCHEDULE_TO_START) out.scheduleToStart++;
+      else out.startToClose++;
+    }
+  return out;
+}

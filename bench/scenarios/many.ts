@@ -6,7 +6,8 @@
  * the same runs against any Temporal (the PostgreSQL stack, say).
  */
 import { figure } from '../report';
-import { benchEpic, phaseId, type Shape, taskCount } from '../specs';
+import { fetchHistories, listEpicRuns, workflowTaskTimeouts } from '../history';
+import { benchEpic, phaseId, type Shape, taskCount, workflowCount } from '../specs';
 import { percentile } from '../agent-runs';
 import type { Scenario } from './scenario';
 
@@ -57,11 +58,15 @@ export const many: Scenario = {
         latencies.push(d.closeTime!.getTime() - d.startTime.getTime());
       }
     }
+    // Workflow tasks that timed out: sticky-queue fallbacks (full replays) and slow tasks.
+    const runs = (await Promise.all(slugs.map((s) => listEpicRuns(env.client, s, workflowCount(SHAPE))))).flat();
+    const timeouts = workflowTaskTimeouts(await fetchHistories(env.client, runs));
     const wallMs = lastClose - firstStart;
     const perSecond = tasks / (wallMs / 1000);
     log(
       `  ${tasks} tasks in ${(wallMs / 1000).toFixed(1)} s → ${perSecond.toFixed(0)} tasks/s; phase p50 ${percentile(latencies, 50)} ms, p99 ${percentile(latencies, 99)} ms; ` +
-        `CPU server ${(cpuAfter.server - cpuBefore.server).toFixed(1)} s, worker ${(cpuAfter.worker - cpuBefore.worker).toFixed(1)} s`,
+        `CPU server ${(cpuAfter.server - cpuBefore.server).toFixed(1)} s, worker ${(cpuAfter.worker - cpuBefore.worker).toFixed(1)} s; ` +
+        `workflow task timeouts: ${timeouts.scheduleToStart} schedule-to-start, ${timeouts.startToClose} start-to-close`,
     );
     return {
       figures: [
@@ -97,6 +102,7 @@ export const many: Scenario = {
         clientMs: Math.round(clientMs),
         cpuSeconds: { server: cpuAfter.server - cpuBefore.server, worker: cpuAfter.worker - cpuBefore.worker },
         workerPeakRssBytes: mem.peakRssBytes,
+        workflowTaskTimeouts: timeouts,
         phaseLatencyMs: {
           p50: percentile(latencies, 50),
           p90: percentile(latencies, 90),

@@ -13,6 +13,7 @@ import {
   listEpicRuns,
   phaseBreakdown,
   workflowSpanMs,
+  workflowTaskTimeouts,
 } from '../history';
 import { figure } from '../report';
 import { benchEpic, phaseSlug, taskCount, workflowCount } from '../specs';
@@ -158,6 +159,7 @@ export const scale: Scenario = {
         },
         perLevel,
         totalHistoryBytes: histories.reduce((n, h) => n + h.bytes, 0),
+        workflowTaskTimeouts: workflowTaskTimeouts(histories),
         /** Where the machine's time went during the epic (2 cores = 2 CPU seconds per second). */
         cpuSeconds: {
           server: cpuAfter.server - cpuBefore.server,
