@@ -104,7 +104,7 @@ export interface WorkerOptions {
  */
 export const DEFAULT_MAX_CACHED_WORKFLOWS = 1000;
 
-function maxCachedWorkflows(env: NodeJS.ProcessEnv = process.env): number {
+export function maxCachedWorkflows(env: NodeJS.ProcessEnv = process.env): number {
   const raw = env.PHASEFLOW_MAX_CACHED_WORKFLOWS;
   if (raw === undefined || raw === '') return DEFAULT_MAX_CACHED_WORKFLOWS;
   if (!/^\d+$/.test(raw) || Number(raw) < 2)
