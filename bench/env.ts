@@ -17,6 +17,10 @@ const REPO = path.resolve(__dirname, '..');
 
 export interface BenchEnv {
   dir: string;
+  /** The Temporal frontend (the bench's own dev server, or `--address`). */
+  address: string;
+  /** False with `--address`: the server is not the bench's, its CPU time is not readable. */
+  ownServer: boolean;
   client: Client;
   taskQueue: string;
   binary: string;
@@ -26,17 +30,31 @@ export interface BenchEnv {
   /** A fresh workspace directory for one epic. */
   workspace(name: string): string;
   /** Starts an epic the way `phaseflow start` does and waits for it; returns its workflow id and client-side duration. */
-  runEpic(spec: EpicSpec): Promise<{ workflowId: string; clientMs: number }>;
+  runEpic(spec: EpicSpec, taskQueue?: string): Promise<{ workflowId: string; clientMs: number }>;
+  /** Another `phaseflow worker` process on its own task queue (stopped by close() if still running). */
+  startWorker(opts: {
+    taskQueue: string;
+    env?: NodeJS.ProcessEnv;
+    nodeArgs?: string[];
+    name: string;
+  }): Promise<WorkerProcess>;
   close(): Promise<void>;
 }
 
-export async function startBenchEnv(opts: { keep?: boolean; log: (m: string) => void }): Promise<BenchEnv> {
+export async function startBenchEnv(opts: {
+  keep?: boolean;
+  log: (m: string) => void;
+  /** A Temporal server that is already running (e.g. the PostgreSQL stack); else the bench starts a dev server. */
+  address?: string;
+}): Promise<BenchEnv> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'phaseflow-bench-'));
   const binary = await findTemporalBinary({ log: opts.log });
   let server: DevServerHandle | undefined;
   let worker: WorkerProcess | undefined;
+  const extraWorkers: WorkerProcess[] = [];
   let connection: Connection | undefined;
   const cleanup = async () => {
+    for (const w of extraWorkers) await w.stop();
     await worker?.stop();
     await connection?.close().catch(() => undefined);
     await server?.stop();
@@ -44,36 +62,58 @@ export async function startBenchEnv(opts: { keep?: boolean; log: (m: string) => 
     else opts.log(`kept ${dir}`);
   };
   try {
-    server = await startDevServer({
-      binary,
-      dbFile: path.join(dir, 'temporal.sqlite'),
-      logFile: path.join(dir, 'server.log'),
-      port: await freePort(),
-      headless: true,
-    });
-    opts.log(`dev server on ${server.address} (SQLite ${path.join(dir, 'temporal.sqlite')})`);
+    let address = opts.address;
+    if (address) {
+      opts.log(`Temporal server at ${address} (--address; not started by the bench, its CPU time is not measured)`);
+    } else {
+      server = await startDevServer({
+        binary,
+        dbFile: path.join(dir, 'temporal.sqlite'),
+        logFile: path.join(dir, 'server.log'),
+        port: await freePort(),
+        headless: true,
+      });
+      address = server.address;
+      opts.log(`dev server on ${server.address} (SQLite ${path.join(dir, 'temporal.sqlite')})`);
+    }
     const taskQueue = `bench-${Date.now().toString(36)}`;
-    worker = await WorkerProcess.start({ address: server.address, taskQueue, logFile: path.join(dir, 'worker.log') });
+    worker = await WorkerProcess.start({ address, taskQueue, logFile: path.join(dir, 'worker.log') });
     opts.log(`worker pid ${worker.pid} on task queue ${taskQueue}`);
-    connection = await Connection.connect({ address: server.address });
+    connection = await Connection.connect({ address });
     const client = new Client({ connection, namespace: 'default' });
     return {
       dir,
+      address,
+      ownServer: server !== undefined,
       client,
       taskQueue,
       binary,
       worker,
-      cpuSeconds: () => ({ server: cpuSecondsOf(server!.process.pid!), worker: cpuSecondsOf(worker!.pid) }),
+      cpuSeconds: () => ({
+        server: server ? cpuSecondsOf(server.process.pid!) : NaN,
+        worker: cpuSecondsOf(worker!.pid),
+      }),
       workspace: (name) => {
         const ws = path.join(dir, 'ws', name);
         fs.mkdirSync(ws, { recursive: true });
         return ws;
       },
-      runEpic: async (spec) => {
+      runEpic: async (spec, queue = taskQueue) => {
         const started = performance.now();
-        const workflowId = await startEpic(client, spec, { taskQueue });
+        const workflowId = await startEpic(client, spec, { taskQueue: queue });
         await client.workflow.getHandle(workflowId).result();
         return { workflowId, clientMs: performance.now() - started };
+      },
+      startWorker: async (w) => {
+        const started = await WorkerProcess.start({
+          address: address!,
+          taskQueue: w.taskQueue,
+          logFile: path.join(dir, `worker-${w.name}.log`),
+          env: w.env,
+          nodeArgs: w.nodeArgs,
+        });
+        extraWorkers.push(started);
+        return started;
       },
       close: cleanup,
     };
@@ -106,15 +146,22 @@ export class WorkerProcess {
     return this.child.pid!;
   }
 
-  static async start(opts: { address: string; taskQueue: string; logFile: string }): Promise<WorkerProcess> {
+  static async start(opts: {
+    address: string;
+    taskQueue: string;
+    logFile: string;
+    env?: NodeJS.ProcessEnv;
+    /** Node flags before the worker's (default: PHASEFLOW_BENCH_WORKER_NODE_ARGS or the 256 MB heap). */
+    nodeArgs?: string[];
+  }): Promise<WorkerProcess> {
     const cli = path.join(REPO, 'bin', 'phaseflow.js');
     if (!fs.existsSync(path.join(REPO, 'lib', 'cli', 'main.js')))
       throw new Error(`lib/ is not built; run \`npm run build\` first (npm run bench does)`);
     // PHASEFLOW_BENCH_WORKER_NODE_ARGS: extra node flags for the worker only, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
     // The worker runs as the Dockerfile runs it (NODE_OPTIONS=--max-old-space-size=256) unless told otherwise.
-    const nodeArgs = (process.env.PHASEFLOW_BENCH_WORKER_NODE_ARGS ?? '--max-old-space-size=256')
-      .split(' ')
-      .filter(Boolean);
+    const nodeArgs =
+      opts.nodeArgs ??
+      (process.env.PHASEFLOW_BENCH_WORKER_NODE_ARGS ?? '--max-old-space-size=256').split(' ').filter(Boolean);
     const child = spawn(process.execPath, [...nodeArgs, cli, 'worker', '--log-file', opts.logFile], {
       cwd: REPO,
       env: {
@@ -123,6 +170,7 @@ export class WorkerProcess {
         TEMPORAL_NAMESPACE: 'default',
         PHASEFLOW_TASK_QUEUE: opts.taskQueue,
         PHASEFLOW_LOG_LEVEL: 'warn',
+        ...opts.env,
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -165,6 +213,13 @@ export class WorkerProcess {
     } catch {
       return false;
     }
+  }
+
+  /** kill -9, as a crash would; resolves once the process is gone. */
+  async kill(): Promise<void> {
+    if (this.exited !== undefined) return;
+    this.child.kill('SIGKILL');
+    await this.exitPromise;
   }
 
   assertAlive(): void {

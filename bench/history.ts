@@ -132,9 +132,17 @@ export function phaseBreakdown(plans: { plan: FetchedHistory; phases: FetchedHis
       const firstTask = h.events.findIndex((e) => e.workflowTaskCompletedEventAttributes);
       const acts = activities(h).filter((a) => a.type === 'runAgentTask');
       const lastDone = Math.max(...acts.map((a) => a.completedAt ?? NaN));
+      // The first workflow task, split: waiting for a worker to take it, then the worker running it.
+      const firstStarted = h.events.findIndex((e) => e.workflowTaskStartedEventAttributes);
+      const lastIndex = (pred: (e: HistoryEvent) => unknown) => h.events.reduce((k, e, j) => (pred(e) ? j : k), -1);
+      const lastTaskDone = lastIndex((e) => e.activityTaskCompletedEventAttributes);
+      const closeStarted = lastIndex((e) => e.workflowTaskStartedEventAttributes);
       return {
         childStartMs: started - initiated[i],
         firstWorkflowTaskMs: at(h.events[firstTask]) - started,
+        firstTaskPickupMs: at(h.events[firstStarted]) - started,
+        firstTaskRunMs: at(h.events[firstTask]) - at(h.events[firstStarted]),
+        closePickupMs: closeStarted > lastTaskDone ? at(h.events[closeStarted]) - lastDone : NaN,
         tasksMs: lastDone - Math.min(...acts.map((a) => a.scheduledAt)),
         closeMs: at(h.events[h.events.length - 1]) - lastDone,
         planTurnMs: i + 1 < initiated.length ? initiated[i + 1] - completed[i] : NaN,
@@ -151,6 +159,9 @@ export function phaseBreakdown(plans: { plan: FetchedHistory; phases: FetchedHis
   return {
     childStartMs: med('childStartMs'),
     firstWorkflowTaskMs: med('firstWorkflowTaskMs'),
+    firstTaskPickupMs: med('firstTaskPickupMs'),
+    firstTaskRunMs: med('firstTaskRunMs'),
+    closePickupMs: med('closePickupMs'),
     tasksMs: med('tasksMs'),
     closeMs: med('closeMs'),
     planTurnMs: med('planTurnMs'),
@@ -221,5 +232,22 @@ export async function fetchHistories(
       }
     }),
   );
+  return out;
+}
+
+/**
+ * Workflow tasks that timed out, by kind: schedule-to-start (a task left waiting on a worker's
+ * sticky queue, then handed to any worker, which replays the whole history) and start-to-close
+ * (a worker took longer than the task timeout).
+ */
+export function workflowTaskTimeouts(hs: FetchedHistory[]): { scheduleToStart: number; startToClose: number } {
+  const out = { scheduleToStart: 0, startToClose: 0 };
+  for (const h of hs)
+    for (const e of h.events) {
+      const t = e.workflowTaskTimedOutEventAttributes?.timeoutType;
+      if (t === undefined || t === null) continue;
+      if (t === temporal.api.enums.v1.TimeoutType.TIMEOUT_TYPE_SCHEDULE_TO_START) out.scheduleToStart++;
+      else out.startToClose++;
+    }
   return out;
 }

@@ -8,15 +8,21 @@ import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { startBenchEnv } from './env';
 import { type Figure, machineInfo, readResults, type ResultEntry, table, writeResults } from './report';
+import { agents } from './scenarios/agents';
+import { cache } from './scenarios/cache';
 import { context } from './scenarios/context';
+import { coordination } from './scenarios/coordination';
+import { many } from './scenarios/many';
 import { overhead } from './scenarios/overhead';
 import { parallel } from './scenarios/parallel';
+import { recovery } from './scenarios/recovery';
 import type { Scenario } from './scenarios/scenario';
 import { scale } from './scenarios/scale';
+import { turn } from './scenarios/turn';
 import { benchEpic, parseShape, resultKey, shapeText } from './specs';
 
 const REPO = path.resolve(__dirname, '..');
-const SCENARIOS: Scenario[] = [parallel, overhead, context, scale];
+const SCENARIOS: Scenario[] = [parallel, overhead, context, scale, many, turn, agents, cache, recovery, coordination];
 const DEFAULT_OUT = path.join(REPO, 'bench', 'results.json');
 
 const USAGE = `usage: npm run bench [-- options]
@@ -24,9 +30,12 @@ const USAGE = `usage: npm run bench [-- options]
   --scale SHAPE       the scale epic: full = 10x10x10x10 (default), small = 2x2x2x10, or RxPxHxT;
                       also PHASEFLOW_BENCH_SCALE. Any shape but full is kept as its own entry,
                       "scale@RxPxHxT", and never replaces the full-scale "scale" entry
-  --repeat N          runs of the quick scenarios (parallel, overhead); figures are medians (default 3)
+  --repeat N          runs of the repeated scenarios (parallel, overhead, turn, recovery); figures are
+                      medians (default 3)
   --out FILE          the results file (default bench/results.json); only the entries measured are
                       replaced, the others are kept with the machine and commit they came from
+  --address HOST:PORT run against this Temporal server (e.g. the PostgreSQL stack) instead of starting
+                      a dev server; also PHASEFLOW_BENCH_ADDRESS
   --keep              keep the temp dir (server database and logs)
   -h, --help          this text`;
 
@@ -46,6 +55,7 @@ function options(argv: string[]) {
         repeat: { type: 'string', default: '3' },
         out: { type: 'string', default: DEFAULT_OUT },
         keep: { type: 'boolean', default: false },
+        address: { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
       },
       strict: true,
@@ -80,7 +90,11 @@ function options(argv: string[]) {
   } catch (err) {
     throw new UsageError(`--out ${(err as Error).message}`);
   }
+  const address = values.address ?? (process.env.PHASEFLOW_BENCH_ADDRESS || undefined);
+  if (address !== undefined && !/^[A-Za-z0-9.-]+:\d{1,5}$/.test(address))
+    throw new UsageError(`--address: expected HOST:PORT such as 127.0.0.1:7233, got "${address}"`);
   return {
+    address,
     scenarios: names.length ? SCENARIOS.filter((s) => names.includes(s.name)) : SCENARIOS,
     scaleName,
     scale: shape,
@@ -97,7 +111,7 @@ async function main(): Promise<void> {
     return;
   }
   const runId = Date.now().toString(36);
-  const env = await startBenchEnv({ keep: opts.keep, log });
+  const env = await startBenchEnv({ keep: opts.keep, log, address: opts.address });
   const entries: Record<string, Omit<ResultEntry, 'machine'>> = {};
   const figures: Figure[] = [];
   try {
@@ -119,13 +133,17 @@ async function main(): Promise<void> {
       const r = await s.run({ env, runId, repeat: opts.repeat, scale: opts.scale, log });
       entries[resultKey(s.name, opts.scale)] = {
         scenario: s.name,
-        options: Object.fromEntries(
-          s.uses.map((u) =>
-            u === 'repeat'
-              ? ['repeat', opts.repeat]
-              : ['scale', { name: opts.scaleName, shape: shapeText(opts.scale) }],
+        options: {
+          ...Object.fromEntries(
+            s.uses.map((u) =>
+              u === 'repeat'
+                ? ['repeat', opts.repeat]
+                : ['scale', { name: opts.scaleName, shape: shapeText(opts.scale) }],
+            ),
           ),
-        ),
+          // Figures from another Temporal (the PostgreSQL stack, say) say which.
+          ...(opts.address ? { address: opts.address } : {}),
+        },
         ...r,
         measuredAt: new Date().toISOString(),
         durationS: Math.round((performance.now() - started) / 100) / 10,

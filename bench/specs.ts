@@ -21,6 +21,8 @@ export interface EpicOptions {
   /** Size of each agent's full output (its details file). */
   outputBytes?: number;
   settings?: ExecutionSettings;
+  /** `claude`: real agent tasks (against the bench's fake Messages API); default dry-run. */
+  agentMode?: 'dry-run' | 'claude';
 }
 
 /** Zero-padded, so ids sort and read well in the Web UI. */
@@ -38,7 +40,7 @@ export function benchEpic(o: EpicOptions): EpicSpec {
       slug: o.slug,
       title: `bench ${o.slug}`,
       workspace: o.workspace,
-      agentMode: 'dry-run',
+      agentMode: o.agentMode ?? 'dry-run',
       // One attempt: a failure is a bench failure, not something to retry around.
       settings: { attempts: 1, timeoutBaseSeconds: 600, ...o.settings },
       roadmaps: range(shape.roadmaps).map((r) => ({
@@ -53,10 +55,14 @@ export function benchEpic(o: EpicOptions): EpicSpec {
             tasks: range(shape.tasks).map((t) => ({
               id: `${h}.${t}`,
               description: `task ${h}.${t}`,
-              dryRun: {
-                durationMs: o.durationMs,
-                ...(o.outputBytes !== undefined ? { outputBytes: o.outputBytes } : {}),
-              },
+              ...(o.agentMode === 'claude'
+                ? {}
+                : {
+                    dryRun: {
+                      durationMs: o.durationMs,
+                      ...(o.outputBytes !== undefined ? { outputBytes: o.outputBytes } : {}),
+                    },
+                  }),
             })),
           })),
         })),

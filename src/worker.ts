@@ -73,7 +73,7 @@ function errorFields(err: Error, depth = 0): Record<string, unknown> {
 /**
  * A cancelled task (a cancelled or paused epic, a phase that stops) reaches its running activity
  * only in the answer to a heartbeat, and the worker sends heartbeats at most every
- * 0.8 x heartbeatTimeout (24 s for the default 30 s), capped by these intervals (SDK default
+ * 0.8 x heartbeatTimeout (8 s for the default 10 s), capped by these intervals (SDK default
  * 60 s / 30 s). Two seconds, with activities heartbeating every second (heartbeat.ts), brings a cancel
  * to a running agent, command or gate within about 2-3 s, for one small RPC per running activity
  * every 2 s.
@@ -94,6 +94,24 @@ export interface WorkerOptions {
   workflowsPath?: string;
 }
 
+/**
+ * Workflows kept in the worker's cache. Past it, a workflow's next task replays its whole history.
+ * The SDK sizes the cache from the heap (32 under the Dockerfile's 256 MB), and every running
+ * epic keeps four workflows open (epic, roadmap, plan, phase): 20 epics at once thrashed it,
+ * workflow tasks took 10-14 s and timed out (`npm run bench -- --only many`: 34 tasks/s). A
+ * cached phaseflow workflow holds little (summaries, not outputs), so the cache is sized by
+ * count; PHASEFLOW_MAX_CACHED_WORKFLOWS overrides it.
+ */
+export const DEFAULT_MAX_CACHED_WORKFLOWS = 1000;
+
+export function maxCachedWorkflows(env: NodeJS.ProcessEnv = process.env): number {
+  const raw = env.PHASEFLOW_MAX_CACHED_WORKFLOWS;
+  if (raw === undefined || raw === '') return DEFAULT_MAX_CACHED_WORKFLOWS;
+  if (!/^\d+$/.test(raw) || Number(raw) < 2)
+    throw new Error(`PHASEFLOW_MAX_CACHED_WORKFLOWS: expected a whole number of at least 2, got "${raw}"`);
+  return Number(raw);
+}
+
 /** Built by `npm run build` next to the compiled worker; absent when running from the sources. */
 const PREBUILT_BUNDLE = path.join(__dirname, 'workflow-bundle.js');
 
@@ -112,6 +130,11 @@ export async function createWorker(opts: WorkerOptions): Promise<Worker> {
     ...HEARTBEAT_THROTTLE,
     // All tasks of a phase (up to its cap) start eagerly on this worker, not only the first 3.
     maxEagerActivityReservationsPerWorkflowTask: 64,
+    maxCachedWorkflows: maxCachedWorkflows(),
+    // A workflow task for a workflow this worker had cached goes to its sticky queue; if the worker
+    // is dead it waits there this long before going to any worker. The SDK's 10 s came on top of
+    // the heartbeat timeout after a kill -9 (`npm run bench -- --only recovery`: 20 s → 13 s).
+    stickyQueueScheduleToStartTimeout: '3 seconds',
     ...(opts.identity ? { identity: opts.identity } : {}),
   });
 }

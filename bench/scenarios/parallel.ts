@@ -1,8 +1,8 @@
 /**
  * Parallel efficiency: one phase of 2 s tasks under a cap of 6. The ideal phase takes
  * ceil(tasks / cap) × 2 s; efficiency = ideal / measured, measured on the phase workflow's
- * history from its first task scheduled to its last task completed (the task span). The phase
- * workflow's start → close is reported beside it.
+ * history from its start to its close (what a user waits for). The task span (first task
+ * scheduled → last task completed) is reported beside it.
  */
 import { activitySpan, fetchHistory, workflowSpanMs } from '../history';
 import { figure, median } from '../report';
@@ -51,21 +51,22 @@ export const parallel: Scenario = {
         log(`  ${c.tasks} tasks run ${i}: task span ${span.ms} ms, phase workflow ${phaseMs} ms (ideal ${idealMs} ms)`);
       }
       details[`tasks${c.tasks}`] = { idealMs, runs };
+      // The headline is the whole phase, as a user feels it: workflow start → close.
       figures.push(
         figure({
-          key: `parallel.efficiency${c.tasks}`,
-          label: `parallel efficiency, ${c.tasks} × 2 s tasks, cap ${CAP}`,
-          value: median(runs.map((r) => r.efficiency)),
-          unit: '',
-          target: { op: '>=', value: c.target },
-          basis: `ideal ${idealMs} ms / phase task span (first task scheduled → last completed, phase workflow history); median of ${repeat}`,
-        }),
-        figure({
           key: `parallel.phaseWorkflowEfficiency${c.tasks}`,
-          label: `  same, phase workflow start → close`,
+          label: `parallel efficiency, ${c.tasks} × 2 s tasks, cap ${CAP}, phase start → close`,
           value: median(runs.map((r) => r.phaseWorkflowEfficiency)),
           unit: '',
-          basis: `ideal ${idealMs} ms / phase workflow start → close; median of ${repeat}`,
+          target: { op: '>=', value: c.target },
+          basis: `ideal ${idealMs} ms / phase workflow start → close (server time); median of ${repeat}`,
+        }),
+        figure({
+          key: `parallel.efficiency${c.tasks}`,
+          label: `  same, task span only`,
+          value: median(runs.map((r) => r.efficiency)),
+          unit: '',
+          basis: `ideal ${idealMs} ms / phase task span (first task scheduled → last completed, phase workflow history); median of ${repeat}`,
         }),
       );
     }

@@ -10,7 +10,10 @@ export const DEFAULT_SETTINGS = {
   timeoutBaseSeconds: 120,
   timeoutFactor: 1.5,
   retryBackoffSeconds: 1,
-  heartbeatSeconds: 30,
+  // How long a silent task (a killed worker) goes unnoticed. Activities heartbeat every second and
+  // the worker sends one at most every 2 s, so 10 s leaves room for four lost beats; it puts a
+  // conversation back on a live worker ~10 s after a kill -9 (30 s before; `npm run bench -- --only recovery`).
+  heartbeatSeconds: 10,
   decisionTimeoutSeconds: 86_400,
   reminderBeforeSeconds: 3600,
   // Below the first attempt's limit (120 s), or the attempt's timeout would always come first.

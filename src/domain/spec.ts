@@ -52,7 +52,7 @@ export const ExecutionSettings = z.strictObject({
     .positive()
     .max(3600)
     .optional()
-    .describe('A task that has not heartbeated for this long is failed and retried (default 30)'),
+    .describe('A task that has not heartbeated for this long is failed and retried (default 10)'),
   model: z.string().min(1).optional().describe('Model alias (haiku, sonnet, opus) or a full model id'),
   decisionTimeoutSeconds: z
     .number()

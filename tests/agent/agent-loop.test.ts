@@ -111,8 +111,11 @@ describe('agent loop', () => {
     const { system, tools, messages, stream } = req.body;
     assert.equal(stream, true);
     assert.deepEqual(system.at(-1).cache_control, { type: 'ephemeral' });
-    assert.equal(system[0].cache_control, undefined);
+    // The specialist's part is the same for every task of its domain: parallel agents share it.
+    assert.deepEqual(system[0].cache_control, { type: 'ephemeral' });
     assert.deepEqual(tools.at(-1).cache_control, { type: 'ephemeral' });
+    const breakpoints = JSON.stringify(req.body).split('"cache_control"').length - 1;
+    assert.equal(breakpoints, 4, 'tools, specialist, task and the last message: the API allows at most 4');
     assert.deepEqual(
       tools.map((t: any) => t.name),
       ['Read', 'Write', 'Edit', 'Glob', 'Grep', 'Bash'],

@@ -43,7 +43,7 @@ describe('bench command line', function () {
     const cases: [string[], RegExp, NodeJS.ProcessEnv?][] = [
       [
         ['--only', 'bogus'],
-        /^bench: --only: unknown scenario bogus; expected parallel, overhead, context, scale; npm run bench -- --help lists the options$/,
+        /^bench: --only: unknown scenario bogus; expected parallel, overhead, context, scale, many, turn, agents, cache, recovery, coordination; npm run bench -- --help lists the options$/,
       ],
       [['--scale', 'huge'], /^bench: --scale: expected "small", "full" or RxPxHxT such as 2x2x2x10, got "huge"/],
       [[], /got "huge" \(from PHASEFLOW_BENCH_SCALE\)/, { PHASEFLOW_BENCH_SCALE: 'huge' }],
@@ -52,6 +52,7 @@ describe('bench command line', function () {
       [['--bogus'], /^bench: Unknown option '--bogus'/],
       [['--only'], /^bench: Option '--only <value>' argument missing/],
       [['scale'], /^bench: Unexpected argument 'scale'/],
+      [['--address', 'nowhere'], /^bench: --address: expected HOST:PORT such as 127\.0\.0\.1:7233, got "nowhere"/],
       [['--out', oldLayout], /^bench: --out .*old\.json: not a bench results file of this layout \(no "lastRun"\)/],
     ];
     // Two at a time: the machine has 2 cores.
@@ -84,6 +85,8 @@ describe('bench command line', function () {
       '--repeat N',
       '--out FILE',
       '--keep',
+      '--address HOST:PORT',
+      'PHASEFLOW_BENCH_ADDRESS',
       '-h, --help',
     ]) {
       assert.ok(stdout.includes(option), `--help mentions ${option}:\n${stdout}`);

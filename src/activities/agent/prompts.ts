@@ -1,7 +1,9 @@
 /**
  * Specialists are system prompts. The stable part (role and rules, per domain) comes first and
- * the task's part second; the cache breakpoint sits on the last block, so within a task every
- * turn re-reads the same cached prefix (tools → system).
+ * the task's part second. Both end in a cache breakpoint: within a task every turn re-reads the
+ * whole cached prefix (tools → system), and the agents of a phase (any task of the same domain)
+ * read the shared tools → specialist prefix from their first request on (`npm run bench -- --only
+ * cache`). With the tools' and the last message's, that makes the API's maximum of four.
  */
 import type Anthropic from '@anthropic-ai/sdk';
 import { detailsFilePath } from '../../domain/paths';
@@ -62,7 +64,7 @@ End your final message with exactly this block and nothing after it:
 - STATUS is success only if the task is fully done; partial if some of it is done (say what is missing); failure if you could not do it (say why); blocked if you need a person to go on: then the summary starts with what you need from them (the question or the missing thing), then what you have done so far.
 - The summary is cut at ${cap} characters (output type "${task.outputType}"); put the essentials first. phaseflow writes the details file itself.`;
   return [
-    { type: 'text', text: `${SPECIALISTS[task.domain]}\n\n${RULES}` },
+    { type: 'text', text: `${SPECIALISTS[task.domain]}\n\n${RULES}`, cache_control: { type: 'ephemeral' } },
     { type: 'text', text: taskPart, cache_control: { type: 'ephemeral' } },
   ];
 }
