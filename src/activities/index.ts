@@ -12,3 +12,5 @@ export {
   reshapeRestore,
   reshapeStage,
 } from './plan-reshape';
+export { gitPrepareWorkspace } from './git/prepare';
+export { gitCommitPhase, gitPhaseStart, gitResetPhase } from './git/phase-commits';

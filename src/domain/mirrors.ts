@@ -153,6 +153,8 @@ export const ProgressPhaseDoc = z.looseObject({
   usage: UsageDoc,
   /** Files that two or more tasks of the phase wrote. */
   conflicts: z.array(z.object({ file: z.string(), tasks: z.array(z.string()) })).optional(),
+  /** The phase's commit on the epic's branch (spec `git`), as seed 003 keeps it. */
+  commit_hash: z.string().optional(),
 });
 export type ProgressPhaseDoc = z.infer<typeof ProgressPhaseDoc>;
 

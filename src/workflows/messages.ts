@@ -96,6 +96,8 @@ export interface StatusNode {
   /** Tasks of a phase waiting on the Anthropic API right now. */
   apiWaits?: { taskId: string; what: string; nextTryAt: string }[];
   budget?: { limit: Limit; usedTokens: number; usedUsd: number };
+  /** A phase's commit (spec `git`). */
+  commit?: string;
   workflowId?: string;
   children?: StatusNode[];
 }

@@ -167,6 +167,7 @@ export class PlanRun {
         usedUsd: b.usedUsd + spent.costUsd,
       })),
       paused: this.state.paused,
+      ...(epic.git ? { git: epic.git } : {}),
     };
   }
 
@@ -257,6 +258,7 @@ export class PlanRun {
     phase.status = outcome.status;
     phase.completedAt = now();
     if (outcome.failureReason) phase.failureReason = outcome.failureReason;
+    if (outcome.commit) phase.commit = outcome.commit;
     if (outcome.status === 'failed') {
       state.status = 'failed';
       state.failureReason = `phase ${phase.index} (${phase.slug}) failed: ${outcome.failureReason}`;
@@ -374,6 +376,7 @@ export class PlanRun {
         usage: sumUsage(p.tasks),
         failureReason: p.failureReason,
         ...(p.source ? { source: p.source } : {}),
+        ...(p.commit ? { commit: p.commit } : {}),
         workflowId: workflowIds.child(state.workflowId, p.slug),
       })),
     };

@@ -65,6 +65,8 @@ export interface PhaseState {
   completedAt?: string;
   /** Set when the phase was done before this run (an imported plan): "imported". */
   source?: string;
+  /** Its commit on the epic's branch (spec `git`). */
+  commit?: string;
 }
 
 export interface PlanState {
@@ -249,6 +251,7 @@ function phaseDoc(p: PhaseState, shown: PhaseStatus): ProgressDoc['phases'][numb
     },
     ...(p.failureReason ? { failure_reason: p.failureReason } : {}),
     ...(p.source ? { source: p.source } : {}),
+    ...(p.commit ? { commit_hash: p.commit } : {}),
     ...(p.startedAt ? { started_at: p.startedAt } : {}),
     ...(p.completedAt ? { completed_at: p.completedAt } : {}),
     usage: usageDoc(sumUsage(p.tasks)),
