@@ -12,7 +12,7 @@ export const GitSpec = z.strictObject({
   branch: z
     .string()
     .regex(
-      /^(?!-)(?!.*\.\.)[A-Za-z0-9._\/-]+$/,
+      /^(?!-)(?!.*\.\.)[A-Za-z0-9._/-]+$/,
       'a branch name: letters, digits, ".", "_", "/", "-"; no ".." and no leading "-"',
     )
     .optional()
