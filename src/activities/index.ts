@@ -14,3 +14,6 @@ export {
 } from './plan-reshape';
 export { gitPrepareWorkspace } from './git/prepare';
 export { gitCommitPhase, gitPhaseStart, gitResetPhase } from './git/phase-commits';
+export { githubAwaitCommand } from './github/commands';
+export { githubPullRequest } from './github/pull-request';
+export { githubSyncIssue } from './github/sync-issue';

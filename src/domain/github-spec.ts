@@ -21,5 +21,10 @@ export const GithubSpec = z.strictObject({
     .boolean()
     .default(false)
     .describe("At a plan's end, push the branch to origin and open a pull request"),
+  pollSeconds: z
+    .number()
+    .min(0.2)
+    .default(30)
+    .describe('How often the issue is read for /phaseflow commands while a question waits'),
 });
 export type GithubSpec = z.infer<typeof GithubSpec>;

@@ -1,5 +1,6 @@
 /** What every level below the epic needs to know about it (small: it travels into each child). */
 import type { GitSpec } from '../domain/git-spec';
+import type { GithubSpec } from '../domain/github-spec';
 import type { EpicSpec, ExecutionSettings } from '../domain/spec';
 
 export interface EpicContext {
@@ -15,4 +16,6 @@ export interface EpicContext {
   requirePhaseApproval: boolean;
   /** A commit per phase on the epic's branch (spec `git`). */
   git?: GitSpec;
+  /** Sync progress to GitHub (spec `github`; a roadmap's or plan's own overrides it). */
+  github?: GithubSpec;
 }

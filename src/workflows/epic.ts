@@ -57,6 +57,7 @@ export async function epicWorkflow(
     gateTimeoutMs: GATE_TIMEOUT_MS,
     requirePhaseApproval: spec.gating.require_phase_approval,
     ...(spec.git ? { git: spec.git } : {}),
+    ...(spec.github ? { github: spec.github } : {}),
   };
   if (!carry) {
     upsertSearchAttributes([
