@@ -33,8 +33,8 @@ export interface GithubSyncStatus extends GithubSyncCarry {
 }
 
 const sync = proxyActivities<typeof activities>({
-  startToCloseTimeout: '2 minutes',
-  heartbeatTimeout: '30 seconds',
+  startToCloseTimeout: '10 minutes',
+  heartbeatTimeout: '10 seconds',
   // Rate limits come back with the server's delay (nextRetryDelay); the rest back off from 2 s.
   retry: { initialInterval: '2 seconds', backoffCoefficient: 1.5, maximumInterval: '10 minutes' },
 });

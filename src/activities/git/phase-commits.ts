@@ -3,13 +3,12 @@
  * passed (found again by its trailer, never made twice), and the reset a retry-phase asks for
  * (the discarded changes saved as a patch under .claude/cache/discarded/ first).
  */
-import { Context } from '@temporalio/activity';
 import { mkdir, readdir, rm, rmdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { phaseflowPaths, phaseTrailer } from '../../domain/git-names';
 import { CLAUDE_DIR } from '../../domain/paths';
 import type { TaskContext } from '../../domain/types';
-import { heartbeatEveryMs } from '../heartbeat';
+import { whileHeartbeating } from '../heartbeating';
 import { excluding, git, identityArgs } from './run-git';
 
 export interface GitPhaseInput {
@@ -38,7 +37,7 @@ export interface GitPhaseCommit {
 export async function gitCommitPhase(input: GitCommitPhaseInput): Promise<GitPhaseCommit> {
   const { ctx } = input;
   const cwd = ctx.workspace;
-  return withHeartbeats(async () => {
+  return whileHeartbeating(async () => {
     const trailer = phaseTrailer({
       epic: ctx.epicSlug,
       roadmap: ctx.roadmapSlug,
@@ -82,7 +81,7 @@ export async function gitResetPhase(input: GitResetPhaseInput): Promise<GitPhase
   const { ctx } = input;
   const cwd = ctx.workspace;
   const spec = excluding(phaseflowPaths(false));
-  return withHeartbeats(async () => {
+  return whileHeartbeating(async () => {
     // Stage everything (new files too) so the patch holds the whole attempt, binary files included.
     await git(cwd, ['add', '-A', ...spec]);
     const diff = await git(cwd, ['diff', '--cached', '--binary', input.startCommit, ...spec]);
@@ -140,19 +139,3 @@ async function filesChanged(cwd: string, commit: string): Promise<number> {
 }
 
 const escapeRegex = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-
-/** Heartbeats while git works (a commit hook can take its time), so a dead worker is noticed by the heartbeat timeout. */
-async function withHeartbeats<T>(fn: () => Promise<T>): Promise<T> {
-  let activity: Context | undefined;
-  try {
-    activity = Context.current();
-  } catch {
-    activity = undefined; // called outside an activity (unit tests)
-  }
-  const timer = activity ? setInterval(() => activity!.heartbeat(), heartbeatEveryMs(activity)) : undefined;
-  try {
-    return await fn();
-  } finally {
-    if (timer) clearInterval(timer);
-  }
-}

@@ -11,6 +11,7 @@ import { WorkflowUpdateFailedError } from '@temporalio/client';
 import type { DecisionAnswer, DecisionRecord, PendingDecision } from '../../domain/decisions';
 import { decideUpdate } from '../../workflows/messages';
 import { commandFor, marker } from '../../workflows/github-docs';
+import { whileHeartbeating } from '../heartbeating';
 import { type GithubTarget, githubClient, githubStop, markerKey } from './client';
 
 export interface GithubAwaitInput extends GithubTarget {
@@ -32,7 +33,11 @@ export interface GithubAwaitResult {
 
 const WRITERS = new Set(['admin', 'maintain', 'write']);
 
-export async function githubAwaitCommand(input: GithubAwaitInput): Promise<GithubAwaitResult> {
+export function githubAwaitCommand(input: GithubAwaitInput): Promise<GithubAwaitResult> {
+  return whileHeartbeating(() => awaitCommand(input));
+}
+
+async function awaitCommand(input: GithubAwaitInput): Promise<GithubAwaitResult> {
   const client = githubClient();
   if ('stopped' in client) return { refused: 0, stopped: client.stopped };
   const { octokit } = client;

@@ -4,6 +4,7 @@
  * own git credentials (the worker's GITHUB_TOKEN never reaches git's environment).
  */
 import { git } from '../git/run-git';
+import { whileHeartbeating } from '../heartbeating';
 import { type GithubTarget, githubClient, githubStop } from './client';
 
 export interface GithubPullRequestInput extends GithubTarget {
@@ -20,7 +21,11 @@ export interface GithubPullRequestResult {
   stopped?: string;
 }
 
-export async function githubPullRequest(input: GithubPullRequestInput): Promise<GithubPullRequestResult> {
+export function githubPullRequest(input: GithubPullRequestInput): Promise<GithubPullRequestResult> {
+  return whileHeartbeating(() => pullRequest(input));
+}
+
+async function pullRequest(input: GithubPullRequestInput): Promise<GithubPullRequestResult> {
   const client = githubClient();
   if ('stopped' in client) return { stopped: client.stopped };
   const { octokit } = client;

@@ -6,6 +6,7 @@
  * nothing a retry would repeat.
  */
 import type { GithubComment } from '../../workflows/github-docs';
+import { whileHeartbeating } from '../heartbeating';
 import { type GithubTarget, githubClient, githubStop, markerKey } from './client';
 
 export interface GithubSyncInput extends GithubTarget {
@@ -32,7 +33,11 @@ export interface GithubSyncResult {
 const LABEL = 'phaseflow';
 const OURS = /^(phase|status):/;
 
-export async function githubSyncIssue(input: GithubSyncInput): Promise<GithubSyncResult> {
+export function githubSyncIssue(input: GithubSyncInput): Promise<GithubSyncResult> {
+  return whileHeartbeating(() => syncIssue(input));
+}
+
+async function syncIssue(input: GithubSyncInput): Promise<GithubSyncResult> {
   const client = githubClient();
   if ('stopped' in client) return { posted: 0, edited: 0, stopped: client.stopped };
   const { octokit } = client;
