@@ -7,6 +7,7 @@ import { cancelCommand, pauseCommand } from './control';
 import { demoCommand } from './demo';
 import { demoPlanCommand } from './demo-plan';
 import { CliError } from './errors';
+import { githubStatusCommand } from './github';
 import { pendingCommand } from './pending';
 import { analyzeCommand, exportCommand, importCommand, reshapeCommand } from './plans';
 import { serverCommand } from './server';
@@ -91,6 +92,14 @@ export function program(): Command {
     .description('show the status tree of a run, what it waits on, and the decisions taken so far')
     .option('--json', 'machine-readable output')
     .action((id, o) => statusCommand(id, { json: o.json }));
+
+  p.command('github')
+    .description('GitHub sync of a run (spec `github`)')
+    .command('status')
+    .argument('<id>', ID_HELP)
+    .description('per plan: the issue, what was synced, what is pending, the pull request, the last error')
+    .option('--json', 'machine-readable output')
+    .action((id, o) => githubStatusCommand(id, { json: o.json }));
 
   p.command('watch')
     .argument('<id>', ID_HELP)

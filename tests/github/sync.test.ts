@@ -11,6 +11,8 @@
 import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { statusQuery } from '../../src/workflows/messages';
 import { ccaspProblems } from '../support/ccasp';
 import {
@@ -29,6 +31,8 @@ import {
 import { FakeGitHub } from '../fake-github/server';
 import { commitsSince, gitIn, gitWorkspace } from '../git/repo';
 
+const run = promisify(execFile);
+const BIN = path.resolve(__dirname, '../../bin/phaseflow.js');
 const TOKEN = 'ghp_testTokenValue0123456789abcdefABCDEF';
 const OWNER = 'acme';
 const REPO = 'shop';
@@ -255,6 +259,11 @@ describe('GitHub sync (fake GitHub REST API, real server, real octokit)', functi
       const node = await plan.query(statusQuery);
       assert.match(node.github?.stopped ?? '', /GitHub refused the token \(401 Bad credentials\) .* on acme\/shop/);
       assert.match(node.github?.lastError ?? '', /set a valid GITHUB_TOKEN/);
+      // `phaseflow github status` says the same (async: the worker in this process must answer the query).
+      const { stdout } = await run(process.execPath, [BIN, 'github', 'status', slug], { encoding: 'utf8' });
+      assert.match(stdout, /^plan core: acme\/shop no issue yet\n/);
+      assert.match(stdout, /\n {2}synced: 1 sync\(s\), 0 comment\(s\) posted, 0 edited\n/);
+      assert.match(stdout, /\n {2}stopped: GitHub refused the token \(401 Bad credentials\)/);
     });
     assert.equal(gh.fake().issues(OWNER, REPO).length, 0);
     assert.equal(gh.fake().requests.length, 1, 'one refused request, then the sync stopped');
