@@ -43,7 +43,7 @@ export function commandFor(action: DecisionAction, p: PendingDecision): string {
 export function issueDoc(
   state: PlanState,
   spec: GithubSpec,
-  extra: { pullRequest?: string; gitBranch?: string },
+  extra: { pullRequest?: string; gitBranch?: string; sharedIssue?: boolean },
 ): GithubIssueDoc {
   const key = `${state.epicSlug}/${state.planSlug}`;
   const shown = shownPlanStatus(state);
@@ -72,8 +72,8 @@ export function issueDoc(
     comments.push({ key: `${key}/question/${d.id}`, body: answeredComment(d) });
   if (state.pending)
     comments.push({ key: `${key}/question/${state.pending.id}`, body: questionComment(state.pending) });
-  const close = state.status === 'completed' || state.status === 'failed' || state.status === 'cancelled';
-  if (close)
+  const ended = state.status === 'completed' || state.status === 'failed' || state.status === 'cancelled';
+  if (ended)
     comments.push({
       key: `${key}/final`,
       body: [
@@ -97,7 +97,8 @@ export function issueDoc(
     ].join('\n'),
     labels: [`phase:${current}/${state.phases.length}`, `status:${labelStatus(shown)}`],
     comments: comments.map((c) => ({ key: c.key, body: `${marker(c.key)}\n${c.body}` })),
-    close,
+    // An issue the epic's or roadmap's spec names is shared by its plans: one plan's end does not close it.
+    close: state.status === 'completed' && !extra.sharedIssue,
   };
 }
 

@@ -375,6 +375,7 @@ export class PlanRun {
       () =>
         issueDoc(this.state, spec, {
           pullRequest: sync.pullRequest,
+          sharedIssue: !!spec.issue && !this.input.plan.github,
           ...(epic.git ? { gitBranch: gitBranch(epic.git, epic.slug) } : {}),
         }),
       () => this.state.pending,
