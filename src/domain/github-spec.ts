@@ -21,6 +21,10 @@ export const GithubSpec = z.strictObject({
     .boolean()
     .default(false)
     .describe("At a plan's end, push the branch to origin and open a pull request"),
+  poll: z
+    .boolean()
+    .default(true)
+    .describe('Read /phaseflow commands by polling the issue; false when `phaseflow github webhook` receives them'),
   pollSeconds: z
     .number()
     .min(0.2)

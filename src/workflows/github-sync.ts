@@ -64,7 +64,7 @@ export class GithubSync {
   ) {
     this.status = carry ?? { posted: 0, edited: 0, syncs: 0 };
     if (spec.issue) this.status.issue ??= spec.issue;
-    this.loops = [this.syncLoop(), this.commandLoop()];
+    this.loops = [this.syncLoop(), ...(spec.poll ? [this.commandLoop()] : [])];
   }
 
   get carry(): GithubSyncCarry {
