@@ -7,7 +7,7 @@
  * `pullRequest`), then the last sync, which posts the final comment and closes the issue.
  * A sync that GitHub refuses (401, 403, 404) stops with its reason; the plan goes on.
  */
-import { CancellationScope, condition, isCancellation, proxyActivities } from '@temporalio/workflow';
+import { CancellationScope, condition, isCancellation, proxyActivities, sleep } from '@temporalio/workflow';
 import type * as activities from '../activities';
 import type { PendingDecision } from '../domain/decisions';
 import type { GithubSpec } from '../domain/github-spec';
@@ -36,7 +36,8 @@ const sync = proxyActivities<typeof activities>({
   startToCloseTimeout: '10 minutes',
   heartbeatTimeout: '10 seconds',
   // Rate limits come back with the server's delay (nextRetryDelay); the rest back off from 2 s.
-  retry: { initialInterval: '2 seconds', backoffCoefficient: 1.5, maximumInterval: '10 minutes' },
+  // After that, the failure is the sync's last error and the next change tries again: GitHub trouble never fails the plan.
+  retry: { initialInterval: '2 seconds', backoffCoefficient: 1.5, maximumInterval: '10 minutes', maximumAttempts: 12 },
 });
 
 /** How long one command poll runs before the workflow starts the next (each is a handful of events). */
@@ -92,9 +93,14 @@ export class GithubSync {
   /** The plan ended: the pull request first (when asked and the plan completed), then the last sync. */
   async close(pr?: { workspace: string; branch: string; title: string; body: string }): Promise<void> {
     if (pr && this.spec.pullRequest && !this.status.stopped && !this.status.pullRequest) {
-      const opened = await sync.githubPullRequest({ owner: this.spec.owner, repo: this.spec.repo, ...pr });
-      if (opened.url) this.status.pullRequest = opened.url;
-      if (opened.stopped) this.lastError = opened.stopped;
+      try {
+        const opened = await sync.githubPullRequest({ owner: this.spec.owner, repo: this.spec.repo, ...pr });
+        if (opened.url) this.status.pullRequest = opened.url;
+        if (opened.stopped) this.lastError = opened.stopped;
+      } catch (err) {
+        if (isCancellation(err)) throw err;
+        this.lastError = `pull request: ${failureText(err)}`;
+      }
       this.onIssue(); // the mirrors name the pull request; the final comment links it
     }
     this.closing = true;
@@ -117,17 +123,26 @@ export class GithubSync {
         this.synced = version;
         continue;
       }
-      const r = await sync.githubSyncIssue({
-        owner: this.spec.owner,
-        repo: this.spec.repo,
-        ...(this.status.issue ? { issue: this.status.issue } : {}),
-        key: doc.key,
-        title: doc.title,
-        body: doc.body,
-        labels: doc.labels,
-        comments: changed,
-        close: doc.close,
-      });
+      let r: Awaited<ReturnType<typeof sync.githubSyncIssue>>;
+      try {
+        r = await sync.githubSyncIssue({
+          owner: this.spec.owner,
+          repo: this.spec.repo,
+          ...(this.status.issue ? { issue: this.status.issue } : {}),
+          key: doc.key,
+          title: doc.title,
+          body: doc.body,
+          labels: doc.labels,
+          comments: changed,
+          close: doc.close,
+        });
+      } catch (err) {
+        if (isCancellation(err)) throw err;
+        // Out of retries (GitHub down for long): said in `github status`; what was not sent goes with the next change.
+        this.lastError = failureText(err);
+        this.synced = version;
+        continue;
+      }
       this.synced = version;
       this.status.syncs++;
       this.status.posted += r.posted;
@@ -177,7 +192,10 @@ export class GithubSync {
         if (r.stopped) this.lastError = r.stopped;
         if (r.applied || r.stopped) await settled; // this question is done with (or the sync cannot read commands)
       } catch (err) {
-        if (!isCancellation(err)) throw err;
+        if (!isCancellation(err)) {
+          this.lastError = `reading commands: ${failureText(err)}`;
+          await sleep(this.spec.pollSeconds * 1000);
+        }
       }
       if (this.status.stopped) return;
     }
@@ -187,3 +205,9 @@ export class GithubSync {
     return `${this.key}/question/${p.id}`;
   }
 }
+
+/** An activity failure's own message (not "Activity task failed"). */
+const failureText = (err: unknown): string => {
+  const e = err as { cause?: { message?: string }; message?: string };
+  return e.cause?.message ?? e.message ?? String(err);
+};
