@@ -64,7 +64,7 @@ interface FakeRepo {
   issues: FakeIssue[];
   comments: Map<number, FakeComment[]>;
   pulls: FakePull[];
-  permissions: Map<string, 'admin' | 'write' | 'read' | 'none'>;
+  permissions: Map<string, Role>;
 }
 
 export interface RecordedRequest {
@@ -77,6 +77,9 @@ export interface RecordedRequest {
   headers: Record<string, string>;
   at: number;
 }
+
+/** A collaborator's role, as the repository settings name it. */
+export type Role = 'admin' | 'maintain' | 'write' | 'triage' | 'read' | 'none';
 
 type RateLimit = { status: 403 | 429; retryAfterSeconds: number };
 
@@ -122,7 +125,7 @@ export class FakeGitHub {
     });
   }
 
-  setPermission(owner: string, repo: string, login: string, permission: 'admin' | 'write' | 'read' | 'none'): void {
+  setPermission(owner: string, repo: string, login: string, permission: Role): void {
     this.repo(owner, repo).permissions.set(login, permission);
   }
 
@@ -266,9 +269,11 @@ export class FakeGitHub {
       }
       case 'GET /collaborators/U/permission': {
         const login = decodeURIComponent(rest.split('/')[2]);
-        const permission = repo.permissions.get(login) ?? 'none';
-        if (permission === 'none') throw new Error(`${login} is not a collaborator`);
-        return [200, { permission, role_name: permission, user: user(login) }];
+        const role = repo.permissions.get(login) ?? 'none';
+        if (role === 'none') throw new Error(`${login} is not a collaborator`);
+        // As GitHub answers: `permission` is admin, write or read; `role_name` says maintain or triage.
+        const permission = role === 'maintain' ? 'write' : role === 'triage' ? 'read' : role;
+        return [200, { permission, role_name: role, user: user(login) }];
       }
       case 'GET /pulls': {
         let list = repo.pulls.slice();

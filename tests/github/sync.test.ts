@@ -220,6 +220,62 @@ describe('GitHub sync (fake GitHub REST API, real server, real octokit)', functi
     });
   });
 
+  it('/phaseflow retry-phase from a writer answers a failed phase: the workspace goes back to its start commit first', async () => {
+    const fake = gh.fake();
+    fake.setPermission(OWNER, REPO, 'alice', 'maintain');
+    const slug = uniqueName('gh-retry');
+    const taskQueue = uniqueName('tq-gh-retry');
+    const { ws } = gitWorkspace();
+    const okFlag = path.join(path.dirname(ws), 'ok-flag');
+    const spec = githubEpic(slug, ws, {
+      github: { owner: OWNER, repo: REPO, pollSeconds: 0.3 },
+      roadmaps: [
+        {
+          slug: R,
+          title: 'Road',
+          plans: [
+            {
+              slug: P,
+              title: 'Core plan',
+              phases: [
+                {
+                  slug: 'build',
+                  title: 'Build',
+                  tasks: [
+                    {
+                      ...command('1.1', `test ! -f out.txt && echo out > out.txt && test -f ${okFlag}`),
+                      settings: { attempts: 1 },
+                    },
+                  ],
+                },
+              ],
+            },
+          ],
+        },
+      ],
+    });
+    await withWorker(taskQueue, async () => {
+      const handle = await startEpic(taskQueue, spec);
+      const issue = await waitFor('the plan issue', () => fake.issues(OWNER, REPO)[0], 30_000);
+      const question = await waitFor(
+        'the escalation on the issue',
+        () => fake.comments(OWNER, REPO, issue.number).find((c) => /\/question\//.test(c.body)),
+        30_000,
+      );
+      assert.match(question.body, /`\/phaseflow retry-phase`/);
+      assert.ok(fs.existsSync(path.join(ws, 'out.txt')), 'the failed attempt left out.txt');
+      fs.writeFileSync(okFlag, '');
+      fake.comment(OWNER, REPO, issue.number, 'alice', '/phaseflow retry-phase flaky flag');
+      await handle.result();
+      const patch = fs.readFileSync(path.join(ws, `.claude/cache/discarded/${P}--build-retry-1.patch`), 'utf8');
+      assert.match(patch, /\+out/);
+      const decision = readJson(mirrorFile.progress(ws, P)).decisions.find((d: any) => d.kind === 'escalation');
+      assert.equal(decision.action, 'retry-phase');
+      assert.equal(decision.by, '@alice (GitHub)');
+      assert.equal(fake.issues(OWNER, REPO)[0].state, 'closed');
+    });
+  });
+
   it('waits out a 403 rate limit (x-ratelimit-reset) and a 429 (retry-after) as Temporal retries', async () => {
     const fake = gh.fake();
     const slug = uniqueName('gh-rate');
