@@ -20,6 +20,7 @@ const APT_PACKAGES = {
   chromium: ['chromium'], // tests/webui drives it with playwright-core
   'util-linux': ['setpriv', 'unshare', 'setsid'], // parent-death signals and the sandbox; setsid in hostile-tools
   procps: ['pgrep'], // not in slim images; tests/security/hostile-tools looks for leftover processes
+  git: ['git'], // spec `git`: src/activities/git commits phases; tests/git and tests/github use real repositories
 };
 
 /** Programs obtained another way, or optional. */
@@ -29,7 +30,6 @@ const OTHER_PROGRAMS = {
   'chromium-browser': "Ubuntu's name for chromium, accepted instead",
   'apt-get': 'used here to install APT_PACKAGES; without it this script says what to install',
   sudo: 'used here when not root, if it needs no password; else this script prints the command',
-  git: 'optional: bench/report.ts records the commit when git is there',
 };
 
 /**

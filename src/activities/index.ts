@@ -20,3 +20,8 @@ export {
   orchestrateRecord,
   orchestrateSurvey,
 } from './orchestrate';
+export { gitPrepareWorkspace } from './git/prepare';
+export { gitCommitPhase, gitPhaseStart, gitResetPhase } from './git/phase-commits';
+export { githubAwaitCommand } from './github/commands';
+export { githubPullRequest } from './github/pull-request';
+export { githubSyncIssue } from './github/sync-issue';

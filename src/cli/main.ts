@@ -8,6 +8,8 @@ import { demoCommand } from './demo';
 import { demoPlanCommand } from './demo-plan';
 import { CliError } from './errors';
 import { demoOrchestrateCommand, orchestrateCommand } from './orchestrate';
+import { githubStatusCommand } from './github';
+import { githubWebhookCommand } from './github-webhook';
 import { pendingCommand } from './pending';
 import { analyzeCommand, exportCommand, importCommand, reshapeCommand } from './plans';
 import { replanCommand } from './replan';
@@ -93,6 +95,23 @@ export function program(): Command {
     .description('show the status tree of a run, what it waits on, and the decisions taken so far')
     .option('--json', 'machine-readable output')
     .action((id, o) => statusCommand(id, { json: o.json }));
+
+  const github = p.command('github').description('GitHub sync of a run (spec `github`)');
+  github
+    .command('status')
+    .argument('<id>', ID_HELP)
+    .description('per plan: the issue, what was synced, what is pending, the pull request, the last error')
+    .option('--json', 'machine-readable output')
+    .action((id, o) => githubStatusCommand(id, { json: o.json }));
+  github
+    .command('webhook')
+    .description(
+      'receive issue_comment events and apply /phaseflow commands (GITHUB_WEBHOOK_SECRET, GITHUB_TOKEN); the push alternative to polling',
+    )
+    .requiredOption('--port <n>', 'port to listen on', int)
+    .option('--host <host>', 'address to listen on', '127.0.0.1')
+    .option('--path <path>', 'URL path of the webhook', '/')
+    .action((o) => githubWebhookCommand({ port: o.port, host: o.host, path: o.path }));
 
   p.command('watch')
     .argument('<id>', ID_HELP)

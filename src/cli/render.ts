@@ -93,6 +93,7 @@ function nodeParts(n: StatusNode, opts: { bars?: boolean }): { label: string; re
     n.pending?.length && ['active', 'paused'].includes(n.status) ? `⏳ ${n.pending.length} waiting` : '',
     n.budget ? budgetText(n.budget) : '',
     n.source ? `source: ${n.source}` : '',
+    n.commit ? `commit ${n.commit.slice(0, 7)}` : '',
     // Long enough for a failed gate's log path and its last line.
     n.failureReason ? `reason: ${oneLine(n.failureReason, 400)}` : '',
     ...(n.apiWaits ?? []).map((w) => apiWaitText(w)),

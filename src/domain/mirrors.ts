@@ -165,6 +165,8 @@ export const ProgressPhaseDoc = z.looseObject({
       }),
     )
     .optional(),
+  /** The phase's commit on the epic's branch (spec `git`), as seed 003 keeps it. */
+  commit_hash: z.string().optional(),
 });
 export type ProgressPhaseDoc = z.infer<typeof ProgressPhaseDoc>;
 

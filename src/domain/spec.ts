@@ -4,6 +4,8 @@
  * Workflows import only types from here (`import type`), so zod stays out of the workflow bundle.
  */
 import { z } from 'zod';
+import { GitSpec } from './git-spec';
+import { GithubSpec } from './github-spec';
 
 export const SLUG = /^[a-z0-9][a-z0-9-]{0,62}$/;
 const slug = z
@@ -243,6 +245,7 @@ export const PlanSpec = z.strictObject({
   description: z.string().default(''),
   settings: ExecutionSettings.optional(),
   budget: Budget.optional(),
+  github: GithubSpec.optional().describe('Sync this plan to a GitHub issue (overrides the roadmap and epic)'),
   phases: z.array(PhaseSpec).min(1, 'a plan needs at least one phase'),
 });
 export type PlanSpec = z.infer<typeof PlanSpec>;
@@ -253,6 +256,7 @@ export const RoadmapSpec = z.strictObject({
   description: z.string().default(''),
   settings: ExecutionSettings.optional(),
   budget: Budget.optional(),
+  github: GithubSpec.optional().describe("Sync this roadmap's plans to GitHub (overrides the epic)"),
   plans: z.array(PlanSpec).min(1, 'a roadmap needs at least one plan'),
 });
 export type RoadmapSpec = z.infer<typeof RoadmapSpec>;
@@ -277,6 +281,8 @@ export const EpicSpec = z
     gating: Gating.default({ require_tests: false, require_phase_approval: false }),
     budget: Budget.default({}),
     tags: z.array(z.string()).default([]),
+    git: GitSpec.optional().describe('A commit per phase on a branch (the workspace must be a git repository)'),
+    github: GithubSpec.optional().describe('Sync progress to GitHub issues; answer questions from issue comments'),
     roadmaps: z.array(RoadmapSpec).min(1, 'an epic needs at least one roadmap'),
   })
   .superRefine((epic, ctx) => checkStructure(epic, (path, message) => ctx.addIssue({ code: 'custom', path, message })));

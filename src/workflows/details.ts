@@ -73,7 +73,7 @@ export function planDetails(plan: PlanState, mirrorFile: string): string {
     '',
     ...plan.phases.map(
       (p) =>
-        `- ${statusIcon(p.status)} Phase ${p.index}: ${p.title} · ${countDone(p.tasks)}/${p.tasks.length} tasks${p.gate ? ` · gate ${p.gate.passed ? 'passed' : 'failed'}` : ''}${p.source ? ` · ${p.source}` : ''}`,
+        `- ${statusIcon(p.status)} Phase ${p.index}: ${p.title} · ${countDone(p.tasks)}/${p.tasks.length} tasks${p.gate ? ` · gate ${p.gate.passed ? 'passed' : 'failed'}` : ''}${p.source ? ` · ${p.source}` : ''}${p.commit ? ` · commit \`${p.commit.slice(0, 7)}\`` : ''}`,
     ),
     '',
     `Mirror: \`${mirrorFile}\``,
@@ -94,6 +94,7 @@ export function phaseDetails(p: {
   budgets: BudgetLine[];
   decisions: DecisionRecord[];
   apiWaits?: ReadonlyMap<string, { what: string; nextTryAt: string }>;
+  git?: { startCommit?: string; commit?: string; lastPatch?: string };
 }): string {
   const done = [...p.tasks.values()].filter((s) => s.status === 'completed').length;
   const lines = [
@@ -118,6 +119,11 @@ export function phaseDetails(p: {
   // Each failed check: its full log, and the end of its output as it printed it.
   for (const c of p.gate?.checks.filter((x) => !x.passed) ?? [])
     lines.push('', `\`${c.name}\` log: \`${c.logFile}\``, ...(c.outputExcerpt ? ['```', c.outputExcerpt, '```'] : []));
+  if (p.git?.startCommit)
+    lines.push(
+      '',
+      `Git: started at \`${p.git.startCommit.slice(0, 7)}\`${p.git.commit ? ` · committed \`${p.git.commit.slice(0, 7)}\`` : ''}${p.git.lastPatch ? ` · discarded attempt kept in \`${p.git.lastPatch}\`` : ''}`,
+    );
   if (p.failureReason) lines.push('', `**${p.status === 'skipped' ? 'Skipped' : 'Failed'}:** ${p.failureReason}`);
   const limited = p.budgets.filter((b) => b.limit.tokens !== undefined || b.limit.usd !== undefined);
   if (limited.length) lines.push('', `Budgets: ${limited.map((b) => `${b.level} ${limitText(b.limit)}`).join(' · ')}`);

@@ -1,4 +1,6 @@
 /** What every level below the epic needs to know about it (small: it travels into each child). */
+import type { GitSpec } from '../domain/git-spec';
+import type { GithubSpec } from '../domain/github-spec';
 import type { EpicSpec, ExecutionSettings } from '../domain/spec';
 
 export interface EpicContext {
@@ -12,4 +14,8 @@ export interface EpicContext {
   gateTimeoutMs: number;
   /** gating.require_phase_approval: every passed phase waits for a person's approval. */
   requirePhaseApproval: boolean;
+  /** A commit per phase on the epic's branch (spec `git`). */
+  git?: GitSpec;
+  /** Sync progress to GitHub (spec `github`; a roadmap's or plan's own overrides it). */
+  github?: GithubSpec;
 }

@@ -27,7 +27,7 @@ import { continueAsNewIfDue, onCancel } from './lifecycle';
 import type { ChildProgress } from './messages';
 import { roadmapWorkflow } from './roadmap';
 
-const { prepareWorkspace } = proxyActivities<typeof activities>({
+const { prepareWorkspace, gitPrepareWorkspace } = proxyActivities<typeof activities>({
   startToCloseTimeout: '1 minute',
   retry: { maximumAttempts: 5, backoffCoefficient: 1.5 },
 });
@@ -56,6 +56,8 @@ export async function epicWorkflow(
     budget: spec.budget,
     gateTimeoutMs: GATE_TIMEOUT_MS,
     requirePhaseApproval: spec.gating.require_phase_approval,
+    ...(spec.git ? { git: spec.git } : {}),
+    ...(spec.github ? { github: spec.github } : {}),
   };
   if (!carry) {
     upsertSearchAttributes([
@@ -133,6 +135,9 @@ export async function epicWorkflow(
  */
 async function prepare(spec: EpicSpec): Promise<string> {
   try {
+    // The repository first: a refused dirty tree leaves no claim or archive behind.
+    if (spec.git?.commitPerPhase)
+      await gitPrepareWorkspace({ epicSlug: spec.slug, workspace: spec.workspace, git: spec.git });
     const prepared = await prepareWorkspace({
       epicSlug: spec.slug,
       workspace: spec.workspace,

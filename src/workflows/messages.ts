@@ -4,6 +4,7 @@
  */
 import { defineQuery, defineSignal, defineUpdate, log, workflowInfo } from '@temporalio/workflow';
 import type { Limit } from '../domain/budget';
+import type { GithubSyncStatus } from './github-sync';
 import type { ControlMessage, DecisionAnswer, DecisionRecord, PendingDecision } from '../domain/decisions';
 import { isRecord } from '../domain/guards';
 import { RUN_STATUSES, type RunStatus, TASK_STATUSES } from '../domain/status';
@@ -108,6 +109,10 @@ export interface StatusNode {
   /** Tasks of a phase waiting on the Anthropic API right now. */
   apiWaits?: { taskId: string; what: string; nextTryAt: string }[];
   budget?: { limit: Limit; usedTokens: number; usedUsd: number };
+  /** A phase's commit (spec `git`). */
+  commit?: string;
+  /** A plan's GitHub sync (spec `github`): issue, what was synced, what is pending, the last error. */
+  github?: GithubSyncStatus;
   workflowId?: string;
   children?: StatusNode[];
 }

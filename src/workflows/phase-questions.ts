@@ -9,6 +9,9 @@ import type { Settled } from './decision-desk';
 import type { PhaseRun } from './phase-run';
 
 export class PhaseQuestions {
+  /** The last answer was retry-phase (the workspace goes back to where the phase started, with spec `git`). */
+  retriedPhase = false;
+
   constructor(private readonly phase: PhaseRun) {}
 
   /** Tasks failed their last attempt, are blocked, or were stopped by the stuck detector. True when a person asked for a retry. */
@@ -104,6 +107,7 @@ export class PhaseQuestions {
   /** Applies retry, retry-phase, skip or abort; true when the phase runs again. */
   private follow(settled: Settled, failed: string[]): boolean {
     const { phase } = this;
+    this.retriedPhase = settled.answer.action === 'retry-phase';
     switch (settled.answer.action) {
       case 'retry':
         this.resetForRetry(

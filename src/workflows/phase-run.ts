@@ -29,6 +29,7 @@ import {
   type Usage,
   ZERO_USAGE,
 } from '../domain/types';
+import type { GitSpec } from '../domain/git-spec';
 import { DecisionDesk } from './decision-desk';
 import { phaseDetails } from './details';
 import { StatusAttribute } from './lifecycle';
@@ -45,6 +46,7 @@ import {
   taskUpdatesSignal,
 } from './messages';
 import { Outbox } from './outbox';
+import { PhaseGit, type PhaseGitCarry } from './phase-git';
 import type { TaskUpdate } from './plan-state';
 import { fileConflicts } from '../domain/shared-files';
 import type { TaskResult } from '../domain/types';
@@ -65,6 +67,8 @@ export interface PhaseInput {
   /** Budgets of the epic, roadmap and plan, with what each had spent before this phase. */
   budgets?: BudgetLine[];
   paused?: boolean;
+  /** The epic's `git` block: a commit per phase (phase-git.ts). */
+  git?: GitSpec;
   /** Set when the phase continued as new. */
   carry?: PhaseCarry;
 }
@@ -78,6 +82,8 @@ export interface TaskRun {
   changedPaths?: string[];
   apiRetries?: number;
   apiWaitMs?: number;
+  /** The last completed attempt's summary (a phase commit's message lists them). */
+  summary?: string;
 }
 
 /** One debug-before-escalation round after a failed gate (gate-debug.ts). */
@@ -92,6 +98,7 @@ export interface GateDebugRound {
 export interface PhaseCarry {
   tasks: Record<string, TaskRun>;
   desk: { records: DecisionRecord[]; seq: number };
+  git?: PhaseGitCarry;
 }
 
 export interface PhaseOutcome {
@@ -107,6 +114,8 @@ export interface PhaseOutcome {
   conflicts?: { file: string; tasks: string[] }[];
   /** Debug rounds after a failed gate (gateDebugAttempts), when there were any. */
   gateDebug?: GateDebugRound[];
+  /** The phase's commit (spec `git`). */
+  commit?: string;
 }
 
 export class PhaseRun {
@@ -120,6 +129,7 @@ export class PhaseRun {
   /** Set by a person's retry: what the agent's next round reads (the last failure and their note). */
   readonly personNotes = new Map<string, string>();
   readonly desk: DecisionDesk;
+  readonly git: PhaseGit;
   paused: boolean;
   gate: GateResult | null = null;
   failureReason: string | undefined;
@@ -157,6 +167,7 @@ export class PhaseRun {
     this.settings = mergeSettings(...input.inherited, phase.settings);
     this.budgets = (input.budgets ?? []).map((b) => ({ ...b, limit: { ...b.limit } }));
     this.paused = input.paused ?? false;
+    this.git = new PhaseGit(ctx, input.git, input.carry?.git);
     this.loops = [this.toPlan.run(), this.decisionsToPlan.run()];
     this.tasks = new Map(
       phase.tasks.map((t) => [
@@ -272,6 +283,7 @@ export class PhaseRun {
     if (r.usage) s.usage = addUsage(s.usage, r.usage);
     if (r.error) s.error = r.error;
     if (r.status === 'completed') s.error = undefined;
+    if (r.result?.summary) s.summary = r.result.summary;
     if (r.result) this.noteWrites(s, r.result);
     this.report(
       task,
@@ -329,6 +341,13 @@ export class PhaseRun {
     });
   }
 
+  /** `id: summary` of the completed tasks, in spec order (a phase commit's message). */
+  summaries(): { id: string; summary: string }[] {
+    return this.spec.tasks
+      .filter((t) => this.task(t.id).status === 'completed')
+      .map((t) => ({ id: t.id, summary: this.task(t.id).summary ?? t.description }));
+  }
+
   /** The round is over: tasks that did not start will not start in it. */
   endRound(): void {
     for (const t of this.spec.tasks) {
@@ -374,7 +393,11 @@ export class PhaseRun {
       ...this.input,
       budgets: this.budgets,
       paused: this.paused,
-      carry: { tasks: Object.fromEntries(this.tasks), desk: this.desk.carry },
+      carry: {
+        tasks: Object.fromEntries(this.tasks),
+        desk: this.desk.carry,
+        ...(this.input.git ? { git: this.git.carry } : {}),
+      },
     });
   }
 
@@ -419,6 +442,7 @@ export class PhaseRun {
       decisions: this.desk.records,
       ...(this.conflicts().length ? { conflicts: this.conflicts() } : {}),
       ...(this.debugRounds.length ? { gateDebug: this.debugRounds } : {}),
+      ...(this.git.commit ? { commit: this.git.commit } : {}),
     };
   }
 
@@ -456,6 +480,7 @@ export class PhaseRun {
         budgets: this.budgets,
         decisions: this.desk.records,
         apiWaits: this.apiWaits,
+        ...(this.input.git ? { git: this.git.carry } : {}),
       }),
     );
   }

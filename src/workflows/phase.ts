@@ -23,20 +23,28 @@ export async function phaseWorkflow(input: PhaseInput): Promise<PhaseOutcome> {
 
   await onCancel(
     async () => {
+      if (phase.git.on) await phase.git.begin();
       for (;;) {
         if ((await tasks.run()) === 'continue-as-new') await phase.continueAsNew();
         if (phase.failureReason) break; // aborted while asking for more budget
         phase.endRound();
         const failed = phase.troubled();
         if (failed.length > 0) {
-          if (await ask.failedTasks(failed)) continue;
+          if (await ask.failedTasks(failed)) {
+            if (phase.git.on && ask.retriedPhase) await phase.git.resetForRetry();
+            continue;
+          }
           break;
         }
         // A failed gate first gets the debug agent's rounds (gateDebugAttempts, default none).
         if (phase.gateDue() && !(await phase.runGate()).passed && !(await gateFixedByDebugAgent(phase))) {
-          if (await ask.failedGate()) continue;
+          if (await ask.failedGate()) {
+            if (phase.git.on && ask.retriedPhase) await phase.git.resetForRetry();
+            continue;
+          }
           break;
         }
+        if (phase.git.on) await phase.git.commitPassed(phase.summaries());
         if (input.requireApproval) await ask.approval(input.phasesTotal);
         break;
       }

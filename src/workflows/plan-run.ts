@@ -38,6 +38,10 @@ import {
 } from './messages';
 import { MirrorWriter } from './mirror-writer';
 import { acceptReplans } from './plan-replan';
+import type { GithubSpec } from '../domain/github-spec';
+import { gitBranch } from '../domain/git-names';
+import { issueDoc } from './github-docs';
+import { GithubSync, type GithubSyncCarry } from './github-sync';
 import type { PhaseInput, PhaseOutcome } from './phase-run';
 import {
   allTasks,
@@ -62,8 +66,15 @@ export interface PlanInput {
   /** Budgets of the epic and roadmap, with what each had spent before this plan. */
   budgets?: BudgetLine[];
   paused?: boolean;
+  /** The roadmap's `github` block (the plan's own wins, then the roadmap's, then the epic's). */
+  roadmapGithub?: GithubSpec;
   /** Set when the plan continued as new. */
-  carry?: { state: PlanState; revisions: { progress: number; orchestrator: number }; budgets: BudgetLine[] };
+  carry?: {
+    state: PlanState;
+    revisions: { progress: number; orchestrator: number };
+    budgets: BudgetLine[];
+    github?: GithubSyncCarry;
+  };
 }
 
 /** What a plan ends with: its counts, which the roadmap takes as final (skipped phases' tasks never ran). */
@@ -84,6 +95,8 @@ export class PlanRun {
   private readonly progress: MirrorWriter;
   private readonly orchestrator: MirrorWriter;
   private readonly lifecycle: LevelLifecycle;
+  /** The GitHub issue sync (spec `github`), or none. */
+  private readonly github?: GithubSync;
 
   constructor(private readonly input: PlanInput) {
     const { epic, plan, carry } = input;
@@ -117,6 +130,8 @@ export class PlanRun {
       carry?.revisions.orchestrator,
     );
     this.lifecycle = new LevelLifecycle([this.progress, this.orchestrator]);
+    const github = plan.github ?? input.roadmapGithub ?? epic.github;
+    if (github) this.github = this.startGithub(github, carry?.github);
     setHandler(taskUpdatesSignal, (updates) => this.tasksUpdated(updates));
     setHandler(phaseDecisionSignal, (e) => this.phaseDecided(e));
     setHandler(controlSignal, (msg) => this.control(msg));
@@ -188,6 +203,7 @@ export class PlanRun {
         usedUsd: b.usedUsd + spent.costUsd,
       })),
       paused: this.state.paused,
+      ...(epic.git ? { git: epic.git } : {}),
     };
   }
 
@@ -239,11 +255,13 @@ export class PlanRun {
       state: this.state,
       revisions: { progress: this.progress.writtenRevision, orchestrator: this.orchestrator.writtenRevision },
       budgets: this.budgets,
+      ...(this.github ? { github: this.github.carry } : {}),
     };
   }
 
   /** Flushes the mirrors and the roadmap's progress, then ends the workflow as the state says. */
   async finish(): Promise<PlanOutcome> {
+    if (this.github && this.state.status !== 'cancelled') await this.closeGithub(this.github);
     await this.lifecycle.flush();
     const { state } = this;
     if (state.status === 'failed')
@@ -279,6 +297,7 @@ export class PlanRun {
     phase.status = outcome.status;
     phase.completedAt = now();
     if (outcome.failureReason) phase.failureReason = outcome.failureReason;
+    if (outcome.commit) phase.commit = outcome.commit;
     if (outcome.status === 'failed') {
       state.status = 'failed';
       state.failureReason = `phase ${phase.index} (${phase.slug}) failed: ${outcome.failureReason}`;
@@ -294,6 +313,7 @@ export class PlanRun {
     this.state.updated = now();
     this.lifecycle.changed(statusChange ? { ...this.snapshot(), ...extra } : undefined);
     this.lifecycle.status.set(shownPlanStatus(this.state));
+    this.github?.changed();
     setCurrentDetails(planDetails(this.state, mirrorPaths.progress(this.state.planSlug)));
   }
 
@@ -367,6 +387,53 @@ export class PlanRun {
     this.changed(true);
   }
 
+  /** The sync beside the plan; the issue's number and link go to the mirrors as soon as it has them. */
+  private startGithub(spec: GithubSpec, carry?: GithubSyncCarry): GithubSync {
+    const { epic } = this.input;
+    this.state.github ??= { owner: spec.owner, repo: spec.repo, ...(spec.issue ? { issue: spec.issue } : {}) };
+    const sync: GithubSync = new GithubSync(
+      spec,
+      `${epic.slug}/${this.state.planSlug}`,
+      () =>
+        issueDoc(this.state, spec, {
+          pullRequest: sync.pullRequest,
+          sharedIssue: !!spec.issue && !this.input.plan.github,
+          ...(epic.git ? { gitBranch: gitBranch(epic.git, epic.slug) } : {}),
+        }),
+      () => this.state.pending,
+      () => {
+        const c = sync.carry;
+        this.state.github = {
+          owner: spec.owner,
+          repo: spec.repo,
+          ...(c.issue ? { issue: c.issue } : {}),
+          ...(c.url ? { url: c.url } : {}),
+          ...(c.pullRequest ? { pullRequest: c.pullRequest } : {}),
+          lastSyncAt: now(),
+        };
+        this.changed(false);
+      },
+      carry,
+    );
+    return sync;
+  }
+
+  /** The plan ended: its pull request (a completed plan, spec `pullRequest` and `git`), then the last sync. */
+  private async closeGithub(sync: GithubSync): Promise<void> {
+    const { epic, plan } = this.input;
+    const completed = this.state.status === 'completed';
+    await sync.close(
+      completed && epic.git
+        ? {
+            workspace: epic.workspace,
+            branch: gitBranch(epic.git, epic.slug),
+            title: `phaseflow: ${plan.title} (plan ${plan.slug} of epic ${epic.slug})`,
+            body: pullRequestBody(this.state, sync.issue),
+          }
+        : undefined,
+    );
+  }
+
   private statusNode(): StatusNode {
     const { state } = this;
     const tasks = allTasks(state);
@@ -384,6 +451,7 @@ export class PlanRun {
       paused: state.paused,
       pending: state.pending ? [state.pending] : [],
       decisions: state.decisions,
+      ...(this.github ? { github: this.github.statusNode() } : {}),
       ...(own ? { budget: { limit: own.limit, usedTokens: totalTokens(usage), usedUsd: usage.costUsd } } : {}),
       workflowId: state.workflowId,
       children: state.phases.map((p) => ({
@@ -396,6 +464,7 @@ export class PlanRun {
         usage: sumUsage(p.tasks),
         failureReason: p.failureReason,
         ...(p.source ? { source: p.source } : {}),
+        ...(p.commit ? { commit: p.commit } : {}),
         workflowId: workflowIds.child(state.workflowId, p.slug),
       })),
     };
@@ -406,3 +475,20 @@ const now = () => new Date().toISOString();
 /** Completed or skipped phases, as the plan's progress reports count them. */
 const phasesDone = (state: PlanState) =>
   state.phases.filter((p) => p.status === 'completed' || p.status === 'skipped').length;
+
+/** A pull request's body: each phase's summary, gate evidence and commit, and the usage. */
+function pullRequestBody(state: PlanState, issue?: number): string {
+  const tasks = allTasks(state);
+  return [
+    `Plan **${state.planSlug}** (${state.title}) of epic **${state.epicSlug}**, run by phaseflow.${issue ? ` Progress: #${issue}.` : ''}`,
+    '',
+    ...state.phases.map((p) => {
+      const gate = p.gate
+        ? ` · gate ${p.gate.passed ? 'passed' : 'failed'} (${p.gate.checks.map((c) => `\`${c.command}\` exit ${c.exitCode}`).join(', ')})`
+        : '';
+      return `- Phase ${p.index}: ${p.title}: ${p.status}, ${countDone(p.tasks)}/${p.tasks.length} tasks${gate}${p.commit ? ` · ${p.commit.slice(0, 7)}` : ''}`;
+    }),
+    '',
+    `Usage: ${totalTokens(sumUsage(tasks)).toLocaleString('en-US')} tokens, $${sumUsage(tasks).costUsd.toFixed(4)}`,
+  ].join('\n');
+}

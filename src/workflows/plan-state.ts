@@ -67,6 +67,8 @@ export interface PhaseState {
   source?: string;
   /** Debug-agent rounds after a failed gate (settings.gateDebugAttempts). */
   gateDebug?: { round: number; taskId: string; status: string; summary?: string; gatePassed: boolean }[];
+  /** Its commit on the epic's branch (spec `git`). */
+  commit?: string;
 }
 
 export interface PlanState {
@@ -85,6 +87,8 @@ export interface PlanState {
   decisions: DecisionRecord[];
   /** The question the running phase waits on. */
   pending?: PendingDecision;
+  /** The GitHub issue the plan syncs to, and its pull request (spec `github`). */
+  github?: { owner: string; repo: string; issue?: number; url?: string; pullRequest?: string; lastSyncAt?: string };
   paused: boolean;
 }
 
@@ -221,6 +225,7 @@ export function progressDoc(plan: PlanState, revision: number): ProgressDoc {
     // A copy: the mirror writer diffs against what it last wrote, so nothing it holds may change under it.
     decisions: [...plan.decisions],
     ...(plan.pending ? { waiting_for: plan.pending } : {}),
+    ...(plan.github ? { github_issue: plan.github.issue ?? null, phaseflow_github: plan.github } : {}),
     phaseflow: meta(plan, revision),
   };
 }
@@ -257,6 +262,7 @@ function phaseDoc(p: PhaseState, shown: PhaseStatus): ProgressDoc['phases'][numb
     },
     ...(p.failureReason ? { failure_reason: p.failureReason } : {}),
     ...(p.source ? { source: p.source } : {}),
+    ...(p.commit ? { commit_hash: p.commit } : {}),
     ...(p.startedAt ? { started_at: p.startedAt } : {}),
     ...(p.completedAt ? { completed_at: p.completedAt } : {}),
     usage: usageDoc(sumUsage(p.tasks)),
@@ -347,6 +353,17 @@ export function orchestratorStateDoc(plan: PlanState, revision: number, tokenLim
         retryCount: Math.max(0, t.attempts - 1),
         failedAt: t.completedAt ?? plan.updated,
       })),
+    ...(plan.github
+      ? {
+          githubConfig: {
+            enabled: true,
+            owner: plan.github.owner,
+            repo: plan.github.repo,
+            ...(plan.github.issue ? { issueNumber: plan.github.issue } : {}),
+            ...(plan.github.lastSyncAt ? { lastSyncAt: plan.github.lastSyncAt } : {}),
+          },
+        }
+      : {}),
     tokenBudget: {
       used: usage.inputTokens + usage.outputTokens + usage.cacheReadTokens + usage.cacheWriteTokens,
       ...(tokenLimit ? { limit: tokenLimit } : {}),

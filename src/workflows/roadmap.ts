@@ -67,7 +67,17 @@ export async function roadmapWorkflow(input: RoadmapInput): Promise<ChildProgres
           const handle = level.childRunning(
             await startChild(planWorkflow, {
               workflowId: workflowIds.child(workflowInfo().workflowId, plan.slug),
-              args: [{ epic, roadmapSlug: roadmap.slug, roadmapSettings: roadmap.settings, plan, budgets, paused }],
+              args: [
+                {
+                  epic,
+                  roadmapSlug: roadmap.slug,
+                  roadmapSettings: roadmap.settings,
+                  plan,
+                  budgets,
+                  paused,
+                  ...(roadmap.github ? { roadmapGithub: roadmap.github } : {}),
+                },
+              ],
               staticSummary: `Plan ${i + 1}/${roadmap.plans.length} of roadmap ${roadmap.slug}: ${plan.title} (${plan.phases.length} phases)`,
               staticDetails: plan.description || undefined,
               typedSearchAttributes: [
