@@ -14,6 +14,10 @@ import { startCommand, validateCommand } from './start';
 import { statusCommand } from './status';
 import { watchCommand } from './watch';
 import { workerCommand } from '../worker';
+import { hostsCommand } from './hosts';
+import { addStackCommands } from './stack';
+import { withClient } from './target';
+import { temporalConfig } from '../temporal/config';
 
 const int = (v: string) => {
   const n = Number(v);
@@ -50,7 +54,14 @@ export function program(): Command {
     .description('run a worker (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, PHASEFLOW_TASK_QUEUE)')
     .option('--concurrency <n>', 'task activities run at once', int)
     .option('--log-file <file>', 'pino JSON logs here instead of stderr')
-    .action((o) => workerCommand({ concurrency: o.concurrency, logFile: o.logFile }));
+    .option(
+      '--host <name>',
+      'also run the activities of epics pinned to this host (its task queue <queue>-host-<name>)',
+    )
+    .option('--workspace-root <dir>', 'with --host: the workspaces this host holds (an epic elsewhere is refused)')
+    .action((o) =>
+      workerCommand({ concurrency: o.concurrency, logFile: o.logFile, host: o.host, workspaceRoot: o.workspaceRoot }),
+    );
 
   p.command('validate')
     .argument('<file>', 'epic spec (YAML or JSON)')
@@ -238,6 +249,12 @@ export function program(): Command {
       .option('--id <workflowId>', 'workflow id (default reshape/<plan>)')
       .option('--wait', 'wait for the outcome')
       .action((planPath, o) => reshapeCommand(op, planPath, { ...o }));
+
+  addStackCommands(p, int);
+  p.command('hosts')
+    .description('worker hosts seen on the task queue: their workers and running epics')
+    .option('--json', 'machine-readable output')
+    .action((o) => withClient((client) => hostsCommand(client, temporalConfig().taskQueue, { json: o.json })));
 
   p.command('demo')
     .description(

@@ -26,11 +26,7 @@ import { epicDoc, initialLevelState, roadmapSizes } from './level-state';
 import { continueAsNewIfDue, onCancel } from './lifecycle';
 import type { ChildProgress } from './messages';
 import { roadmapWorkflow } from './roadmap';
-
-const { prepareWorkspace } = proxyActivities<typeof activities>({
-  startToCloseTimeout: '1 minute',
-  retry: { maximumAttempts: 5, backoffCoefficient: 1.5 },
-});
+import { onWorkspaceHost, pinToHost } from './workspace-host';
 
 /** Default time limit of a gate command. */
 const GATE_TIMEOUT_MS = 10 * 60_000;
@@ -46,11 +42,13 @@ export async function epicWorkflow(
   const parsed = parseEpic(input, 'workflow input');
   if (!parsed.ok) throw ApplicationFailure.nonRetryable(parsed.error, FailureTypes.InvalidSpec);
   const spec = parsed.spec;
+  pinToHost(spec.host);
   const workspace = carry?.workspace ?? (await prepare(spec));
   const epic: EpicContext = {
     slug: spec.slug,
     title: spec.title,
     workspace,
+    ...(spec.host ? { host: spec.host } : {}),
     agentMode: spec.agentMode,
     settings: spec.settings,
     budget: spec.budget,
@@ -62,6 +60,7 @@ export async function epicWorkflow(
       { key: SA.epic, value: spec.slug },
       { key: SA.level, value: 'epic' },
       { key: SA.status, value: 'active' },
+      ...(spec.host ? [{ key: SA.host, value: spec.host }] : []),
     ]);
   }
 
@@ -132,6 +131,12 @@ export async function epicWorkflow(
  * with "Activity task failed".
  */
 async function prepare(spec: EpicSpec): Promise<string> {
+  const { prepareWorkspace } = proxyActivities<typeof activities>(
+    onWorkspaceHost({
+      startToCloseTimeout: '1 minute',
+      retry: { maximumAttempts: 5, backoffCoefficient: 1.5 },
+    }),
+  );
   try {
     const prepared = await prepareWorkspace({
       epicSlug: spec.slug,
