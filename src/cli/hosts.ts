@@ -11,10 +11,15 @@ import { SA } from '../domain/search-attributes';
 import { CliError } from './errors';
 
 /**
- * A worker long-polls for up to about a minute and polls again at once; one not seen polling for
- * longer is gone (the server keeps listing a dead poller for minutes).
+ * An idle worker's poll ends after the server's long-poll interval (a minute by default, 10 s on
+ * `phaseflow stack`) and it polls again at once; a host not seen polling for longer than this is
+ * down (the server keeps listing a dead poller for minutes). PHASEFLOW_HOST_LIVE_SECONDS sets it
+ * (25 is safe on the stack).
  */
-export const HOST_LIVE_MS = 90_000;
+export function hostLiveMs(env = process.env): number {
+  const s = Number(env.PHASEFLOW_HOST_LIVE_SECONDS);
+  return Number.isFinite(s) && s > 0 ? s * 1000 : 75_000;
+}
 
 export interface HostReport {
   host: string;
@@ -60,7 +65,7 @@ export async function hostReport(
   return {
     host,
     queue,
-    liveWorkers: seen.filter((p) => now - p.at < HOST_LIVE_MS).length,
+    liveWorkers: seen.filter((p) => now - p.at < hostLiveMs()).length,
     lastSeen,
     runningEpics: count,
   };
@@ -121,4 +126,18 @@ export async function hostsCommand(client: Client, sharedQueue: string, opts: { 
     return;
   }
   for (const r of reports) console.log(`${hostLine(r)}; ${r.runningEpics} running epic(s)`);
+}
+
+/** The host report of the epic `epicId` is pinned to, or undefined for an epic pinned to none. */
+export async function epicHostReport(
+  client: Client,
+  epicId: string,
+  sharedQueue: string,
+): Promise<HostReport | undefined> {
+  const d = await client.workflow
+    .getHandle(epicId)
+    .describe()
+    .catch(() => undefined);
+  const host = d?.typedSearchAttributes.get(SA.host);
+  return host ? hostReport(client, d?.taskQueue ?? sharedQueue, host) : undefined;
 }

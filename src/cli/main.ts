@@ -86,6 +86,10 @@ export function program(): Command {
     .option('--rerun', "run an epic again whose id already ran (the earlier run's records are archived first)")
     .option('--create-workspace', 'create the workspace folder if it does not exist')
     .option('--ui-url <url>', uiHelp())
+    .option(
+      '--host <name>',
+      "pin the epic to this worker host (default: the spec's host, else the least loaded host with workers)",
+    )
     .action((file, o) =>
       startCommand(file, {
         watch: o.watch,
@@ -94,6 +98,7 @@ export function program(): Command {
         uiUrl: o.uiUrl,
         rerun: o.rerun,
         createWorkspace: o.createWorkspace,
+        host: o.host,
       }),
     );
 

@@ -58,13 +58,16 @@ export const SEARCH_ATTRIBUTE_NAMES = ALL_SEARCH_ATTRIBUTES.map((k) => k.name);
 /**
  * Dynamic config of the server, both routes. The first two as the dev server runs them (long
  * workflow ids; search attributes usable right after registration); phaseflow's phases may have
- * many pending activities; eager activities start a phase's tasks without a matching round trip.
+ * many pending activities; eager activities start a phase's tasks without a matching round trip;
+ * idle workers poll again every 10 s instead of every minute, so a host whose workers died shows
+ * as down within half a minute (cli/hosts.ts reads their last poll).
  */
 export const DYNAMIC_CONFIG: Record<string, { value: unknown; constraints: Record<string, never> }[]> = {
   'limit.maxIDLength': [{ value: 255, constraints: {} }],
   'system.forceSearchAttributesCacheRefreshOnRead': [{ value: true, constraints: {} }],
   'limit.numPendingActivities.error': [{ value: 5000, constraints: {} }],
   'system.enableActivityEagerExecution': [{ value: true, constraints: {} }],
+  'matching.longPollExpirationInterval': [{ value: '10s', constraints: {} }],
 };
 
 export interface StackPorts {
