@@ -97,8 +97,8 @@ export async function chooseHost(
   }
   const live = (await hostReports(client, sharedQueue)).filter((r) => r.liveWorkers > 0);
   if (!live.length) return { why: 'no host workers run: any worker may run it' };
-  live.sort((a, b) => a.runningEpics - b.runningEpics || a.host.localeCompare(b.host));
   const loads = live.map((r) => `${r.host} ${r.runningEpics}`).join(', ');
+  live.sort((a, b) => a.runningEpics - b.runningEpics || a.host.localeCompare(b.host));
   return { host: live[0].host, why: `host ${live[0].host}, the least loaded (running epics: ${loads})` };
 }
 

@@ -81,6 +81,22 @@ export interface StackPorts {
 
 export const DEFAULT_PORTS: StackPorts = { postgres: 55432, frontend: 7233, ui: 8080 };
 
+/** The server stores membership ports in a PostgreSQL smallint: above this it dies at start-up. */
+export const MAX_SERVER_PORT = 32767;
+
+/** A problem with these ports, said before anything starts. */
+export function portProblem(ports: StackPorts): string | undefined {
+  for (const [name, port] of Object.entries(ports))
+    if (!Number.isInteger(port) || port < 1 || port > 65535) return `--${name} ${port}: expected a port number 1-65535`;
+  const highest = Math.max(...Object.values(serverPorts(ports.frontend)).flatMap((s) => Object.values(s) as number[]));
+  if (highest > MAX_SERVER_PORT)
+    return (
+      `--port ${ports.frontend}: the server also listens on the next ports up to ${highest}, and Temporal keeps ` +
+      `membership ports in a PostgreSQL smallint (at most ${MAX_SERVER_PORT}); choose a frontend port up to ${MAX_SERVER_PORT - 103}`
+    );
+  return undefined;
+}
+
 /**
  * Every port the server listens on, from the frontend's: gRPC of frontend, history, matching and
  * worker at +0..+3, their membership ports at +100..+103, the frontend's HTTP API at +10.

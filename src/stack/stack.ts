@@ -7,7 +7,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { isServerReachable } from '../temporal/dev-server';
-import { DEFAULT_PORTS, defaultStackDir, NAMESPACE, STACK_VERSIONS, type StackPorts } from './config';
+import { DEFAULT_PORTS, defaultStackDir, NAMESPACE, portProblem, STACK_VERSIONS, type StackPorts } from './config';
 import { cachedPath, ensureGoProgram } from './go-build';
 import { ensurePostgresInstalled, Postgres, postgresBinDir } from './postgres';
 import { isRunning, stopProcess, waitUntil } from './processes';
@@ -97,6 +97,8 @@ export class Stack {
       ms[name] = Date.now() - t;
       return r;
     };
+    const bad = portProblem(this.ports);
+    if (bad) throw new Error(bad);
     fs.mkdirSync(this.dir, { recursive: true, mode: 0o755 });
     const [server, sqlTool, ui] = await step('build', () =>
       Promise.all([
@@ -128,7 +130,9 @@ export class Stack {
         writeServerConfig(this.dir, this.ports, pg.password);
         startServer(server, this.dir);
       }
-      const added = await prepareNamespace(address, serverPaths(this.dir).logFile, this.log);
+      const added = await prepareNamespace(address, serverPaths(this.dir).logFile, this.log, () =>
+        isRunning(serverPid(this.dir), server),
+      );
       if (added.length) this.log(`registered search attributes ${added.join(', ')}`);
     });
     if (ui)

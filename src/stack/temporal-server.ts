@@ -11,7 +11,7 @@ import { ensureSearchAttributes } from '../temporal/config';
 import { isServerReachable } from '../temporal/dev-server';
 import { DATABASE, dynamicConfigYaml, NAMESPACE, serverConfigYaml, type StackPorts } from './config';
 import type { Postgres } from './postgres';
-import { readPid, run, sleep, startDetached, type Started, waitUntil } from './processes';
+import { readPid, run, sleep, startDetached, type Started, tail, waitUntil } from './processes';
 
 export const SERVER_ENV = 'phaseflow';
 
@@ -76,10 +76,19 @@ export function startServer(binary: string, stackDir: string): Started {
 export const serverPid = (stackDir: string) => readPid(serverPaths(stackDir).pidFile);
 
 /** Waits for the frontend, then registers the namespace (if new) and phaseflow's search attributes. */
-export async function prepareNamespace(address: string, logFile: string, log: (m: string) => void): Promise<string[]> {
+export async function prepareNamespace(
+  address: string,
+  logFile: string,
+  log: (m: string) => void,
+  alive: () => boolean,
+): Promise<string[]> {
   await waitUntil(
     `Temporal server at ${address}`,
-    () => isServerReachable(address, 'temporal-system', 2000),
+    () => {
+      if (!alive())
+        throw new Error(`the Temporal server exited while starting; end of ${logFile}:\n${tail(logFile, 5)}`);
+      return isServerReachable(address, 'temporal-system', 2000);
+    },
     180_000,
     logFile,
   );

@@ -20,13 +20,16 @@ import { HostWorkers } from './support/host-workers';
 const EventType = temporal.api.enums.v1.EventType;
 const HOSTS = ['h1', 'h2', 'h3'] as const;
 
-/** A small epic of command tasks; every run of a task leaves `start`/`end` lines in runs/<task>.txt. */
+/**
+ * A small epic of command tasks; every run of a task leaves `start`/`end` lines in runs/<task>.txt.
+ * Its first task waits for a `go` file, so that all six epics run at once however slowly they start.
+ */
 function hostEpic(slug: string, workspace: string) {
   const cmd = (id: string, seconds: number) => ({
     id,
     description: `command ${id}`,
     kind: 'command',
-    command: `echo "start $(date +%s%N)" >> runs/${id}.txt; sleep ${seconds}; echo "end $(date +%s%N)" >> runs/${id}.txt`,
+    command: `${id === 't1a' ? 'while [ ! -e go ]; do sleep 0.2; done; ' : ''}echo "start $(date +%s%N)" >> runs/${id}.txt; sleep ${seconds}; echo "end $(date +%s%N)" >> runs/${id}.txt`,
   });
   fs.mkdirSync(path.join(workspace, 'runs'), { recursive: true });
   return {
@@ -34,7 +37,13 @@ function hostEpic(slug: string, workspace: string) {
     title: `Host epic ${slug}`,
     workspace,
     agentMode: 'dry-run',
-    settings: { attempts: 20, timeoutBaseSeconds: 30, timeoutFactor: 1, retryBackoffSeconds: 0.2, heartbeatSeconds: 3 },
+    settings: {
+      attempts: 20,
+      timeoutBaseSeconds: 120,
+      timeoutFactor: 1,
+      retryBackoffSeconds: 0.2,
+      heartbeatSeconds: 3,
+    },
     roadmaps: [
       {
         slug: `${slug}-r`,
@@ -172,6 +181,7 @@ describe('stack: epics pinned to worker hosts', function () {
     }
     const h3Epics = plan.filter((p) => p.expect === 'h3');
     const others = plan.filter((p) => p.expect !== 'h3');
+    for (const p of plan) fs.writeFileSync(path.join(ws(p), 'go'), '');
 
     // Kill h3 once each of its epics has completed a task, and none has finished.
     await waitFor(

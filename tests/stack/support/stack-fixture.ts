@@ -5,7 +5,7 @@
  * to kill or restart its parts.
  */
 import * as net from 'node:net';
-import { serverPorts, type StackPorts } from '../../../src/stack/config';
+import { MAX_SERVER_PORT, serverPorts, type StackPorts } from '../../../src/stack/config';
 import { Stack } from '../../../src/stack/stack';
 
 let current: Stack | undefined;
@@ -33,7 +33,8 @@ function portFree(port: number): Promise<boolean> {
 /** Ports for a stack: a frontend whose whole block (serverPorts) is free, and free PostgreSQL and UI ports. */
 export async function freeStackPorts(): Promise<StackPorts> {
   for (let tries = 0; tries < 200; tries++) {
-    const frontend = 20_000 + Math.floor(Math.random() * 20_000);
+    // Below MAX_SERVER_PORT with its whole block (membership ports are a smallint in PostgreSQL).
+    const frontend = 20_000 + Math.floor(Math.random() * (MAX_SERVER_PORT - 20_000 - 300));
     const block = Object.values(serverPorts(frontend)).flatMap((s) => Object.values(s) as number[]);
     const others = [frontend + 200, frontend + 201];
     const all = [...block, ...others];
