@@ -117,7 +117,7 @@ export async function startEpic(
       workflowId,
       taskQueue: opts.taskQueue,
       args: [spec],
-      staticSummary: `Epic ${spec.title}: ${countsText(c)} (${spec.agentMode})`,
+      staticSummary: `Epic ${spec.title}: ${countsText(c)} (${spec.agentMode})${spec.host ? ` on host ${spec.host}` : ''}`,
       // The description is in the input already; the Web UI gets a readable slice of it.
       staticDetails: spec.description ? spec.description.slice(0, 4000) : undefined,
       typedSearchAttributes: [
