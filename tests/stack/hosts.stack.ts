@@ -215,12 +215,12 @@ describe('stack: epics pinned to worker hosts', function () {
     for (const p of h3Epics) {
       const d = await client.workflow.getHandle(ids.epic(p.slug)).describe();
       assert.equal(d.status.name, 'RUNNING', `${p.slug} waits for its host`);
-      const s = await phaseflow(['status', p.slug], env);
-      assert.match(
-        s.stdout,
-        /host h3 is DOWN: no worker has polled hosts-.*-host-h3 since .*resume when a worker of host h3 starts/,
-        shown(s),
-      );
+      // Retried: on a machine this busy, the CLI's own reachability check can time out.
+      let s = await phaseflow(['status', p.slug], env);
+      const says =
+        /host h3 is DOWN: no worker has polled hosts-.*-host-h3 since .*resume when a worker of host h3 starts/;
+      for (let i = 0; i < 5 && !says.test(s.stdout); i++) s = await phaseflow(['status', p.slug], env);
+      assert.match(s.stdout, says, shown(s));
     }
     console.log(
       `      h3 killed ${((othersDoneAt - killedAt) / 1000).toFixed(1)} s before h1/h2 finished; status said DOWN ${((Date.now() - killedAt) / 1000).toFixed(1)} s after the kill`,
