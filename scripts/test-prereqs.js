@@ -7,6 +7,8 @@
  *
  *   node scripts/test-prereqs.js           install or build what is missing
  *   node scripts/test-prereqs.js --check   only say what is missing (exit 1 if anything is)
+ *   node scripts/test-prereqs.js --stack   also what `npm run test:stack` needs (STACK_PACKAGES, and
+ *                                          the Go builds of src/stack/go-build.ts)
  *
  * PHASEFLOW_SKIP_BROWSER=1 leaves chromium out (tests/webui then skips, loudly).
  */
@@ -23,6 +25,15 @@ const APT_PACKAGES = {
   git: ['git'], // spec `git`: src/activities/git commits phases; tests/git and tests/github use real repositories
 };
 
+/**
+ * The production-shaped stack (`phaseflow stack`, `npm run test:stack` only): PostgreSQL's
+ * programs, which Debian keeps in /usr/lib/postgresql/<major>/bin (src/stack/postgres.ts finds
+ * them there; psql is also on PATH).
+ */
+const STACK_PACKAGES = {
+  postgresql: ['initdb', 'pg_ctl', 'postgres', 'psql', 'pg_isready'],
+};
+
 /** Programs obtained another way, or optional. */
 const OTHER_PROGRAMS = {
   temporal: 'found or built by src/temporal/binary.ts (PATH, PHASEFLOW_TEMPORAL_BIN, the cache, or `go install`)',
@@ -30,6 +41,11 @@ const OTHER_PROGRAMS = {
   'chromium-browser': "Ubuntu's name for chromium, accepted instead",
   'apt-get': 'used here to install APT_PACKAGES; without it this script says what to install',
   sudo: 'used here when not root, if it needs no password; else this script prints the command',
+  'temporal-server': 'the stack: built by src/stack/go-build.ts (go install go.temporal.io/server/cmd/server)',
+  'temporal-sql-tool': 'the stack: built by src/stack/go-build.ts (go install go.temporal.io/server/cmd/tools/sql)',
+  'temporal-ui-server':
+    'the stack: built by src/stack/go-build.ts (go install github.com/temporalio/ui-server/v2/cmd/server)',
+  runuser: 'the stack, as root: runs PostgreSQL as the postgres user (util-linux, in every Debian base system)',
 };
 
 /**
@@ -63,6 +79,7 @@ const BASE_SYSTEM = [
   'node',
   // coreutils, grep, libc-bin
   'cat',
+  'chown',
   'env',
   'getconf',
   'grep',
@@ -93,6 +110,14 @@ function onPath(name) {
 }
 
 /** chromium the way tests/webui finds it. */
+function hasPostgres() {
+  const lib = '/usr/lib/postgresql';
+  return (
+    (fs.existsSync(lib) && fs.readdirSync(lib).some((v) => fs.existsSync(path.join(lib, v, 'bin', 'initdb')))) ||
+    Boolean(onPath('initdb'))
+  );
+}
+
 function hasChromium() {
   const env = process.env.PHASEFLOW_CHROMIUM;
   return Boolean(
@@ -104,8 +129,9 @@ function hasChromium() {
 }
 
 /** Debian packages with a program the tests use missing. */
-function missingPackages() {
+function missingPackages(stack) {
   const missing = [];
+  if (stack && !hasPostgres()) missing.push('postgresql');
   for (const [pkg, programs] of Object.entries(APT_PACKAGES)) {
     if (pkg === 'chromium') {
       if (SKIP_BROWSER) continue;
@@ -195,18 +221,43 @@ async function ensureTemporal(checkOnly) {
   }
 }
 
+/** The stack's Go programs: built once into the cache (src/stack/go-build.ts; a minute or five each). */
+async function ensureStackBuilds(checkOnly) {
+  const { cachedPath, ensureGoProgram } = require('../src/stack/go-build');
+  const { GO_BUILDS } = require('../src/stack/config');
+  let ok = true;
+  for (const program of Object.keys(GO_BUILDS)) {
+    if (fs.existsSync(cachedPath(program))) continue;
+    if (checkOnly) {
+      say(`missing: ${cachedPath(program)} (npm run test:stack builds it with Go)`);
+      ok = false;
+      continue;
+    }
+    const started = Date.now();
+    try {
+      await ensureGoProgram(program, say);
+      say(`${program} ready after ${seconds(started)}`);
+    } catch (err) {
+      say(err.message);
+      ok = false;
+    }
+  }
+  return ok;
+}
+
 async function main() {
   const checkOnly = process.argv.includes('--check');
+  const stack = process.argv.includes('--stack');
   if (SKIP_BROWSER)
     say('!!! PHASEFLOW_SKIP_BROWSER=1: not checking for chromium; the Web UI browser test will be SKIPPED');
-  const missing = missingPackages();
+  const missing = missingPackages(stack);
   let ok = true;
   if (missing.length && checkOnly) {
     say(`missing packages: ${missing.join(', ')}`);
     ok = false;
   } else if (missing.length) {
     ok = installPackages(missing);
-    const still = ok ? missingPackages() : [];
+    const still = ok ? missingPackages(stack) : [];
     if (still.length) {
       say(`still missing after the install: ${still.join(', ')}`);
       ok = false;
@@ -214,10 +265,11 @@ async function main() {
   }
   // Without the packages the run would fail anyway: stop before a long temporal build.
   if (ok) ok = await ensureTemporal(checkOnly);
+  if (ok && stack) ok = await ensureStackBuilds(checkOnly);
   if (!ok) process.exit(1);
 }
 
-module.exports = { APT_PACKAGES, OTHER_PROGRAMS, BASE_SYSTEM };
+module.exports = { APT_PACKAGES, STACK_PACKAGES, OTHER_PROGRAMS, BASE_SYSTEM };
 
 if (require.main === module) {
   main().catch((err) => {

@@ -20,7 +20,9 @@ import { sandboxStatus } from './activities/sandbox';
 import { hideSecretsFromProcEnviron } from './activities/secrets';
 import { requireServer } from './cli/target';
 import { createLogger } from './log';
+import { hostTaskQueue } from './domain/hosts';
 import { connectNative, ensureSearchAttributes } from './temporal/config';
+import { createHostWorker, type HostOptions, hostSetUp, runTogether } from './worker-host';
 
 let runtimeInstalled = false;
 
@@ -140,7 +142,11 @@ export async function createWorker(opts: WorkerOptions): Promise<Worker> {
 }
 
 /** `phaseflow worker`: runs the workflows and activities against the configured server. */
-export async function workerCommand(opts: { concurrency?: number; logFile?: string }): Promise<void> {
+export async function workerCommand(
+  opts: { concurrency?: number; logFile?: string } & Partial<HostOptions>,
+): Promise<void> {
+  // A bad --host is refused before anything connects.
+  const hostIdentity = opts.host ? hostSetUp({ host: opts.host, workspaceRoot: opts.workspaceRoot }) : undefined;
   // First thing, before Temporal's native threads start: credentials leave /proc/<pid>/environ.
   const scrub = hideSecretsFromProcEnviron();
   const hasApiKey = Boolean(process.env.ANTHROPIC_API_KEY);
@@ -173,7 +179,24 @@ export async function workerCommand(opts: { concurrency?: number; logFile?: stri
       namespace: config.namespace,
       taskQueue: config.taskQueue,
       maxConcurrentActivities: opts.concurrency,
+      ...(hostIdentity ? { identity: hostIdentity } : {}),
     });
+    if (opts.host && hostIdentity) {
+      const hostWorker = await createHostWorker({
+        connection,
+        namespace: config.namespace,
+        sharedQueue: config.taskQueue,
+        host: opts.host,
+        identity: hostIdentity,
+        maxConcurrentActivities: opts.concurrency,
+        heartbeatThrottle: HEARTBEAT_THROTTLE,
+      });
+      console.log(
+        `phaseflow worker for host ${opts.host} on ${config.address} (namespace ${config.namespace}, task queues ${config.taskQueue} and ${hostTaskQueue(config.taskQueue, opts.host)}${opts.workspaceRoot ? `, workspaces under ${opts.workspaceRoot}` : ''}); Ctrl-C stops it.`,
+      );
+      await runTogether(worker, hostWorker);
+      return;
+    }
     console.log(
       `phaseflow worker on ${config.address} (namespace ${config.namespace}, task queue ${config.taskQueue}); Ctrl-C stops it.`,
     );

@@ -4,6 +4,15 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parse } from 'yaml';
 import { ALL_SEARCH_ATTRIBUTES } from '../src/domain/search-attributes';
+import {
+  DATABASE,
+  DYNAMIC_CONFIG,
+  GO_BUILDS,
+  NAMESPACE,
+  NUM_HISTORY_SHARDS,
+  SEARCH_ATTRIBUTE_NAMES,
+  STACK_VERSIONS,
+} from '../src/stack/config';
 
 const root = path.join(__dirname, '..');
 
@@ -22,6 +31,7 @@ interface Service {
 const compose = parse(fs.readFileSync(path.join(root, 'docker-compose.yml'), 'utf8'), { merge: true }) as {
   services: Record<string, Service>;
   volumes: Record<string, unknown>;
+  configs: Record<string, { content: string }>;
 };
 const services = compose.services;
 
@@ -74,6 +84,44 @@ describe('docker-compose.yml', () => {
     const workspace = worker.volumes?.find((v) => v.endsWith(':/workspace'));
     assert.ok(workspace, 'worker has a workspace volume');
     assert.ok(workspace.split(':')[0] in compose.volumes, 'workspace volume is declared');
+  });
+});
+
+describe('docker-compose.yml runs what `phaseflow stack` runs (src/stack/config.ts)', () => {
+  const script = (name: string) => services[name].command!.join('\n');
+
+  it('the same versions', () => {
+    assert.equal(services.temporal.image, `temporalio/server:${STACK_VERSIONS.temporalServer}`);
+    assert.equal(services['temporal-admin-tools'].image, STACK_VERSIONS.adminToolsImage);
+    assert.ok(STACK_VERSIONS.adminToolsImage.startsWith(`temporalio/admin-tools:${STACK_VERSIONS.temporalServer}-`));
+    assert.equal(services['temporal-ui'].image, `temporalio/ui:${STACK_VERSIONS.uiServer}`);
+    assert.equal(services.postgresql.image, `postgres:${STACK_VERSIONS.postgresMajor}`);
+    assert.equal(GO_BUILDS.server.version, `v${STACK_VERSIONS.temporalServer}`);
+    assert.equal(GO_BUILDS.ui.version, `v${STACK_VERSIONS.uiServer}`);
+  });
+
+  it('the same dynamic config', () => {
+    assert.equal(services.temporal.environment?.DYNAMIC_CONFIG_FILE_PATH, 'config/dynamicconfig/phaseflow.yaml');
+    assert.deepEqual(parse(compose.configs['temporal-dynamic-config'].content), DYNAMIC_CONFIG);
+  });
+
+  it('the same databases, plugin, shards and schema commands (temporal-sql-tool with the embedded schemas)', () => {
+    assert.equal(services.temporal.environment?.DB, DATABASE.plugin);
+    assert.equal(services.temporal.environment?.NUM_HISTORY_SHARDS, String(NUM_HISTORY_SHARDS));
+    assert.equal(services.temporal.environment?.POSTGRES_USER, DATABASE.user);
+    const setup = script('temporal-admin-tools');
+    assert.match(setup, new RegExp(`--plugin ${DATABASE.plugin} `));
+    assert.match(setup, /create\b[\s\S]*setup-schema -v 0\.0[\s\S]*update-schema --schema-name/);
+    for (const s of DATABASE.stores)
+      assert.match(setup, new RegExp(`^\\s*setup_db ${s.database} ${s.schema}$`, 'm'), s.database);
+  });
+
+  it('the same namespace and search attributes', () => {
+    const ns = script('temporal-create-namespace');
+    assert.match(ns, new RegExp(`namespace create -n "\\$\\$TEMPORAL_NAMESPACE" --retention ${NAMESPACE.retention}`));
+    assert.equal(services['temporal-create-namespace'].environment?.TEMPORAL_NAMESPACE, NAMESPACE.name);
+    const loop = /for name in ([^;]+); do/.exec(ns)?.[1].trim().split(/\s+/);
+    assert.deepEqual(loop, SEARCH_ATTRIBUTE_NAMES);
   });
 });
 

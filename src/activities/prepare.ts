@@ -8,6 +8,7 @@ import { CLAUDE_DIR } from '../domain/paths';
 import { permanentFailure } from './failures';
 import { log } from '@temporalio/activity';
 import { archiveEarlierRun, claimSlugs, describeCollisions } from './workspace-records';
+import { outsideWorkspaceRoot } from './workspace-root';
 
 const GITIGNORE = '# Written by phaseflow: run-time records, not for version control.\n*\n';
 
@@ -25,6 +26,8 @@ export async function prepareWorkspace(
 ): Promise<{ workspace: string; archived?: string }> {
   // Relative paths (e.g. from `temporal workflow start --input @epic.json`) resolve against the worker's directory.
   const workspace = path.resolve(input.workspace);
+  const elsewhere = outsideWorkspaceRoot(input.epicSlug, workspace);
+  if (elsewhere) throw permanentFailure(elsewhere);
   const s = await stat(workspace).catch(() => undefined);
   // A missing workspace is a typo far more often than a wish: tasks would "succeed" in an empty
   // folder. `phaseflow start --create-workspace` creates it before starting.

@@ -18,6 +18,10 @@ import { startCommand, validateCommand } from './start';
 import { statusCommand } from './status';
 import { watchCommand } from './watch';
 import { workerCommand } from '../worker';
+import { hostsCommand } from './hosts';
+import { addStackCommands } from './stack';
+import { withClient } from './target';
+import { temporalConfig } from '../temporal/config';
 
 const int = (v: string) => {
   const n = Number(v);
@@ -54,7 +58,14 @@ export function program(): Command {
     .description('run a worker (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, PHASEFLOW_TASK_QUEUE)')
     .option('--concurrency <n>', 'task activities run at once', int)
     .option('--log-file <file>', 'pino JSON logs here instead of stderr')
-    .action((o) => workerCommand({ concurrency: o.concurrency, logFile: o.logFile }));
+    .option(
+      '--host <name>',
+      'also run the activities of epics pinned to this host (its task queue <queue>-host-<name>)',
+    )
+    .option('--workspace-root <dir>', 'with --host: the workspaces this host holds (an epic elsewhere is refused)')
+    .action((o) =>
+      workerCommand({ concurrency: o.concurrency, logFile: o.logFile, host: o.host, workspaceRoot: o.workspaceRoot }),
+    );
 
   p.command('validate')
     .argument('<file>', 'epic spec (YAML or JSON)')
@@ -79,6 +90,10 @@ export function program(): Command {
     .option('--rerun', "run an epic again whose id already ran (the earlier run's records are archived first)")
     .option('--create-workspace', 'create the workspace folder if it does not exist')
     .option('--ui-url <url>', uiHelp())
+    .option(
+      '--host <name>',
+      "pin the epic to this worker host (default: the spec's host, else the least loaded host with workers)",
+    )
     .action((file, o) =>
       startCommand(file, {
         watch: o.watch,
@@ -87,6 +102,7 @@ export function program(): Command {
         uiUrl: o.uiUrl,
         rerun: o.rerun,
         createWorkspace: o.createWorkspace,
+        host: o.host,
       }),
     );
 
@@ -259,6 +275,12 @@ export function program(): Command {
       .option('--id <workflowId>', 'workflow id (default reshape/<plan>)')
       .option('--wait', 'wait for the outcome')
       .action((planPath, o) => reshapeCommand(op, planPath, { ...o }));
+
+  addStackCommands(p, int);
+  p.command('hosts')
+    .description('worker hosts seen on the task queue: their workers and running epics')
+    .option('--json', 'machine-readable output')
+    .action((o) => withClient((client) => hostsCommand(client, temporalConfig().taskQueue, { json: o.json })));
 
   p.command('demo')
     .description(

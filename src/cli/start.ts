@@ -10,6 +10,7 @@ import { SA } from '../domain/search-attributes';
 import { temporalConfig } from '../temporal/config';
 import { epicWorkflow } from '../workflows/epic';
 import { CliError } from './errors';
+import { chooseHost } from './hosts';
 import { uiBaseUrl, webUiUrl } from './paths';
 import { withClient } from './target';
 import { leaveOnCtrlC, watchEpic } from './watch';
@@ -59,6 +60,8 @@ export interface StartOptions {
   uiUrl?: string;
   rerun?: boolean;
   createWorkspace?: boolean;
+  /** The worker host to pin the epic to (else the spec's `host`, else the least loaded live host). */
+  host?: string;
 }
 
 /**
@@ -114,13 +117,15 @@ export async function startEpic(
       workflowId,
       taskQueue: opts.taskQueue,
       args: [spec],
-      staticSummary: `Epic ${spec.title}: ${countsText(c)} (${spec.agentMode})`,
+      staticSummary: `Epic ${spec.title}: ${countsText(c)} (${spec.agentMode})${spec.host ? ` on host ${spec.host}` : ''}`,
       // The description is in the input already; the Web UI gets a readable slice of it.
       staticDetails: spec.description ? spec.description.slice(0, 4000) : undefined,
       typedSearchAttributes: [
         { key: SA.epic, value: spec.slug },
         { key: SA.level, value: 'epic' },
         { key: SA.status, value: 'pending' },
+        // At once, not at the first workflow task: `start` counts a host's epics by it.
+        ...(spec.host ? [{ key: SA.host, value: spec.host }] : []),
       ],
     });
   } catch (err) {
@@ -136,7 +141,7 @@ export async function startEpic(
 
 export async function startCommand(file: string, opts: StartOptions): Promise<void> {
   const loaded = loadEpicFile(file);
-  const spec: EpicSpec = opts.dryRun ? { ...loaded, agentMode: 'dry-run' } : loaded;
+  let spec: EpicSpec = opts.dryRun ? { ...loaded, agentMode: 'dry-run' } : loaded;
   if (!opts.createWorkspace) requireWorkspace(file, spec);
   const collisions = await slugCollisions(spec.workspace, {
     epicSlug: spec.slug,
@@ -155,6 +160,11 @@ export async function startCommand(file: string, opts: StartOptions): Promise<vo
     await refuseEarlierRun(client, opts.id ?? workflowIds.epic(spec.slug), spec, opts.rerun);
     // Created only now that the server answered and the id is free: a refused start leaves nothing.
     if (opts.createWorkspace) mkdirSync(spec.workspace, { recursive: true });
+    const pinned = await chooseHost(client, taskQueue, opts.host ?? spec.host);
+    if (pinned.host) {
+      spec = { ...spec, host: pinned.host };
+      console.log(`Pinned to ${pinned.why}`);
+    }
     const id = await startEpic(client, spec, { id: opts.id, taskQueue });
     console.log(`Started ${id} on task queue ${taskQueue} (workspace ${spec.workspace})`);
     // Where to see its history: the Web UI when told where it is, else the temporal CLI (which

@@ -5,6 +5,8 @@ import { epicInput, treeFromMirrors } from './mirror-tree';
 import { CLOSED_QUERY_TIMEOUT_MS, idleTaskQueue, noWorkerText, resolveTarget, withClient } from './target';
 import { decisionsIn, fetchTree, pendingIn, SETTLED_STATUSES } from './tree';
 import { failureReason } from './watch';
+import { epicHostReport, hostLine } from './hosts';
+import { temporalConfig } from '../temporal/config';
 import type { StatusNode } from '../workflows/messages';
 
 export async function statusCommand(id: string, opts: { json?: boolean }): Promise<void> {
@@ -35,6 +37,9 @@ export async function statusCommand(id: string, opts: { json?: boolean }): Promi
     // replays it): its close event says.
     const failure =
       (!tree || fromMirrors) && target.status !== 'RUNNING' ? await closeFailure(client, target.workflowId) : undefined;
+    // A pinned epic's activities run only on its host: whether that host is up matters while it runs.
+    const host =
+      target.status === 'RUNNING' ? await epicHostReport(client, target.epicId, temporalConfig().taskQueue) : undefined;
     if (opts.json) {
       console.log(
         JSON.stringify(
@@ -45,6 +50,7 @@ export async function statusCommand(id: string, opts: { json?: boolean }): Promi
             tree,
             ...(fromMirrors ? { treeSource: 'mirrors', workspace: fromMirrors.workspace, problem } : {}),
             ...(failure ? { failure } : {}),
+            ...(host ? { host } : {}),
             pending,
             decisions,
           },
@@ -57,11 +63,13 @@ export async function statusCommand(id: string, opts: { json?: boolean }): Promi
     if (!tree) {
       // Exit 0 as for any run that status can describe, failed or not.
       console.log(`${target.workflowId}: workflow ${target.status.toLowerCase()}`);
+      if (host) console.log(`  ${hostLine(host)}`);
       if (failure) for (const line of failure.split('\n')) console.log(`  ${line}`);
       console.log(`  (no status tree: ${problem})`);
       return;
     }
     console.log(`${target.workflowId}: ${headline(tree, target.status)}`);
+    if (host) console.log(`  ${hostLine(host)}`);
     if (fromMirrors) console.log(`  (from the mirror files in ${fromMirrors.workspace}: ${problem})`);
     for (const line of treeLines(tree)) console.log(`  ${line}`);
     if (failure && fromMirrors) for (const line of failure.split('\n')) console.log(`  ${line}`);

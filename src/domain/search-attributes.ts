@@ -12,6 +12,8 @@ export const SA = {
   phase: defineSearchAttributeKey('PhaseflowPhase', SearchAttributeType.KEYWORD),
   status: defineSearchAttributeKey('PhaseflowStatus', SearchAttributeType.KEYWORD),
   level: defineSearchAttributeKey('PhaseflowLevel', SearchAttributeType.KEYWORD),
+  /** The worker host an epic is pinned to (src/domain/hosts.ts); set on epics only. */
+  host: defineSearchAttributeKey('PhaseflowHost', SearchAttributeType.KEYWORD),
 } as const;
 
 export const ALL_SEARCH_ATTRIBUTES = Object.values(SA);

@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { GitSpec } from './git-spec';
 import { GithubSpec } from './github-spec';
+import { HOST_NAME, HOST_NAME_RULE } from './hosts';
 
 export const SLUG = /^[a-z0-9][a-z0-9-]{0,62}$/;
 const slug = z
@@ -277,6 +278,13 @@ export const EpicSpec = z
     description: z.string().default(''),
     workspace: z.string().min(1).describe('Directory the tasks work in; relative paths resolve against the spec file'),
     agentMode: z.enum(AGENT_MODES).default('claude').describe('dry-run simulates agents at no cost'),
+    host: z
+      .string()
+      .regex(HOST_NAME, `expected a host name: ${HOST_NAME_RULE}`)
+      .optional()
+      .describe(
+        "Worker host whose workers run this epic's workspace activities (phaseflow worker --host); set by phaseflow start --host",
+      ),
     settings: ExecutionSettings.optional(),
     gating: Gating.default({ require_tests: false, require_phase_approval: false }),
     budget: Budget.default({}),

@@ -22,6 +22,8 @@ export interface TaskContext {
   phaseIndex: number; // 1-based, as in PROGRESS.json
   /** Absolute path of the workspace; every file the task touches stays inside it. */
   workspace: string;
+  /** The worker host the epic is pinned to (its activities run on that host's task queue). */
+  host?: string;
 }
 
 export interface Usage {

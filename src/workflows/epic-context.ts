@@ -8,6 +8,8 @@ export interface EpicContext {
   title: string;
   /** Absolute path, resolved by prepareWorkspace. */
   workspace: string;
+  /** The worker host whose task queue runs the workspace activities (workspace-host.ts); unset: any worker. */
+  host?: string;
   agentMode: EpicSpec['agentMode'];
   settings?: ExecutionSettings;
   budget: EpicSpec['budget'];

@@ -26,11 +26,7 @@ import { epicDoc, initialLevelState, roadmapSizes } from './level-state';
 import { continueAsNewIfDue, onCancel } from './lifecycle';
 import type { ChildProgress } from './messages';
 import { roadmapWorkflow } from './roadmap';
-
-const { prepareWorkspace, gitPrepareWorkspace } = proxyActivities<typeof activities>({
-  startToCloseTimeout: '1 minute',
-  retry: { maximumAttempts: 5, backoffCoefficient: 1.5 },
-});
+import { onWorkspaceHost, pinToHost } from './workspace-host';
 
 /** Default time limit of a gate command. */
 const GATE_TIMEOUT_MS = 10 * 60_000;
@@ -46,11 +42,13 @@ export async function epicWorkflow(
   const parsed = parseEpic(input, 'workflow input');
   if (!parsed.ok) throw ApplicationFailure.nonRetryable(parsed.error, FailureTypes.InvalidSpec);
   const spec = parsed.spec;
+  pinToHost(spec.host);
   const workspace = carry?.workspace ?? (await prepare(spec));
   const epic: EpicContext = {
     slug: spec.slug,
     title: spec.title,
     workspace,
+    ...(spec.host ? { host: spec.host } : {}),
     agentMode: spec.agentMode,
     settings: spec.settings,
     budget: spec.budget,
@@ -64,6 +62,7 @@ export async function epicWorkflow(
       { key: SA.epic, value: spec.slug },
       { key: SA.level, value: 'epic' },
       { key: SA.status, value: 'active' },
+      ...(spec.host ? [{ key: SA.host, value: spec.host }] : []),
     ]);
   }
 
@@ -134,6 +133,12 @@ export async function epicWorkflow(
  * with "Activity task failed".
  */
 async function prepare(spec: EpicSpec): Promise<string> {
+  const { prepareWorkspace, gitPrepareWorkspace } = proxyActivities<typeof activities>(
+    onWorkspaceHost({
+      startToCloseTimeout: '1 minute',
+      retry: { maximumAttempts: 5, backoffCoefficient: 1.5 },
+    }),
+  );
   try {
     // The repository first: a refused dirty tree leaves no claim or archive behind.
     if (spec.git?.commitPerPhase)

@@ -7,11 +7,19 @@
  * `pullRequest`), then the last sync, which posts the final comment and closes the issue.
  * A sync that GitHub refuses (401, 403, 404) stops with its reason; the plan goes on.
  */
-import { CancellationScope, condition, isCancellation, proxyActivities, sleep } from '@temporalio/workflow';
+import {
+  type ActivityOptions,
+  CancellationScope,
+  condition,
+  isCancellation,
+  proxyActivities,
+  sleep,
+} from '@temporalio/workflow';
 import type * as activities from '../activities';
 import type { PendingDecision } from '../domain/decisions';
 import type { GithubSpec } from '../domain/github-spec';
 import type { GithubIssueDoc } from './github-docs';
+import { onWorkspaceHost } from './workspace-host';
 
 export interface GithubSyncCarry {
   issue?: number;
@@ -32,13 +40,14 @@ export interface GithubSyncStatus extends GithubSyncCarry {
   lastError?: string;
 }
 
-const sync = proxyActivities<typeof activities>({
+const SYNC_OPTIONS: ActivityOptions = {
   startToCloseTimeout: '10 minutes',
   heartbeatTimeout: '10 seconds',
   // Rate limits come back with the server's delay (nextRetryDelay); the rest back off from 2 s.
   // After that, the failure is the sync's last error and the next change tries again: GitHub trouble never fails the plan.
   retry: { initialInterval: '2 seconds', backoffCoefficient: 1.5, maximumInterval: '10 minutes', maximumAttempts: 12 },
-});
+};
+const sync = proxyActivities<typeof activities>(SYNC_OPTIONS);
 
 /** How long one command poll runs before the workflow starts the next (each is a handful of events). */
 const POLL_ACTIVITY_MS = 5 * 60_000;
@@ -94,7 +103,12 @@ export class GithubSync {
   async close(pr?: { workspace: string; branch: string; title: string; body: string }): Promise<void> {
     if (pr && this.spec.pullRequest && !this.status.stopped && !this.status.pullRequest) {
       try {
-        const opened = await sync.githubPullRequest({ owner: this.spec.owner, repo: this.spec.repo, ...pr });
+        // The push runs in the workspace, so on the epic's host; the API calls may run anywhere.
+        const opened = await proxyActivities<typeof activities>(onWorkspaceHost(SYNC_OPTIONS)).githubPullRequest({
+          owner: this.spec.owner,
+          repo: this.spec.repo,
+          ...pr,
+        });
         if (opened.url) this.status.pullRequest = opened.url;
         if (opened.stopped) this.lastError = opened.stopped;
       } catch (err) {

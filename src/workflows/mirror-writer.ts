@@ -17,17 +17,22 @@ import type * as activities from '../activities';
 import { diff } from '../domain/json-patch';
 import type { MirrorKind } from '../domain/mirrors';
 import { FailureTypes } from '../domain/types';
+import { onWorkspaceHost } from './workspace-host';
 
-const { writeMirror } = proxyActivities<typeof activities>({
-  // A write takes milliseconds; a worker that dies mid-write should hold the file up seconds, not half a minute.
-  startToCloseTimeout: '5 seconds',
-  retry: {
-    initialInterval: '200 milliseconds',
-    backoffCoefficient: 1.5,
-    maximumInterval: '10 seconds',
-    nonRetryableErrorTypes: [FailureTypes.MirrorMissing],
-  },
-});
+/** Made per write, not at load: the options carry the task queue of the run's host (set when its workflow starts). */
+const writeMirror = (input: Parameters<typeof activities.writeMirror>[0]) =>
+  proxyActivities<typeof activities>(
+    onWorkspaceHost({
+      // A write takes milliseconds; a worker that dies mid-write should hold the file up seconds, not half a minute.
+      startToCloseTimeout: '5 seconds',
+      retry: {
+        initialInterval: '200 milliseconds',
+        backoffCoefficient: 1.5,
+        maximumInterval: '10 seconds',
+        nonRetryableErrorTypes: [FailureTypes.MirrorMissing],
+      },
+    }),
+  ).writeMirror(input);
 
 export class MirrorWriter {
   private dirty = true;

@@ -8,6 +8,7 @@ import { patched, proxyActivities } from '@temporalio/workflow';
 import type * as activities from '../activities';
 import type { GitSpec } from '../domain/git-spec';
 import type { TaskContext } from '../domain/types';
+import { onWorkspaceHost } from './workspace-host';
 
 export interface PhaseGitCarry {
   startCommit?: string;
@@ -16,11 +17,15 @@ export interface PhaseGitCarry {
   lastPatch?: string;
 }
 
-const git = proxyActivities<typeof activities>({
-  startToCloseTimeout: '5 minutes',
-  heartbeatTimeout: '10 seconds',
-  retry: { maximumAttempts: 10, initialInterval: '1 second', backoffCoefficient: 1.5 },
-});
+// Built per call: the options carry the epic's host queue (workspace-host.ts) once the run is pinned.
+const git = () =>
+  proxyActivities<typeof activities>(
+    onWorkspaceHost({
+      startToCloseTimeout: '5 minutes',
+      heartbeatTimeout: '10 seconds',
+      retry: { maximumAttempts: 10, initialInterval: '1 second', backoffCoefficient: 1.5 },
+    }),
+  );
 
 export class PhaseGit {
   startCommit?: string;
@@ -53,13 +58,13 @@ export class PhaseGit {
   /** Records the commit the phase starts from (once; a phase continued as new carries it). */
   async begin(): Promise<void> {
     if (this.startCommit) return;
-    this.startCommit = (await git.gitPhaseStart({ ctx: this.ctx, commitMirrors: this.mirrors })).commit;
+    this.startCommit = (await git().gitPhaseStart({ ctx: this.ctx, commitMirrors: this.mirrors })).commit;
   }
 
   /** The gate passed: the phase's changes become one commit on the branch. */
   async commitPassed(summaries: { id: string; summary: string }[]): Promise<void> {
     if (this.commit || !this.startCommit) return;
-    const done = await git.gitCommitPhase({
+    const done = await git().gitCommitPhase({
       ctx: this.ctx,
       commitMirrors: this.mirrors,
       startCommit: this.startCommit,
@@ -72,7 +77,7 @@ export class PhaseGit {
   async resetForRetry(): Promise<void> {
     if (!this.startCommit) return;
     this.resets++;
-    const reset = await git.gitResetPhase({
+    const reset = await git().gitResetPhase({
       ctx: this.ctx,
       commitMirrors: this.mirrors,
       startCommit: this.startCommit,

@@ -51,6 +51,7 @@ import type { TaskUpdate } from './plan-state';
 import { fileConflicts } from '../domain/shared-files';
 import type { TaskResult } from '../domain/types';
 import type { AttemptReport, TaskOutcome } from './task-attempts';
+import { onWorkspaceHost } from './workspace-host';
 
 export interface PhaseInput {
   ctx: TaskContext;
@@ -365,12 +366,14 @@ export class PhaseRun {
   }
 
   async runGate(): Promise<GateResult> {
-    const { runGate } = proxyActivities<typeof activities>({
-      startToCloseTimeout: this.input.gateTimeoutMs * this.spec.gate.commands.length + 30_000,
-      heartbeatTimeout: '30 seconds',
-      retry: { maximumAttempts: 3, backoffCoefficient: 1.5 },
-      summary: `validation gate of phase ${this.spec.slug} (${this.spec.gate.commands.length} command(s))`,
-    });
+    const { runGate } = proxyActivities<typeof activities>(
+      onWorkspaceHost({
+        startToCloseTimeout: this.input.gateTimeoutMs * this.spec.gate.commands.length + 30_000,
+        heartbeatTimeout: '30 seconds',
+        retry: { maximumAttempts: 3, backoffCoefficient: 1.5 },
+        summary: `validation gate of phase ${this.spec.slug} (${this.spec.gate.commands.length} command(s))`,
+      }),
+    );
     this.gate = await runGate({
       ctx: this.ctx,
       commands: this.spec.gate.commands,

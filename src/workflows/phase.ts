@@ -15,8 +15,10 @@ import { onCancel } from './lifecycle';
 import { type PhaseInput, type PhaseOutcome, PhaseRun } from './phase-run';
 import { PhaseQuestions } from './phase-questions';
 import { TaskScheduler } from './task-scheduler';
+import { pinToHost } from './workspace-host';
 
 export async function phaseWorkflow(input: PhaseInput): Promise<PhaseOutcome> {
+  pinToHost(input.ctx.host);
   const phase = new PhaseRun(input);
   const ask = new PhaseQuestions(phase);
   const tasks = new TaskScheduler(phase, input, (line) => ask.budgetSpent(line));

@@ -190,6 +190,7 @@ export class PlanRun {
         phaseTitle: spec.title,
         phaseIndex: phase.index,
         workspace: epic.workspace,
+        ...(epic.host ? { host: epic.host } : {}),
       },
       phase: spec,
       inherited: [epic.settings, this.input.roadmapSettings, plan.settings],

@@ -13,9 +13,11 @@ import { controlSignal } from './messages';
 import { phaseWorkflow } from './phase';
 import type { PhaseOutcome } from './phase-run';
 import { type PlanInput, type PlanOutcome, PlanRun } from './plan-run';
+import { pinToHost } from './workspace-host';
 
 export async function planWorkflow(input: PlanInput): Promise<PlanOutcome> {
   const { epic, plan } = input;
+  pinToHost(epic.host);
   const run = new PlanRun(input);
 
   await onCancel(

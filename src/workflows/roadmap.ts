@@ -15,6 +15,7 @@ import { initialLevelState, planSizes, roadmapDoc } from './level-state';
 import { continueAsNewIfDue, onCancel } from './lifecycle';
 import type { ChildProgress } from './messages';
 import { planWorkflow } from './plan';
+import { pinToHost } from './workspace-host';
 
 export interface RoadmapInput {
   epic: EpicContext;
@@ -28,6 +29,7 @@ export interface RoadmapInput {
 
 export async function roadmapWorkflow(input: RoadmapInput): Promise<ChildProgress> {
   const { epic, roadmap } = input;
+  pinToHost(epic.host);
   const state =
     input.carry?.state ??
     initialLevelState({

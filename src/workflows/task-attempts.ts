@@ -26,6 +26,7 @@ import { resolveModelId } from '../domain/models';
 import { attemptTimeoutMs, type EffectiveSettings, retryBackoffMs } from '../domain/settings';
 import type { TaskSpec } from '../domain/spec';
 import { FailureTypes, type TaskContext, type TaskResult, type TaskRunInput, type Usage } from '../domain/types';
+import { onWorkspaceHost } from './workspace-host';
 
 /** Room on start-to-close beyond the ladder limit and the outage ceiling, for the agent to report. */
 const WEATHER_SLACK_MS = 30_000;
@@ -122,17 +123,19 @@ class AttemptLadder {
     // The ladder restarts with each round a person asks for.
     const timeoutMs = attemptTimeoutMs(settings, attempt - this.first + 1);
     const ridesOutWeather = task.kind === 'agent' && agentMode === 'claude';
-    const acts = proxyActivities<typeof activities>({
-      startToCloseTimeout: ridesOutWeather
-        ? timeoutMs + settings.apiOutageSeconds * 1000 + WEATHER_SLACK_MS
-        : timeoutMs,
-      heartbeatTimeout: settings.heartbeatSeconds * 1000,
-      // The ladder above is the retry policy: one execution per attempt.
-      retry: { maximumAttempts: 1 },
-      // A cancelled run ends only once its agents have really stopped.
-      cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
-      summary: `task ${task.id} · attempt ${attempt}/${this.last} · ${task.kind}${task.kind === 'agent' ? ` (${agentMode})` : ''}`,
-    });
+    const acts = proxyActivities<typeof activities>(
+      onWorkspaceHost({
+        startToCloseTimeout: ridesOutWeather
+          ? timeoutMs + settings.apiOutageSeconds * 1000 + WEATHER_SLACK_MS
+          : timeoutMs,
+        heartbeatTimeout: settings.heartbeatSeconds * 1000,
+        // The ladder above is the retry policy: one execution per attempt.
+        retry: { maximumAttempts: 1 },
+        // A cancelled run ends only once its agents have really stopped.
+        cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+        summary: `task ${task.id} · attempt ${attempt}/${this.last} · ${task.kind}${task.kind === 'agent' ? ` (${agentMode})` : ''}`,
+      }),
+    );
     this.retryAfterMs = undefined;
     const input: TaskRunInput = {
       ctx,

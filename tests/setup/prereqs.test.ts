@@ -18,6 +18,7 @@ const SCANNED_DIRS = ['tests', 'src', 'bench', 'scripts', 'bin'];
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const prereqs = require('../../scripts/test-prereqs.js') as {
   APT_PACKAGES: Record<string, string[]>;
+  STACK_PACKAGES: Record<string, string[]>;
   OTHER_PROGRAMS: Record<string, string>;
   BASE_SYSTEM: string[];
 };
@@ -28,6 +29,7 @@ const pkg = JSON.parse(fs.readFileSync(path.join(REPO, 'package.json'), 'utf8'))
 
 const KNOWN_PROGRAMS = new Set([
   ...Object.values(prereqs.APT_PACKAGES).flat(),
+  ...Object.values(prereqs.STACK_PACKAGES).flat(),
   ...Object.keys(prereqs.OTHER_PROGRAMS),
   ...prereqs.BASE_SYSTEM,
 ]);
