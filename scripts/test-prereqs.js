@@ -30,6 +30,7 @@ const OTHER_PROGRAMS = {
   'apt-get': 'used here to install APT_PACKAGES; without it this script says what to install',
   sudo: 'used here when not root, if it needs no password; else this script prints the command',
   git: 'optional: bench/report.ts records the commit when git is there',
+  npm: 'installs Claude Code for the claude-code runtime (src/activities/agent/claude-code/install.ts)',
 };
 
 /**
@@ -195,6 +196,34 @@ async function ensureTemporal(checkOnly) {
   }
 }
 
+/**
+ * Claude Code for the claude-code runtime's tests (tests/claude-code): the pinned Agent SDK and its
+ * native binary, installed once into the cache with npm (about 200 MB to download).
+ */
+async function ensureClaudeCode(checkOnly) {
+  require('tsx/cjs');
+  const {
+    claudeCodeInstalled,
+    installClaudeCode,
+    claudeCodeDir,
+  } = require('../src/activities/agent/claude-code/install');
+  if (claudeCodeInstalled()) return true;
+  if (checkOnly) {
+    say(`missing: Claude Code for the claude-code runtime (npm test installs it into ${claudeCodeDir()})`);
+    return false;
+  }
+  const started = Date.now();
+  say(`Claude Code missing: installing it into ${claudeCodeDir()}, once (about 200 MB)`);
+  try {
+    await installClaudeCode({ log: say });
+    say(`Claude Code ready after ${seconds(started)}`);
+    return true;
+  } catch (err) {
+    say(err.message);
+    return false;
+  }
+}
+
 async function main() {
   const checkOnly = process.argv.includes('--check');
   if (SKIP_BROWSER)
@@ -214,6 +243,7 @@ async function main() {
   }
   // Without the packages the run would fail anyway: stop before a long temporal build.
   if (ok) ok = await ensureTemporal(checkOnly);
+  if (ok) ok = await ensureClaudeCode(checkOnly);
   if (!ok) process.exit(1);
 }
 

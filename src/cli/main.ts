@@ -8,6 +8,7 @@ import { demoCommand } from './demo';
 import { demoPlanCommand } from './demo-plan';
 import { CliError } from './errors';
 import { pendingCommand } from './pending';
+import { runtimeInstallCommand, runtimeStatusCommand } from './runtime';
 import { analyzeCommand, exportCommand, importCommand, reshapeCommand } from './plans';
 import { serverCommand } from './server';
 import { startCommand, validateCommand } from './start';
@@ -253,6 +254,18 @@ export function program(): Command {
     )
     .option('--workspace <dir>', 'where the demo works (default ./demo-plan-workspace, recreated)')
     .action((o) => demoPlanCommand({ workspace: o.workspace }));
+  const runtime = p.command('runtime').description('agent runtimes installed on demand (claude-code: Claude Code)');
+  runtime
+    .command('install')
+    .argument('<runtime>', 'claude-code')
+    .description('install Claude Code (the Claude Agent SDK and its native binary, ~200 MB) into the cache, once')
+    .option('--force', 'install again even if it is there')
+    .action((name, o) => runtimeInstallCommand(name, { force: o.force }));
+  runtime
+    .command('status')
+    .argument('<runtime>', 'claude-code')
+    .description('whether the runtime is installed, and where (exit 1 if not)')
+    .action((name) => runtimeStatusCommand(name));
   return p;
 }
 
