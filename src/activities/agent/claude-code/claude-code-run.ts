@@ -298,9 +298,9 @@ class ClaudeCodeRun {
         // An agent file that names a model keeps it; otherwise the task's model.
         ...(this.agent?.model ? {} : { model: this.input.model }),
         tools: [...this.tools],
-        allowedTools: [...this.tools],
         permissionMode: 'default',
-        // Nobody answers a permission prompt in an unattended run: what the guard did not allow is refused.
+        // The PreToolUse hook decides every call (tool-guard.ts); anything that still asks for a person is
+        // refused: nobody answers a permission prompt in an unattended run.
         canUseTool: async (name) => ({
           behavior: 'deny',
           message: `${name} needs a person's permission, and nobody answers in an unattended phaseflow run`,

@@ -38,8 +38,8 @@ export function claudeCodeEnv(opts: {
     DISABLE_AUTOUPDATER: '1',
     DISABLE_ERROR_REPORTING: '1',
     CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1',
-    // Claude Code's own scrub of its subprocesses (hooks, MCP servers); Bash gets `env -i` too (tool-guard.ts).
-    CLAUDE_CODE_SUBPROCESS_ENV_SCRUB: '1',
+    // Claude Code's own subprocess scrub needs bubblewrap; Bash gets `env -i` instead (tool-guard.ts).
+    CLAUDE_CODE_SUBPROCESS_ENV_SCRUB: '0',
     CLAUDE_AGENT_SDK_CLIENT_APP: 'phaseflow',
   };
 }
