@@ -190,6 +190,44 @@ describe('claude-code runtime: one attempt as an activity', function () {
     assert.equal(t.fake.messageRequests.length, 0);
   });
 
+  it('a budget spent by the session stops it at once (BudgetExhausted, no further model call)', async () => {
+    t.fake.enqueue(
+      reply.toolUse('Read', { file_path: path.join(t.sb.workspace, 'x') }, { usage: { input_tokens: 1_000_000 } }),
+      aopReply('never reached'),
+    );
+    const out = await runClaudeCode(taskInput(t.sb.workspace, { budget: { usdLeft: 0.01 } }), t.fake);
+    assert.ok(out.error instanceof ApplicationFailure, String(out.error));
+    assert.equal(out.error.type, 'BudgetExhausted');
+    assert.equal(t.fake.messageRequests.length, 1);
+    const details = out.error.details?.[0] as any;
+    assert.equal(details.usage.inputTokens, 1_000_000);
+  });
+
+  it('the stuck detector stops a tool loop (the same call again and again)', async () => {
+    const same = () => reply.toolUse('Glob', { pattern: '**/*.md' });
+    t.fake.enqueue(same(), same(), same(), aopReply('never reached'));
+    const out = await runClaudeCode(
+      taskInput(t.sb.workspace, { watchdog: { noProgressMs: 30_000, repeatLimit: 3 } }),
+      t.fake,
+    );
+    assert.ok(out.error instanceof ApplicationFailure, String(out.error));
+    assert.equal(out.error.type, 'Stuck');
+    assert.match(out.error.message, /tool call Glob \{"pattern":"\*\*\/\*\.md"\} repeated 3 times in a row/);
+    assert.equal(t.fake.messageRequests.length, 3);
+  });
+
+  it('the stuck detector stops a model that streams nothing but keep-alives', async () => {
+    t.fake.enqueue({ kind: 'pings', everyMs: 200 });
+    const out = await runClaudeCode(
+      taskInput(t.sb.workspace, { watchdog: { noProgressMs: 3_000, repeatLimit: 5 } }),
+      t.fake,
+    );
+    assert.ok(out.error instanceof ApplicationFailure, String(out.error));
+    assert.equal(out.error.type, 'Stuck');
+    assert.match(out.error.message, /no token or tool call for/);
+    assert.deepEqual(await claudeCodePids(t.sb.workspace, 'checkout', '1.1'), []);
+  });
+
   it('a cancel ends the session and its process', async () => {
     t.fake.enqueue({ kind: 'hang' });
     const env = mockEnv();

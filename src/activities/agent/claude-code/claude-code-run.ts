@@ -181,7 +181,10 @@ class ClaudeCodeRun {
     const onCancel = () => this.stop('cancelled');
     this.activity.cancellationSignal.addEventListener('abort', onCancel, { once: true });
     this.armDeadline();
-    const hbTimer = setInterval(() => this.heartbeat(), heartbeatEveryMs(this.activity));
+    const hbTimer = setInterval(() => {
+      this.proc.sampleMemory();
+      this.heartbeat();
+    }, heartbeatEveryMs(this.activity));
     if (this.input.watchdog) this.detector = new StuckDetector(this.input.watchdog, (ms) => this.onSilence(ms));
     let release: (() => void) | undefined;
     try {
@@ -288,11 +291,15 @@ class ClaudeCodeRun {
       this.afterTool(raw.tool_use_id, raw.hook_event_name === 'PostToolUseFailure', raw as PostToolUseHookInput);
       return {};
     };
+    // Its own controller, stopped with the run, and at the end of the session if Claude Code still runs.
+    const sessionAbort = new AbortController();
+    const onStop = () => sessionAbort.abort();
+    this.abort.signal.addEventListener('abort', onStop, { once: true });
     const q = sdk.query({
       prompt,
       options: {
         cwd: this.workspace,
-        abortController: this.abort,
+        abortController: sessionAbort,
         ...(resume ? { resume } : {}),
         ...(this.agent ? { agent: this.input.task.agent } : {}),
         // An agent file that names a model keeps it; otherwise the task's model.
@@ -319,12 +326,14 @@ class ClaudeCodeRun {
           PostToolUseFailure: [{ hooks: [postToolUse] }],
         },
         spawnClaudeCodeProcess: this.proc.spawn,
+        // Stream events: each token is progress for the stuck detector and a heartbeat.
+        includePartialMessages: true,
       },
     });
     let lastError: string | undefined;
     try {
       for await (const m of q) {
-        this.detector?.progress();
+        if (isProgress(m)) this.detector?.progress();
         const end = await this.onMessage(m);
         if (m.type === 'assistant' && 'error' in m && typeof m.error === 'string') lastError = m.error;
         if (end) {
@@ -345,6 +354,9 @@ class ClaudeCodeRun {
       if (lastError && PERMANENT_ERRORS.has(lastError))
         throw this.permanent(`the API refused the request (${lastError}): ${what}`);
       return { kind: 'no-result', what };
+    } finally {
+      this.abort.signal.removeEventListener('abort', onStop);
+      if (this.proc.running()) sessionAbort.abort();
     }
     if (lastError && WEATHER_ERRORS.has(lastError)) return { kind: 'weather', what: lastError };
     return {
@@ -464,7 +476,8 @@ class ClaudeCodeRun {
       record.isError = true;
       record.error = 'not run: the stuck detector stopped the attempt';
       this.stop('stuck');
-      return deny(`stopped: ${looping.reason}`);
+      // The call is not run, and the process is gone (stop()).
+      return { ...deny(`stopped: ${looping.reason}`), continue: false, stopReason: looping.reason };
     }
     const decision = await guardToolCall({ workspace: this.workspace, tools: this.tools, env: this.env }, name, input);
     if (!decision.allow) {
@@ -795,6 +808,10 @@ class ClaudeCodeRun {
   private stop(cause: AbortCause): void {
     this.abortCause ??= cause;
     this.abort.abort();
+    // The SDK's abort interrupts the turn, and Claude Code may still send one more request before
+    // it exits: a stopped attempt makes no further model call, so it ends now. Its session files
+    // stay resumable (as after a worker's death).
+    this.proc.kill();
   }
 
   private throwIfStopped(): void {
@@ -830,7 +847,6 @@ class ClaudeCodeRun {
   }
 
   private heartbeat(): void {
-    this.proc.sampleMemory();
     const w = this.waiting;
     this.activity.heartbeat({
       turn: this.turn,
@@ -847,4 +863,11 @@ class ClaudeCodeRun {
         : {}),
     });
   }
+}
+
+/** Anything but a keep-alive or the start of a reply is progress (a token, a tool call, a finished message). */
+function isProgress(m: SDKMessage): boolean {
+  if (m.type !== 'stream_event') return true;
+  const type = (m as { event?: { type?: string } }).event?.type;
+  return type !== 'ping' && type !== 'message_start';
 }

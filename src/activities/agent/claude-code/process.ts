@@ -83,6 +83,14 @@ export class ClaudeCodeProcess {
     }
   }
 
+  running(): boolean {
+    return this.child !== undefined && this.child.exitCode === null && this.child.signalCode === null;
+  }
+
+  kill(): void {
+    if (this.running()) this.child!.kill('SIGKILL');
+  }
+
   stderr(): string {
     return this.stderrTail.trim();
   }

@@ -156,6 +156,7 @@ export interface Options {
   systemPrompt?: string | { type: 'preset'; preset: 'claude_code'; append?: string };
   stderr?: (data: string) => void;
   spawnClaudeCodeProcess?: (options: SpawnOptions) => unknown;
+  includePartialMessages?: boolean;
 }
 
 export interface Query extends AsyncGenerator<SDKMessage, void> {
