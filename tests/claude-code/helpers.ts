@@ -46,7 +46,7 @@ export async function runClaudeCode(
   try {
     const result: TaskResult = await env.run(
       runClaudeCodeAgent,
-      { ...input, runtime: 'claude-code' },
+      { ...input, runtime: 'claude-code' as const },
       {
         apiKey: TEST_KEY,
         baseURL: fake.baseURL,
