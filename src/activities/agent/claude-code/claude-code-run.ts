@@ -367,6 +367,9 @@ class ClaudeCodeRun {
 
   private async onMessage(m: SDKMessage): Promise<{ kind: 'result'; result: SDKResultMessage } | undefined> {
     this.heartbeat();
+    if (m.type === 'stream_event') return undefined;
+    // Its peak memory, read while it runs (a short task has ended before the heartbeat timer fires).
+    this.proc.sampleMemory();
     if (m.type === 'system') {
       const s = m as Extract<SDKMessage, { type: 'system' }> & { subtype: string };
       if (s.subtype === 'init') {
