@@ -14,7 +14,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { runClaudeAgent } from '../src/activities/agent/agent-run';
 import { runClaudeCodeAgent } from '../src/activities/agent/claude-code/claude-code-run';
-import type { TaskRunInput } from '../src/domain/types';
+import type { TaskResult, TaskRunInput } from '../src/domain/types';
 import { FakeAnthropic, reply } from '../tests/fake-anthropic/server';
 
 const KEY = 'sk-ant-bench-0123456789';
@@ -63,9 +63,9 @@ async function main(): Promise<void> {
         const env = new MockActivityEnvironment({ heartbeatTimeoutMs: 30_000 }, { logger });
         const t0 = Date.now();
         const fn = runtime === 'claude-code' ? runClaudeCodeAgent : runClaudeAgent;
-        const r = await env.run(
+        const r: TaskResult = await env.run(
           fn,
-          { ...input(ws, i), ...(runtime === 'claude-code' ? { runtime } : {}) },
+          { ...input(ws, i), ...(runtime === 'claude-code' ? { runtime: 'claude-code' as const } : {}) },
           {
             apiKey: KEY,
             baseURL: fake.baseURL,
