@@ -26,6 +26,7 @@ import {
   type Usage,
 } from '../../../domain/types';
 import { heartbeatEveryMs } from '../../heartbeat';
+import type { ApiWeather } from '../../../workflows/messages';
 import {
   capSummary,
   parseAop,
@@ -367,7 +368,10 @@ class ClaudeCodeRun {
 
   private async onMessage(m: SDKMessage): Promise<{ kind: 'result'; result: SDKResultMessage } | undefined> {
     this.heartbeat();
-    if (m.type === 'stream_event') return undefined;
+    if (m.type === 'stream_event') {
+      if (isProgress(m)) this.endWait();
+      return undefined;
+    }
     // Its peak memory, read while it runs (a short task has ended before the heartbeat timer fires).
     this.proc.sampleMemory();
     if (m.type === 'system') {
@@ -384,7 +388,7 @@ class ClaudeCodeRun {
     }
     if (m.type === 'assistant') {
       const a = m as Extract<SDKMessage, { type: 'assistant' }>;
-      this.waiting = undefined;
+      this.endWait();
       const id = a.message.id;
       const isNew = !this.messageUsage.has(id);
       this.messageUsage.set(id, usageOf(a.message.model || this.model, a.message.usage as never));
@@ -525,10 +529,45 @@ class ClaudeCodeRun {
     this.api.waitedMs += waitMs;
     if (this.api.waits.length < API_WAITS_KEPT)
       this.api.waits.push({ at: new Date().toISOString(), turn: this.turn, what, waitMs, from });
+    // Waiting is not a lack of progress: the stuck detector's clock stands still meanwhile.
+    if (!this.waiting) this.detector?.toolStarted();
     this.waiting = { what, nextTryAt: Date.now() + waitMs };
     this.extendDeadline(waitMs);
     this.heartbeat();
+    this.tellPhase();
     if (this.api.waitedMs > this.outageMs) throw this.apiUnavailable(what);
+  }
+
+  private endWait(): void {
+    if (!this.waiting) return;
+    this.waiting = undefined;
+    this.detector?.toolFinished();
+    this.heartbeat();
+    this.tellPhase();
+  }
+
+  /** Tells the phase that this agent waits on the API, or no longer (as the tool loop does; best effort). */
+  private tellPhase(): void {
+    const workflowId = this.activity.info.workflowExecution?.workflowId;
+    if (!workflowId || !this.input.api) return;
+    const w = this.waiting;
+    const signal: ApiWeather = {
+      taskId: this.input.task.id,
+      attempt: this.input.attempt,
+      ...(w ? { what: w.what, nextTryAt: new Date(w.nextTryAt).toISOString() } : {}),
+      retries: this.api.retries,
+      waitedMs: this.api.waitedMs,
+    };
+    try {
+      void this.activity.client.workflow
+        .getHandle(workflowId)
+        .signal<[ApiWeather]>('apiWeather', signal)
+        .catch((err: Error) =>
+          this.activity.log.debug('could not tell the phase about an API wait', { error: err.message }),
+        );
+    } catch {
+      // No client (a test's MockActivityEnvironment): the heartbeat details carry it.
+    }
   }
 
   private async waitOutWeather(what: string): Promise<void> {
@@ -543,7 +582,7 @@ class ClaudeCodeRun {
     } catch {
       this.throwIfStopped();
     }
-    this.waiting = undefined;
+    this.endWait();
   }
 
   private apiUnavailable(what: string): ApplicationFailure {
