@@ -72,6 +72,11 @@ describe('claude-code runtime: one attempt as an activity', function () {
     assert.match(JSON.stringify(first.body.messages), /\[AOP:STATUS\]/);
     assert.equal(t.fake.messageRequests.length, 3);
     assert.deepEqual(t.fake.unknownRequests, []);
+    // With non-essential traffic off, Claude Code sends nothing but model requests.
+    assert.deepEqual(
+      t.fake.requests.filter((x) => !(x.method === 'POST' && x.path === '/v1/messages')).map((x) => x.path),
+      [],
+    );
     assert.ok(out.heartbeats.length > 0);
   });
 
