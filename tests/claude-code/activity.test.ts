@@ -128,13 +128,14 @@ describe('claude-code runtime: one attempt as an activity', function () {
     );
   });
 
-  it('runs the project’s .claude/agents/<name>.md agent: its prompt, tools and model', async () => {
+  it('runs the project’s .claude/agents/<name>.md agent (its prompt, tools and model) with the project’s CLAUDE.md', async () => {
     await writeAgentFile(
       t.sb.workspace,
       'reviewer',
       'description: Reviews code\ntools: Read, Write\nmodel: haiku',
       'You are the REVIEWER-7 specialist.',
     );
+    await fs.writeFile(path.join(t.sb.workspace, 'CLAUDE.md'), 'House rule PROJECT-MEMORY-9: tabs, not spaces.\n');
     t.fake.enqueue(aopReply('reviewed'));
     const out = await runClaudeCode(
       taskInput(t.sb.workspace, { task: { agent: 'reviewer' }, model: 'claude-opus-4-5' }),
@@ -143,6 +144,8 @@ describe('claude-code runtime: one attempt as an activity', function () {
     assert.equal(out.error, undefined, out.error?.stack);
     const req = t.fake.messageRequests[0];
     assert.match(JSON.stringify(req.body.system), /REVIEWER-7/);
+    // The project's CLAUDE.md reaches the model, as in Claude Code.
+    assert.match(JSON.stringify(req.body), /PROJECT-MEMORY-9/);
     assert.match(req.body.model, /haiku/);
     assert.deepEqual(
       req.body.tools
