@@ -250,6 +250,25 @@ describe('claude-code runtime: one attempt as an activity', function () {
     assert.deepEqual(await claudeCodePids(t.sb.workspace, 'checkout', '1.1'), [], 'Claude Code is gone');
   });
 
+  it('an agent that reported blocked goes on in the same session once a person has answered', async () => {
+    t.fake.enqueue(aopReply('Which database should I use?', 'blocked'));
+    const first = await runClaudeCode(taskInput(t.sb.workspace), t.fake);
+    assert.equal(first.error, undefined, first.error?.stack);
+    assert.equal(first.result!.status, 'blocked');
+    const session = await sessionRecord(t.sb.workspace, 'checkout', '1.1');
+    assert.equal(session.outcome, 'interrupted');
+    t.fake.enqueue(aopReply('used PostgreSQL as told'));
+    const second = await runClaudeCode(
+      taskInput(t.sb.workspace, { attempt: 2, previousFailure: 'a person answered: use PostgreSQL' }),
+      t.fake,
+    );
+    assert.equal(second.error, undefined, second.error?.stack);
+    const body = JSON.stringify(t.fake.messageRequests[1].body.messages);
+    assert.match(body, /Which database should I use\?/, 'the same conversation');
+    assert.match(body, /You reported that you were blocked/);
+    assert.match(body, /use PostgreSQL/);
+  });
+
   it('an interrupted session is resumed by the next attempt: finished turns are not run again', async () => {
     const file = path.join(t.sb.workspace, 'notes.txt');
     t.fake.enqueue(reply.toolUse('Write', { file_path: file, content: 'first\n' }, { id: 'toolu_first_write' }), {

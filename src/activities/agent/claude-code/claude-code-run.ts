@@ -41,7 +41,7 @@ import {
 import { abortableSleep, BACKOFF_BASE_MS, BACKOFF_CAP_MS, workerApiLimiter, type ApiLimiter } from '../api-weather';
 import { readLedger, writeLedgerEntry } from '../budget-ledger';
 import { describeAttempt, redact } from '../errors';
-import { attemptNotes, systemPrompt } from '../prompts';
+import { attemptNotes, BLOCKED_RESUME_NOTE, systemPrompt } from '../prompts';
 import { noProgressReport, StuckDetector, stuckFailure, type StuckReport } from '../stuck';
 import { usageOf } from '../usage';
 import { realWorkspace } from '../workspace';
@@ -56,7 +56,14 @@ import type {
   SDKMessage,
   SDKResultMessage,
 } from './sdk-types';
-import { planSessionStart, readSession, writeSession, type SessionRecord, type SessionStart } from './session';
+import {
+  BLOCKED_END,
+  planSessionStart,
+  readSession,
+  writeSession,
+  type SessionRecord,
+  type SessionStart,
+} from './session';
 import { CLAUDE_CODE_TOOLS, guardToolCall, REDUCED_TOOLS } from './tool-guard';
 
 export interface RunClaudeCodeOptions {
@@ -92,7 +99,6 @@ const PERMANENT_ERRORS = new Set([
   'invalid_request',
   'model_not_found',
 ]);
-const BLOCKED_END = 'agent reported blocked:';
 
 type AbortCause = 'cancelled' | 'deadline' | 'stuck' | 'budget';
 
@@ -271,7 +277,10 @@ class ClaudeCodeRun {
       .join('\n\n');
     if (this.start.mode === 'resumed')
       return [
-        `[phaseflow] The task was interrupted and is resumed here: ${this.start.reason}.`,
+        // An agent that reported blocked goes on after a person looked; any other was cut off.
+        this.start.blocked
+          ? BLOCKED_RESUME_NOTE
+          : `[phaseflow] The task was interrupted and is resumed here: ${this.start.reason}.`,
         ...attemptNotes(this.input),
       ].join(' ');
     return [
@@ -283,6 +292,9 @@ class ClaudeCodeRun {
 
   /** One query(): Claude Code runs until it has a result, is stopped, or the API fails it. */
   private async runSession(sdk: ClaudeAgentSdk, prompt: string, resume: string | undefined): Promise<SessionEnd> {
+    // A session before this one that ended with no result keeps what its messages reported.
+    this.settledUsage = addUsage(this.settledUsage, this.estimate());
+    this.messageUsage.clear();
     const maxBudgetUsd = await this.usdLeft();
     const preToolUse: HookCallback = async (raw) => {
       const h = raw as PreToolUseHookInput;

@@ -24,9 +24,14 @@ export interface SessionRecord {
   updatedAt: string;
 }
 
+/** How the end reason of a session whose agent reported blocked begins (it stays open for a person's go-on). */
+export const BLOCKED_END = 'agent reported blocked:';
+
 export interface SessionStart {
   mode: 'fresh' | 'resumed';
   reason: string;
+  /** The session ended with the agent reporting blocked: the next attempt goes on after a person looked. */
+  blocked?: boolean;
   resume?: string;
   turns: number;
   /** Usage of a crashed attempt that never reported it; added to this attempt's result. */
@@ -68,6 +73,7 @@ export function planSessionStart(rec: SessionRecord | undefined): SessionStart {
     case 'interrupted':
       return {
         mode: 'resumed',
+        ...(rec.reason?.startsWith(BLOCKED_END) ? { blocked: true } : {}),
         reason: `attempt ${n} was interrupted (${rec.reason ?? 'unknown reason'}); resuming its session ${rec.sessionId} after turn ${rec.turns}`,
         resume: rec.sessionId,
         turns: rec.turns,
