@@ -89,6 +89,8 @@ describe('claude-code runtime on Temporal', function () {
       const base = agentEpic({
         slug,
         workspace: ws,
+        // Claude Code starts in about a second, more on a busy machine: the fast ladder's 8 s is too tight.
+        settings: { timeoutBaseSeconds: 60 },
         phases: [
           { slug: 'write', tasks: [{ id: '1.1' }, { id: '1.2', settings: { agentRuntime: 'claude-code' } }] },
           { slug: 'combine', tasks: [{ id: '2.1' }] },
@@ -161,7 +163,7 @@ describe('claude-code runtime on Temporal', function () {
       const spec = agentEpic({
         slug,
         workspace: ws,
-        settings: { agentRuntime: 'claude-code' },
+        settings: { agentRuntime: 'claude-code', timeoutBaseSeconds: 60 },
         phases: [{ slug: 'only', tasks: [{ id: '1.1' }] }],
       });
       const env = { ANTHROPIC_BASE_URL: rig.fake.baseURL, ANTHROPIC_API_KEY: TEST_KEY };
