@@ -128,6 +128,50 @@ describe('claude-code runtime: one attempt as an activity', function () {
     );
   });
 
+  it('a subagent’s tool calls pass the same guard', async () => {
+    const before = await snapshot(t.sb.sentinel);
+    // The subagent runs beside the main thread (Claude Code launches it in the background), so
+    // each request is answered by whose it is: the subagent's carry its prompt.
+    const sub = [
+      reply.toolUse(
+        'Write',
+        { file_path: path.join(t.sb.sentinel, 'sub.txt'), content: 'escaped\n' },
+        { id: 'toolu_sub_out' },
+      ),
+      reply.toolUse(
+        'Write',
+        { file_path: path.join(t.sb.workspace, 'sub.txt'), content: 'inside\n' },
+        { id: 'toolu_sub_in' },
+      ),
+      reply.text('The note is written.'),
+    ];
+    const main = [
+      reply.toolUse('Task', {
+        description: 'Write a note',
+        prompt: 'SUBAGENT-NOTE: write the note',
+        subagent_type: 'general-purpose',
+      }),
+    ];
+    const subRequests: number[] = [];
+    for (let i = 0; i < 8; i++)
+      t.fake.enqueue((req) => {
+        const isSub =
+          JSON.stringify(req.body.messages[0]).includes('SUBAGENT-NOTE') &&
+          !JSON.stringify(req.body.messages[0]).includes('Create the greeting module');
+        if (isSub) subRequests.push(req.index);
+        return (isSub ? sub.shift() : main.shift()) ?? aopReply('the subagent wrote sub.txt');
+      });
+    const out = await runClaudeCode(taskInput(t.sb.workspace), t.fake);
+    assert.equal(out.error, undefined, out.error?.stack);
+    assert.ok(subRequests.length >= 2, `the subagent asked the model (${subRequests.length} requests)`);
+    assert.deepEqual(await snapshot(t.sb.sentinel), before);
+    const refused = t.fake.messageRequests
+      .map((r) => toolResultsIn(r.body).get('toolu_sub_out'))
+      .find((x) => x !== undefined);
+    assert.equal(refused?.is_error, true, JSON.stringify(refused));
+    assert.match(refused!.content, /outside the workspace/);
+  });
+
   it('runs the project’s .claude/agents/<name>.md agent (its prompt, tools and model) with the project’s CLAUDE.md', async () => {
     await writeAgentFile(
       t.sb.workspace,
