@@ -46,6 +46,7 @@ const OTHER_PROGRAMS = {
   'temporal-ui-server':
     'the stack: built by src/stack/go-build.ts (go install github.com/temporalio/ui-server/v2/cmd/server)',
   runuser: 'the stack, as root: runs PostgreSQL as the postgres user (util-linux, in every Debian base system)',
+  npm: 'installs Claude Code for the claude-code runtime (src/activities/agent/claude-code/install.ts)',
 };
 
 /**
@@ -245,6 +246,34 @@ async function ensureStackBuilds(checkOnly) {
   return ok;
 }
 
+/**
+ * Claude Code for the claude-code runtime's tests (tests/claude-code): the pinned Agent SDK and its
+ * native binary, installed once into the cache with npm (about 200 MB to download).
+ */
+async function ensureClaudeCode(checkOnly) {
+  require('tsx/cjs');
+  const {
+    claudeCodeInstalled,
+    installClaudeCode,
+    claudeCodeDir,
+  } = require('../src/activities/agent/claude-code/install');
+  if (claudeCodeInstalled()) return true;
+  if (checkOnly) {
+    say(`missing: Claude Code for the claude-code runtime (npm test installs it into ${claudeCodeDir()})`);
+    return false;
+  }
+  const started = Date.now();
+  say(`Claude Code missing: installing it into ${claudeCodeDir()}, once (about 200 MB)`);
+  try {
+    await installClaudeCode({ log: say });
+    say(`Claude Code ready after ${seconds(started)}`);
+    return true;
+  } catch (err) {
+    say(err.message);
+    return false;
+  }
+}
+
 async function main() {
   const checkOnly = process.argv.includes('--check');
   const stack = process.argv.includes('--stack');
@@ -266,6 +295,8 @@ async function main() {
   // Without the packages the run would fail anyway: stop before a long temporal build.
   if (ok) ok = await ensureTemporal(checkOnly);
   if (ok && stack) ok = await ensureStackBuilds(checkOnly);
+  // The stack's tests run no Claude Code task.
+  if (ok && !stack) ok = await ensureClaudeCode(checkOnly);
   if (!ok) process.exit(1);
 }
 

@@ -11,6 +11,7 @@ import { demoOrchestrateCommand, orchestrateCommand } from './orchestrate';
 import { githubStatusCommand } from './github';
 import { githubWebhookCommand } from './github-webhook';
 import { pendingCommand } from './pending';
+import { runtimeInstallCommand, runtimeStatusCommand } from './runtime';
 import { analyzeCommand, exportCommand, importCommand, reshapeCommand } from './plans';
 import { replanCommand } from './replan';
 import { serverCommand } from './server';
@@ -326,6 +327,18 @@ export function program(): Command {
     .option('--workspace <dir>', 'where the demo works (default ./demo-orchestrate-workspace, recreated)')
     .option('--out <file>', 'write the outcome as JSON here')
     .action((o) => demoOrchestrateCommand({ workspace: o.workspace, out: o.out }));
+  const runtime = p.command('runtime').description('agent runtimes installed on demand (claude-code: Claude Code)');
+  runtime
+    .command('install')
+    .argument('<runtime>', 'claude-code')
+    .description('install Claude Code (the Claude Agent SDK and its native binary, ~200 MB) into the cache, once')
+    .option('--force', 'install again even if it is there')
+    .action((name, o) => runtimeInstallCommand(name, { force: o.force }));
+  runtime
+    .command('status')
+    .argument('<runtime>', 'claude-code')
+    .description('whether the runtime is installed, and where (exit 1 if not)')
+    .action((name) => runtimeStatusCommand(name));
   return p;
 }
 

@@ -1,9 +1,11 @@
 /** `phaseflow validate` and `start`. */
-import { mkdirSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
 import { type Client, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
 import { describeCollisions, slugCollisions } from '../activities/workspace-records';
+import { claudeCodeAgentProblems } from '../domain/agent-runtime';
 import { workflowIds } from '../domain/ids';
-import { loadEpicFile, SpecError } from '../domain/load-spec';
+import { loadEpicFile, SpecError, withLines } from '../domain/load-spec';
 import { archiveDir, mirrorPaths } from '../domain/paths';
 import type { EpicSpec } from '../domain/spec';
 import { SA } from '../domain/search-attributes';
@@ -20,6 +22,7 @@ export function validateCommand(file: string, opts: { json?: boolean; createWork
   try {
     spec = loadEpicFile(file);
     if (!opts.createWorkspace) requireWorkspace(file, spec);
+    requireClaudeAgents(file, spec);
   } catch (err) {
     // A tool asking for JSON gets the problems as JSON too (stdout); people still read stderr.
     if (opts.json && err instanceof SpecError)
@@ -83,6 +86,13 @@ function requireWorkspace(file: string, spec: EpicSpec): void {
   if (!isDir) throw new SpecError(file, [{ path: 'workspace', message: `${spec.workspace} is not a directory` }]);
 }
 
+/** Tasks run by Claude Code that name an agent need its file, `.claude/agents/<name>.md`, in the workspace. */
+function requireClaudeAgents(file: string, spec: EpicSpec): void {
+  if (spec.agentMode !== 'claude') return; // simulated agents read no agent files
+  const problems = claudeCodeAgentProblems(spec, (rel) => existsSync(path.join(spec.workspace, rel)));
+  if (problems.length) throw withLines(new SpecError(file, problems), readFileSync(file, 'utf8'));
+}
+
 /**
  * An epic id that already ran is not started again by accident: that would replace its mirrors.
  * With --rerun the new run starts (and archives the earlier run's records before writing its own).
@@ -143,6 +153,7 @@ export async function startCommand(file: string, opts: StartOptions): Promise<vo
   const loaded = loadEpicFile(file);
   let spec: EpicSpec = opts.dryRun ? { ...loaded, agentMode: 'dry-run' } : loaded;
   if (!opts.createWorkspace) requireWorkspace(file, spec);
+  requireClaudeAgents(file, spec);
   const collisions = await slugCollisions(spec.workspace, {
     epicSlug: spec.slug,
     roadmaps: spec.roadmaps.map((r) => r.slug),

@@ -129,7 +129,7 @@ export function loadEpicFile(file: string): EpicSpec {
 }
 
 /** The field paths of `err` with the line each one is on (JSON is YAML too, so one parser serves both). */
-function withLines(err: SpecError, text: string): SpecError {
+export function withLines(err: SpecError, text: string): SpecError {
   const lines = new LineCounter();
   let doc: YAML.Document;
   try {

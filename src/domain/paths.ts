@@ -27,8 +27,8 @@ export function archiveDir(epic: string, stamp: string): string {
   return `${CLAUDE_DIR}/cache/archive/${epic}/${stamp}`;
 }
 
-/** The cache folders whose files are named `<plan>--…` (details, logs, transcripts, budget ledgers). */
-export const PLAN_CACHE_DIRS = ['agent-outputs', 'logs', 'transcripts', 'budget'].map(
+/** The cache folders whose files are named `<plan>--…` (details, logs, transcripts, budget ledgers, Claude Code sessions). */
+export const PLAN_CACHE_DIRS = ['agent-outputs', 'logs', 'transcripts', 'budget', 'claude-code'].map(
   (d) => `${CLAUDE_DIR}/cache/${d}`,
 );
 
@@ -45,6 +45,14 @@ export function detailsFilePath(planSlug: string, taskId: string, attempt: numbe
 /** The agent conversation of a task, kept across attempts so a retry can resume it. */
 export function transcriptPath(planSlug: string, taskId: string): string {
   return `${CLAUDE_DIR}/cache/transcripts/${taskFileStem(planSlug, taskId)}.jsonl`;
+}
+
+/**
+ * A task's Claude Code folder: its HOME, its CLAUDE_CONFIG_DIR (the session transcripts Claude
+ * Code keeps) and `session.json` (which session to resume), kept across attempts.
+ */
+export function claudeCodeTaskDir(planSlug: string, taskId: string): string {
+  return `${CLAUDE_DIR}/cache/claude-code/${taskFileStem(planSlug, taskId)}`;
 }
 
 /** Full output of a command task or gate check. */

@@ -28,6 +28,8 @@ export const DEFAULT_SETTINGS = {
 
 export type EffectiveSettings = { -readonly [K in keyof typeof DEFAULT_SETTINGS]: number } & {
   model?: string;
+  /** Absent = the tool loop. */
+  agentRuntime?: 'tool-loop' | 'claude-code';
   escalationDefault: 'retry' | 'retry-phase' | 'skip' | 'abort';
   approvalDefault: 'approve' | 'reject';
 };

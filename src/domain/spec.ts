@@ -18,6 +18,7 @@ export const DOMAINS = ['frontend', 'backend', 'testing', 'deployment', 'general
 export const OUTPUT_TYPES = ['search', 'analysis', 'code', 'tests', 'build'] as const;
 export const COMPLEXITIES = ['simple', 'default', 'complex'] as const;
 export const AGENT_MODES = ['dry-run', 'claude'] as const;
+export const AGENT_RUNTIMES = ['tool-loop', 'claude-code'] as const;
 
 /** AOP summary caps by output type (seeds: Agent Output Protocol summary rules). */
 export const SUMMARY_CAPS: Record<(typeof OUTPUT_TYPES)[number], number> = {
@@ -115,6 +116,12 @@ export const ExecutionSettings = z.strictObject({
     .describe(
       'A failed gate first gets this many rounds of a debug agent (reads the evidence, fixes, the gate runs again) before a person is asked (default 0; orchestrate sets 2)',
     ),
+  agentRuntime: z
+    .enum(AGENT_RUNTIMES)
+    .optional()
+    .describe(
+      "Who runs an agent task: tool-loop (phaseflow's own Claude tool loop, the default) or claude-code (Claude Code through the Claude Agent SDK, with the workspace's CLAUDE.md, .claude/agents, skills and MCP servers; install it with `phaseflow runtime install claude-code`)",
+    ),
   historyEventsLimit: z
     .int()
     .min(20)
@@ -177,7 +184,13 @@ export const TaskSpec = z.strictObject({
   kind: z.enum(['agent', 'command']).default('agent'),
   command: z.string().min(1).optional().describe('Shell command (kind: command), run in the workspace'),
   domain: z.enum(DOMAINS).default('general').describe('Specialist system prompt'),
-  agent: z.string().min(1).optional().describe('Assigned agent name, mirrored to PROGRESS.json'),
+  agent: z
+    .string()
+    .min(1)
+    .optional()
+    .describe(
+      'Assigned agent name, mirrored to PROGRESS.json; with agentRuntime claude-code, the agent .claude/agents/<name>.md in the workspace runs the task (its prompt, tools and model)',
+    ),
   outputType: z.enum(OUTPUT_TYPES).default('code').describe('Caps the AOP summary length'),
   complexity: z.enum(COMPLEXITIES).default('default').describe('Picks the model when none is named'),
   model: z

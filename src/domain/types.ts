@@ -84,6 +84,8 @@ export interface TaskRunInput {
     dryRun?: TaskSpec['dryRun'];
   };
   agentMode: 'dry-run' | 'claude';
+  /** Who runs a `claude` agent: absent = phaseflow's tool loop; claude-code = Claude Code through the Agent SDK. */
+  runtime?: 'claude-code';
   /** Resolved model id (see src/domain/models.ts). */
   model: string;
   attempt: number; // 1-based

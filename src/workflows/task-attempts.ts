@@ -133,7 +133,7 @@ class AttemptLadder {
         retry: { maximumAttempts: 1 },
         // A cancelled run ends only once its agents have really stopped.
         cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
-        summary: `task ${task.id} · attempt ${attempt}/${this.last} · ${task.kind}${task.kind === 'agent' ? ` (${agentMode})` : ''}`,
+        summary: `task ${task.id} · attempt ${attempt}/${this.last} · ${task.kind}${task.kind === 'agent' ? ` (${agentMode}${settings.agentRuntime === 'claude-code' ? ', claude-code' : ''})` : ''}`,
       }),
     );
     this.retryAfterMs = undefined;
@@ -151,6 +151,8 @@ class AttemptLadder {
         dryRun: task.dryRun,
       },
       agentMode,
+      // Only set for Claude Code, so the tool loop's inputs stay as they were.
+      ...(task.kind === 'agent' && settings.agentRuntime === 'claude-code' ? { runtime: 'claude-code' as const } : {}),
       model: this.model,
       attempt,
       maxAttempts: this.last,

@@ -198,7 +198,10 @@ export function taskIdOf(body: any): string | undefined {
   const system = Array.isArray(body?.system)
     ? body.system.map((b: any) => b.text).join('\n')
     : String(body?.system ?? '');
-  return /^Task (\S+) \(/m.exec(system)?.[1];
+  const first = body?.messages?.[0]?.content;
+  // Claude Code (the claude-code runtime) gets the task in its first user message, not the system prompt.
+  const opening = Array.isArray(first) ? first.map((b: any) => b.text ?? '').join('\n') : String(first ?? '');
+  return /^Task (\S+) \(/m.exec(system)?.[1] ?? /^Task (\S+) \(/m.exec(opening)?.[1];
 }
 
 export interface ScriptedRequest {

@@ -67,7 +67,7 @@ export interface RecordedRequest {
   /** The parsed JSON body (MessageCreateParams). */
   body: any;
   /** What the fake did with it. */
-  served: FakeReply['kind'] | FakeFault['kind'] | 'auth-rejected' | 'exhausted';
+  served: FakeReply['kind'] | FakeFault['kind'] | 'auth-rejected' | 'exhausted' | 'count_tokens' | 'models';
   /** When the request arrived, and when its connection closed (Date.now()). */
   receivedAt: number;
   closedAt?: number;
@@ -159,6 +159,10 @@ export class FakeAnthropic {
     return this.requests.filter((r) => r.method === 'POST' && r.path === '/v1/messages');
   }
 
+  /** Requests the fake does not serve (404): what a client sent that the fake would need to learn. */
+  get unknownRequests(): RecordedRequest[] {
+    return this.requests.filter((r) => r.served === 'exhausted' && !(r.method === 'POST' && r.path === '/v1/messages'));
+  }
   /** Resolves once at least `n` model requests have arrived. */
   waitForRequests(n: number, timeoutMs = 10_000): Promise<void> {
     if (this.messageRequests.length >= n) return Promise.resolve();
@@ -213,6 +217,21 @@ export class FakeAnthropic {
     this.requests.push(rec);
     this.notify();
 
+    // Claude Code (the claude-code runtime) may count tokens and list models besides /v1/messages.
+    if (req.method === 'POST' && path === '/v1/messages/count_tokens') {
+      rec.served = 'count_tokens';
+      return sendJson(res, 200, { input_tokens: Math.ceil(raw.length / 4) });
+    }
+    if (req.method === 'GET' && path === '/v1/models') {
+      rec.served = 'models';
+      const models = ['claude-haiku-4-5', 'claude-sonnet-4-5', 'claude-opus-4-5'].map((id) => ({
+        type: 'model',
+        id,
+        display_name: id,
+        created_at: '2025-01-01T00:00:00Z',
+      }));
+      return sendJson(res, 200, { data: models, has_more: false, first_id: models[0].id, last_id: models[2].id });
+    }
     if (!(req.method === 'POST' && path === '/v1/messages')) {
       return sendError(
         res,
