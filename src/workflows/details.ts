@@ -94,6 +94,8 @@ export function phaseDetails(p: {
   budgets: BudgetLine[];
   decisions: DecisionRecord[];
   apiWaits?: ReadonlyMap<string, { what: string; nextTryAt: string }>;
+  /** Debug-agent rounds after a failed gate (gate-debug.ts). */
+  debugRounds?: readonly { round: number; taskId: string; status: string; summary?: string; gatePassed: boolean }[];
 }): string {
   const done = [...p.tasks.values()].filter((s) => s.status === 'completed').length;
   const lines = [
@@ -118,6 +120,14 @@ export function phaseDetails(p: {
   // Each failed check: its full log, and the end of its output as it printed it.
   for (const c of p.gate?.checks.filter((x) => !x.passed) ?? [])
     lines.push('', `\`${c.name}\` log: \`${c.logFile}\``, ...(c.outputExcerpt ? ['```', c.outputExcerpt, '```'] : []));
+  if (p.debugRounds?.length)
+    lines.push(
+      '',
+      ...p.debugRounds.map(
+        (r) =>
+          `Debug round ${r.round} (\`${r.taskId}\`, agent ${r.status}): gate ${r.gatePassed ? 'passed' : 'failed'}${r.summary ? ` · ${escapeCell(r.summary)}` : ''}`,
+      ),
+    );
   if (p.failureReason) lines.push('', `**${p.status === 'skipped' ? 'Skipped' : 'Failed'}:** ${p.failureReason}`);
   const limited = p.budgets.filter((b) => b.limit.tokens !== undefined || b.limit.usd !== undefined);
   if (limited.length) lines.push('', `Budgets: ${limited.map((b) => `${b.level} ${limitText(b.limit)}`).join(' · ')}`);

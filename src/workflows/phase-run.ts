@@ -456,6 +456,7 @@ export class PhaseRun {
         budgets: this.budgets,
         decisions: this.desk.records,
         apiWaits: this.apiWaits,
+        debugRounds: this.debugRounds,
       }),
     );
   }
