@@ -95,6 +95,8 @@ export function phaseDetails(p: {
   decisions: DecisionRecord[];
   apiWaits?: ReadonlyMap<string, { what: string; nextTryAt: string }>;
   git?: { startCommit?: string; commit?: string; lastPatch?: string };
+  /** Debug-agent rounds after a failed gate (gate-debug.ts). */
+  debugRounds?: readonly { round: number; taskId: string; status: string; summary?: string; gatePassed: boolean }[];
 }): string {
   const done = [...p.tasks.values()].filter((s) => s.status === 'completed').length;
   const lines = [
@@ -123,6 +125,14 @@ export function phaseDetails(p: {
     lines.push(
       '',
       `Git: started at \`${p.git.startCommit.slice(0, 7)}\`${p.git.commit ? ` · committed \`${p.git.commit.slice(0, 7)}\`` : ''}${p.git.lastPatch ? ` · discarded attempt kept in \`${p.git.lastPatch}\`` : ''}`,
+    );
+  if (p.debugRounds?.length)
+    lines.push(
+      '',
+      ...p.debugRounds.map(
+        (r) =>
+          `Debug round ${r.round} (\`${r.taskId}\`, agent ${r.status}): gate ${r.gatePassed ? 'passed' : 'failed'}${r.summary ? ` · ${escapeCell(r.summary)}` : ''}`,
+      ),
     );
   if (p.failureReason) lines.push('', `**${p.status === 'skipped' ? 'Skipped' : 'Failed'}:** ${p.failureReason}`);
   const limited = p.budgets.filter((b) => b.limit.tokens !== undefined || b.limit.usd !== undefined);

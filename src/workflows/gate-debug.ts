@@ -48,6 +48,7 @@ export async function gateFixedByDebugAgent(phase: PhaseRun): Promise<boolean> {
         agent: outcome.status,
       },
     );
+    phase.render();
     if (passed) return true;
   }
   return false;

@@ -484,6 +484,7 @@ export class PhaseRun {
         decisions: this.desk.records,
         apiWaits: this.apiWaits,
         ...(this.input.git ? { git: this.git.carry } : {}),
+        debugRounds: this.debugRounds,
       }),
     );
   }
