@@ -26,11 +26,39 @@ function yamlMessage(message: string): string {
     .replace(/:$/, '');
 }
 
+/** Deeper than any real spec (an epic's task settings sit about 10 levels down). */
+export const MAX_SPEC_NESTING = 100;
+
+/** The deepest `[`/`{` nesting in JSON text, strings skipped; one pass, no recursion. */
+export function jsonNestingDepth(text: string): number {
+  let depth = 0;
+  let deepest = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c)
+        i++; // backslash: skip the escaped character
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x5b || c === 0x7b) deepest = Math.max(deepest, ++depth);
+    else if (c === 0x5d || c === 0x7d) depth--;
+  }
+  return deepest;
+}
+
 /** Parses YAML or JSON text (by extension, else sniffed) without validating. */
 export function parseSpecText(text: string, file: string): unknown {
   const ext = path.extname(file).toLowerCase();
   const looksJson = ext === '.json' || (ext !== '.yaml' && ext !== '.yml' && /^\s*[{[]/.test(text));
   if (looksJson) {
+    // Refused before anything recurses into it: deep nesting exhausts the stack of the parsers and
+    // the validator, and V8 can then die outright instead of throwing.
+    const depth = jsonNestingDepth(text);
+    if (depth > MAX_SPEC_NESTING)
+      throw new SpecError(file, [
+        { path: '', message: `nested too deeply to parse (${depth} levels; a spec needs at most ${MAX_SPEC_NESTING})` },
+      ]);
     let data: unknown;
     try {
       data = JSON.parse(text);

@@ -66,14 +66,14 @@ const CASES: Case[] = [
     file: 'deep.json',
     content: '['.repeat(200_000) + ']'.repeat(200_000),
     path: '(root)',
-    fragment: 'expected object, got array',
+    fragment: 'nested too deeply to parse (200000 levels',
   },
   {
     name: 'JSON nested 100,000 objects deep',
     file: 'deep-obj.json',
     content: '{"a":'.repeat(100_000) + '1' + '}'.repeat(100_000),
-    path: 'a',
-    fragment: 'unknown field "a"',
+    path: '(root)',
+    fragment: 'nested too deeply to parse (100000 levels',
   },
   {
     name: 'YAML flow sequences nested 100,000 deep',
