@@ -208,7 +208,13 @@ describe('security: children die with phaseflow', function () {
       await sleep(3_000);
       server.kill('SIGKILL');
       const ms = await waitFor(`temporal ${temporal[0]} exits`, () => !alive(temporal[0]), 10_000);
-      assert.ok(await canListen(port), `port ${port} still bound after the server exited`);
+      // A Go server's leader thread can show as exited while its other threads still hold the
+      // file table (closed with the last thread): a busy machine stretches that, so allow 5 s.
+      const t1 = Date.now();
+      while (!(await canListen(port))) {
+        assert.ok(Date.now() - t1 < 5_000, `port ${port} still bound 5 s after the server exited`);
+        await sleep(100);
+      }
       console.log(`      temporal dev server gone ${ms} ms after the kill`);
     } finally {
       server.kill('SIGKILL');
