@@ -17,13 +17,11 @@ import { createLogger } from '../log';
 import { analysisTable, analyzeSpec } from '../plans/analyze';
 import { formatWarning, importPlans } from '../plans/import';
 import { connectClient, connectNative, ensureSearchAttributes, temporalConfig } from '../temporal/config';
-import type { DevServerHandle } from '../temporal/dev-server';
-import { isServerReachable } from '../temporal/dev-server';
 import { createWorker, installRuntimeLogger } from '../worker';
 import { CliError } from './errors';
 import { defaultWorkerLog } from './paths';
 import { printReshape } from './plans';
-import { startLocalServer } from './server';
+import { serverForDemo } from './server';
 import { startEpic } from './start';
 import { watchEpic } from './watch';
 
@@ -55,12 +53,7 @@ export async function demoPlanCommand(opts: { workspace?: string }): Promise<voi
   process.stdout.write(analysisTable(analyzeSpec(spec)).replace(/^/gm, '   '));
 
   const config = temporalConfig();
-  let server: DevServerHandle | undefined;
-  if (!(await isServerReachable(config.address, config.namespace))) {
-    if (process.env.TEMPORAL_ADDRESS)
-      throw new CliError(`TEMPORAL_ADDRESS=${config.address} is set but no server answers there`);
-    server = await startLocalServer({}, console.log, () => 'stop what listens there, or set TEMPORAL_ADDRESS');
-  }
+  const server = await serverForDemo(config);
   const logFile = process.env.PHASEFLOW_LOG_FILE ?? defaultWorkerLog();
   installRuntimeLogger(createLogger({ name: 'phaseflow-demo-plan', file: logFile }));
   const native = await connectNative(config);

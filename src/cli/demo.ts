@@ -11,11 +11,9 @@ import { workflowIds } from '../domain/ids';
 import { loadEpicFile } from '../domain/load-spec';
 import { createLogger } from '../log';
 import { connectClient, connectNative, ensureSearchAttributes, temporalConfig } from '../temporal/config';
-import type { DevServerHandle } from '../temporal/dev-server';
-import { isServerReachable } from '../temporal/dev-server';
 import { createWorker, installRuntimeLogger } from '../worker';
 import { defaultWorkerLog, uiBaseUrl, webUiUrl } from './paths';
-import { startLocalServer } from './server';
+import { serverForDemo } from './server';
 import { CliError } from './errors';
 import { printMirrors, startEpic } from './start';
 import { watchEpic } from './watch';
@@ -26,18 +24,11 @@ export async function demoCommand(opts: { workspace?: string; keepServer?: boole
   const started = Date.now();
   const config = temporalConfig();
   const givenUi = uiBaseUrl(opts.uiUrl);
-  let server: DevServerHandle | undefined;
-  if (!(await isServerReachable(config.address, config.namespace))) {
-    if (process.env.TEMPORAL_ADDRESS)
-      throw new CliError(`TEMPORAL_ADDRESS=${config.address} is set but no server answers there`);
-    server = await startLocalServer(
-      {},
-      console.log,
-      () => `stop what listens there, or set TEMPORAL_ADDRESS to a running Temporal server`,
-    );
-  } else {
-    console.log(`Using the Temporal server already at ${config.address} (namespace ${config.namespace})`);
-  }
+  const server = await serverForDemo(
+    config,
+    () => `stop what listens there, or set TEMPORAL_ADDRESS to a running Temporal server`,
+  );
+  if (!server) console.log(`Using the Temporal server already at ${config.address} (namespace ${config.namespace})`);
   // A server the demo started has its UI where it put it; another's UI could be anywhere.
   const uiBase = givenUi ?? server?.uiUrl;
   const uiLine = (id: string) =>

@@ -13,13 +13,12 @@ import { goalSlug } from '../domain/orchestrate';
 import { OrchestrateInput, type OrchestrateInputRaw } from '../domain/orchestrate-input';
 import { createLogger } from '../log';
 import { connectClient, connectNative, ensureSearchAttributes, temporalConfig } from '../temporal/config';
-import { type DevServerHandle, isServerReachable } from '../temporal/dev-server';
 import { decideUpdate, pendingQuery } from '../workflows/messages';
 import { orchestrateWorkflow } from '../workflows/orchestrate';
 import { createWorker, installRuntimeLogger } from '../worker';
 import { CliError } from './errors';
 import { defaultWorkerLog } from './paths';
-import { startLocalServer } from './server';
+import { serverForDemo } from './server';
 import { noWorkerText, workerPolling, withClient } from './target';
 
 export interface OrchestrateOptions {
@@ -135,12 +134,7 @@ export async function demoOrchestrateCommand(opts: { workspace?: string; out?: s
   mkdirSync(ws, { recursive: true });
   writeFileSync(path.join(ws, 'README.md'), '# Greeter\n\nA small greeting tool.\n');
   const config = temporalConfig();
-  let server: DevServerHandle | undefined;
-  if (!(await isServerReachable(config.address, config.namespace))) {
-    if (process.env.TEMPORAL_ADDRESS)
-      throw new CliError(`TEMPORAL_ADDRESS=${config.address} is set but no server answers there`);
-    server = await startLocalServer({}, console.log, () => 'stop what listens there, or set TEMPORAL_ADDRESS');
-  }
+  const server = await serverForDemo(config);
   installRuntimeLogger(
     createLogger({ name: 'phaseflow-demo-orchestrate', file: process.env.PHASEFLOW_LOG_FILE ?? defaultWorkerLog() }),
   );

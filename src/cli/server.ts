@@ -1,7 +1,8 @@
 /** `phaseflow server`: Temporal's dev server with a SQLite file, the Web UI and our search attributes. */
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { DevServerStartError, startDevServer, type DevServerHandle } from '../temporal/dev-server';
+import type { TemporalConfig } from '../temporal/config';
+import { DevServerStartError, isServerReachable, startDevServer, type DevServerHandle } from '../temporal/dev-server';
 import { CliError } from './errors';
 import { defaultDbFile, defaultServerLog } from './paths';
 
@@ -43,6 +44,20 @@ export async function startLocalServer(
       `cannot start the Temporal dev server: the ${busy.which} port ${busy.port} is already in use (another server or program listens there); ${hint(busy)}`,
     );
   }
+}
+
+/**
+ * The demos' server: the one that answers at the configured address (undefined), else a dev server
+ * started here. A TEMPORAL_ADDRESS that nothing answers at is an error, not a reason to start one.
+ */
+export async function serverForDemo(
+  config: Pick<TemporalConfig, 'address' | 'namespace'>,
+  hint: BusyHint = () => 'stop what listens there, or set TEMPORAL_ADDRESS',
+): Promise<DevServerHandle | undefined> {
+  if (await isServerReachable(config.address, config.namespace)) return undefined;
+  if (process.env.TEMPORAL_ADDRESS)
+    throw new CliError(`TEMPORAL_ADDRESS=${config.address} is set but no server answers there`);
+  return startLocalServer({}, console.log, hint);
 }
 
 export async function serverCommand(opts: ServerOptions): Promise<void> {

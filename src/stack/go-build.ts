@@ -4,11 +4,10 @@
  * runs in a staging directory and is renamed into place, so a killed build leaves nothing half
  * written; a lock file keeps two `stack up`s from building the same program at once.
  */
-import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { findOnPath } from '../parent-death';
-import { temporalCacheDir } from '../temporal/binary';
+import { runGoInstall, temporalCacheDir } from '../temporal/binary';
 import { GO_BUILDS } from './config';
 import { sleep } from './processes';
 
@@ -77,24 +76,8 @@ function alive(pid: number): boolean {
 }
 
 function goInstall(go: string, spec: string, gobin: string, log: (m: string) => void): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(go, ['install', '-trimpath', '-ldflags', '-s -w', spec], {
-      env: { ...process.env, CGO_ENABLED: '0', GOTOOLCHAIN: 'auto', GOBIN: gobin },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    const lines: string[] = [];
-    const keep = (d: Buffer) => lines.push(...d.toString().split('\n').filter(Boolean));
-    child.stdout.on('data', keep);
-    child.stderr.on('data', keep);
-    const ticker = setInterval(() => log(`still building ${spec}`), 30_000);
-    child.on('error', (err) => {
-      clearInterval(ticker);
-      reject(err);
-    });
-    child.on('close', (code, signal) => {
-      clearInterval(ticker);
-      if (code === 0) resolve();
-      else reject(new Error(`go install ${spec} exited ${signal ?? code}:\n${lines.slice(-10).join('\n')}`));
-    });
+  return runGoInstall(go, ['install', '-trimpath', '-ldflags', '-s -w', spec], gobin, {
+    stillBuilding: () => log(`still building ${spec}`),
+    failure: (exit, tail) => `go install ${spec} exited ${exit}:\n${tail.slice(-10).join('\n')}`,
   });
 }

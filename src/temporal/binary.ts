@@ -129,6 +129,49 @@ async function acquireLock(lockFile: string, target: string, log: (m: string) =>
   }
 }
 
+/**
+ * Runs `go install` with a static build into gobin; rejects with failure(exit, its last 20 lines).
+ * Compiling prints nothing for minutes: stillBuilding is called every 30 s to show it is alive.
+ */
+export function runGoInstall(
+  go: string,
+  args: string[],
+  gobin: string,
+  o: {
+    onLine?: (line: string) => void;
+    stillBuilding: () => void;
+    failure: (exit: string | number | null, tail: string[]) => string;
+  },
+): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(go, args, {
+      env: { ...process.env, CGO_ENABLED: '0', GOTOOLCHAIN: 'auto', GOBIN: gobin },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const tail: string[] = [];
+    const onData = (chunk: Buffer) => {
+      for (const line of chunk.toString('utf8').split('\n')) {
+        if (!line.trim()) continue;
+        tail.push(line);
+        if (tail.length > 20) tail.shift();
+        o.onLine?.(line);
+      }
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    const ticker = setInterval(o.stillBuilding, 30_000);
+    child.on('error', (err) => {
+      clearInterval(ticker);
+      reject(err);
+    });
+    child.on('close', (code, signal) => {
+      clearInterval(ticker);
+      if (code === 0) resolve();
+      else reject(new Error(o.failure(signal ?? code, tail)));
+    });
+  });
+}
+
 /** A lock whose owner has died (or that is implausibly old) is left over from a crash. */
 function isStaleLock(lockFile: string): boolean {
   try {
@@ -161,33 +204,10 @@ async function goInstall(goBin: string, target: string, log: (m: string) => void
   const started = Date.now();
   const elapsed = () => `${Math.round((Date.now() - started) / 1000)}s`;
   try {
-    await new Promise<void>((resolve, reject) => {
-      const child = spawn(goBin, args, {
-        env: { ...process.env, CGO_ENABLED: '0', GOTOOLCHAIN: 'auto', GOBIN: staging },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      const tail: string[] = [];
-      const onData = (chunk: Buffer) => {
-        for (const line of chunk.toString('utf8').split('\n')) {
-          if (!line.trim()) continue;
-          tail.push(line);
-          if (tail.length > 20) tail.shift();
-          log(`temporal build: ${line}`);
-        }
-      };
-      child.stdout.on('data', onData);
-      child.stderr.on('data', onData);
-      // Compiling prints nothing for minutes; show that it is alive.
-      const ticker = setInterval(() => log(`temporal build: still building (${elapsed()})`), 30_000);
-      child.on('error', (err) => {
-        clearInterval(ticker);
-        reject(err);
-      });
-      child.on('close', (code, signal) => {
-        clearInterval(ticker);
-        if (code === 0) resolve();
-        else reject(new Error(`go install exited with ${signal ?? code}: ${tail.slice(-5).join(' | ')}`));
-      });
+    await runGoInstall(goBin, args, staging, {
+      onLine: (line) => log(`temporal build: ${line}`),
+      stillBuilding: () => log(`temporal build: still building (${elapsed()})`),
+      failure: (exit, tail) => `go install exited with ${exit}: ${tail.slice(-5).join(' | ')}`,
     });
     fs.renameSync(path.join(staging, 'temporal'), target);
   } finally {

@@ -9,12 +9,10 @@ import { Context } from '@temporalio/activity';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import * as path from 'node:path';
 import { modelInfo } from '../../domain/models';
-import { budgetLedgerFile, detailsFilePath, transcriptPath } from '../../domain/paths';
+import { detailsFilePath, transcriptPath } from '../../domain/paths';
 import {
   addUsage,
-  CHANGED_PATHS_CAP,
   FailureTypes,
-  microUsd,
   totalTokens,
   ZERO_USAGE,
   type AgentStatus,
@@ -24,22 +22,24 @@ import {
 } from '../../domain/types';
 import {
   capSummary,
+  detailsHead,
   parseAop,
   summarizeInput,
+  taskResult,
   writeDetailsFile,
   type AgentDetails,
-  type ApiWaitRecord,
   type AopResult,
   type CompactionRecord,
   type ModelCallRecord,
   type ToolCallRecord,
 } from './aop';
 import { heartbeatEveryMs } from '../heartbeat';
-import type { ApiWeather } from '../../workflows/messages';
 import { abortableSleep, type ApiLimiter, weatherLabel, weatherWaitMs, workerApiLimiter } from './api-weather';
-import { readLedger, writeLedgerEntry } from './budget-ledger';
+import { ApiWaitTracker } from './api-wait-tracker';
+import { AttemptDeadline } from './attempt-deadline';
+import { AttemptLedger } from './budget-ledger';
 import { extractSummary, needsCompaction } from './compaction';
-import { classifyModelError, describeAttempt, redact, type AbortCause } from './errors';
+import { classifyModelError, describeAttempt, failureEnd, requireApiKey, type AbortCause } from './errors';
 import {
   createClient,
   DEFAULT_BASE_URL,
@@ -86,15 +86,11 @@ export interface RunClaudeAgentOptions {
 
 export const DEFAULT_MAX_TURNS = 50;
 const MAX_TOKENS_CEILING = 32_000;
-/** Stop this much before the attempt's start-to-close timeout, to record state and fail cleanly. */
-const DEADLINE_MARGIN_MS = 5_000;
 /** How the transcript's end record of a blocked attempt begins. */
 const BLOCKED_END = 'agent reported blocked:';
 /** Defaults when the workflow passes no `api` (older workflows): settings.ts's. */
 const DEFAULT_API_OUTAGE_MS = 1_800_000;
 const DEFAULT_API_MAX_CONCURRENT = 8;
-/** Waits kept in the details file (the count and total cover all). */
-const API_WAITS_KEPT = 50;
 
 export async function runClaudeAgent(input: TaskRunInput, opts: RunClaudeAgentOptions = {}): Promise<TaskResult> {
   return new AgentRun(input, opts).execute();
@@ -121,19 +117,12 @@ class AgentRun {
   private readonly tools: readonly AgentTool[];
   private readonly detailsRel: string;
   private readonly transcriptRel: string;
-  /** The attempt's own deadline: its ladder limit, moved on by the time spent waiting on the API. */
-  private deadline: number;
-  private deadlineTimer: NodeJS.Timeout | undefined;
-  /** How far waits on the API may move the deadline: the outage ceiling (start-to-close leaves room for it). */
-  private readonly maxExtensionMs: number;
-  private extendedMs = 0;
+  private readonly deadline: AttemptDeadline;
   private readonly limiter: ApiLimiter;
   private readonly weatherBackoffBaseMs: number | undefined;
   private readonly outageMs: number;
   private readonly maxConcurrent: number;
-  private readonly api = { retries: 0, waitedMs: 0, waits: [] as ApiWaitRecord[] };
-  /** Set while the agent waits on the API: what it was told, and when it tries again (heartbeat details). */
-  private waiting: { what: string; nextTryAt: number } | undefined;
+  private readonly apiWaits: ApiWaitTracker;
   /** The raw error of the last failed request (its headers say how long to wait). */
   private lastRequestError: unknown;
 
@@ -148,8 +137,7 @@ class AgentRun {
   private carriedUsage: Usage | undefined;
   /** What this attempt's own calls used (no carried usage): its entry in the phase budget ledger. */
   private ownUsage: Usage = ZERO_USAGE;
-  /** Ledger files already warned about (unreadable ones are warned about once per attempt). */
-  private readonly ledgerWarned = new Set<string>();
+  private readonly ledger: AttemptLedger;
   private readonly calls: ModelCallRecord[] = [];
   private readonly toolCalls: ToolCallRecord[] = [];
   private readonly compactions: CompactionRecord[] = [];
@@ -177,15 +165,7 @@ class AgentRun {
     this.who = describeAttempt(input);
     this.model = input.model;
     this.env = opts.env ?? process.env;
-    const apiKey = opts.apiKey ?? this.env.ANTHROPIC_API_KEY;
-    if (!apiKey) {
-      throw ApplicationFailure.create({
-        type: FailureTypes.Permanent,
-        nonRetryable: true,
-        message: `${this.who}: no Anthropic API key (set ANTHROPIC_API_KEY for the worker, or run the plan in dry-run mode)`,
-      });
-    }
-    this.apiKey = apiKey;
+    this.apiKey = requireApiKey(this.who, opts.apiKey ?? this.env.ANTHROPIC_API_KEY);
     this.maxTurns = opts.maxTurns ?? DEFAULT_MAX_TURNS;
     this.maxTokens = opts.maxTokens ?? Math.min(modelInfo(this.model).maxOutputTokens, MAX_TOKENS_CEILING);
     this.requestTimeoutMs = opts.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
@@ -194,25 +174,34 @@ class AgentRun {
       : this.env.ANTHROPIC_BASE_URL
         ? { url: this.env.ANTHROPIC_BASE_URL, from: 'ANTHROPIC_BASE_URL' }
         : { url: DEFAULT_BASE_URL, from: 'default' };
-    this.client = createClient(apiKey, this.endpoint.url, this.requestTimeoutMs);
+    this.client = createClient(this.apiKey, this.endpoint.url, this.requestTimeoutMs);
     this.tools = toolsFor(input.reducedTools);
     this.detailsRel = detailsFilePath(input.ctx.planSlug, input.task.id, input.attempt);
     this.transcriptRel = transcriptPath(input.ctx.planSlug, input.task.id);
-    const margin = Math.min(DEADLINE_MARGIN_MS, input.timeoutMs * 0.05);
-    this.deadline = this.startedAt + input.timeoutMs - margin;
     this.limiter = opts.limiter ?? workerApiLimiter;
     this.weatherBackoffBaseMs = opts.weatherBackoffBaseMs;
     this.outageMs = input.api?.outageMs ?? DEFAULT_API_OUTAGE_MS;
     this.maxConcurrent = input.api?.maxConcurrentRequests ?? DEFAULT_API_MAX_CONCURRENT;
     // The workflow gives start-to-close the ladder limit plus the ceiling (task-attempts.ts); an
     // attempt without `api` came from a workflow that did not, so its deadline never moves.
-    this.maxExtensionMs = input.api ? this.outageMs : 0;
+    this.deadline = new AttemptDeadline(
+      input,
+      this.startedAt,
+      input.api ? this.outageMs : 0,
+      () => this.stop('deadline'),
+      () => this.abortCause !== undefined,
+    );
+    this.ledger = new AttemptLedger(this.activity, input);
+    this.apiWaits = new ApiWaitTracker(this.activity, input, {
+      heartbeat: () => this.heartbeat(),
+      detector: () => this.detector,
+    });
   }
 
   async execute(): Promise<TaskResult> {
     const onCancel = () => this.stop('cancelled');
     this.activity.cancellationSignal.addEventListener('abort', onCancel, { once: true });
-    this.armDeadline();
+    this.deadline.arm();
     const hbTimer = setInterval(() => this.heartbeat(), heartbeatEveryMs(this.activity));
     if (this.input.watchdog) this.detector = new StuckDetector(this.input.watchdog, (ms) => this.onSilence(ms));
     try {
@@ -226,7 +215,7 @@ class AgentRun {
       throw await this.fail(err);
     } finally {
       this.activity.cancellationSignal.removeEventListener('abort', onCancel);
-      clearTimeout(this.deadlineTimer);
+      this.deadline.clear();
       clearInterval(hbTimer);
       this.detector?.stop();
     }
@@ -385,7 +374,7 @@ class AgentRun {
       workspace: this.workspace,
       env: this.env,
       signal: this.runAbort.signal,
-      remainingMs: () => Math.max(1, this.deadline - Date.now()),
+      remainingMs: () => Math.max(1, this.deadline.at - Date.now()),
       changedFiles: turnFiles,
       seenFiles: this.seenFiles,
     };
@@ -504,13 +493,13 @@ class AgentRun {
       try {
         release = await this.limiter.acquire(this.maxConcurrent, this.runAbort.signal, (until) => this.noteHeld(until));
       } catch (err) {
-        this.endWait();
+        this.apiWaits.end();
         this.throwIfStopped();
         throw err;
       }
-      this.endWait();
+      this.apiWaits.end();
       // Queued behind the worker's cap or held by a rate limit: waiting on the API, not working.
-      this.extendDeadline(Date.now() - queuedAt);
+      this.deadline.extend(Date.now() - queuedAt);
       const t0 = Date.now();
       try {
         return await this.requestOnce(params, purpose);
@@ -526,14 +515,14 @@ class AgentRun {
 
   private async waitOutWeather(failure: ApplicationFailure, requestMs: number, release: () => void): Promise<void> {
     const what = weatherLabel(this.lastRequestError, failure.message);
-    this.api.retries++;
-    this.api.waitedMs += requestMs;
-    this.extendDeadline(requestMs);
-    if (this.api.waitedMs >= this.outageMs) throw this.apiUnavailable(what);
+    this.apiWaits.retries++;
+    this.apiWaits.waitedMs += requestMs;
+    this.deadline.extend(requestMs);
+    if (this.apiWaits.waitedMs >= this.outageMs) throw this.apiUnavailable(what);
     // Hold first, then free the slot: an agent queued for it must not slip in before the hold.
     const wait = weatherWaitMs(
       this.lastRequestError,
-      this.api.retries,
+      this.apiWaits.retries,
       Date.now(),
       Math.random,
       this.weatherBackoffBaseMs,
@@ -541,12 +530,12 @@ class AgentRun {
     // A retry-after binds the whole key: every agent of this worker holds until then.
     if (wait.from !== 'backoff') this.limiter.hold(Date.now() + wait.ms);
     release();
-    const left = this.outageMs - this.api.waitedMs;
+    const left = this.outageMs - this.apiWaits.waitedMs;
     // The server's own time is kept, never cut short: past the ceiling, escalate now instead.
     if (wait.from !== 'backoff' && wait.ms > left)
       throw this.apiUnavailable(what, `the API asks to wait ${Math.ceil(wait.ms / 1000)} s more`);
     const ms = Math.min(wait.ms, left);
-    this.recordWait({ what, waitMs: ms, from: wait.from });
+    this.apiWaits.record({ turn: this.turn, what, waitMs: ms, from: wait.from });
     this.activity.log.warn('agent waits out API weather', {
       taskId: this.input.task.id,
       attempt: this.input.attempt,
@@ -554,8 +543,8 @@ class AgentRun {
       what,
       waitMs: ms,
       from: wait.from,
-      retries: this.api.retries,
-      waitedMs: this.api.waitedMs,
+      retries: this.apiWaits.retries,
+      waitedMs: this.apiWaits.waitedMs,
     });
     await this.sleepOnApi(what, ms);
   }
@@ -563,82 +552,40 @@ class AgentRun {
   /** Another agent's rate limit holds this one's next request. */
   private noteHeld(until: number): void {
     const ms = Math.max(0, until - Date.now());
-    if (!this.waiting) this.recordWait({ what: 'held by a rate limit on this worker', waitMs: ms, from: 'held' });
-    const first = !this.waiting;
-    this.waiting = { what: 'held by a rate limit on this worker', nextTryAt: until };
-    this.api.waitedMs += ms;
-    if (first) this.detector?.toolStarted();
+    const what = 'held by a rate limit on this worker';
+    if (!this.apiWaits.waiting) this.apiWaits.record({ turn: this.turn, what, waitMs: ms, from: 'held' });
+    this.apiWaits.begin(what, until);
+    this.apiWaits.waitedMs += ms;
     this.heartbeat();
-    this.tellPhase();
-  }
-
-  private endWait(): void {
-    if (!this.waiting) return;
-    this.waiting = undefined;
-    this.detector?.toolFinished();
-    this.heartbeat();
-    this.tellPhase();
-  }
-
-  /**
-   * Tells the phase workflow that this agent waits on the API, or no longer, so that the details,
-   * `status` and `watch` say so. Best effort: the heartbeat details say it too.
-   */
-  private tellPhase(): void {
-    const workflowId = this.activity.info.workflowExecution?.workflowId;
-    if (!workflowId || !this.input.api) return;
-    const w = this.waiting;
-    const signal: ApiWeather = {
-      taskId: this.input.task.id,
-      attempt: this.input.attempt,
-      ...(w ? { what: w.what, nextTryAt: new Date(w.nextTryAt).toISOString() } : {}),
-      retries: this.api.retries,
-      waitedMs: this.api.waitedMs,
-    };
-    try {
-      void this.activity.client.workflow
-        .getHandle(workflowId)
-        .signal<[ApiWeather]>('apiWeather', signal)
-        .catch((err: Error) =>
-          this.activity.log.debug('could not tell the phase about an API wait', { error: err.message }),
-        );
-    } catch {
-      // No client (a test's MockActivityEnvironment): the heartbeat details carry it.
-    }
+    this.apiWaits.tellPhase();
   }
 
   private async sleepOnApi(what: string, ms: number): Promise<void> {
-    this.waiting = { what, nextTryAt: Date.now() + ms };
-    // Waiting is not a lack of progress: the stuck detector's clock stands still meanwhile.
-    this.detector?.toolStarted();
-    this.tellPhase();
-    this.extendDeadline(ms);
-    this.api.waitedMs += ms;
+    this.apiWaits.begin(what, Date.now() + ms);
+    this.apiWaits.tellPhase();
+    this.deadline.extend(ms);
+    this.apiWaits.waitedMs += ms;
     this.heartbeat();
     try {
       await abortableSleep(ms, this.runAbort.signal);
     } catch {
       this.throwIfStopped();
     } finally {
-      this.endWait();
+      this.apiWaits.end();
     }
     this.throwIfStopped();
   }
 
-  private recordWait(w: Omit<ApiWaitRecord, 'at' | 'turn'>): void {
-    if (this.api.waits.length < API_WAITS_KEPT) this.api.waits.push({ at: now(), turn: this.turn, ...w });
-  }
-
   private apiUnavailable(what: string, more?: string): ApplicationFailure {
-    const s = Math.round(this.api.waitedMs / 1000);
+    const s = Math.round(this.apiWaits.waitedMs / 1000);
     return ApplicationFailure.create({
       type: FailureTypes.ApiUnavailable,
       nonRetryable: true,
-      message: `${this.who}: Anthropic API unavailable for ${s} s (last: ${what}); ${more ? `${more}, ` : ''}${this.api.retries} request(s) retried, the ceiling is apiOutageSeconds ${Math.round(this.outageMs / 1000)} s`,
+      message: `${this.who}: Anthropic API unavailable for ${s} s (last: ${what}); ${more ? `${more}, ` : ''}${this.apiWaits.retries} request(s) retried, the ceiling is apiOutageSeconds ${Math.round(this.outageMs / 1000)} s`,
       details: [
         {
-          waitedMs: this.api.waitedMs,
-          retries: this.api.retries,
+          waitedMs: this.apiWaits.waitedMs,
+          retries: this.apiWaits.retries,
           last: what,
           usage: this.usage,
           turn: this.turn,
@@ -646,20 +593,6 @@ class AgentRun {
         },
       ],
     });
-  }
-
-  private armDeadline(): void {
-    clearTimeout(this.deadlineTimer);
-    this.deadlineTimer = setTimeout(() => this.stop('deadline'), Math.max(0, this.deadline - Date.now()));
-  }
-
-  /** Time spent waiting on the API does not count against the ladder's limit (up to the ceiling). */
-  private extendDeadline(ms: number): void {
-    const by = Math.min(Math.max(0, ms), this.maxExtensionMs - this.extendedMs);
-    if (by <= 0 || this.abortCause) return;
-    this.extendedMs += by;
-    this.deadline += by;
-    this.armDeadline();
   }
 
   private async requestOnce(
@@ -674,7 +607,7 @@ class AgentRun {
     this.runAbort.signal.addEventListener('abort', onRunAbort, { once: true });
     const t0 = Date.now();
     // The request never outlives the attempt: near the deadline its own timeout is shorter.
-    const timeoutMs = Math.max(1, Math.floor(Math.min(this.requestTimeoutMs, this.deadline - t0)));
+    const timeoutMs = Math.max(1, Math.floor(Math.min(this.requestTimeoutMs, this.deadline.at - t0)));
     const boundedByDeadline = timeoutMs < this.requestTimeoutMs;
     const stall = (silentMs: number) => {
       stalledMs ??= silentMs;
@@ -699,7 +632,7 @@ class AgentRun {
       // A call that ended after its response started was billed for what it got through.
       if (partial) await this.recordPartial(partial, purpose);
       if (this.stuck && this.abortCause === 'stuck') throw this.stuckFailure();
-      const pastDeadline = boundedByDeadline && Date.now() >= this.deadline - 100;
+      const pastDeadline = boundedByDeadline && Date.now() >= this.deadline.at - 100;
       throw classifyModelError(err, this.input, {
         apiKey: this.apiKey,
         endpoint: this.endpoint,
@@ -832,40 +765,12 @@ class AgentRun {
   }
 
   /** The phase's spend by the ledger: the other attempts' files, plus this attempt from memory. */
-  private async phaseSpent(key: string): Promise<{ tokens: number; costUsd: number; attempts: number } | undefined> {
-    let sum;
-    try {
-      sum = await readLedger(this.workspace, key, budgetLedgerFile(key, this.input.task.id, this.input.attempt));
-    } catch (err) {
-      this.warnLedger(key, (err as Error).message);
-      return undefined;
-    }
-    for (const s of sum.skipped) this.warnLedger(s.file, s.reason);
-    return {
-      tokens: sum.tokens + totalTokens(this.ownUsage),
-      costUsd: microUsd(sum.costUsd + this.ownUsage.costUsd),
-      attempts: sum.entries + 1,
-    };
+  private phaseSpent(key: string): Promise<{ tokens: number; costUsd: number; attempts: number } | undefined> {
+    return this.ledger.phaseSpent(this.workspace, key, () => this.ownUsage);
   }
 
-  /** Rewrites this attempt's ledger entry after a model call (only when the phase has a budget). */
-  private async recordSpend(): Promise<void> {
-    const key = this.input.budget?.phase?.ledger;
-    if (!key) return;
-    await writeLedgerEntry(this.workspace, key, this.input.task.id, this.input.attempt, this.ownUsage).catch((err) =>
-      this.warnLedger(key, `could not record this attempt's spend: ${(err as Error).message}`),
-    );
-  }
-
-  private warnLedger(file: string, reason: string): void {
-    if (this.ledgerWarned.has(file)) return;
-    this.ledgerWarned.add(file);
-    this.activity.log.warn('budget ledger: left out of the phase budget check', {
-      taskId: this.input.task.id,
-      attempt: this.input.attempt,
-      file,
-      reason,
-    });
+  private recordSpend(): Promise<void> {
+    return this.ledger.recordSpend(this.workspace, this.ownUsage);
   }
 
   private stop(cause: AbortCause): void {
@@ -886,20 +791,7 @@ class AgentRun {
   }
 
   private heartbeat(): void {
-    const w = this.waiting;
-    this.activity.heartbeat({
-      turn: this.turn,
-      ...(w
-        ? {
-            waiting: {
-              what: w.what,
-              nextTryAt: new Date(w.nextTryAt).toISOString(),
-              retries: this.api.retries,
-              waitedMs: this.api.waitedMs,
-            },
-          }
-        : {}),
-    });
+    this.activity.heartbeat({ turn: this.turn, ...this.apiWaits.heartbeatDetails() });
   }
 
   private hasFinalReply(): boolean {
@@ -951,20 +843,16 @@ class AgentRun {
         ? { outcome: 'interrupted' as const, reason: `${BLOCKED_END} ${aop.fullSummary}`.slice(0, 500) }
         : { outcome, reason };
     await this.transcript.append({ type: 'end', attempt: this.input.attempt, at: now(), ...end });
-    return {
-      taskId: this.input.task.id,
-      kind: this.input.task.kind,
+    return taskResult(this.input, {
       status,
       summary: aop.summary,
       detailsFile: this.detailsRel,
-      attempt: this.input.attempt,
-      durationMs: Date.now() - this.startedAt,
+      startedAt: this.startedAt,
       usage: this.usage,
       model: this.model,
-      filesChanged: this.filesChanged.size,
-      ...(this.filesChanged.size ? { changedPaths: [...this.filesChanged].sort().slice(0, CHANGED_PATHS_CAP) } : {}),
-      ...(this.api.retries ? { apiRetries: this.api.retries, apiWaitMs: this.api.waitedMs } : {}),
-    };
+      filesChanged: this.filesChanged,
+      api: this.apiWaits.resultFields(),
+    });
   }
 
   /** Records how the attempt ended (best effort) and returns the failure to throw. */
@@ -974,14 +862,8 @@ class AgentRun {
         ? err
         : classifyModelError(err, this.input, { apiKey: this.apiKey, endpoint: this.endpoint });
     if (!this.transcript) return failure;
-    // Only a conversation that failed on its own terms is closed for good; anything that
-    // interrupted a sound conversation leaves it resumable (see resume.ts).
-    const outcome: Outcome =
-      failure instanceof ApplicationFailure && failure.type === FailureTypes.Permanent ? 'failed' : 'interrupted';
-    const reason = redact(
-      `${failure instanceof ApplicationFailure ? `${failure.type}: ` : ''}${(failure as Error).message}`,
-      this.apiKey,
-    ).slice(0, 500);
+    // A conversation that failed on its own terms is closed; any other stays resumable (see resume.ts).
+    const { outcome, reason } = failureEnd(failure, this.apiKey);
     await this.writeDetails({ outcome, finalText: '', error: reason, stuck: this.stuck }).catch(() => undefined);
     await this.transcript
       .append({ type: 'end', attempt: this.input.attempt, at: now(), outcome, reason })
@@ -997,24 +879,9 @@ class AgentRun {
     error?: string;
     stuck?: StuckReport;
   }): Promise<void> {
-    const c = this.input.ctx;
     const endedAt = Date.now();
     await writeDetailsFile(this.workspace, this.detailsRel, {
-      taskId: this.input.task.id,
-      epicSlug: c.epicSlug,
-      roadmapSlug: c.roadmapSlug,
-      planSlug: c.planSlug,
-      phaseSlug: c.phaseSlug,
-      attempt: this.input.attempt,
-      model: this.model,
-      outcome: d.outcome,
-      status: d.status,
-      summary: d.aop?.summary,
-      fullSummary: d.aop?.fullSummary,
-      agentDetailsFile: d.aop?.agentDetailsFile,
-      aopMarkers: d.aop?.markers,
-      error: d.error,
-      stuck: d.stuck,
+      ...detailsHead(this.input, this.model, d),
       finalText: d.finalText,
       conversation: this.conversation,
       turns: this.turnsThisAttempt,
@@ -1024,7 +891,7 @@ class AgentRun {
       usage: this.usage,
       carriedUsage: this.carriedUsage,
       compactions: this.compactions,
-      ...(this.api.retries || this.api.waits.length ? { api: this.api } : {}),
+      ...this.apiWaits.detailsFields(),
       timings: {
         startedAt: new Date(this.startedAt).toISOString(),
         endedAt: new Date(endedAt).toISOString(),

@@ -3,7 +3,14 @@
  * file that keeps everything that must not travel up through Temporal history.
  */
 import * as path from 'node:path';
-import type { AgentStatus, OutputType, Usage } from '../../domain/types';
+import {
+  CHANGED_PATHS_CAP,
+  type AgentStatus,
+  type OutputType,
+  type TaskResult,
+  type TaskRunInput,
+  type Usage,
+} from '../../domain/types';
 import { writeFileAtomic } from '../fs-atomic';
 import { capSummary } from '../summaries';
 import type { StuckReport } from './stuck';
@@ -159,6 +166,67 @@ export interface AgentDetails {
   api?: { retries: number; waitedMs: number; waits: ApiWaitRecord[] };
   timings: { startedAt: string; endedAt: string; durationMs: number; modelMs: number; toolMs: number };
   transcript: string;
+}
+
+/** How an attempt ended, as both runtimes put it at the head of the details file. */
+export interface DetailsEnd {
+  outcome: AgentDetails['outcome'];
+  status?: AgentStatus;
+  aop?: AopResult;
+  error?: string;
+  stuck?: StuckReport;
+}
+
+/** The details file's fields up to finalText: the attempt, and how it ended. */
+export function detailsHead(input: TaskRunInput, model: string, d: DetailsEnd) {
+  const c = input.ctx;
+  return {
+    taskId: input.task.id,
+    epicSlug: c.epicSlug,
+    roadmapSlug: c.roadmapSlug,
+    planSlug: c.planSlug,
+    phaseSlug: c.phaseSlug,
+    attempt: input.attempt,
+    model,
+    outcome: d.outcome,
+    status: d.status,
+    summary: d.aop?.summary,
+    fullSummary: d.aop?.fullSummary,
+    agentDetailsFile: d.aop?.agentDetailsFile,
+    aopMarkers: d.aop?.markers,
+    error: d.error,
+    stuck: d.stuck,
+  } satisfies Partial<AgentDetails>;
+}
+
+/** What an attempt that ended on its own terms returns into workflow history. */
+export function taskResult(
+  input: TaskRunInput,
+  r: {
+    status: AgentStatus;
+    summary: string;
+    detailsFile: string;
+    startedAt: number;
+    usage: Usage;
+    model: string;
+    filesChanged: ReadonlySet<string>;
+    api: Pick<TaskResult, 'apiRetries' | 'apiWaitMs'>;
+  },
+): TaskResult {
+  return {
+    taskId: input.task.id,
+    kind: input.task.kind,
+    status: r.status,
+    summary: r.summary,
+    detailsFile: r.detailsFile,
+    attempt: input.attempt,
+    durationMs: Date.now() - r.startedAt,
+    usage: r.usage,
+    model: r.model,
+    filesChanged: r.filesChanged.size,
+    ...(r.filesChanged.size ? { changedPaths: [...r.filesChanged].sort().slice(0, CHANGED_PATHS_CAP) } : {}),
+    ...r.api,
+  };
 }
 
 export async function writeDetailsFile(workspace: string, relPath: string, details: AgentDetails): Promise<void> {

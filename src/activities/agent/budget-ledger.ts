@@ -10,8 +10,9 @@
  */
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
+import type { Context } from '@temporalio/activity';
 import { budgetLedgerDir, budgetLedgerFile } from '../../domain/paths';
-import { microUsd, totalTokens, type Usage } from '../../domain/types';
+import { microUsd, totalTokens, type TaskRunInput, type Usage } from '../../domain/types';
 import { writeFileAtomic } from '../fs-atomic';
 
 export interface LedgerEntry {
@@ -87,4 +88,59 @@ export async function readLedger(workspace: string, key: string, except?: string
 
 function isAmount(v: unknown): v is number {
   return typeof v === 'number' && Number.isFinite(v) && v >= 0;
+}
+
+/**
+ * One agent attempt's side of its phase's ledger: what the phase spent (the other attempts' files
+ * plus this attempt's own usage, from memory) and its own entry. A file it cannot read is left
+ * out with one warning per attempt.
+ */
+export class AttemptLedger {
+  private readonly warned = new Set<string>();
+
+  constructor(
+    private readonly activity: Context,
+    private readonly input: TaskRunInput,
+  ) {}
+
+  async phaseSpent(
+    workspace: string,
+    key: string,
+    ownUsage: () => Usage,
+  ): Promise<{ tokens: number; costUsd: number; attempts: number } | undefined> {
+    let sum;
+    try {
+      sum = await readLedger(workspace, key, budgetLedgerFile(key, this.input.task.id, this.input.attempt));
+    } catch (err) {
+      this.warn(key, (err as Error).message);
+      return undefined;
+    }
+    for (const s of sum.skipped) this.warn(s.file, s.reason);
+    const own = ownUsage();
+    return {
+      tokens: sum.tokens + totalTokens(own),
+      costUsd: microUsd(sum.costUsd + own.costUsd),
+      attempts: sum.entries + 1,
+    };
+  }
+
+  /** Rewrites this attempt's entry after a model call (only when the phase has a budget). */
+  async recordSpend(workspace: string, own: Usage): Promise<void> {
+    const key = this.input.budget?.phase?.ledger;
+    if (!key) return;
+    await writeLedgerEntry(workspace, key, this.input.task.id, this.input.attempt, own).catch((err) =>
+      this.warn(key, `could not record this attempt's spend: ${(err as Error).message}`),
+    );
+  }
+
+  private warn(file: string, reason: string): void {
+    if (this.warned.has(file)) return;
+    this.warned.add(file);
+    this.activity.log.warn('budget ledger: left out of the phase budget check', {
+      taskId: this.input.task.id,
+      attempt: this.input.attempt,
+      file,
+      reason,
+    });
+  }
 }

@@ -24,6 +24,30 @@ const TRANSIENT_STREAM_TYPES = new Set(['overloaded_error', 'api_error', 'rate_l
 /** Running out of money is not cured by waiting a few seconds. */
 const SPEND_LIMIT = /spend|billing|credit (limit|balance)|credit_limit|insufficient credit|quota/i;
 
+/** The API key an agent attempt runs with: without one it cannot run at all (not retried). */
+export function requireApiKey(who: string, apiKey: string | undefined): string {
+  if (apiKey) return apiKey;
+  throw ApplicationFailure.create({
+    type: FailureTypes.Permanent,
+    nonRetryable: true,
+    message: `${who}: no Anthropic API key (set ANTHROPIC_API_KEY for the worker, or run the plan in dry-run mode)`,
+  });
+}
+
+/**
+ * How a failed attempt's conversation ends: only one that failed on its own terms (Permanent) is
+ * closed for good; anything that interrupted a sound one leaves it resumable. The reason is redacted.
+ */
+export function failureEnd(failure: unknown, apiKey: string): { outcome: 'failed' | 'interrupted'; reason: string } {
+  const outcome =
+    failure instanceof ApplicationFailure && failure.type === FailureTypes.Permanent ? 'failed' : 'interrupted';
+  const reason = redact(
+    `${failure instanceof ApplicationFailure ? `${failure.type}: ` : ''}${(failure as Error).message}`,
+    apiKey,
+  ).slice(0, 500);
+  return { outcome, reason };
+}
+
 /** "task 1.1 attempt 2 (epic e / plan p / phase p1), model m" */
 export function describeAttempt(input: TaskRunInput): string {
   const c = input.ctx;

@@ -12,10 +12,9 @@ import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { costOf } from '../../../domain/models';
-import { budgetLedgerFile, claudeCodeTaskDir, detailsFilePath } from '../../../domain/paths';
+import { claudeCodeTaskDir, detailsFilePath } from '../../../domain/paths';
 import {
   addUsage,
-  CHANGED_PATHS_CAP,
   FailureTypes,
   microUsd,
   totalTokens,
@@ -26,21 +25,25 @@ import {
   type Usage,
 } from '../../../domain/types';
 import { heartbeatEveryMs } from '../../heartbeat';
-import type { ApiWeather } from '../../../workflows/messages';
 import {
   capSummary,
+  detailsHead,
   parseAop,
   summarizeInput,
+  taskResult,
   writeDetailsFile,
   type AgentDetails,
+  type DetailsEnd,
   type ApiWaitRecord,
   type AopResult,
   type ModelCallRecord,
   type ToolCallRecord,
 } from '../aop';
 import { abortableSleep, BACKOFF_BASE_MS, BACKOFF_CAP_MS, workerApiLimiter, type ApiLimiter } from '../api-weather';
-import { readLedger, writeLedgerEntry } from '../budget-ledger';
-import { describeAttempt, redact } from '../errors';
+import { ApiWaitTracker } from '../api-wait-tracker';
+import { AttemptDeadline } from '../attempt-deadline';
+import { AttemptLedger } from '../budget-ledger';
+import { describeAttempt, failureEnd, redact, requireApiKey } from '../errors';
 import { attemptNotes, BLOCKED_RESUME_NOTE, systemPrompt } from '../prompts';
 import { noProgressReport, StuckDetector, stuckFailure, type StuckReport } from '../stuck';
 import { usageOf } from '../usage';
@@ -82,10 +85,8 @@ export interface RunClaudeCodeOptions {
 }
 
 const DEFAULT_MAX_TURNS = 50;
-const DEADLINE_MARGIN_MS = 5_000;
 const DEFAULT_API_OUTAGE_MS = 1_800_000;
 const DEFAULT_API_MAX_CONCURRENT = 8;
-const API_WAITS_KEPT = 50;
 const WRITE_TOOLS = new Set(['Write', 'Edit', 'MultiEdit', 'NotebookEdit']);
 /** Errors of an assistant message (after Claude Code's own retries) that are the API's weather. */
 const WEATHER_ERRORS = new Set(['rate_limit', 'overloaded', 'server_error']);
@@ -124,10 +125,7 @@ class ClaudeCodeRun {
   private readonly detailsRel: string;
   private readonly limiter: ApiLimiter;
   private readonly outageMs: number;
-  private readonly maxExtensionMs: number;
-  private deadline: number;
-  private deadlineTimer: NodeJS.Timeout | undefined;
-  private extendedMs = 0;
+  private readonly deadline: AttemptDeadline;
 
   private workspace = '';
   private taskDir = '';
@@ -152,11 +150,10 @@ class ClaudeCodeRun {
   private readonly toolCalls: ToolCallRecord[] = [];
   private readonly toolStarted = new Map<string, { at: number; record: ToolCallRecord; path?: string }>();
   private readonly filesChanged = new Set<string>();
-  private readonly api = { retries: 0, waitedMs: 0, waits: [] as ApiWaitRecord[] };
-  private waiting: { what: string; nextTryAt: number } | undefined;
+  private readonly apiWaits: ApiWaitTracker;
   private readonly proc = new ClaudeCodeProcess();
   private claudeCode: { version?: string; firstMessageMs?: number; firstReplyMs?: number } = {};
-  private readonly ledgerWarned = new Set<string>();
+  private readonly ledger: AttemptLedger;
 
   constructor(
     private readonly input: TaskRunInput,
@@ -164,15 +161,7 @@ class ClaudeCodeRun {
   ) {
     this.who = `${describeAttempt(input)} [claude-code]`;
     this.env = opts.env ?? process.env;
-    const apiKey = opts.apiKey ?? this.env.ANTHROPIC_API_KEY;
-    if (!apiKey) {
-      throw ApplicationFailure.create({
-        type: FailureTypes.Permanent,
-        nonRetryable: true,
-        message: `${this.who}: no Anthropic API key (set ANTHROPIC_API_KEY for the worker, or run the plan in dry-run mode)`,
-      });
-    }
-    this.apiKey = apiKey;
+    this.apiKey = requireApiKey(this.who, opts.apiKey ?? this.env.ANTHROPIC_API_KEY);
     this.baseURL = opts.baseURL ?? this.env.ANTHROPIC_BASE_URL;
     this.maxTurns = opts.maxTurns ?? DEFAULT_MAX_TURNS;
     this.tools = input.reducedTools ? REDUCED_TOOLS : CLAUDE_CODE_TOOLS;
@@ -180,14 +169,20 @@ class ClaudeCodeRun {
     this.detailsRel = detailsFilePath(input.ctx.planSlug, input.task.id, input.attempt);
     this.limiter = opts.limiter ?? workerApiLimiter;
     this.outageMs = input.api?.outageMs ?? DEFAULT_API_OUTAGE_MS;
-    this.maxExtensionMs = input.api ? this.outageMs : 0;
-    this.deadline = this.startedAt + input.timeoutMs - Math.min(DEADLINE_MARGIN_MS, input.timeoutMs * 0.05);
+    this.deadline = new AttemptDeadline(input, this.startedAt, input.api ? this.outageMs : 0, () =>
+      this.stop('deadline'),
+    );
+    this.ledger = new AttemptLedger(this.activity, input);
+    this.apiWaits = new ApiWaitTracker(this.activity, input, {
+      heartbeat: () => this.heartbeat(),
+      detector: () => this.detector,
+    });
   }
 
   async execute(): Promise<TaskResult> {
     const onCancel = () => this.stop('cancelled');
     this.activity.cancellationSignal.addEventListener('abort', onCancel, { once: true });
-    this.armDeadline();
+    this.deadline.arm();
     const hbTimer = setInterval(() => {
       this.proc.sampleMemory();
       this.heartbeat();
@@ -222,7 +217,7 @@ class ClaudeCodeRun {
     } finally {
       release?.();
       this.activity.cancellationSignal.removeEventListener('abort', onCancel);
-      clearTimeout(this.deadlineTimer);
+      this.deadline.clear();
       clearInterval(hbTimer);
       this.detector?.stop();
       this.proc.sampleMemory();
@@ -381,7 +376,7 @@ class ClaudeCodeRun {
   private async onMessage(m: SDKMessage): Promise<{ kind: 'result'; result: SDKResultMessage } | undefined> {
     this.heartbeat();
     if (m.type === 'stream_event') {
-      if (isProgress(m)) this.endWait();
+      if (isProgress(m)) this.apiWaits.end();
       return undefined;
     }
     // Its peak memory, read while it runs (a short task has ended before the heartbeat timer fires).
@@ -400,7 +395,7 @@ class ClaudeCodeRun {
     }
     if (m.type === 'assistant') {
       const a = m as Extract<SDKMessage, { type: 'assistant' }>;
-      this.endWait();
+      this.apiWaits.end();
       const id = a.message.id;
       const isNew = !this.messageUsage.has(id);
       this.messageUsage.set(id, usageOf(a.message.model || this.model, a.message.usage as never));
@@ -537,56 +532,21 @@ class ClaudeCodeRun {
   }
 
   private noteWait(what: string, waitMs: number, from: ApiWaitRecord['from']): void {
-    this.api.retries++;
-    this.api.waitedMs += waitMs;
-    if (this.api.waits.length < API_WAITS_KEPT)
-      this.api.waits.push({ at: new Date().toISOString(), turn: this.turn, what, waitMs, from });
-    // Waiting is not a lack of progress: the stuck detector's clock stands still meanwhile.
-    if (!this.waiting) this.detector?.toolStarted();
-    this.waiting = { what, nextTryAt: Date.now() + waitMs };
-    this.extendDeadline(waitMs);
+    this.apiWaits.retries++;
+    this.apiWaits.waitedMs += waitMs;
+    this.apiWaits.record({ turn: this.turn, what, waitMs, from });
+    this.apiWaits.begin(what, Date.now() + waitMs);
+    this.deadline.extend(waitMs);
     this.heartbeat();
-    this.tellPhase();
-    if (this.api.waitedMs > this.outageMs) throw this.apiUnavailable(what);
-  }
-
-  private endWait(): void {
-    if (!this.waiting) return;
-    this.waiting = undefined;
-    this.detector?.toolFinished();
-    this.heartbeat();
-    this.tellPhase();
-  }
-
-  /** Tells the phase that this agent waits on the API, or no longer (as the tool loop does; best effort). */
-  private tellPhase(): void {
-    const workflowId = this.activity.info.workflowExecution?.workflowId;
-    if (!workflowId || !this.input.api) return;
-    const w = this.waiting;
-    const signal: ApiWeather = {
-      taskId: this.input.task.id,
-      attempt: this.input.attempt,
-      ...(w ? { what: w.what, nextTryAt: new Date(w.nextTryAt).toISOString() } : {}),
-      retries: this.api.retries,
-      waitedMs: this.api.waitedMs,
-    };
-    try {
-      void this.activity.client.workflow
-        .getHandle(workflowId)
-        .signal<[ApiWeather]>('apiWeather', signal)
-        .catch((err: Error) =>
-          this.activity.log.debug('could not tell the phase about an API wait', { error: err.message }),
-        );
-    } catch {
-      // No client (a test's MockActivityEnvironment): the heartbeat details carry it.
-    }
+    this.apiWaits.tellPhase();
+    if (this.apiWaits.waitedMs > this.outageMs) throw this.apiUnavailable(what);
   }
 
   private async waitOutWeather(what: string): Promise<void> {
-    const retry = this.api.waits.filter((w) => w.from === 'held').length + 1;
+    const retry = this.apiWaits.waits.filter((w) => w.from === 'held').length + 1;
     const base = this.opts.weatherBackoffBaseMs ?? BACKOFF_BASE_MS;
     const ms = Math.min(BACKOFF_CAP_MS, base * 2 ** (retry - 1));
-    if (this.api.waitedMs + ms > this.outageMs) throw this.apiUnavailable(what);
+    if (this.apiWaits.waitedMs + ms > this.outageMs) throw this.apiUnavailable(what);
     this.noteWait(what, ms, 'held');
     await this.saveSession({ outcome: 'interrupted', reason: `API weather: ${what}` });
     try {
@@ -594,15 +554,15 @@ class ClaudeCodeRun {
     } catch {
       this.throwIfStopped();
     }
-    this.endWait();
+    this.apiWaits.end();
   }
 
   private apiUnavailable(what: string): ApplicationFailure {
     return ApplicationFailure.create({
       type: FailureTypes.ApiUnavailable,
       nonRetryable: true,
-      message: `${this.who}: the Anthropic API stayed unavailable (${what}) for ${Math.round(this.api.waitedMs / 1000)} s, past apiOutageSeconds (${Math.round(this.outageMs / 1000)} s)`,
-      details: [{ waitedMs: this.api.waitedMs, last: what, usage: this.usage(), detailsFile: this.detailsRel }],
+      message: `${this.who}: the Anthropic API stayed unavailable (${what}) for ${Math.round(this.apiWaits.waitedMs / 1000)} s, past apiOutageSeconds (${Math.round(this.outageMs / 1000)} s)`,
+      details: [{ waitedMs: this.apiWaits.waitedMs, last: what, usage: this.usage(), detailsFile: this.detailsRel }],
     });
   }
 
@@ -652,39 +612,12 @@ class ClaudeCodeRun {
     });
   }
 
-  private async phaseSpent(key: string): Promise<{ tokens: number; costUsd: number; attempts: number } | undefined> {
-    let sum;
-    try {
-      sum = await readLedger(this.workspace, key, budgetLedgerFile(key, this.input.task.id, this.input.attempt));
-    } catch (err) {
-      this.warnLedger(key, (err as Error).message);
-      return undefined;
-    }
-    for (const s of sum.skipped) this.warnLedger(s.file, s.reason);
-    const own = this.ownUsage();
-    return {
-      tokens: sum.tokens + totalTokens(own),
-      costUsd: microUsd(sum.costUsd + own.costUsd),
-      attempts: sum.entries + 1,
-    };
+  private phaseSpent(key: string): Promise<{ tokens: number; costUsd: number; attempts: number } | undefined> {
+    return this.ledger.phaseSpent(this.workspace, key, () => this.ownUsage());
   }
 
-  private async recordSpend(): Promise<void> {
-    const key = this.input.budget?.phase?.ledger;
-    if (!key) return;
-    await writeLedgerEntry(this.workspace, key, this.input.task.id, this.input.attempt, this.ownUsage()).catch((err) =>
-      this.warnLedger(key, `could not record this attempt's spend: ${(err as Error).message}`),
-    );
-  }
-
-  private warnLedger(file: string, reason: string): void {
-    if (this.ledgerWarned.has(file)) return;
-    this.ledgerWarned.add(file);
-    this.activity.log.warn('budget ledger: left out of the phase budget check', {
-      taskId: this.input.task.id,
-      file,
-      reason,
-    });
+  private recordSpend(): Promise<void> {
+    return this.ledger.recordSpend(this.workspace, this.ownUsage());
   }
 
   private async saveSession(change: Partial<SessionRecord>): Promise<void> {
@@ -743,21 +676,16 @@ class ClaudeCodeRun {
         ? { outcome: 'interrupted', reason: `${BLOCKED_END} ${aop.fullSummary}`.slice(0, 500) }
         : { outcome, reason },
     );
-    const usage = this.usage();
-    return {
-      taskId: this.input.task.id,
-      kind: this.input.task.kind,
+    return taskResult(this.input, {
       status,
       summary: aop.summary,
       detailsFile: this.detailsRel,
-      attempt: this.input.attempt,
-      durationMs: Date.now() - this.startedAt,
-      usage,
+      startedAt: this.startedAt,
+      usage: this.usage(),
       model: this.model,
-      filesChanged: this.filesChanged.size,
-      ...(this.filesChanged.size ? { changedPaths: [...this.filesChanged].sort().slice(0, CHANGED_PATHS_CAP) } : {}),
-      ...(this.api.retries ? { apiRetries: this.api.retries, apiWaitMs: this.api.waitedMs } : {}),
-    };
+      filesChanged: this.filesChanged,
+      api: this.apiWaits.resultFields(),
+    });
   }
 
   private async fail(err: unknown): Promise<unknown> {
@@ -766,43 +694,17 @@ class ClaudeCodeRun {
         ? err
         : this.transient(redact((err as Error)?.message ?? String(err), this.apiKey));
     if (!this.workspace || !this.taskDir) return failure;
-    const outcome =
-      failure instanceof ApplicationFailure && failure.type === FailureTypes.Permanent ? 'failed' : 'interrupted';
-    const reason = redact(
-      `${failure instanceof ApplicationFailure ? `${failure.type}: ` : ''}${(failure as Error).message}`,
-      this.apiKey,
-    ).slice(0, 500);
+    const { outcome, reason } = failureEnd(failure, this.apiKey);
     await this.writeDetails({ outcome, error: reason, stuck: this.stuck }).catch(() => undefined);
     await this.saveSession({ outcome, reason }).catch(() => undefined);
     return failure;
   }
 
-  private async writeDetails(d: {
-    outcome: AgentDetails['outcome'];
-    status?: AgentStatus;
-    aop?: AopResult;
-    error?: string;
-    stuck?: StuckReport;
-  }): Promise<void> {
-    const c = this.input.ctx;
+  private async writeDetails(d: DetailsEnd): Promise<void> {
     const endedAt = Date.now();
     this.proc.sampleMemory();
     const details: AgentDetails & { runtime: Record<string, unknown> } = {
-      taskId: this.input.task.id,
-      epicSlug: c.epicSlug,
-      roadmapSlug: c.roadmapSlug,
-      planSlug: c.planSlug,
-      phaseSlug: c.phaseSlug,
-      attempt: this.input.attempt,
-      model: this.model,
-      outcome: d.outcome,
-      status: d.status,
-      summary: d.aop?.summary,
-      fullSummary: d.aop?.fullSummary,
-      agentDetailsFile: d.aop?.agentDetailsFile,
-      aopMarkers: d.aop?.markers,
-      error: d.error,
-      stuck: d.stuck,
+      ...detailsHead(this.input, this.model, d),
       finalText: this.finalText,
       conversation: {
         mode: this.start.mode,
@@ -816,7 +718,7 @@ class ClaudeCodeRun {
       usage: this.usage(),
       carriedUsage: this.carriedUsage,
       compactions: [],
-      ...(this.api.retries || this.api.waits.length ? { api: this.api } : {}),
+      ...this.apiWaits.detailsFields(),
       timings: {
         startedAt: new Date(this.startedAt).toISOString(),
         endedAt: new Date(endedAt).toISOString(),
@@ -886,36 +788,8 @@ class ClaudeCodeRun {
     this.stop('stuck');
   }
 
-  private armDeadline(): void {
-    clearTimeout(this.deadlineTimer);
-    this.deadlineTimer = setTimeout(() => this.stop('deadline'), Math.max(0, this.deadline - Date.now()));
-  }
-
-  /** Time spent waiting on the API does not count against the attempt, up to the outage ceiling. */
-  private extendDeadline(ms: number): void {
-    const by = Math.min(ms, this.maxExtensionMs - this.extendedMs);
-    if (by <= 0) return;
-    this.extendedMs += by;
-    this.deadline += by;
-    this.armDeadline();
-  }
-
   private heartbeat(): void {
-    const w = this.waiting;
-    this.activity.heartbeat({
-      turn: this.turn,
-      runtime: 'claude-code',
-      ...(w
-        ? {
-            waiting: {
-              what: w.what,
-              nextTryAt: new Date(w.nextTryAt).toISOString(),
-              retries: this.api.retries,
-              waitedMs: this.api.waitedMs,
-            },
-          }
-        : {}),
-    });
+    this.activity.heartbeat({ turn: this.turn, runtime: 'claude-code', ...this.apiWaits.heartbeatDetails() });
   }
 }
 
