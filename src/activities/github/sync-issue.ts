@@ -5,20 +5,14 @@
  * issue when the plan completed. Every step is idempotent; a worker killed half-way leaves
  * nothing a retry would repeat.
  */
-import type { GithubComment } from '../../workflows/github-docs';
+import type { GithubIssueDoc } from '../../workflows/github-docs';
 import { whileHeartbeating } from '../heartbeating';
 import { type GithubTarget, githubClient, githubStop, markerKey } from './client';
 
-export interface GithubSyncInput extends GithubTarget {
+/** The issue as github-docs.ts builds it, with only the comments that changed since the last sync. */
+export interface GithubSyncInput extends GithubTarget, GithubIssueDoc {
   /** The issue to use; without it phaseflow's own issue for `key` is found again or created. */
   issue?: number;
-  key: string;
-  title: string;
-  body: string;
-  labels: string[];
-  /** Only the comments that changed since the last sync. */
-  comments: GithubComment[];
-  close: boolean;
 }
 
 export interface GithubSyncResult {
